@@ -1,0 +1,18 @@
+// Each command lives in its own file and registers itself here (STYLE.md §3: one command per
+// file). A command's callback stores its exit code in `result`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/exit_code.h"
+
+namespace dlb::cli {
+
+void AddRunCommand(CLI::App& app, ExitCode& result);
+void AddDoctorCommand(CLI::App& app, ExitCode& result);
+void AddListCommand(CLI::App& app, ExitCode& result);
+void AddShowCommand(CLI::App& app, ExitCode& result);
+void AddExportCommand(CLI::App& app, ExitCode& result);
+void AddSelftestCommand(CLI::App& app, ExitCode& result);
+
+}  // namespace dlb::cli

@@ -1,0 +1,168 @@
+// dlbench doctor: what this machine is and whether each worker starts, with which framework
+// versions and devices. Run it first on a new node; it changes nothing.
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "plan/catalog.h"
+#include "probe/host.h"
+#include "probe/nvml.h"
+#include "run/protocol.h"
+#include "run/worker.h"
+#include "util/process.h"
+#include "util/strings.h"
+
+namespace dlb::cli {
+namespace {
+
+using nlohmann::json;
+
+struct DoctorOptions {
+  std::string python;
+  bool json_output = false;
+  double timeout_s = 180;
+};
+
+// Starts one worker, asks hello, says bye. Returns the hello reply or the reason it failed.
+json ProbeWorker(const std::string& name, const LaunchChoice& launch, double timeout_s) {
+  json out = {{"worker", name}};
+  std::vector<std::string> env = CurrentEnvironment();
+  std::string pythonpath = launch.launch.workers_dir;
+  if (const char* p = std::getenv("PYTHONPATH"); p && *p) pythonpath += std::string(":") + p;
+  SetEnv(env, "PYTHONPATH", pythonpath);
+  auto worker = run::WorkerProcess::Start({launch.launch.python, "-m", "dlbench_worker", name}, env);
+  if (!worker) {
+    out["ok"] = false;
+    out["error"] = worker.error();
+    return out;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto line = worker->Call(run::EncodeHello(),
+                           std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
+  double start_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!line) {
+    ExitStatus st = worker->Kill();
+    auto log = worker->Log(4096);
+    out["ok"] = false;
+    out["error"] = fmt::format("worker {} ({}); {}", run::ChannelFaultName(line.error()),
+                               st.Describe(), std::string(Trim(log)));
+    return out;
+  }
+  try {
+    auto hello = run::DecodeHello(*line);
+    if (!hello) {
+      out["ok"] = false;
+      out["error"] = hello.error().message;
+    } else {
+      out["ok"] = true;
+      out["start_s"] = start_s;
+      out["hello"] = json::parse(hello->raw_json);
+    }
+  } catch (const run::ProtocolError& e) {
+    out["ok"] = false;
+    out["error"] = e.what();
+  }
+  if (worker->Call(run::EncodeBye(), std::chrono::seconds(10))) {
+    worker->Finish(std::chrono::seconds(5));
+  } else {
+    worker->Kill();
+  }
+  return out;
+}
+
+void PrintHuman(const json& report) {
+  const auto& h = report["host"];
+  fmt::print("host\n");
+  fmt::print("  name        {} (kernel {})\n", h["hostname"].get<std::string>(), h["kernel"].get<std::string>());
+  fmt::print("  cpu         {}\n", h["cpu_model"].get<std::string>());
+  fmt::print("  cores       {} logical, {} allowed to this process\n", h["logical_cpus"].get<int>(), h["allowed_cpus"].size());
+  fmt::print("  isa         {}\n", h["isa_flags"].empty() ? "-" : Join(h["isa_flags"].get<std::vector<std::string>>(), " "));
+  fmt::print("  memory      {}\n", h["memory_bytes"].is_null() ? "unknown" : FormatBytes(h["memory_bytes"].get<double>()));
+  fmt::print("  governor    {}\n", h["governor"].is_null() ? "not readable" : h["governor"].get<std::string>());
+  fmt::print("  turbo       {}\n", h["turbo"].is_null() ? "not readable" : (h["turbo"].get<bool>() ? "on" : "off"));
+  fmt::print("  aslr        {}\n", h["aslr"].is_null() ? "not readable" : std::to_string(h["aslr"].get<int>()));
+  for (const auto& w : report["warnings"]) fmt::print("  warning: {}\n", w.get<std::string>());
+  const auto& g = report["gpus"];
+  fmt::print("gpus\n");
+  if (g["devices"].empty()) {
+    fmt::print("  none: {}\n", g["why_none"].get<std::string>());
+  } else {
+    fmt::print("  driver {}\n", g["driver_version"].get<std::string>());
+    for (const auto& d : g["devices"]) {
+      fmt::print("  cuda:{}  {}  {}\n", d["index"].get<int>(), d["name"].get<std::string>(),
+                 FormatBytes(d["memory_total_bytes"].get<double>()));
+    }
+  }
+  const auto& p = report["python"];
+  fmt::print("python\n  {} (from {})\n  workers from {} ({})\n", p["python"].get<std::string>(),
+             p["python_source"].get<std::string>(), p["workers_dir"].get<std::string>(),
+             p["workers_source"].get<std::string>());
+  fmt::print("workers\n");
+  for (const auto& w : report["workers"]) {
+    std::string name = w["worker"].get<std::string>();
+    if (!w["ok"].get<bool>()) {
+      fmt::print("  {:10} FAILED: {}\n", name, w["error"].get<std::string>());
+      continue;
+    }
+    const auto& hello = w["hello"];
+    std::vector<std::string> versions, devices;
+    for (const auto& [k, v] : hello["versions"].items()) versions.push_back(k + " " + v.get<std::string>());
+    for (const auto& d : hello["devices"]) devices.push_back(d["id"].get<std::string>());
+    fmt::print("  {:10} ok in {:.2f} s: {}; devices: {}; timer overhead {} ns\n", name,
+               w["start_s"].get<double>(), Join(versions, ", "), Join(devices, ", "),
+               hello["timer"]["overhead_ns"].get<int64_t>());
+  }
+}
+
+ExitCode Doctor(const DoctorOptions& o) {
+  LaunchChoice launch = ChooseLaunch(o.python);
+  probe::HostFacts host = probe::ReadHostFacts();
+  probe::GpuProbe gpus = probe::ProbeGpus();
+  json report;
+  report["host"] = json::parse(probe::HostFactsJson(host));
+  report["warnings"] = probe::HostWarnings(host);
+  json devices = json::array();
+  for (const auto& d : gpus.gpus) {
+    devices.push_back({{"index", d.index}, {"name", d.name}, {"uuid", d.uuid},
+                       {"memory_total_bytes", d.memory_total_bytes}});
+  }
+  report["gpus"] = {{"nvml_available", gpus.nvml_available}, {"driver_version", gpus.driver_version},
+                    {"why_none", gpus.why_none}, {"devices", devices}};
+  report["python"] = {{"python", launch.launch.python}, {"python_source", launch.python_source},
+                      {"workers_dir", launch.launch.workers_dir},
+                      {"workers_source", launch.workers_source}};
+  bool all_ok = true;
+  report["workers"] = json::array();
+  for (const auto& name : plan::FrameworkNames()) {
+    json w = ProbeWorker(name, launch, o.timeout_s);
+    all_ok = all_ok && w["ok"].get<bool>();
+    report["workers"].push_back(std::move(w));
+  }
+  if (o.json_output) {
+    fmt::print("{}\n", report.dump(2, ' ', false, json::error_handler_t::replace));
+  } else {
+    PrintHuman(report);
+  }
+  return all_ok ? ExitCode::kDone : ExitCode::kSomeFailed;
+}
+
+}  // namespace
+
+void AddDoctorCommand(CLI::App& app, ExitCode& result) {
+  auto* cmd = app.add_subcommand(
+      "doctor", "Describe this host and GPUs, and check that every worker starts (framework versions, devices)");
+  auto o = std::make_shared<DoctorOptions>();
+  cmd->add_option("--python", o->python,
+                  "Python interpreter that has the frameworks (default: $DLBENCH_PYTHON, then the "
+                  "source tree's .venv, then python3)");
+  cmd->add_flag("--json", o->json_output, "machine-readable output");
+  cmd->add_option("--timeout", o->timeout_s, "seconds to wait for each worker to start")
+      ->capture_default_str();
+  cmd->callback([o, &result] { result = Doctor(*o); });
+}
+
+}  // namespace dlb::cli

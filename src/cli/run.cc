@@ -1,0 +1,141 @@
+// dlbench run FILE.toml: plan, run every cell x repetition in its own worker, store, summarise.
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "plan/expand.h"
+#include "plan/parse.h"
+#include "probe/host.h"
+#include "report/summary.h"
+#include "report/table.h"
+#include "revision.h"
+#include "run/scheduler.h"
+#include "store/query.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/interrupt.h"
+#include "util/strings.h"
+
+namespace dlb::cli {
+namespace {
+
+struct RunOptions {
+  std::string file;
+  std::string db = kDefaultDb;
+  std::vector<std::string> filters;
+  bool dry_run = false;
+  bool quiet = false;
+  std::string python;
+};
+
+class StoreSink : public run::ResultSink {
+ public:
+  StoreSink(store::Store& store, int64_t run_id) : store_(store), run_id_(run_id) {}
+  void OnRepetition(const plan::Cell& cell, const run::RepetitionResult& r) override {
+    store_.AddRepetition(run_id_, cell, r);
+  }
+
+ private:
+  store::Store& store_;
+  int64_t run_id_;
+};
+
+void PrintPlan(const plan::Plan& plan) {
+  const auto& e = plan.experiment;
+  std::printf("experiment %s: %zu cells x %d repetitions = %zu worker processes, order %s, seed %llu\n",
+              e.name.c_str(), plan.cells.size(), e.repetitions, plan.tasks.size(),
+              plan::OrderName(e.order).c_str(), static_cast<unsigned long long>(e.seed));
+  report::TextTable t({"cell", "framework", "model", "batch", "precision", "device", "mode",
+                       "layout", "variant", "environment", "launch prefix"},
+                      {true, false, false, true});
+  for (const auto& c : plan.cells) {
+    t.AddRow({std::to_string(c.cell_idx), c.framework, c.model, std::to_string(c.batch),
+              c.precision, c.device, c.mode, c.layout, c.variant, c.environment,
+              c.prefix.empty() ? "-" : Join(c.prefix, " ")});
+  }
+  std::fputs(t.Render().c_str(), stdout);
+}
+
+ExitCode RunCommand(const RunOptions& o) {
+  InstallInterruptHandlers();
+  plan::Experiment experiment = plan::ParseExperimentFile(o.file);
+  std::vector<plan::Filter> filters;
+  for (const auto& f : o.filters) filters.push_back(plan::ParseFilter(f));
+  plan::Plan plan = plan::Expand(experiment, filters);
+  if (o.dry_run) {
+    PrintPlan(plan);
+    return ExitCode::kDone;
+  }
+  LaunchChoice launch = ChooseLaunch(o.python);
+  store::Store store = store::Store::Open(o.db);
+  probe::HostFacts host = probe::ReadHostFacts();
+  for (const auto& w : probe::HostWarnings(host)) PrintWarning(w);
+
+  store::RunInfo info{host.hostname, static_cast<int64_t>(::getpid()), DlbenchVersion(),
+                      kGitRevision, nlohmann::json(CommandLine()).dump(), probe::HostFactsJson(host)};
+  int64_t run_id = store.BeginRun(info, plan);
+  if (!o.quiet) {
+    std::fprintf(stderr, "run %lld: %s, %zu cells x %d repetitions into %s (python: %s)\n",
+                 static_cast<long long>(run_id), experiment.name.c_str(), plan.cells.size(),
+                 experiment.repetitions, o.db.c_str(), launch.launch.python.c_str());
+  }
+  StoreSink sink(store, run_id);
+  run::Progress progress(static_cast<int>(plan.tasks.size()), !o.quiet);
+  run::RunTotals totals;
+  try {
+    totals = run::RunPlan(plan, launch.launch, sink, progress);
+  } catch (...) {
+    store.FinishRun(run_id, false);  // the database stays consistent; the run is marked incomplete
+    throw;
+  }
+  store.FinishRun(run_id, !totals.interrupted);
+
+  auto cells = store::GetCells(store.db(), run_id);
+  std::printf("\nrun %lld (%s): %s\n\n", static_cast<long long>(run_id), experiment.name.c_str(),
+              totals.interrupted ? "interrupted, incomplete" : "complete");
+  std::fputs(report::CellTable(cells).c_str(), stdout);
+  if (auto cmp = report::FrameworkComparison(cells); !cmp.empty()) {
+    std::printf("\n");
+    std::fputs(cmp.c_str(), stdout);
+  }
+  if (auto problems = report::Problems(cells); !problems.empty()) {
+    std::printf("\n");
+    std::fputs(problems.c_str(), stdout);
+  }
+  std::printf("\nstored in %s as run %lld; details: dlbench show %lld --db %s\n", o.db.c_str(),
+              static_cast<long long>(run_id), static_cast<long long>(run_id), o.db.c_str());
+  if (totals.interrupted) {
+    PrintError(fmt::format("interrupted; run {} is stored as incomplete with {} finished repetitions",
+                           run_id, totals.repetitions_ok + totals.repetitions_failed +
+                                       totals.repetitions_unsupported));
+    return ExitCode::kInterrupted;
+  }
+  return totals.repetitions_failed > 0 ? ExitCode::kSomeFailed : ExitCode::kDone;
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, ExitCode& result) {
+  auto* cmd = app.add_subcommand(
+      "run", "Run an experiment file: every cell x repetition in a fresh worker process");
+  auto o = std::make_shared<RunOptions>();
+  cmd->add_option("FILE", o->file, "experiment file (TOML)")->required();
+  cmd->add_option("--db", o->db, "SQLite database to store results in")->capture_default_str();
+  cmd->add_option("--filter", o->filters,
+                  "keep cells whose KEY has one of the values: KEY=V1[,V2...]; KEY is framework, "
+                  "model, batch, precision, device, mode, layout, variant or environment");
+  cmd->add_flag("--dry-run", o->dry_run, "print the planned cells and exit");
+  cmd->add_flag("-q,--quiet", o->quiet, "no progress lines");
+  cmd->add_option("--python", o->python,
+                  "Python interpreter that has the frameworks (default: $DLBENCH_PYTHON, then the "
+                  "source tree's .venv, then python3)");
+  cmd->callback([o, &result] { result = RunCommand(*o); });
+}
+
+}  // namespace dlb::cli

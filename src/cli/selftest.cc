@@ -1,0 +1,189 @@
+// dlbench selftest --bench: the tool's own costs, printed as figures (benchmarks are not tests):
+// the Python harness's overhead per sample with the zero-work synthetic model, the controller's
+// overhead per repetition beyond the worker's start-up, load and sample time, and the store's
+// ingest rate for raw samples. Targets (issue 3): < 2 µs, < 50 ms, >= 500,000 samples/s.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "plan/expand.h"
+#include "plan/parse.h"
+#include "run/protocol.h"
+#include "run/scheduler.h"
+#include "run/worker.h"
+#include "stats/descriptive.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/process.h"
+
+namespace dlb::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct SelftestOptions {
+  bool bench = false;
+  std::string python;
+  int64_t samples = 1'000'000;
+  int cells = 10;
+};
+
+std::string TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "dlbench-selftest-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw EnvError("cannot create a temporary directory");
+  return tmpl;
+}
+
+// 1. Harness overhead: the zero-work model's recorded sample is what the timed loop itself costs.
+void BenchHarness(const LaunchChoice& launch, int64_t samples) {
+  std::vector<std::string> env = CurrentEnvironment();
+  SetEnv(env, "PYTHONPATH", launch.launch.workers_dir);
+  auto worker = run::WorkerProcess::Start({launch.launch.python, "-m", "dlbench_worker", "synthetic"}, env);
+  if (!worker) throw EnvError(worker.error());
+  auto call = [&](const std::string& req) {
+    auto line = worker->Call(req, std::chrono::seconds(120));
+    if (!line) throw EnvError(fmt::format("synthetic worker {}: {}", run::ChannelFaultName(line.error()), worker->Log(2000)));
+    return *line;
+  };
+  call(run::EncodeHello());
+  call(run::EncodeLoad({"synthetic", 1, "fp32", "cpu", "inference", "default", 0,
+                        R"({"latency": {"distribution": "constant", "value_ns": 0}})"}));
+  std::vector<int64_t> all;
+  int64_t chunk = 100'000;
+  auto t0 = Clock::now();
+  while (static_cast<int64_t>(all.size()) < samples) {
+    auto reply = run::DecodeMeasure(call(run::EncodeMeasure({chunk, run::Sync::kEach})), run::Sync::kEach);
+    if (!reply) throw EnvError(reply.error().message);
+    all.insert(all.end(), reply->wall_ns.begin(), reply->wall_ns.end());
+  }
+  double total_s = Since(t0);
+  call(run::EncodeBye());
+  worker->Finish(std::chrono::seconds(5));
+  auto s = stats::Summarize(std::span<const int64_t>(all));
+  fmt::print("harness overhead per sample (python synthetic worker, zero work, {} samples):\n", all.size());
+  fmt::print("  inside the timed region: median {:.0f} ns, p99 {:.0f} ns, mean {:.0f} ns   (target < 2000 ns)\n",
+             s->p50, s->p99, s->mean);
+  fmt::print("  end to end per sample incl. protocol and JSON: {:.0f} ns\n", total_s * 1e9 / static_cast<double>(all.size()));
+}
+
+class TimingSink : public run::ResultSink {
+ public:
+  explicit TimingSink(store::Store& store, int64_t run_id) : store_(store), run_id_(run_id) {}
+  void OnRepetition(const plan::Cell& cell, const run::RepetitionResult& r) override {
+    auto t = Clock::now();
+    store_.AddRepetition(run_id_, cell, r);
+    double store_s = Since(t);
+    if (r.status != run::RepStatus::kOk) throw EnvError("selftest cell failed: " + r.message);
+    overhead_s.push_back(r.wall_s - r.worker_start_s - r.load_call_s - r.sample_s + store_s);
+    store_time_s.push_back(store_s);
+    start_s.push_back(r.worker_start_s);
+  }
+  std::vector<double> overhead_s, store_time_s, start_s;
+
+ private:
+  store::Store& store_;
+  int64_t run_id_;
+};
+
+// 2. Controller overhead per repetition, with real synthetic workers doing 1 ms samples.
+void BenchController(const LaunchChoice& launch, const std::string& dir, int cells) {
+  std::string toml = fmt::format(R"(
+[experiment]
+name = "selftest-controller"
+repetitions = 1
+[matrix]
+framework = "synthetic"
+model = "synthetic"
+batch = [{}]
+[sampling]
+warmup_min_iterations = 5
+min_iterations = 50
+max_iterations = 50
+min_time_s = 0
+window_min_time_s = 0.02
+[options]
+latency = {{ distribution = "constant", value_ns = 1000000 }}
+)", [&] {
+    std::string b;
+    for (int i = 1; i <= cells; ++i) b += (i > 1 ? ", " : "") + std::to_string(i);
+    return b;
+  }());
+  auto plan = plan::Expand(plan::ParseExperiment(toml, "selftest.toml"), {});
+  auto store = store::Store::Open(dir + "/controller.db");
+  int64_t run_id = store.BeginRun({"selftest", ::getpid(), DlbenchVersion(), "-", "[]", "{}"}, plan);
+  TimingSink sink(store, run_id);
+  run::Progress progress(static_cast<int>(plan.tasks.size()), false);
+  run::RunPlan(plan, launch.launch, sink, progress);
+  auto med = [](std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+  fmt::print("controller overhead per repetition ({} synthetic cells, 55 samples of 1 ms + a window):\n", cells);
+  fmt::print("  median {:.1f} ms, max {:.1f} ms   (target < 50 ms); of which storing {:.1f} ms\n",
+             med(sink.overhead_s) * 1e3, *std::max_element(sink.overhead_s.begin(), sink.overhead_s.end()) * 1e3,
+             med(sink.store_time_s) * 1e3);
+  fmt::print("  (worker start-up, not counted: median {:.0f} ms)\n", med(sink.start_s) * 1e3);
+}
+
+// 3. Store ingest of raw samples.
+void BenchStore(const std::string& dir, int64_t samples) {
+  auto store = store::Store::Open(dir + "/ingest.db");
+  auto plan = plan::Expand(plan::ParseExperiment(
+      "[experiment]\nname = \"ingest\"\nrepetitions = 1\n[matrix]\nframework = \"synthetic\"\nmodel = \"synthetic\"\n",
+      "ingest.toml"), {});
+  int64_t run_id = store.BeginRun({"selftest", ::getpid(), DlbenchVersion(), "-", "[]", "{}"}, plan);
+  run::RepetitionResult r;
+  r.status = run::RepStatus::kOk;
+  r.started_at = r.finished_at = "-";
+  r.wall_ns.resize(static_cast<size_t>(samples));
+  r.chunk_idx.resize(static_cast<size_t>(samples));
+  for (int64_t i = 0; i < samples; ++i) {
+    r.wall_ns[static_cast<size_t>(i)] = 1'000'000 + (i * 7919) % 100'000;
+    r.chunk_idx[static_cast<size_t>(i)] = static_cast<int32_t>(i / 10'000);
+  }
+  r.warmup_count = 10;
+  auto t0 = Clock::now();
+  store.AddRepetition(run_id, plan.cells[0], r);
+  double s = Since(t0);
+  fmt::print("store ingest: {} raw samples stored with their repetition in {:.2f} s = {:.0f} samples/s   (target >= 500000)\n",
+             samples, s, static_cast<double>(samples) / s);
+  fmt::print("  (including the cell summary recomputed from the stored samples)\n");
+}
+
+ExitCode Selftest(const SelftestOptions& o) {
+  if (!o.bench) throw UserError("selftest: nothing to do; allowed: --bench");
+  LaunchChoice launch = ChooseLaunch(o.python);
+  std::string dir = TempDir();
+  fmt::print("dlbench {} selftest --bench on {} (python {})\n\n", DlbenchVersion(),
+             [] { char h[256] = {0}; ::gethostname(h, 255); return std::string(h); }(),
+             launch.launch.python);
+  BenchHarness(launch, o.samples);
+  fmt::print("\n");
+  BenchController(launch, dir, o.cells);
+  fmt::print("\n");
+  BenchStore(dir, o.samples);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return ExitCode::kDone;
+}
+
+}  // namespace
+
+void AddSelftestCommand(CLI::App& app, ExitCode& result) {
+  auto* cmd = app.add_subcommand("selftest", "Measure dlbench's own overheads (--bench) and print figures");
+  auto o = std::make_shared<SelftestOptions>();
+  cmd->add_flag("--bench", o->bench, "harness overhead per sample, controller overhead per cell, store ingest rate");
+  cmd->add_option("--python", o->python, "Python interpreter for the synthetic worker");
+  cmd->add_option("--samples", o->samples, "samples for the harness and ingest figures")->capture_default_str();
+  cmd->add_option("--cells", o->cells, "synthetic cells for the controller figure")->capture_default_str();
+  cmd->callback([o, &result] { result = Selftest(*o); });
+}
+
+}  // namespace dlb::cli

@@ -1,0 +1,128 @@
+// dlbench show RUN [--cell N]: a stored run's summary, or one cell's every repetition with its
+// numeric settings, environment, command line and log.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "report/summary.h"
+#include "store/query.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace dlb::cli {
+namespace {
+
+struct ShowOptions {
+  std::string run = "latest";
+  std::string db = kDefaultDb;
+  int cell = -1;
+  int log_lines = 20;
+};
+
+std::string LastLines(const std::string& text, int n) {
+  auto lines = Split(text, '\n');
+  while (!lines.empty() && Trim(lines.back()).empty()) lines.pop_back();
+  size_t from = lines.size() > static_cast<size_t>(n) ? lines.size() - n : 0;
+  std::string out;
+  for (size_t i = from; i < lines.size(); ++i) out += "    | " + lines[i] + "\n";
+  return out;
+}
+
+std::string Pretty(const std::optional<std::string>& json_text) {
+  if (!json_text) return "-";
+  auto j = nlohmann::json::parse(*json_text, nullptr, false);
+  return j.is_discarded() ? *json_text : j.dump();
+}
+
+template <typename T>
+std::string Or(const std::optional<T>& v, const char* unit = "") {
+  return v ? fmt::format("{}{}", *v, unit) : "-";
+}
+
+void ShowCell(store::Db& db, const store::CellRow& c, int log_lines) {
+  fmt::print("cell {} {}\n  status: {}{}\n  config: {}\n", c.cell_idx, c.key, c.status,
+             c.message ? " (" + *c.message + ")" : "", c.config_json);
+  for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
+    fmt::print("\n  repetition {} (position {} in the run order): {}", r.rep_idx, r.order_idx, r.status);
+    if (r.error_kind) fmt::print(" [{}] during {}: {}", *r.error_kind, r.phase.value_or("?"), r.message.value_or(""));
+    fmt::print("\n    started {} finished {}; exit {}{}\n", r.started_at, r.finished_at,
+               Or(r.exit_code), r.term_signal ? fmt::format(" signal {}", *r.term_signal) : "");
+    fmt::print("    command: {}\n    launch prefix: {}\n    environment: {} (+{} bytes of padding)\n",
+               r.worker_argv, r.launch_prefix, r.env_json, r.env_padding_bytes);
+    fmt::print("    worker: {}\n", Pretty(r.hello_json));
+    fmt::print("    settings read back: {}\n", Pretty(r.settings_json));
+    fmt::print("    parameters {}, FLOPs/sample {}; load {} s, compile {} s, first call {} s\n",
+               Or(r.parameters), Or(r.flops_per_sample), Or(r.load_s), Or(r.compile_s),
+               Or(r.first_call_s));
+    fmt::print("    timer overhead {} ns, sync overhead {} ns\n", Or(r.timer_overhead_ns),
+               Or(r.sync_overhead_ns));
+    fmt::print("    warm-up {} iterations ({}); {} samples, {} ({}), median {} ± {:.2f}%\n",
+               r.warmup_iterations, r.warmup_settled ? "settled" : "not settled", r.n_samples,
+               r.converged ? "converged" : "not converged", r.stop_reason.value_or("-"),
+               r.median_ns ? FormatNs(*r.median_ns) : "-", r.rel_ci.value_or(NAN) * 100);
+    if (r.window_ns) {
+      fmt::print("    pipelined window: {} iterations in {}\n", Or(r.window_iterations),
+                 FormatNs(static_cast<double>(*r.window_ns)));
+    }
+    fmt::print("    peak RSS {}, peak device memory {}\n",
+               r.peak_rss_bytes ? FormatBytes(static_cast<double>(*r.peak_rss_bytes)) : "-",
+               r.peak_device_bytes ? FormatBytes(static_cast<double>(*r.peak_device_bytes)) : "-");
+    if (!r.log.empty()) fmt::print("    log (last {} lines):\n{}", log_lines, LastLines(r.log, log_lines));
+  }
+}
+
+ExitCode Show(const ShowOptions& o) {
+  auto store = store::Store::OpenExisting(o.db);
+  int64_t run_id = store::ResolveRun(store.db(), o.run);
+  store::RunRow run = store::GetRun(store.db(), run_id);
+  auto cells = store::GetCells(store.db(), run_id);
+  if (o.cell >= 0) {
+    for (const auto& c : cells) {
+      if (c.cell_idx == o.cell) {
+        ShowCell(store.db(), c, o.log_lines);
+        return ExitCode::kDone;
+      }
+    }
+    throw UserError(fmt::format("run {} has no cell {}; allowed: 0 to {}", run_id, o.cell,
+                                static_cast<int>(cells.size()) - 1));
+  }
+  fmt::print("run {}: experiment {} ({})\n", run.run_id, run.experiment, run.experiment_file);
+  fmt::print("status {}; started {}, finished {}\n", run.status, run.started_at,
+             run.finished_at.value_or("-"));
+  fmt::print("host {}; dlbench {} ({}); order {}, seed {}, {} repetitions, cooldown {} s\n",
+             run.host, run.dlbench_version, run.dlbench_revision, run.order_kind, run.seed,
+             run.repetitions, run.cooldown_s);
+  fmt::print("host facts: {}\ncommand: {}\n\n", run.host_json, run.command_line);
+  fmt::print("{}", report::CellTable(cells));
+  if (auto cmp = report::FrameworkComparison(cells); !cmp.empty()) fmt::print("\n{}", cmp);
+  for (const auto& c : cells) {
+    if (c.status == "ok" || c.status == "pending") continue;
+    fmt::print("\ncell {} {}: {}\n", c.cell_idx, c.key, c.status);
+    for (const auto& r : store::GetRepetitions(store.db(), c.cell_id)) {
+      if (r.status == "ok") continue;
+      fmt::print("  repetition {}: {} [{}] during {}: {}\n", r.rep_idx, r.status,
+                 r.error_kind.value_or("-"), r.phase.value_or("-"), r.message.value_or(""));
+      if (!r.log.empty()) fmt::print("{}", LastLines(r.log, 8));
+    }
+  }
+  return ExitCode::kDone;
+}
+
+}  // namespace
+
+void AddShowCommand(CLI::App& app, ExitCode& result) {
+  auto* cmd = app.add_subcommand("show", "Show a stored run: cells, statistics, failures and logs");
+  auto o = std::make_shared<ShowOptions>();
+  cmd->add_option("RUN", o->run, "run id from `dlbench list`, or latest")->capture_default_str();
+  cmd->add_option("--db", o->db, "SQLite database")->capture_default_str();
+  cmd->add_option("--cell", o->cell,
+                  "show one cell's repetitions: settings read back, environment, command, log");
+  cmd->add_option("--log-lines", o->log_lines, "log lines per repetition with --cell")
+      ->capture_default_str();
+  cmd->callback([o, &result] { result = Show(*o); });
+}
+
+}  // namespace dlb::cli

@@ -1,0 +1,164 @@
+#include "plan/expand.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "plan/catalog.h"
+#include "util/error.h"
+#include "util/random.h"
+#include "util/strings.h"
+
+namespace dlb::plan {
+namespace {
+
+const std::vector<std::string> kFilterKeys = {"framework", "model",  "batch",   "precision",
+                                              "device",    "mode",   "layout",  "variant",
+                                              "environment"};
+
+std::string FieldOf(const Cell& c, const std::string& key) {
+  if (key == "framework") return c.framework;
+  if (key == "model") return c.model;
+  if (key == "batch") return std::to_string(c.batch);
+  if (key == "precision") return c.precision;
+  if (key == "device") return c.device;
+  if (key == "mode") return c.mode;
+  if (key == "layout") return c.layout;
+  if (key == "variant") return c.variant;
+  return c.environment;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// Deep merge: keys of over replace those of base, objects merge recursively.
+std::string MergeOptions(const std::string& base, const std::string& over) {
+  auto merged = nlohmann::json::parse(base);
+  merged.merge_patch(nlohmann::json::parse(over));
+  return merged.dump();
+}
+
+EnvVars MergeEnv(EnvVars base, const EnvVars& over) {
+  for (const auto& [k, v] : over) {
+    auto it = std::find_if(base.begin(), base.end(), [&](const auto& p) { return p.first == k; });
+    if (it != base.end()) {
+      it->second = v;
+    } else {
+      base.emplace_back(k, v);
+    }
+  }
+  return base;
+}
+
+}  // namespace
+
+std::string Cell::Key() const {
+  return fmt::format("{}/{}/bs{}/{}/{}/{}/{}/{}/{}", framework, model, batch, precision, device,
+                     mode, layout, variant, environment);
+}
+
+std::string Cell::Label() const {
+  std::string s = fmt::format("{} {} bs{} {} {}", framework, model, batch, precision, device);
+  if (mode != "inference") s += " " + mode;
+  if (layout != "default") s += " " + layout;
+  if (variant != "default") s += " [" + variant + "]";
+  if (environment != "native") s += " @" + environment;
+  return s;
+}
+
+Filter ParseFilter(const std::string& text) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos) {
+    throw UserError(fmt::format("--filter {}: expected key=value[,value...]", text));
+  }
+  Filter f{text.substr(0, eq), Split(text.substr(eq + 1), ',')};
+  if (!Contains(kFilterKeys, f.key)) {
+    throw UserError(fmt::format("--filter {}: \"{}\" is not a filter key; {}", text, f.key,
+                                AllowedValues(f.key, kFilterKeys)));
+  }
+  for (const auto& v : f.values) {
+    if (v.empty()) throw UserError(fmt::format("--filter {}: empty value", text));
+  }
+  return f;
+}
+
+std::vector<Task> OrderTasks(int num_cells, int repetitions, Order order, uint64_t seed) {
+  std::vector<Task> tasks;
+  tasks.reserve(static_cast<size_t>(num_cells) * repetitions);
+  if (order == Order::kInterleaved) {
+    for (int r = 0; r < repetitions; ++r)
+      for (int c = 0; c < num_cells; ++c) tasks.push_back({c, r});
+    return tasks;
+  }
+  for (int c = 0; c < num_cells; ++c)
+    for (int r = 0; r < repetitions; ++r) tasks.push_back({c, r});
+  if (order == Order::kShuffled) {
+    Rng rng(seed);
+    Shuffle(tasks, rng);
+    // Repetition indices follow the order in which a cell's processes actually run.
+    std::vector<int> next(static_cast<size_t>(num_cells), 0);
+    for (auto& t : tasks) t.rep_idx = next[static_cast<size_t>(t.cell_idx)]++;
+  }
+  return tasks;
+}
+
+Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
+  Plan plan;
+  plan.experiment = e;
+  const auto& m = e.matrix;
+  auto find_variant = [&](const std::string& name) -> const Variant* {
+    for (const auto& v : e.variants)
+      if (v.name == name) return &v;
+    return nullptr;
+  };
+  auto find_env = [&](const std::string& name) -> const Environment* {
+    for (const auto& env : e.environments)
+      if (env.name == name) return &env;
+    return nullptr;
+  };
+  for (const auto& model : m.model)
+    for (int batch : m.batch)
+      for (const auto& precision : m.precision)
+        for (const auto& device : m.device)
+          for (const auto& mode : m.mode)
+            for (const auto& layout : m.layout)
+              for (const auto& env_name : m.environment)
+                for (const auto& variant_name : m.variant)
+                  for (const auto& fw : m.framework) {
+                    const FrameworkInfo* info = FindFramework(fw);
+                    if (!Contains(info->models, model)) continue;
+                    if (!Contains(info->layouts, layout)) continue;
+                    const Variant* variant = find_variant(variant_name);
+                    if (variant && !variant->frameworks.empty() &&
+                        !Contains(variant->frameworks, fw)) {
+                      continue;
+                    }
+                    const Environment* env = find_env(env_name);
+                    Cell c{.framework = fw, .model = model, .batch = batch,
+                           .precision = precision, .device = device, .mode = mode,
+                           .layout = layout, .variant = variant_name,
+                           .environment = env_name};
+                    c.prefix = env ? env->prefix : std::vector<std::string>{};
+                    c.env = MergeEnv(env ? env->env : EnvVars{}, variant ? variant->env : EnvVars{});
+                    c.options_json =
+                        MergeOptions(e.options_json, variant ? variant->options_json : "{}");
+                    c.sampling = variant ? variant->sampling : e.sampling;
+                    c.timeout_s = e.timeout_s;
+                    bool keep = std::all_of(filters.begin(), filters.end(), [&](const Filter& f) {
+                      return Contains(f.values, FieldOf(c, f.key));
+                    });
+                    if (!keep) continue;
+                    c.cell_idx = static_cast<int>(plan.cells.size());
+                    plan.cells.push_back(std::move(c));
+                  }
+  if (plan.cells.empty()) {
+    throw UserError(fmt::format("{}: no cell is left to run{}", e.path,
+                                filters.empty() ? "" : " after --filter"));
+  }
+  plan.tasks = OrderTasks(static_cast<int>(plan.cells.size()), e.repetitions, e.order, e.seed);
+  return plan;
+}
+
+}  // namespace dlb::plan

@@ -1,0 +1,101 @@
+// An experiment file after parsing (Experiment) and after expansion into cells (Plan). These are the
+// plain values every later stage reads; nothing here parses or runs anything.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dlb::plan {
+
+using EnvVars = std::vector<std::pair<std::string, std::string>>;
+
+// How a repetition samples. The stop rule is in run/sampler.h; the defaults are METHODOLOGY §2.
+struct SamplingSettings {
+  int warmup_min_iterations = 5;   // never fewer warm-up iterations than this
+  int warmup_max_iterations = 200;  // cap; reaching it marks the warm-up as not settled
+  double warmup_tolerance = 0.05;   // settled once two successive window medians differ by less
+  int min_iterations = 20;          // floors before the stop rule may stop (rule 7)
+  double min_time_s = 1.0;
+  int max_iterations = 100'000;     // caps: stopping here marks the repetition "not converged"
+  double max_time_s = 60.0;
+  double target_rel_ci = 0.01;      // stop once the CI of the median is within ±this of it
+  double confidence = 0.95;
+  double chunk_target_s = 0.25;     // samples are requested in chunks of about this much time
+  double window_min_time_s = 0.5;   // pipelined-throughput window; 0 turns it off
+  bool operator==(const SamplingSettings&) const = default;
+};
+
+enum class Order { kSequential, kShuffled, kInterleaved };
+std::string OrderName(Order order);
+
+struct Variant {
+  std::string name;
+  std::string description;
+  std::vector<std::string> frameworks;  // empty: applies to every framework
+  EnvVars env;
+  std::string options_json = "{}";      // merged over the experiment's options
+  SamplingSettings sampling;            // the experiment's, with this variant's overrides
+};
+
+struct Environment {
+  std::string name;
+  std::string description;
+  std::vector<std::string> prefix;  // argv put in front of the worker's, recorded verbatim
+  EnvVars env;
+};
+
+struct Matrix {
+  std::vector<std::string> framework, model;
+  std::vector<int> batch;
+  std::vector<std::string> precision, device, mode, layout, variant, environment;
+};
+
+struct Experiment {
+  std::string path;         // as given on the command line
+  std::string source_text;  // the file's bytes, stored with the run
+  std::string name;
+  std::string description;
+  int repetitions = 3;
+  Order order = Order::kSequential;
+  uint64_t seed = 1;
+  double cooldown_s = 0;
+  double timeout_s = 600;  // deadline for any one reply from a worker
+  Matrix matrix;
+  SamplingSettings sampling;
+  std::string options_json = "{}";
+  std::vector<Variant> variants;
+  std::vector<Environment> environments;
+};
+
+struct Cell {
+  int cell_idx = 0;
+  std::string framework, model;
+  int batch = 1;
+  std::string precision, device, mode, layout, variant, environment;
+  std::vector<std::string> prefix;
+  EnvVars env;
+  std::string options_json = "{}";
+  SamplingSettings sampling;
+  double timeout_s = 600;
+
+  // framework/model/bs8/fp32/cpu/inference/default/default/native: unique within a plan.
+  std::string Key() const;
+  // "torch resnet50 bs8 fp32 cpu" plus whatever is not a default: for progress lines and tables.
+  std::string Label() const;
+};
+
+struct Task {
+  int cell_idx;
+  int rep_idx;
+  bool operator==(const Task&) const = default;
+};
+
+struct Plan {
+  Experiment experiment;
+  std::vector<Cell> cells;
+  std::vector<Task> tasks;  // every cell x repetition, in the order they run
+};
+
+}  // namespace dlb::plan

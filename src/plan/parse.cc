@@ -1,0 +1,470 @@
+// Parsing is strict: an unknown key is an error, not a silent default, because a misspelt
+// "repetitons = 10" that is ignored produces a study with the wrong design and nobody notices.
+#include "plan/parse.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <toml++/toml.h>
+
+#include "plan/catalog.h"
+#include "util/error.h"
+#include "util/fd.h"
+#include "util/strings.h"
+
+namespace dlb::plan {
+namespace {
+
+using nlohmann::json;
+
+class Parser {
+ public:
+  Parser(std::string path) : path_(std::move(path)) {}
+
+  [[noreturn]] void Fail(const toml::node* node, const std::string& field,
+                         const std::string& problem) const {
+    std::string where = path_;
+    if (node != nullptr && node->source().begin.line > 0) {
+      where += ":" + std::to_string(node->source().begin.line);
+    }
+    throw UserError(fmt::format("{}: {}: {}", where, field, problem));
+  }
+
+  // Every key of table must be one of allowed.
+  void CheckKeys(const toml::table& table, const std::string& prefix,
+                 const std::vector<std::string>& allowed) const {
+    for (const auto& [key, node] : table) {
+      std::string k(key.str());
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+        std::string where = prefix.empty() ? "top level" : "[" + prefix + "]";
+        Fail(&node, Dotted(prefix, k),
+             fmt::format("unknown key \"{}\" in {}; {}", k, where, AllowedValues(k, allowed)));
+      }
+    }
+  }
+
+  static std::string Dotted(const std::string& prefix, const std::string& key) {
+    return prefix.empty() ? key : prefix + "." + key;
+  }
+
+  const toml::table* Table(const toml::table& parent, const std::string& key,
+                           const std::string& field) const {
+    const toml::node* n = parent.get(key);
+    if (n == nullptr) return nullptr;
+    if (!n->is_table()) Fail(n, field, "expected a table");
+    return n->as_table();
+  }
+
+  std::optional<std::string> String(const toml::table& t, const std::string& key,
+                                    const std::string& field) const {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return std::nullopt;
+    if (!n->is_string()) Fail(n, field, "expected a string");
+    return n->value<std::string>();
+  }
+
+  std::optional<int64_t> Int(const toml::table& t, const std::string& key, const std::string& field,
+                             int64_t min, int64_t max) const {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return std::nullopt;
+    if (!n->is_integer()) Fail(n, field, "expected an integer");
+    int64_t v = *n->value<int64_t>();
+    if (v < min || v > max) {
+      Fail(n, field, fmt::format("{} is out of range; allowed: integers from {} to {}", v, min, max));
+    }
+    return v;
+  }
+
+  std::optional<double> Number(const toml::table& t, const std::string& key,
+                               const std::string& field, double min, double max,
+                               bool min_exclusive = false) const {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return std::nullopt;
+    if (!n->is_number()) Fail(n, field, "expected a number");
+    double v = *n->value<double>();
+    bool low = min_exclusive ? v <= min : v < min;
+    if (!std::isfinite(v) || low || v > max) {
+      Fail(n, field,
+           fmt::format("{} is out of range; allowed: numbers {} {} and <= {}", v,
+                       min_exclusive ? ">" : ">=", min, max));
+    }
+    return v;
+  }
+
+  std::optional<bool> Bool(const toml::table& t, const std::string& key,
+                           const std::string& field) const {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return std::nullopt;
+    if (!n->is_boolean()) Fail(n, field, "expected true or false");
+    return n->value<bool>();
+  }
+
+  // A string array; a single string counts as an array of one.
+  std::optional<std::vector<std::pair<std::string, const toml::node*>>> Strings(
+      const toml::table& t, const std::string& key, const std::string& field) const {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return std::nullopt;
+    std::vector<std::pair<std::string, const toml::node*>> out;
+    if (n->is_string()) {
+      out.emplace_back(*n->value<std::string>(), n);
+      return out;
+    }
+    if (!n->is_array()) Fail(n, field, "expected an array of strings");
+    for (const auto& item : *n->as_array()) {
+      if (!item.is_string()) Fail(&item, field, "expected an array of strings");
+      out.emplace_back(*item.value<std::string>(), &item);
+    }
+    if (out.empty()) Fail(n, field, "must not be empty");
+    std::set<std::string> seen;
+    for (const auto& [s, node] : out) {
+      if (!seen.insert(s).second) Fail(node, field, fmt::format("\"{}\" is listed twice", s));
+    }
+    return out;
+  }
+
+  EnvVars Env(const toml::table& t, const std::string& key, const std::string& field) const {
+    EnvVars env;
+    const toml::table* table = Table(t, key, field);
+    if (table == nullptr) return env;
+    for (const auto& [k, node] : *table) {
+      std::string name(k.str());
+      if (name.empty() || name.find('=') != std::string::npos) {
+        Fail(&node, field, fmt::format("\"{}\" is not a valid environment variable name", name));
+      }
+      if (!node.is_string()) {
+        Fail(&node, field + "." + name, "expected a string (environment values are strings)");
+      }
+      env.emplace_back(name, *node.value<std::string>());
+    }
+    return env;
+  }
+
+  static json ToJson(const toml::node& node) {
+    if (auto* t = node.as_table()) {
+      json obj = json::object();
+      for (const auto& [k, v] : *t) obj[std::string(k.str())] = ToJson(v);
+      return obj;
+    }
+    if (auto* a = node.as_array()) {
+      json arr = json::array();
+      for (const auto& v : *a) arr.push_back(ToJson(v));
+      return arr;
+    }
+    if (node.is_string()) return *node.value<std::string>();
+    if (node.is_integer()) return *node.value<int64_t>();
+    if (node.is_floating_point()) return *node.value<double>();
+    if (node.is_boolean()) return *node.value<bool>();
+    return node.is_date_time() ? json("datetime") : json(nullptr);
+  }
+
+  std::string path_;
+};
+
+const std::vector<std::string> kTopKeys = {"experiment", "matrix", "sampling", "options",
+                                           "variants", "environments"};
+const std::vector<std::string> kExperimentKeys = {"name",      "description", "repetitions",
+                                                  "order",     "seed",        "cooldown_s",
+                                                  "timeout_s"};
+const std::vector<std::string> kMatrixKeys = {"framework", "model",  "batch",   "precision",
+                                              "device",    "mode",   "layout",  "variant",
+                                              "environment"};
+const std::vector<std::string> kSamplingKeys = {
+    "warmup_min_iterations", "warmup_max_iterations", "warmup_tolerance", "min_iterations",
+    "min_time_s",            "max_iterations",        "max_time_s",       "target_rel_ci",
+    "confidence",            "chunk_target_s",        "window_min_time_s"};
+const std::vector<std::string> kVariantKeys = {"description", "frameworks", "env", "options",
+                                               "sampling"};
+const std::vector<std::string> kEnvironmentKeys = {"description", "prefix", "env"};
+const std::vector<std::string> kOrders = {"sequential", "shuffled", "interleaved"};
+
+SamplingSettings ParseSampling(const Parser& p, const toml::table& t, const std::string& prefix,
+                               SamplingSettings s) {
+  p.CheckKeys(t, prefix, kSamplingKeys);
+  auto f = [&](const char* k) { return prefix + "." + k; };
+  constexpr int64_t kBig = 1'000'000'000;
+  if (auto v = p.Int(t, "warmup_min_iterations", f("warmup_min_iterations"), 0, kBig)) {
+    s.warmup_min_iterations = static_cast<int>(*v);
+  }
+  if (auto v = p.Int(t, "warmup_max_iterations", f("warmup_max_iterations"), 0, kBig)) {
+    s.warmup_max_iterations = static_cast<int>(*v);
+  }
+  if (auto v = p.Number(t, "warmup_tolerance", f("warmup_tolerance"), 0, 1, true)) {
+    s.warmup_tolerance = *v;
+  }
+  if (auto v = p.Int(t, "min_iterations", f("min_iterations"), 1, kBig)) {
+    s.min_iterations = static_cast<int>(*v);
+  }
+  if (auto v = p.Int(t, "max_iterations", f("max_iterations"), 1, kBig)) {
+    s.max_iterations = static_cast<int>(*v);
+  }
+  if (auto v = p.Number(t, "min_time_s", f("min_time_s"), 0, 1e6)) s.min_time_s = *v;
+  if (auto v = p.Number(t, "max_time_s", f("max_time_s"), 0, 1e6, true)) s.max_time_s = *v;
+  if (auto v = p.Number(t, "target_rel_ci", f("target_rel_ci"), 0, 1, true)) s.target_rel_ci = *v;
+  if (auto v = p.Number(t, "confidence", f("confidence"), 0.5, 0.9999)) s.confidence = *v;
+  if (auto v = p.Number(t, "chunk_target_s", f("chunk_target_s"), 0, 600, true)) {
+    s.chunk_target_s = *v;
+  }
+  if (auto v = p.Number(t, "window_min_time_s", f("window_min_time_s"), 0, 600)) {
+    s.window_min_time_s = *v;
+  }
+  if (s.max_iterations < s.min_iterations) {
+    p.Fail(&t, prefix + ".max_iterations",
+           fmt::format("{} is below min_iterations ({})", s.max_iterations, s.min_iterations));
+  }
+  if (s.warmup_max_iterations < s.warmup_min_iterations) {
+    p.Fail(&t, prefix + ".warmup_max_iterations",
+           fmt::format("{} is below warmup_min_iterations ({})", s.warmup_max_iterations,
+                       s.warmup_min_iterations));
+  }
+  if (s.max_time_s < s.min_time_s) {
+    p.Fail(&t, prefix + ".max_time_s",
+           fmt::format("{} is below min_time_s ({})", s.max_time_s, s.min_time_s));
+  }
+  return s;
+}
+
+// A list of names from the matrix, each one of allowed.
+std::vector<std::string> ParseNames(const Parser& p, const toml::table& m, const std::string& key,
+                                    const std::vector<std::string>& allowed, const char* what,
+                                    std::vector<std::string> fallback) {
+  auto items = p.Strings(m, key, "matrix." + key);
+  if (!items) return fallback;
+  std::vector<std::string> out;
+  for (const auto& [s, node] : *items) {
+    if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+      p.Fail(node, "matrix." + key,
+             fmt::format("\"{}\" is not {}; {}", s, what, AllowedValues(s, allowed)));
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+void ParseExperimentTable(const Parser& p, const toml::table& root, Experiment& e) {
+  const toml::table* t = p.Table(root, "experiment", "experiment");
+  if (t == nullptr) p.Fail(nullptr, "experiment", "missing [experiment] table with a name");
+  p.CheckKeys(*t, "experiment", kExperimentKeys);
+  auto name = p.String(*t, "name", "experiment.name");
+  if (!name || Trim(*name).empty()) p.Fail(t, "experiment.name", "missing or empty");
+  e.name = *name;
+  e.description = p.String(*t, "description", "experiment.description").value_or("");
+  e.repetitions = static_cast<int>(p.Int(*t, "repetitions", "experiment.repetitions", 1, 10'000)
+                                       .value_or(e.repetitions));
+  if (auto order = p.String(*t, "order", "experiment.order")) {
+    auto it = std::find(kOrders.begin(), kOrders.end(), *order);
+    if (it == kOrders.end()) {
+      p.Fail(t->get("order"), "experiment.order",
+             fmt::format("\"{}\" is not an order; {}", *order, AllowedValues(*order, kOrders)));
+    }
+    e.order = static_cast<Order>(it - kOrders.begin());
+  }
+  e.seed = static_cast<uint64_t>(
+      p.Int(*t, "seed", "experiment.seed", 0, INT64_MAX).value_or(static_cast<int64_t>(e.seed)));
+  e.cooldown_s = p.Number(*t, "cooldown_s", "experiment.cooldown_s", 0, 86'400).value_or(0);
+  e.timeout_s =
+      p.Number(*t, "timeout_s", "experiment.timeout_s", 0, 86'400, true).value_or(e.timeout_s);
+}
+
+// Option keys must be accepted by every framework they will be sent to.
+void CheckOptions(const Parser& p, const toml::table& options, const std::string& field,
+                  const std::vector<std::string>& frameworks) {
+  for (const auto& [key, node] : options) {
+    std::string k(key.str());
+    for (const auto& fw : frameworks) {
+      const FrameworkInfo* info = FindFramework(fw);
+      if (std::find(info->options.begin(), info->options.end(), k) == info->options.end()) {
+        p.Fail(&node, field + "." + k,
+               fmt::format("the {} worker has no option \"{}\"; {} (limit a variant to frameworks "
+                           "with `frameworks = [...]`)",
+                           fw, k, AllowedValues(k, info->options)));
+      }
+    }
+  }
+}
+
+void ParseVariants(const Parser& p, const toml::table& root, Experiment& e) {
+  const toml::table* vs = p.Table(root, "variants", "variants");
+  if (vs == nullptr) return;
+  for (const auto& [key, node] : *vs) {
+    std::string name(key.str());
+    std::string prefix = "variants." + name;
+    if (!node.is_table()) p.Fail(&node, prefix, "expected a table");
+    const toml::table& t = *node.as_table();
+    p.CheckKeys(t, prefix, kVariantKeys);
+    Variant v;
+    v.name = name;
+    v.description = p.String(t, "description", prefix + ".description").value_or("");
+    if (auto fws = p.Strings(t, "frameworks", prefix + ".frameworks")) {
+      for (const auto& [fw, fnode] : *fws) {
+        if (!FindFramework(fw)) {
+          p.Fail(fnode, prefix + ".frameworks",
+                 fmt::format("\"{}\" is not a framework; {}", fw, AllowedValues(fw, FrameworkNames())));
+        }
+        v.frameworks.push_back(fw);
+      }
+    }
+    v.env = p.Env(t, "env", prefix + ".env");
+    v.options_json = "{}";
+    if (const toml::table* opts = p.Table(t, "options", prefix + ".options")) {
+      CheckOptions(p, *opts, prefix + ".options", v.frameworks.empty() ? e.matrix.framework : v.frameworks);
+      v.options_json = Parser::ToJson(*opts).dump();
+    }
+    v.sampling = e.sampling;
+    if (const toml::table* s = p.Table(t, "sampling", prefix + ".sampling")) {
+      v.sampling = ParseSampling(p, *s, prefix + ".sampling", e.sampling);
+    }
+    e.variants.push_back(std::move(v));
+  }
+}
+
+void ParseEnvironments(const Parser& p, const toml::table& root, Experiment& e) {
+  const toml::table* es = p.Table(root, "environments", "environments");
+  if (es == nullptr) return;
+  for (const auto& [key, node] : *es) {
+    std::string name(key.str());
+    std::string prefix = "environments." + name;
+    if (!node.is_table()) p.Fail(&node, prefix, "expected a table");
+    const toml::table& t = *node.as_table();
+    p.CheckKeys(t, prefix, kEnvironmentKeys);
+    Environment env;
+    env.name = name;
+    env.description = p.String(t, "description", prefix + ".description").value_or("");
+    if (const toml::node* pn = t.get("prefix")) {
+      if (!pn->is_array()) {
+        p.Fail(pn, prefix + ".prefix",
+               "expected an argument list such as [\"taskset\", \"-c\", \"0\"] (no shell is used)");
+      }
+      for (const auto& item : *pn->as_array()) {
+        if (!item.is_string()) p.Fail(&item, prefix + ".prefix", "expected strings");
+        env.prefix.push_back(*item.value<std::string>());
+      }
+    }
+    env.env = p.Env(t, "env", prefix + ".env");
+    e.environments.push_back(std::move(env));
+  }
+}
+
+template <typename T>
+std::vector<std::string> NamesOf(const std::vector<T>& items) {
+  std::vector<std::string> names;
+  for (const auto& i : items) names.push_back(i.name);
+  return names;
+}
+
+void ParseMatrix(const Parser& p, const toml::table& root, Experiment& e) {
+  const toml::table* m = p.Table(root, "matrix", "matrix");
+  if (m == nullptr) p.Fail(nullptr, "matrix", "missing [matrix] table");
+  p.CheckKeys(*m, "matrix", kMatrixKeys);
+  auto& mx = e.matrix;
+  if (!m->get("framework")) p.Fail(m, "matrix.framework", "missing; allowed: " + Join(FrameworkNames(), ", "));
+  if (!m->get("model")) p.Fail(m, "matrix.model", "missing; allowed: " + Join(AllModels(), ", "));
+  mx.framework = ParseNames(p, *m, "framework", FrameworkNames(), "a framework", {});
+  mx.model = ParseNames(p, *m, "model", AllModels(), "a model", {});
+  for (const auto& model : mx.model) {
+    bool offered = std::any_of(mx.framework.begin(), mx.framework.end(), [&](const auto& fw) {
+      const auto& models = FindFramework(fw)->models;
+      return std::find(models.begin(), models.end(), model) != models.end();
+    });
+    if (!offered) {
+      p.Fail(m->get("model"), "matrix.model",
+             fmt::format("\"{}\" is not offered by {}", model, Join(mx.framework, " or ")));
+    }
+  }
+  mx.precision = ParseNames(p, *m, "precision", kPrecisions, "a precision", {"fp32"});
+  for (const auto& fw : mx.framework) {
+    const auto& ok = FindFramework(fw)->precisions;
+    for (const auto& prec : mx.precision) {
+      if (std::find(ok.begin(), ok.end(), prec) == ok.end()) {
+        p.Fail(m->get("precision"), "matrix.precision",
+               fmt::format("\"{}\" is not supported by the {} worker; {}", prec, fw,
+                           AllowedValues(prec, ok)));
+      }
+    }
+  }
+  mx.mode = ParseNames(p, *m, "mode", kModes, "a mode", {"inference"});
+  mx.layout = ParseNames(p, *m, "layout", kLayouts, "a layout", {"default"});
+  if (const toml::node* b = m->get("batch")) {
+    auto add = [&](const toml::node& n) {
+      if (!n.is_integer() || *n.value<int64_t>() < 1 || *n.value<int64_t>() > 1'000'000) {
+        p.Fail(&n, "matrix.batch",
+               fmt::format("{} is not a batch size; allowed: integers from 1 to 1000000",
+                           n.is_integer() ? std::to_string(*n.value<int64_t>()) : "this value"));
+      }
+      int v = static_cast<int>(*n.value<int64_t>());
+      if (std::find(mx.batch.begin(), mx.batch.end(), v) != mx.batch.end()) {
+        p.Fail(&n, "matrix.batch", fmt::format("{} is listed twice", v));
+      }
+      mx.batch.push_back(v);
+    };
+    if (b->is_array()) {
+      for (const auto& item : *b->as_array()) add(item);
+      if (mx.batch.empty()) p.Fail(b, "matrix.batch", "must not be empty");
+    } else {
+      add(*b);
+    }
+  } else {
+    mx.batch = {1};
+  }
+  if (auto devs = p.Strings(*m, "device", "matrix.device")) {
+    for (const auto& [d, node] : *devs) {
+      if (!IsValidDevice(d)) {
+        p.Fail(node, "matrix.device",
+               fmt::format("\"{}\" is not a device; allowed: cpu, cuda, cuda:N", d));
+      }
+      mx.device.push_back(d);
+    }
+  } else {
+    mx.device = {"cpu"};
+  }
+  auto variant_names = NamesOf(e.variants);
+  if (variant_names.empty()) variant_names = {"default"};
+  mx.variant = ParseNames(p, *m, "variant", variant_names, "a variant", variant_names);
+  auto env_names = NamesOf(e.environments);
+  if (env_names.empty()) env_names = {"native"};
+  mx.environment = ParseNames(p, *m, "environment", env_names, "an environment", env_names);
+}
+
+}  // namespace
+
+std::string OrderName(Order order) { return kOrders[static_cast<size_t>(order)]; }
+
+Experiment ParseExperiment(const std::string& text, const std::string& path) {
+  Parser p(path);
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& err) {
+    throw UserError(fmt::format("{}:{}: TOML syntax error: {}", path, err.source().begin.line,
+                                err.description()));
+  }
+  Experiment e;
+  e.path = path;
+  e.source_text = text;
+  p.CheckKeys(root, "", kTopKeys);
+  ParseExperimentTable(p, root, e);
+  if (const toml::table* s = p.Table(root, "sampling", "sampling")) {
+    e.sampling = ParseSampling(p, *s, "sampling", e.sampling);
+  }
+  // The matrix's framework list decides which option keys are valid, so it is read first.
+  const toml::table* m = p.Table(root, "matrix", "matrix");
+  if (m != nullptr && m->get("framework")) {
+    e.matrix.framework = ParseNames(p, *m, "framework", FrameworkNames(), "a framework", {});
+  }
+  if (const toml::table* opts = p.Table(root, "options", "options")) {
+    CheckOptions(p, *opts, "options", e.matrix.framework);
+    e.options_json = Parser::ToJson(*opts).dump();
+  }
+  ParseVariants(p, root, e);
+  ParseEnvironments(p, root, e);
+  ParseMatrix(p, root, e);
+  return e;
+}
+
+Experiment ParseExperimentFile(const std::string& path) {
+  return ParseExperiment(ReadFileOrThrow(path), path);
+}
+
+}  // namespace dlb::plan

@@ -1,0 +1,108 @@
+#include "report/summary.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <tuple>
+
+#include "report/table.h"
+#include "stats/descriptive.h"
+#include "util/strings.h"
+
+namespace dlb::report {
+namespace {
+
+std::string Tail(const store::CellRow& c, const std::optional<double>& v, int64_t min_n) {
+  if (!v || !c.n_samples) return "-";
+  if (*c.n_samples < min_n) return fmt::format("n<{}", min_n);
+  return FormatNs(*v);
+}
+
+std::string Rate(const std::optional<double>& v) {
+  return v ? fmt::format("{:.4g}", *v) : "-";
+}
+
+std::string Seconds(const std::optional<double>& v) {
+  return v ? fmt::format("{:.3g}", *v) : "-";
+}
+
+std::string CellName(const store::CellRow& c) {
+  std::string s = fmt::format("{} {} bs{} {} {}", c.framework, c.model, c.batch, c.precision, c.device);
+  if (c.layout != "default") s += " " + c.layout;
+  if (c.variant != "default") s += " [" + c.variant + "]";
+  if (c.environment != "native") s += " @" + c.environment;
+  return s;
+}
+
+}  // namespace
+
+std::string CellTable(const std::vector<store::CellRow>& cells) {
+  TextTable t({"cell", "status", "reps", "n", "median [95% CI]", "p90", "p99", "mean ± std",
+               "samples/s", "pipelined/s", "compile s", "1st call s", "peak RSS"},
+              {false, false, true, true, true, true, true, true, true, true, true, true, true});
+  for (const auto& c : cells) {
+    std::string median = "-";
+    if (c.p50_ns) {
+      median = FormatNs(*c.p50_ns);
+      if (c.median_ci_lo_ns && c.median_ci_hi_ns) {
+        median += fmt::format(" [{:.4g}, {:.4g}]", *c.median_ci_lo_ns / 1e6, *c.median_ci_hi_ns / 1e6);
+        median += " ms";
+      } else {
+        median += " [n too small]";
+      }
+    }
+    std::string mean = "-";
+    if (c.mean_ns) mean = FormatNs(*c.mean_ns) + (c.std_ns ? " ± " + FormatNs(*c.std_ns) : "");
+    t.AddRow({CellName(c), c.status, fmt::format("{}/{}", c.repetitions_ok, c.repetitions_run),
+              c.n_samples ? std::to_string(*c.n_samples) : "-", median,
+              Tail(c, c.p90_ns, stats::kMinSamplesP90), Tail(c, c.p99_ns, stats::kMinSamplesP99),
+              mean, Rate(c.throughput_sps), Rate(c.window_throughput_sps), Seconds(c.compile_s),
+              Seconds(c.first_call_s),
+              c.peak_rss_bytes ? FormatBytes(static_cast<double>(*c.peak_rss_bytes)) : "-"});
+  }
+  return t.Render();
+}
+
+std::string FrameworkComparison(const std::vector<store::CellRow>& cells) {
+  using Key = std::tuple<std::string, int64_t, std::string, std::string, std::string, std::string,
+                         std::string, std::string>;
+  std::map<Key, std::vector<const store::CellRow*>> groups;
+  for (const auto& c : cells) {
+    if (c.status != "ok" || !c.p50_ns) continue;
+    groups[{c.model, c.batch, c.precision, c.device, c.mode, c.layout, c.variant, c.environment}]
+        .push_back(&c);
+  }
+  TextTable t({"model", "batch", "precision", "device", "A", "median A", "B", "median B",
+               "B/A (median)", "faster"},
+              {false, true, false, false, false, true, false, true, true, false});
+  for (const auto& [key, group] : groups) {
+    for (size_t i = 0; i < group.size(); ++i) {
+      for (size_t j = i + 1; j < group.size(); ++j) {
+        const auto& a = *group[i];
+        const auto& b = *group[j];
+        double ratio = *b.p50_ns / *a.p50_ns;
+        std::string faster = ratio > 1 ? fmt::format("{} {:.2f}×", a.framework, ratio)
+                                       : fmt::format("{} {:.2f}×", b.framework, 1 / ratio);
+        t.AddRow({a.model, std::to_string(a.batch), a.precision, a.device, a.framework,
+                  FormatNs(*a.p50_ns), b.framework, FormatNs(*b.p50_ns),
+                  fmt::format("{:.3f}", ratio), faster});
+      }
+    }
+  }
+  if (t.empty()) return {};
+  return t.Render() +
+         "Ratios of pooled medians; no significance test is applied here. Check the numeric "
+         "settings of each side with `dlbench show RUN --cell N`.\n";
+}
+
+std::string Problems(const std::vector<store::CellRow>& cells) {
+  std::string out;
+  for (const auto& c : cells) {
+    if (c.status == "ok") continue;
+    out += fmt::format("cell {} {}: {}{}\n", c.cell_idx, CellName(c), c.status,
+                       c.message ? ": " + *c.message : "");
+  }
+  return out;
+}
+
+}  // namespace dlb::report

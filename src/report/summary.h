@@ -1,0 +1,22 @@
+// The terminal summary of a run: one row per cell, then side-by-side framework ratios. Tail
+// percentiles are printed only with enough samples (p90 >= 64, p99 >= 662; METHODOLOGY §1,
+// MLPerf early stopping); below that the cell says so rather than print a number.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/query.h"
+
+namespace dlb::report {
+
+std::string CellTable(const std::vector<store::CellRow>& cells);
+
+// For cells that differ only in framework: the ratio of medians, with both absolute medians
+// (Hoefler & Belli rule 1). Empty when no such pair exists.
+std::string FrameworkComparison(const std::vector<store::CellRow>& cells);
+
+// One line per cell that did not succeed: status, message.
+std::string Problems(const std::vector<store::CellRow>& cells);
+
+}  // namespace dlb::report

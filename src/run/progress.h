@@ -1,0 +1,35 @@
+// Progress on stderr (STYLE.md §4): on a terminal one line redrawn in place and trimmed to the width
+// (ninja's LinePrinter); on a pipe one full line per finished repetition. Time left is the mean
+// duration of finished repetitions times the number left.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "run/result.h"
+
+namespace dlb::run {
+
+class Progress {
+ public:
+  Progress(int total, bool enabled);
+  void Start(int done, const std::string& label, int rep_idx, int repetitions);
+  void Finish(const std::string& label, int repetitions, const RepetitionResult& r);
+  void Note(const std::string& line);  // a line that must not be overwritten (a warning)
+  void Done();
+
+ private:
+  std::string EtaText() const;
+  void Redraw(const std::string& line);
+
+  int total_;
+  int done_ = 0;
+  bool enabled_;
+  bool tty_;
+  bool dirty_ = false;  // a redrawn line is on screen
+  double spent_s_ = 0;
+  std::chrono::steady_clock::time_point task_start_;
+};
+
+}  // namespace dlb::run

@@ -1,0 +1,181 @@
+#include "run/protocol.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace dlb::run {
+namespace {
+
+using nlohmann::json;
+
+std::string Excerpt(std::string_view line) {
+  constexpr size_t kMax = 120;
+  std::string s(line.substr(0, kMax));
+  if (line.size() > kMax) s += "...";
+  return s;
+}
+
+// Parses a reply object and separates {"ok": false} failures from success.
+std::expected<json, WorkerFailure> ParseReply(std::string_view line) {
+  json j;
+  try {
+    j = json::parse(line);
+  } catch (const json::parse_error&) {
+    throw ProtocolError(fmt::format("reply is not JSON: \"{}\"", Excerpt(line)));
+  }
+  if (!j.is_object()) {
+    throw ProtocolError(fmt::format("reply is not a JSON object: \"{}\"", Excerpt(line)));
+  }
+  auto ok = j.find("ok");
+  if (ok == j.end() || !ok->is_boolean()) {
+    throw ProtocolError("reply has no boolean \"ok\" field");
+  }
+  if (ok->get<bool>()) return j;
+  auto err = j.find("error");
+  if (err == j.end() || !err->is_object() || !err->contains("kind") ||
+      !(*err)["kind"].is_string()) {
+    throw ProtocolError("failure reply has no \"error\" object with a \"kind\"");
+  }
+  std::string kind_name = (*err)["kind"].get<std::string>();
+  auto kind = ParseErrorKind(kind_name);
+  if (!kind) throw ProtocolError(fmt::format("unknown error kind \"{}\"", kind_name));
+  std::string message;
+  if (err->contains("message") && (*err)["message"].is_string()) {
+    message = (*err)["message"].get<std::string>();
+  }
+  return std::unexpected(WorkerFailure{*kind, std::move(message)});
+}
+
+const json& Field(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end()) throw ProtocolError(fmt::format("reply lacks \"{}\"", name));
+  return *it;
+}
+
+int64_t Int(const json& j, const char* name) {
+  const json& v = Field(j, name);
+  if (!v.is_number_integer()) throw ProtocolError(fmt::format("\"{}\" is not an integer", name));
+  return v.get<int64_t>();
+}
+
+double Number(const json& j, const char* name) {
+  const json& v = Field(j, name);
+  if (!v.is_number()) throw ProtocolError(fmt::format("\"{}\" is not a number", name));
+  return v.get<double>();
+}
+
+std::optional<int64_t> OptInt(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_integer()) throw ProtocolError(fmt::format("\"{}\" is not an integer", name));
+  return it->get<int64_t>();
+}
+
+std::optional<double> OptNumber(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) throw ProtocolError(fmt::format("\"{}\" is not a number", name));
+  return it->get<double>();
+}
+
+std::string String(const json& j, const char* name) {
+  const json& v = Field(j, name);
+  if (!v.is_string()) throw ProtocolError(fmt::format("\"{}\" is not a string", name));
+  return v.get<std::string>();
+}
+
+}  // namespace
+
+std::string_view ErrorKindName(ErrorKind kind) {
+  for (const auto& [k, name] : kErrorKindNames)
+    if (k == kind) return name;
+  return "runtime";
+}
+
+std::optional<ErrorKind> ParseErrorKind(std::string_view name) {
+  for (const auto& [k, n] : kErrorKindNames)
+    if (n == name) return k;
+  return std::nullopt;
+}
+
+std::string EncodeHello() { return json{{"op", "hello"}}.dump(); }
+
+std::string EncodeLoad(const LoadRequest& r) {
+  json j = {{"op", "load"},         {"model", r.model},   {"batch", r.batch},
+            {"precision", r.precision}, {"device", r.device}, {"mode", r.mode},
+            {"layout", r.layout},   {"seed", r.seed},     {"options", json::parse(r.options_json)}};
+  return j.dump();
+}
+
+std::string EncodeMeasure(const MeasureRequest& r) {
+  return json{{"op", "measure"},
+              {"iterations", r.iterations},
+              {"sync", r.sync == Sync::kEach ? "each" : "window"}}
+      .dump();
+}
+
+std::string EncodeBye() { return json{{"op", "bye"}}.dump(); }
+
+Reply<HelloReply> DecodeHello(std::string_view line) {
+  auto j = ParseReply(line);
+  if (!j) return std::unexpected(j.error());
+  HelloReply r;
+  r.protocol = static_cast<int>(Int(*j, "protocol"));
+  r.worker = String(*j, "worker");
+  r.framework = String(*j, "framework");
+  const json& timer = Field(*j, "timer");
+  if (!timer.is_object()) throw ProtocolError("\"timer\" is not an object");
+  r.timer_overhead_ns = Int(timer, "overhead_ns");
+  r.raw_json = j->dump();
+  return r;
+}
+
+Reply<LoadReply> DecodeLoad(std::string_view line) {
+  auto j = ParseReply(line);
+  if (!j) return std::unexpected(j.error());
+  LoadReply r;
+  r.parameters = Int(*j, "parameters");
+  r.flops_per_sample = Int(*j, "flops_per_sample");
+  r.load_s = Number(*j, "load_s");
+  r.compile_s = OptNumber(*j, "compile_s");
+  r.first_call_s = Number(*j, "first_call_s");
+  r.sync_overhead_ns = Int(*j, "sync_overhead_ns");
+  const json& settings = Field(*j, "settings");
+  if (!settings.is_object()) throw ProtocolError("\"settings\" is not an object");
+  r.settings_json = settings.dump();
+  r.peak_device_bytes = OptInt(*j, "peak_device_bytes");
+  return r;
+}
+
+Reply<MeasureReply> DecodeMeasure(std::string_view line, Sync sync) {
+  auto j = ParseReply(line);
+  if (!j) return std::unexpected(j.error());
+  MeasureReply r;
+  if (sync == Sync::kEach) {
+    const json& w = Field(*j, "wall_ns");
+    if (!w.is_array()) throw ProtocolError("\"wall_ns\" is not an array");
+    r.wall_ns.reserve(w.size());
+    for (const auto& v : w) {
+      if (!v.is_number_integer() || v.get<int64_t>() < 0) {
+        throw ProtocolError("\"wall_ns\" holds a value that is not a non-negative integer");
+      }
+      r.wall_ns.push_back(v.get<int64_t>());
+    }
+    r.iterations = static_cast<int64_t>(r.wall_ns.size());
+  } else {
+    r.window_ns = Int(*j, "window_ns");
+    r.iterations = Int(*j, "iterations");
+  }
+  r.peak_device_bytes = OptInt(*j, "peak_device_bytes");
+  r.peak_rss_bytes = OptInt(*j, "peak_rss_bytes");
+  return r;
+}
+
+Reply<bool> DecodeBye(std::string_view line) {
+  auto j = ParseReply(line);
+  if (!j) return std::unexpected(j.error());
+  return true;
+}
+
+}  // namespace dlb::run

@@ -1,0 +1,99 @@
+// The controller's half of the worker protocol (docs/protocol.md): the only C++ code that encodes
+// requests or decodes replies. The Python half is workers/python/dlbench_worker/protocol.py; both
+// replay tests/protocol/*.jsonl.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace dlb::run {
+
+inline constexpr int kProtocolVersion = 1;
+
+enum class ErrorKind { kUnsupported, kOutOfMemory, kCompileFailed, kRuntime, kBadRequest };
+
+inline constexpr std::pair<ErrorKind, std::string_view> kErrorKindNames[] = {
+    {ErrorKind::kUnsupported, "unsupported"},
+    {ErrorKind::kOutOfMemory, "out_of_memory"},
+    {ErrorKind::kCompileFailed, "compile_failed"},
+    {ErrorKind::kRuntime, "runtime"},
+    {ErrorKind::kBadRequest, "bad_request"},
+};
+
+std::string_view ErrorKindName(ErrorKind kind);
+std::optional<ErrorKind> ParseErrorKind(std::string_view name);
+
+// A reply that breaks the protocol: not JSON, a missing or mistyped field. The repetition fails.
+class ProtocolError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A well-formed {"ok": false} reply.
+struct WorkerFailure {
+  ErrorKind kind;
+  std::string message;
+};
+
+template <typename T>
+using Reply = std::expected<T, WorkerFailure>;
+
+struct LoadRequest {
+  std::string model;
+  int batch = 1;
+  std::string precision, device, mode, layout;
+  int64_t seed = 0;
+  std::string options_json = "{}";
+};
+
+enum class Sync { kEach, kWindow };
+
+struct MeasureRequest {
+  int64_t iterations = 1;
+  Sync sync = Sync::kEach;
+};
+
+std::string EncodeHello();
+std::string EncodeLoad(const LoadRequest& req);
+std::string EncodeMeasure(const MeasureRequest& req);
+std::string EncodeBye();
+
+struct HelloReply {
+  int protocol = 0;
+  std::string worker, framework;
+  int64_t timer_overhead_ns = 0;
+  std::string raw_json;  // the whole reply, stored with the repetition
+};
+
+struct LoadReply {
+  int64_t parameters = 0;
+  int64_t flops_per_sample = 0;
+  double load_s = 0;
+  std::optional<double> compile_s;
+  double first_call_s = 0;
+  int64_t sync_overhead_ns = 0;
+  std::string settings_json = "{}";
+  std::optional<int64_t> peak_device_bytes;
+};
+
+struct MeasureReply {
+  std::vector<int64_t> wall_ns;  // sync "each"
+  int64_t window_ns = 0;         // sync "window"
+  int64_t iterations = 0;
+  std::optional<int64_t> peak_device_bytes;
+  std::optional<int64_t> peak_rss_bytes;
+};
+
+// Each throws ProtocolError for a malformed reply and returns WorkerFailure for {"ok": false}.
+Reply<HelloReply> DecodeHello(std::string_view line);
+Reply<LoadReply> DecodeLoad(std::string_view line);
+Reply<MeasureReply> DecodeMeasure(std::string_view line, Sync sync);
+Reply<bool> DecodeBye(std::string_view line);
+
+}  // namespace dlb::run

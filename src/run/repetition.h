@@ -1,0 +1,32 @@
+// Runs one repetition of one cell in a fresh worker process: hello, load, warm-up, measurement in
+// chunks until the stop rule says so, a pipelined window, bye. Everything that can go wrong ends
+// as a RepetitionResult with a status; nothing here throws for a worker's misbehaviour.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "plan/experiment.h"
+#include "run/result.h"
+
+namespace dlb::run {
+
+struct WorkerLaunch {
+  std::string python;       // interpreter that has the frameworks
+  std::string workers_dir;  // directory holding the dlbench_worker package
+};
+
+struct RepetitionSpec {
+  const plan::Cell* cell;
+  int rep_idx = 0;
+  int order_idx = 0;
+  uint64_t seed = 0;            // model/input seed, the same for every repetition of a cell
+  int env_padding_bytes = 0;    // randomised per repetition (METHODOLOGY rule 10)
+};
+
+// The worker's full argv: the cell's launch prefix, then python -m dlbench_worker FRAMEWORK.
+std::vector<std::string> WorkerArgv(const plan::Cell& cell, const WorkerLaunch& launch);
+
+RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& launch);
+
+}  // namespace dlb::run

@@ -1,0 +1,61 @@
+// What one repetition (one worker process) produced: the value the scheduler hands to the store.
+// Failures are values here (STYLE.md §4 kind 2): a failed or unsupported repetition is a result
+// with a status, an error kind, a message and the worker's log.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plan/experiment.h"
+
+namespace dlb::run {
+
+enum class RepStatus { kOk, kFailed, kUnsupported, kInterrupted };
+std::string RepStatusName(RepStatus s);
+
+struct RepetitionResult {
+  int cell_idx = 0;
+  int rep_idx = 0;
+  int order_idx = 0;  // position of this repetition in the run's order
+  RepStatus status = RepStatus::kFailed;
+  std::string error_kind;  // protocol kinds, or "crashed", "timeout", "protocol", "start_failed"
+  std::string message;
+  std::string phase;       // the step that failed: start, hello, load, warmup, measure, window, bye
+  std::optional<int> exit_code;
+  std::optional<int> term_signal;
+  std::string started_at, finished_at;
+
+  std::vector<std::string> argv;  // the whole command line: prefix + worker
+  std::vector<std::string> prefix;
+  plan::EnvVars env;              // the variables dlbench set, plus framework-relevant inherited ones
+  int env_padding_bytes = 0;
+
+  std::string hello_json;     // the hello reply as the worker sent it
+  std::string settings_json;  // numeric settings read back after load
+  std::optional<int64_t> parameters, flops_per_sample;
+  std::optional<double> load_s, compile_s, first_call_s;
+  std::optional<int64_t> sync_overhead_ns, timer_overhead_ns;
+
+  // Samples in arrival order: the first warmup_count are warm-up, the rest steady state.
+  std::vector<int64_t> wall_ns;
+  std::vector<int32_t> chunk_idx;
+  int64_t warmup_count = 0;
+  bool warmup_settled = false;
+  bool converged = false;
+  std::string stop_reason;
+  std::optional<double> median_ns, rel_ci;
+
+  std::optional<int64_t> window_ns, window_iterations;
+  std::optional<int64_t> peak_rss_bytes, peak_device_bytes;
+  std::string log;
+
+  // Where the time went, for the controller-overhead figure (selftest --bench).
+  double wall_s = 0;          // spawn to reaped
+  double worker_start_s = 0;  // spawn to hello reply
+  double load_call_s = 0;     // load request to reply
+  double sample_s = 0;        // sum of all samples and windows
+};
+
+}  // namespace dlb::run

@@ -1,0 +1,88 @@
+#include "run/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "stats/descriptive.h"
+
+namespace dlb::run {
+namespace {
+
+double Median(std::span<const int64_t> v) {
+  std::vector<double> d(v.begin(), v.end());
+  std::sort(d.begin(), d.end());
+  return stats::PercentileSorted(d, 50);
+}
+
+}  // namespace
+
+int WarmupWindow(const plan::SamplingSettings& s) {
+  return std::max(3, s.warmup_min_iterations / 2);
+}
+
+WarmupDecision DecideWarmup(std::span<const int64_t> warmup_ns, const plan::SamplingSettings& s) {
+  const auto n = static_cast<int64_t>(warmup_ns.size());
+  if (n >= s.warmup_max_iterations) {
+    if (s.warmup_max_iterations == 0) return {true, true};  // no warm-up asked for
+    int w = WarmupWindow(s);
+    if (n < 2 * w) return {true, false};
+    double last = Median(warmup_ns.subspan(static_cast<size_t>(n - w)));
+    double prev = Median(warmup_ns.subspan(static_cast<size_t>(n - 2 * w), static_cast<size_t>(w)));
+    bool settled = prev > 0 && std::fabs(last - prev) / prev < s.warmup_tolerance;
+    return {true, settled};
+  }
+  if (n < s.warmup_min_iterations) return {false, false};
+  int w = WarmupWindow(s);
+  if (n < 2 * w) return {false, false};
+  double last = Median(warmup_ns.subspan(static_cast<size_t>(n - w)));
+  double prev = Median(warmup_ns.subspan(static_cast<size_t>(n - 2 * w), static_cast<size_t>(w)));
+  if (prev > 0 && std::fabs(last - prev) / prev < s.warmup_tolerance) return {true, true};
+  if (prev == 0 && last == 0) return {true, true};
+  return {false, false};
+}
+
+int64_t NextChunk(double estimate_ns, int64_t already, int64_t cap, double chunk_target_s) {
+  constexpr int64_t kMaxChunk = 200'000;  // keeps one reply well under a few MB of JSON
+  int64_t left = std::max<int64_t>(cap - already, 1);
+  double want = estimate_ns > 0 ? chunk_target_s * 1e9 / estimate_ns : 1;
+  auto chunk = static_cast<int64_t>(std::clamp(want, 1.0, static_cast<double>(kMaxChunk)));
+  return std::min(chunk, left);
+}
+
+StopDecision DecideStop(std::span<const int64_t> steady_ns, const plan::SamplingSettings& s,
+                        double elapsed_s) {
+  StopDecision d;
+  const auto n = static_cast<int64_t>(steady_ns.size());
+  if (n == 0) {
+    d.reason = "no samples";
+    return d;
+  }
+  std::vector<double> sorted(steady_ns.begin(), steady_ns.end());
+  std::sort(sorted.begin(), sorted.end());
+  d.median_ns = stats::PercentileSorted(sorted, 50);
+  if (auto ci = stats::MedianConfidenceInterval(sorted, s.confidence); ci && *d.median_ns > 0) {
+    d.rel_ci = std::max(*d.median_ns - ci->lo, ci->hi - *d.median_ns) / *d.median_ns;
+  } else if (ci && *d.median_ns == 0) {
+    d.rel_ci = ci->hi == ci->lo ? 0.0 : INFINITY;
+  }
+  double sample_time_s = 0;
+  for (int64_t v : steady_ns) sample_time_s += static_cast<double>(v) * 1e-9;
+
+  bool floors_met = n >= s.min_iterations && sample_time_s >= s.min_time_s;
+  if (floors_met && d.rel_ci && *d.rel_ci <= s.target_rel_ci) {
+    d.stop = d.converged = true;
+    d.reason = "converged";
+  } else if (n >= s.max_iterations) {
+    d.stop = true;
+    d.reason = "max_iterations";
+  } else if (elapsed_s >= s.max_time_s) {
+    d.stop = true;
+    d.reason = "max_time";
+  } else {
+    d.reason = floors_met ? "ci too wide" : "below floors";
+  }
+  return d;
+}
+
+}  // namespace dlb::run

@@ -1,0 +1,46 @@
+// The decisions a repetition's sampling makes, as pure functions of the samples so far: when the
+// warm-up has settled, how many iterations the next chunk asks for, and when to stop. Every rule
+// lives here once; the worker only times (DESIGN.md "Workers"). METHODOLOGY §2 rules 4 and 7.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "plan/experiment.h"
+
+namespace dlb::run {
+
+struct WarmupDecision {
+  bool done = false;
+  bool settled = false;  // false when the cap ended a warm-up that was still drifting
+};
+
+// The warm-up is settled once it has at least warmup_min_iterations samples and the medians of its
+// last two windows of w samples differ by less than warmup_tolerance, w = max(3, min/2). It ends
+// unsettled at warmup_max_iterations.
+WarmupDecision DecideWarmup(std::span<const int64_t> warmup_ns, const plan::SamplingSettings& s);
+
+// Window size used by DecideWarmup.
+int WarmupWindow(const plan::SamplingSettings& s);
+
+// Iterations for the next chunk: about chunk_target_s of work at the current per-iteration
+// estimate, never beyond what the caps leave.
+int64_t NextChunk(double estimate_ns, int64_t already, int64_t cap, double chunk_target_s);
+
+struct StopDecision {
+  bool stop = false;
+  bool converged = false;
+  std::string reason;           // "converged", "max_iterations", "max_time", or why not yet
+  std::optional<double> median_ns;
+  std::optional<double> rel_ci;  // half-width of the median's CI over the median
+};
+
+// Floors first (min_iterations and min_time_s of summed sample time), then stop once the
+// distribution-free CI of the median is within target_rel_ci; caps end it as not converged.
+// elapsed_s is the wall time since the measurement phase began.
+StopDecision DecideStop(std::span<const int64_t> steady_ns, const plan::SamplingSettings& s,
+                        double elapsed_s);
+
+}  // namespace dlb::run

@@ -1,0 +1,57 @@
+#include "run/scheduler.h"
+
+#include <vector>
+
+#include "util/interrupt.h"
+#include "util/random.h"
+
+namespace dlb::run {
+
+RunTotals RunPlan(const plan::Plan& plan, const WorkerLaunch& launch, ResultSink& sink,
+                  Progress& progress) {
+  RunTotals totals;
+  const auto& e = plan.experiment;
+  std::vector<bool> unsupported(plan.cells.size(), false);
+  Rng padding_rng(e.seed ^ 0x9e3779b97f4a7c15ULL);
+  int order_idx = 0;
+  for (const plan::Task& task : plan.tasks) {
+    const plan::Cell& cell = plan.cells[static_cast<size_t>(task.cell_idx)];
+    int padding = static_cast<int>(UniformIndex(padding_rng, 4096));
+    if (unsupported[static_cast<size_t>(task.cell_idx)]) {
+      ++totals.repetitions_skipped;
+      ++order_idx;
+      continue;
+    }
+    if (Interrupted()) {
+      totals.interrupted = true;
+      break;
+    }
+    if (order_idx > 0 && e.cooldown_s > 0 && !InterruptibleSleep(e.cooldown_s)) {
+      totals.interrupted = true;
+      break;
+    }
+    progress.Start(order_idx - totals.repetitions_skipped, cell.Label(), task.rep_idx, e.repetitions);
+    RepetitionSpec spec{&cell, task.rep_idx, order_idx, e.seed, padding};
+    RepetitionResult r = RunRepetition(spec, launch);
+    ++order_idx;
+    if (r.status == RepStatus::kInterrupted) {
+      totals.interrupted = true;
+      break;  // an interrupted repetition is incomplete: it is not stored
+    }
+    sink.OnRepetition(cell, r);
+    progress.Finish(cell.Label(), e.repetitions, r);
+    switch (r.status) {
+      case RepStatus::kOk: ++totals.repetitions_ok; break;
+      case RepStatus::kUnsupported:
+        ++totals.repetitions_unsupported;
+        unsupported[static_cast<size_t>(task.cell_idx)] = true;
+        break;
+      default: ++totals.repetitions_failed; break;
+    }
+  }
+  progress.Done();
+  return totals;
+}
+
+}  // namespace dlb::run
+

@@ -1,0 +1,99 @@
+// A thin RAII layer over SQLite's C API: a connection, prepared statements and transactions.
+// Every SQLite failure becomes an EnvError naming the database file and SQLite's message.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dlb::store {
+
+class Db;
+
+class Stmt {
+ public:
+  Stmt(Db& db, sqlite3_stmt* stmt) : db_(&db), stmt_(stmt, &sqlite3_finalize) {}
+
+  Stmt& Bind(int i, int64_t v);
+  Stmt& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
+  Stmt& Bind(int i, double v);
+  Stmt& Bind(int i, std::string_view v);
+  Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
+  Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  Stmt& BindNull(int i);
+  template <typename T>
+  Stmt& Bind(int i, const std::optional<T>& v) {
+    return v ? Bind(i, *v) : BindNull(i);
+  }
+
+  bool Step();          // true while a row is available
+  void Run();           // Step to completion, then Reset
+  void Reset();
+
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_.get(), col); }
+  std::string Text(int col) const;
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
+  std::optional<int64_t> OptInt(int col) const;
+  std::optional<double> OptDouble(int col) const;
+
+ private:
+  Db* db_;
+  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt_;
+};
+
+class Db {
+ public:
+  // Opens or creates path. Throws EnvError with the path and SQLite's reason.
+  explicit Db(const std::string& path, bool read_only = false);
+  Db(Db&&) = default;
+
+  void Exec(std::string_view sql);
+  Stmt Prepare(std::string_view sql);
+  int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_.get()); }
+  const std::string& path() const { return path_; }
+  sqlite3* handle() const { return db_.get(); }
+
+  [[noreturn]] void Fail(std::string_view what) const;
+
+ private:
+  std::string path_;
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db_{nullptr, &sqlite3_close_v2};
+};
+
+// Binds parameters 1, 2, 3, ... in the order they are streamed: `Binder(stmt) << a << b;`.
+class Binder {
+ public:
+  explicit Binder(Stmt& stmt) : stmt_(stmt) {}
+  template <typename T>
+  Binder& operator<<(const T& v) {
+    stmt_.Bind(++index_, v);
+    return *this;
+  }
+  Binder& Null() {
+    stmt_.BindNull(++index_);
+    return *this;
+  }
+
+ private:
+  Stmt& stmt_;
+  int index_ = 0;
+};
+
+// BEGIN IMMEDIATE on construction; rolls back unless Commit() was called.
+class Transaction {
+ public:
+  explicit Transaction(Db& db);
+  ~Transaction();
+  void Commit();
+
+ private:
+  Db& db_;
+  bool done_ = false;
+};
+
+}  // namespace dlb::store

@@ -1,0 +1,151 @@
+#include "store/export.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "store/query.h"
+
+namespace dlb::store {
+namespace {
+
+using nlohmann::ordered_json;
+
+template <typename T>
+ordered_json Opt(const std::optional<T>& v) {
+  return v ? ordered_json(*v) : ordered_json(nullptr);
+}
+
+ordered_json ParsedOrNull(const std::optional<std::string>& s) {
+  if (!s || s->empty()) return nullptr;
+  return ordered_json::parse(*s, nullptr, false);
+}
+
+template <typename T>
+std::string CsvOpt(const std::optional<T>& v) {
+  if (!v) return "";
+  if constexpr (std::is_floating_point_v<T>) {
+    return fmt::format("{:.6g}", *v);
+  } else {
+    return fmt::format("{}", *v);
+  }
+}
+
+}  // namespace
+
+std::string CsvField(std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
+  out << "run_id,cell_idx,framework,model,batch,precision,device,mode,layout,variant,environment,"
+         "status,repetitions_ok,repetitions_run,n_samples,mean_ns,std_ns,min_ns,p50_ns,p90_ns,"
+         "p95_ns,p99_ns,max_ns,median_ci_lo_ns,median_ci_hi_ns,throughput_sps,"
+         "window_throughput_sps,parameters,flops_per_sample,load_s,compile_s,first_call_s,"
+         "peak_rss_bytes,peak_device_bytes,message\n";
+  for (const CellRow& c : GetCells(db, run_id)) {
+    std::vector<std::string> f = {
+        std::to_string(run_id), std::to_string(c.cell_idx), CsvField(c.framework),
+        CsvField(c.model), std::to_string(c.batch), CsvField(c.precision), CsvField(c.device),
+        CsvField(c.mode), CsvField(c.layout), CsvField(c.variant), CsvField(c.environment),
+        c.status, std::to_string(c.repetitions_ok), std::to_string(c.repetitions_run),
+        CsvOpt(c.n_samples), CsvOpt(c.mean_ns), CsvOpt(c.std_ns), CsvOpt(c.min_ns),
+        CsvOpt(c.p50_ns), CsvOpt(c.p90_ns), CsvOpt(c.p95_ns), CsvOpt(c.p99_ns), CsvOpt(c.max_ns),
+        CsvOpt(c.median_ci_lo_ns), CsvOpt(c.median_ci_hi_ns), CsvOpt(c.throughput_sps),
+        CsvOpt(c.window_throughput_sps), CsvOpt(c.parameters), CsvOpt(c.flops_per_sample),
+        CsvOpt(c.load_s), CsvOpt(c.compile_s), CsvOpt(c.first_call_s), CsvOpt(c.peak_rss_bytes),
+        CsvOpt(c.peak_device_bytes), CsvField(c.message.value_or(""))};
+    for (size_t i = 0; i < f.size(); ++i) out << (i ? "," : "") << f[i];
+    out << "\n";
+  }
+}
+
+void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
+  RunRow run = GetRun(db, run_id);
+  ordered_json j;
+  j["format"] = "dlbench-run";
+  j["version"] = 1;
+  j["run"] = {{"run_id", run.run_id},
+              {"experiment", run.experiment},
+              {"experiment_file", run.experiment_file},
+              {"status", run.status},
+              {"started_at", run.started_at},
+              {"finished_at", Opt(run.finished_at)},
+              {"host", run.host},
+              {"dlbench_version", run.dlbench_version},
+              {"dlbench_revision", run.dlbench_revision},
+              {"command_line", ordered_json::parse(run.command_line)},
+              {"host_facts", ordered_json::parse(run.host_json)},
+              {"order", run.order_kind},
+              {"seed", run.seed},
+              {"repetitions", run.repetitions},
+              {"cooldown_s", run.cooldown_s},
+              {"experiment_toml", run.experiment_toml}};
+  ordered_json cells = ordered_json::array();
+  for (const CellRow& c : GetCells(db, run_id)) {
+    ordered_json cj = {
+        {"cell_idx", c.cell_idx}, {"key", c.key}, {"framework", c.framework},
+        {"model", c.model}, {"batch", c.batch}, {"precision", c.precision},
+        {"device", c.device}, {"mode", c.mode}, {"layout", c.layout}, {"variant", c.variant},
+        {"environment", c.environment}, {"config", ordered_json::parse(c.config_json)},
+        {"status", c.status}, {"message", Opt(c.message)},
+        {"repetitions_ok", c.repetitions_ok}, {"repetitions_run", c.repetitions_run},
+        {"latency_ns", {{"n", Opt(c.n_samples)}, {"mean", Opt(c.mean_ns)}, {"std", Opt(c.std_ns)},
+                        {"min", Opt(c.min_ns)}, {"p50", Opt(c.p50_ns)}, {"p90", Opt(c.p90_ns)},
+                        {"p95", Opt(c.p95_ns)}, {"p99", Opt(c.p99_ns)}, {"max", Opt(c.max_ns)},
+                        {"median_ci", {Opt(c.median_ci_lo_ns), Opt(c.median_ci_hi_ns)}},
+                        {"median_ci_coverage", Opt(c.median_ci_coverage)}}},
+        {"throughput_sps", Opt(c.throughput_sps)},
+        {"window_throughput_sps", Opt(c.window_throughput_sps)},
+        {"parameters", Opt(c.parameters)}, {"flops_per_sample", Opt(c.flops_per_sample)},
+        {"load_s", Opt(c.load_s)}, {"compile_s", Opt(c.compile_s)},
+        {"first_call_s", Opt(c.first_call_s)}, {"peak_rss_bytes", Opt(c.peak_rss_bytes)},
+        {"peak_device_bytes", Opt(c.peak_device_bytes)}};
+    ordered_json reps = ordered_json::array();
+    for (const RepetitionRow& r : GetRepetitions(db, c.cell_id)) {
+      ordered_json rj = {
+          {"rep_idx", r.rep_idx}, {"order_idx", r.order_idx}, {"status", r.status},
+          {"error_kind", Opt(r.error_kind)}, {"message", Opt(r.message)},
+          {"phase", Opt(r.phase)}, {"exit_code", Opt(r.exit_code)},
+          {"term_signal", Opt(r.term_signal)}, {"started_at", r.started_at},
+          {"finished_at", r.finished_at}, {"worker_argv", ordered_json::parse(r.worker_argv)},
+          {"launch_prefix", ordered_json::parse(r.launch_prefix)},
+          {"env", ordered_json::parse(r.env_json)}, {"env_padding_bytes", r.env_padding_bytes},
+          {"hello", ParsedOrNull(r.hello_json)}, {"settings", ParsedOrNull(r.settings_json)},
+          {"parameters", Opt(r.parameters)}, {"flops_per_sample", Opt(r.flops_per_sample)},
+          {"load_s", Opt(r.load_s)}, {"compile_s", Opt(r.compile_s)},
+          {"first_call_s", Opt(r.first_call_s)}, {"sync_overhead_ns", Opt(r.sync_overhead_ns)},
+          {"timer_overhead_ns", Opt(r.timer_overhead_ns)},
+          {"warmup_iterations", r.warmup_iterations}, {"warmup_settled", r.warmup_settled != 0},
+          {"n_samples", r.n_samples}, {"converged", r.converged != 0},
+          {"stop_reason", Opt(r.stop_reason)}, {"median_ns", Opt(r.median_ns)},
+          {"rel_ci", Opt(r.rel_ci)}, {"window_ns", Opt(r.window_ns)},
+          {"window_iterations", Opt(r.window_iterations)},
+          {"peak_rss_bytes", Opt(r.peak_rss_bytes)},
+          {"peak_device_bytes", Opt(r.peak_device_bytes)}, {"log", r.log}};
+      if (with_samples) {
+        ordered_json chunk = ordered_json::array(), wall = ordered_json::array();
+        int64_t warm = 0;
+        for (const SampleRow& s : GetSamples(db, r.repetition_id)) {
+          chunk.push_back(s.chunk_idx);
+          wall.push_back(s.wall_ns);
+          warm += s.is_warmup;
+        }
+        rj["samples"] = {{"warmup_count", warm}, {"chunk_idx", chunk}, {"wall_ns", wall}};
+      }
+      reps.push_back(std::move(rj));
+    }
+    cj["repetitions"] = std::move(reps);
+    cells.push_back(std::move(cj));
+  }
+  j["cells"] = std::move(cells);
+  out << j.dump(2, ' ', false, ordered_json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace dlb::store

@@ -1,0 +1,199 @@
+#include "store/query.h"
+
+#include <fmt/format.h>
+
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace dlb::store {
+namespace {
+
+constexpr const char* kRunColumns =
+    "r.run_id, r.experiment, r.experiment_file, r.experiment_toml, r.status, r.started_at, "
+    "r.finished_at, r.host, r.dlbench_version, r.dlbench_revision, r.command_line, r.host_json, "
+    "r.order_kind, r.seed, r.repetitions, r.controller_pid, r.cooldown_s, "
+    "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id), "
+    "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'ok'), "
+    "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status IN ('failed', 'partial')), "
+    "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'unsupported')";
+
+std::optional<std::string> OptText(const Stmt& s, int col) {
+  if (s.IsNull(col)) return std::nullopt;
+  return s.Text(col);
+}
+
+RunRow ReadRun(const Stmt& s) {
+  RunRow r;
+  int i = 0;
+  r.run_id = s.Int(i++);
+  r.experiment = s.Text(i++);
+  r.experiment_file = s.Text(i++);
+  r.experiment_toml = s.Text(i++);
+  r.status = s.Text(i++);
+  r.started_at = s.Text(i++);
+  r.finished_at = OptText(s, i++);
+  r.host = s.Text(i++);
+  r.dlbench_version = s.Text(i++);
+  r.dlbench_revision = s.Text(i++);
+  r.command_line = s.Text(i++);
+  r.host_json = s.Text(i++);
+  r.order_kind = s.Text(i++);
+  r.seed = s.Int(i++);
+  r.repetitions = s.Int(i++);
+  r.controller_pid = s.Int(i++);
+  r.cooldown_s = s.Double(i++);
+  r.cells = s.Int(i++);
+  r.cells_ok = s.Int(i++);
+  r.cells_failed = s.Int(i++);
+  r.cells_unsupported = s.Int(i++);
+  return r;
+}
+
+}  // namespace
+
+std::vector<RunRow> ListRuns(Db& db) {
+  Stmt s = db.Prepare(fmt::format("SELECT {} FROM runs r ORDER BY r.run_id", kRunColumns));
+  std::vector<RunRow> out;
+  while (s.Step()) out.push_back(ReadRun(s));
+  return out;
+}
+
+int64_t ResolveRun(Db& db, const std::string& spec) {
+  if (spec == "latest" || spec == "last") {
+    Stmt s = db.Prepare("SELECT MAX(run_id) FROM runs");
+    s.Step();
+    if (s.IsNull(0)) throw UserError(fmt::format("database {} holds no runs", db.path()));
+    return s.Int(0);
+  }
+  auto id = ParseInt(spec);
+  if (!id) {
+    throw UserError(fmt::format("\"{}\" is not a run; allowed: a run id from `dlbench list`, or latest", spec));
+  }
+  Stmt s = db.Prepare("SELECT 1 FROM runs WHERE run_id = ?");
+  s.Bind(1, *id);
+  if (!s.Step()) throw UserError(fmt::format("database {} has no run {}", db.path(), *id));
+  return *id;
+}
+
+RunRow GetRun(Db& db, int64_t run_id) {
+  Stmt s = db.Prepare(fmt::format("SELECT {} FROM runs r WHERE r.run_id = ?", kRunColumns));
+  s.Bind(1, run_id);
+  if (!s.Step()) throw UserError(fmt::format("database {} has no run {}", db.path(), run_id));
+  return ReadRun(s);
+}
+
+std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
+  Stmt s = db.Prepare(
+      "SELECT cell_id, cell_idx, cell_key, framework, model, batch, precision, device, mode, "
+      "layout, variant, environment, config_json, status, message, repetitions_ok, "
+      "repetitions_run, n_samples, mean_ns, std_ns, min_ns, p50_ns, p90_ns, p95_ns, p99_ns, max_ns, "
+      "median_ci_lo_ns, median_ci_hi_ns, median_ci_coverage, throughput_sps, "
+      "window_throughput_sps, parameters, flops_per_sample, load_s, compile_s, first_call_s, "
+      "peak_rss_bytes, peak_device_bytes FROM cells WHERE run_id = ? ORDER BY cell_idx");
+  s.Bind(1, run_id);
+  std::vector<CellRow> out;
+  while (s.Step()) {
+    CellRow c;
+    int i = 0;
+    c.cell_id = s.Int(i++);
+    c.cell_idx = s.Int(i++);
+    c.key = s.Text(i++);
+    c.framework = s.Text(i++);
+    c.model = s.Text(i++);
+    c.batch = s.Int(i++);
+    c.precision = s.Text(i++);
+    c.device = s.Text(i++);
+    c.mode = s.Text(i++);
+    c.layout = s.Text(i++);
+    c.variant = s.Text(i++);
+    c.environment = s.Text(i++);
+    c.config_json = s.Text(i++);
+    c.status = s.Text(i++);
+    c.message = OptText(s, i++);
+    c.repetitions_ok = s.Int(i++);
+    c.repetitions_run = s.Int(i++);
+    c.n_samples = s.OptInt(i++);
+    for (auto* f : {&c.mean_ns, &c.std_ns, &c.min_ns, &c.p50_ns, &c.p90_ns, &c.p95_ns, &c.p99_ns,
+                    &c.max_ns, &c.median_ci_lo_ns, &c.median_ci_hi_ns, &c.median_ci_coverage,
+                    &c.throughput_sps, &c.window_throughput_sps}) {
+      *f = s.OptDouble(i++);
+    }
+    c.parameters = s.OptInt(i++);
+    c.flops_per_sample = s.OptInt(i++);
+    c.load_s = s.OptDouble(i++);
+    c.compile_s = s.OptDouble(i++);
+    c.first_call_s = s.OptDouble(i++);
+    c.peak_rss_bytes = s.OptInt(i++);
+    c.peak_device_bytes = s.OptInt(i++);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
+  Stmt s = db.Prepare(
+      "SELECT repetition_id, cell_id, rep_idx, order_idx, status, error_kind, message, phase, "
+      "exit_code, term_signal, started_at, finished_at, worker_argv, launch_prefix, env_json, "
+      "env_padding_bytes, hello_json, settings_json, parameters, flops_per_sample, load_s, "
+      "compile_s, first_call_s, sync_overhead_ns, timer_overhead_ns, warmup_iterations, "
+      "warmup_settled, n_samples, converged, stop_reason, median_ns, rel_ci, window_ns, "
+      "window_iterations, peak_rss_bytes, peak_device_bytes, log FROM repetitions "
+      "WHERE cell_id = ? ORDER BY rep_idx");
+  s.Bind(1, cell_id);
+  std::vector<RepetitionRow> out;
+  while (s.Step()) {
+    RepetitionRow r;
+    int i = 0;
+    r.repetition_id = s.Int(i++);
+    r.cell_id = s.Int(i++);
+    r.rep_idx = s.Int(i++);
+    r.order_idx = s.Int(i++);
+    r.status = s.Text(i++);
+    r.error_kind = OptText(s, i++);
+    r.message = OptText(s, i++);
+    r.phase = OptText(s, i++);
+    r.exit_code = s.OptInt(i++);
+    r.term_signal = s.OptInt(i++);
+    r.started_at = s.Text(i++);
+    r.finished_at = s.Text(i++);
+    r.worker_argv = s.Text(i++);
+    r.launch_prefix = s.Text(i++);
+    r.env_json = s.Text(i++);
+    r.env_padding_bytes = s.Int(i++);
+    r.hello_json = OptText(s, i++);
+    r.settings_json = OptText(s, i++);
+    r.parameters = s.OptInt(i++);
+    r.flops_per_sample = s.OptInt(i++);
+    r.load_s = s.OptDouble(i++);
+    r.compile_s = s.OptDouble(i++);
+    r.first_call_s = s.OptDouble(i++);
+    r.sync_overhead_ns = s.OptInt(i++);
+    r.timer_overhead_ns = s.OptInt(i++);
+    r.warmup_iterations = s.Int(i++);
+    r.warmup_settled = s.Int(i++);
+    r.n_samples = s.Int(i++);
+    r.converged = s.Int(i++);
+    r.stop_reason = OptText(s, i++);
+    r.median_ns = s.OptDouble(i++);
+    r.rel_ci = s.OptDouble(i++);
+    r.window_ns = s.OptInt(i++);
+    r.window_iterations = s.OptInt(i++);
+    r.peak_rss_bytes = s.OptInt(i++);
+    r.peak_device_bytes = s.OptInt(i++);
+    r.log = s.Text(i++);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<SampleRow> GetSamples(Db& db, int64_t repetition_id) {
+  Stmt s = db.Prepare(
+      "SELECT chunk_idx, iter_idx, is_warmup, wall_ns FROM samples WHERE repetition_id = ? "
+      "ORDER BY iter_idx");
+  s.Bind(1, repetition_id);
+  std::vector<SampleRow> out;
+  while (s.Step()) out.push_back({s.Int(0), s.Int(1), s.Int(2), s.Int(3)});
+  return out;
+}
+
+}  // namespace dlb::store

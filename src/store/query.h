@@ -1,0 +1,69 @@
+// Reading results back: runs, cells and repetitions as plain rows for list, show and export.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/db.h"
+
+namespace dlb::store {
+
+struct RunRow {
+  int64_t run_id = 0;
+  std::string experiment, experiment_file, experiment_toml, status, started_at;
+  std::optional<std::string> finished_at;
+  std::string host, dlbench_version, dlbench_revision, command_line, host_json, order_kind;
+  int64_t seed = 0, repetitions = 0, controller_pid = 0;
+  double cooldown_s = 0;
+  int64_t cells = 0, cells_ok = 0, cells_failed = 0, cells_unsupported = 0;
+};
+
+struct CellRow {
+  int64_t cell_id = 0, cell_idx = 0;
+  std::string key, framework, model;
+  int64_t batch = 0;
+  std::string precision, device, mode, layout, variant, environment, config_json, status;
+  std::optional<std::string> message;
+  int64_t repetitions_ok = 0, repetitions_run = 0;
+  std::optional<int64_t> n_samples;
+  std::optional<double> mean_ns, std_ns, min_ns, p50_ns, p90_ns, p95_ns, p99_ns, max_ns;
+  std::optional<double> median_ci_lo_ns, median_ci_hi_ns, median_ci_coverage;
+  std::optional<double> throughput_sps, window_throughput_sps;
+  std::optional<int64_t> parameters, flops_per_sample;
+  std::optional<double> load_s, compile_s, first_call_s;
+  std::optional<int64_t> peak_rss_bytes, peak_device_bytes;
+};
+
+struct RepetitionRow {
+  int64_t repetition_id = 0, cell_id = 0, rep_idx = 0, order_idx = 0;
+  std::string status;
+  std::optional<std::string> error_kind, message, phase;
+  std::optional<int64_t> exit_code, term_signal;
+  std::string started_at, finished_at, worker_argv, launch_prefix, env_json;
+  int64_t env_padding_bytes = 0;
+  std::optional<std::string> hello_json, settings_json;
+  std::optional<int64_t> parameters, flops_per_sample;
+  std::optional<double> load_s, compile_s, first_call_s;
+  std::optional<int64_t> sync_overhead_ns, timer_overhead_ns;
+  int64_t warmup_iterations = 0, warmup_settled = 0, n_samples = 0, converged = 0;
+  std::optional<std::string> stop_reason;
+  std::optional<double> median_ns, rel_ci;
+  std::optional<int64_t> window_ns, window_iterations, peak_rss_bytes, peak_device_bytes;
+  std::string log;
+};
+
+struct SampleRow {
+  int64_t chunk_idx = 0, iter_idx = 0, is_warmup = 0, wall_ns = 0;
+};
+
+std::vector<RunRow> ListRuns(Db& db);
+// "latest" or a run id; throws UserError naming the database when there is no such run.
+int64_t ResolveRun(Db& db, const std::string& spec);
+RunRow GetRun(Db& db, int64_t run_id);
+std::vector<CellRow> GetCells(Db& db, int64_t run_id);
+std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id);
+std::vector<SampleRow> GetSamples(Db& db, int64_t repetition_id);
+
+}  // namespace dlb::store

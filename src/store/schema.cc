@@ -1,0 +1,142 @@
+#include "store/schema.h"
+
+#include <fmt/format.h>
+
+#include "util/error.h"
+
+namespace dlb::store {
+namespace {
+
+// Migration i takes the schema from version i to i + 1. Append; never edit a shipped one.
+constexpr const char* kMigrations[] = {
+    // 0 -> 1: the first schema.
+    R"sql(
+CREATE TABLE runs (
+  run_id          INTEGER PRIMARY KEY,
+  experiment      TEXT NOT NULL,
+  experiment_file TEXT NOT NULL,
+  experiment_toml TEXT NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('running', 'complete', 'incomplete')),
+  started_at      TEXT NOT NULL,
+  finished_at     TEXT,
+  host            TEXT NOT NULL,
+  controller_pid  INTEGER NOT NULL,
+  dlbench_version TEXT NOT NULL,
+  dlbench_revision TEXT NOT NULL,
+  command_line    TEXT NOT NULL,   -- JSON array
+  host_json       TEXT NOT NULL,   -- probe/host facts
+  order_kind      TEXT NOT NULL,
+  seed            INTEGER NOT NULL,
+  repetitions     INTEGER NOT NULL,
+  cooldown_s      REAL NOT NULL
+);
+CREATE TABLE cells (
+  cell_id         INTEGER PRIMARY KEY,
+  run_id          INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  cell_idx        INTEGER NOT NULL,
+  cell_key        TEXT NOT NULL,
+  framework       TEXT NOT NULL,
+  model           TEXT NOT NULL,
+  batch           INTEGER NOT NULL,
+  precision       TEXT NOT NULL,
+  device          TEXT NOT NULL,
+  mode            TEXT NOT NULL,
+  layout          TEXT NOT NULL,
+  variant         TEXT NOT NULL,
+  environment     TEXT NOT NULL,
+  config_json     TEXT NOT NULL,   -- prefix, env, options, sampling
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'ok', 'partial', 'failed', 'unsupported')),
+  message         TEXT,
+  repetitions_ok  INTEGER NOT NULL DEFAULT 0,
+  repetitions_run INTEGER NOT NULL DEFAULT 0,
+  n_samples       INTEGER,
+  mean_ns REAL, std_ns REAL, min_ns REAL, p50_ns REAL, p90_ns REAL, p95_ns REAL, p99_ns REAL,
+  max_ns REAL, median_ci_lo_ns REAL, median_ci_hi_ns REAL, median_ci_coverage REAL,
+  throughput_sps         REAL,     -- batch * n / sum(wall_ns), synced iterations
+  window_throughput_sps  REAL,     -- batch * iterations / window_ns, pipelined
+  parameters      INTEGER,
+  flops_per_sample INTEGER,
+  load_s REAL, compile_s REAL, first_call_s REAL,   -- medians over repetitions
+  peak_rss_bytes  INTEGER,
+  peak_device_bytes INTEGER,
+  UNIQUE (run_id, cell_idx)
+);
+CREATE TABLE repetitions (
+  repetition_id   INTEGER PRIMARY KEY,
+  cell_id         INTEGER NOT NULL REFERENCES cells(cell_id) ON DELETE CASCADE,
+  rep_idx         INTEGER NOT NULL,
+  order_idx       INTEGER NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'unsupported')),
+  error_kind      TEXT,
+  message         TEXT,
+  phase           TEXT,
+  exit_code       INTEGER,
+  term_signal     INTEGER,
+  started_at      TEXT NOT NULL,
+  finished_at     TEXT NOT NULL,
+  worker_argv     TEXT NOT NULL,   -- JSON array: launch prefix + worker command
+  launch_prefix   TEXT NOT NULL,   -- JSON array, verbatim from the experiment
+  env_json        TEXT NOT NULL,   -- JSON object of the variables that matter
+  env_padding_bytes INTEGER NOT NULL,
+  hello_json      TEXT,
+  settings_json   TEXT,
+  parameters      INTEGER,
+  flops_per_sample INTEGER,
+  load_s REAL, compile_s REAL, first_call_s REAL,
+  sync_overhead_ns INTEGER,
+  timer_overhead_ns INTEGER,
+  warmup_iterations INTEGER NOT NULL DEFAULT 0,
+  warmup_settled  INTEGER NOT NULL DEFAULT 0,
+  n_samples       INTEGER NOT NULL DEFAULT 0,
+  converged       INTEGER NOT NULL DEFAULT 0,
+  stop_reason     TEXT,
+  median_ns       REAL,
+  rel_ci          REAL,
+  window_ns       INTEGER,
+  window_iterations INTEGER,
+  peak_rss_bytes  INTEGER,
+  peak_device_bytes INTEGER,
+  log             TEXT,
+  UNIQUE (cell_id, rep_idx)
+);
+CREATE TABLE samples (
+  repetition_id   INTEGER NOT NULL REFERENCES repetitions(repetition_id) ON DELETE CASCADE,
+  chunk_idx       INTEGER NOT NULL,
+  iter_idx        INTEGER NOT NULL,   -- position within the repetition, warm-up included
+  is_warmup       INTEGER NOT NULL,
+  wall_ns         INTEGER NOT NULL
+);
+CREATE INDEX samples_by_repetition ON samples(repetition_id, iter_idx);
+CREATE INDEX cells_by_run ON cells(run_id);
+CREATE INDEX repetitions_by_cell ON repetitions(cell_id);
+)sql",
+};
+
+}  // namespace
+
+int SchemaVersion(Db& db) {
+  Stmt s = db.Prepare("PRAGMA user_version");
+  s.Step();
+  return static_cast<int>(s.Int(0));
+}
+
+void Migrate(Db& db) {
+  constexpr int kKnown = static_cast<int>(std::size(kMigrations));
+  static_assert(kKnown == kSchemaVersion);
+  int version = SchemaVersion(db);
+  if (version > kSchemaVersion) {
+    throw EnvError(fmt::format(
+        "database {} has schema version {}, newer than this dlbench understands ({}); use a newer "
+        "dlbench",
+        db.path(), version, kSchemaVersion));
+  }
+  while (version < kSchemaVersion) {
+    Transaction txn(db);
+    db.Exec(kMigrations[version]);
+    db.Exec(fmt::format("PRAGMA user_version = {}", version + 1));
+    txn.Commit();
+    ++version;
+  }
+}
+
+}  // namespace dlb::store

@@ -1,0 +1,17 @@
+// The database schema and its migrations. PRAGMA user_version holds the schema version; each
+// migration moves it up by one inside a transaction. A database newer than this dlbench is refused
+// rather than misread. docs/storage.md describes every table.
+#pragma once
+
+#include "store/db.h"
+
+namespace dlb::store {
+
+inline constexpr int kSchemaVersion = 1;
+
+int SchemaVersion(Db& db);
+
+// Brings db to kSchemaVersion. Throws EnvError for a database written by a newer dlbench.
+void Migrate(Db& db);
+
+}  // namespace dlb::store

@@ -1,0 +1,53 @@
+// Writing results: a run row, its cells, and each repetition with its raw samples, committed one
+// repetition per transaction so that a run killed at any instant leaves every finished repetition
+// and a consistent file (WAL mode). Cell summaries are recomputed from the stored samples after
+// each repetition, so they always agree with the raw data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "plan/experiment.h"
+#include "run/result.h"
+#include "store/db.h"
+
+namespace dlb::store {
+
+struct RunInfo {
+  std::string host;
+  int64_t controller_pid = 0;
+  std::string dlbench_version, dlbench_revision;
+  std::string command_line_json = "[]";
+  std::string host_json = "{}";
+};
+
+class Store {
+ public:
+  // Opens (creating if needed) and migrates; marks runs of dead controllers on this host incomplete.
+  static Store Open(const std::string& path);
+  // Opens an existing database for reading; throws UserError if there is none at path.
+  static Store OpenExisting(const std::string& path);
+
+  int64_t BeginRun(const RunInfo& info, const plan::Plan& plan);
+  void AddRepetition(int64_t run_id, const plan::Cell& cell, const run::RepetitionResult& r);
+  void FinishRun(int64_t run_id, bool complete);
+
+  Db& db() { return db_; }
+
+ private:
+  explicit Store(Db db) : db_(std::move(db)) {}
+  void UpdateCell(int64_t cell_id, int batch);
+  void MarkDeadRuns();
+
+  Db db_;
+  std::vector<int64_t> cell_ids_;  // by cell_idx, for the run begun last
+};
+
+// Inserts samples for one repetition (prepared statement, one transaction held by the caller).
+void InsertSamples(Db& db, int64_t repetition_id, const run::RepetitionResult& r);
+
+// The cell's config as stored: prefix, env, options, sampling, timeout.
+std::string CellConfigJson(const plan::Cell& cell);
+
+}  // namespace dlb::store

@@ -1,0 +1,34 @@
+// Seeded randomness that gives the same sequence on every machine and standard library.
+// std::mt19937_64's output is fixed by the standard, but std::uniform_int_distribution is
+// implementation-defined (TOOLING.md §1), so bounded draws use our own rejection sampling.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <utility>
+#include <vector>
+
+namespace dlb {
+
+using Rng = std::mt19937_64;
+
+// Uniform integer in [0, n), unbiased (rejects the top partial range). n > 0.
+inline uint64_t UniformIndex(Rng& rng, uint64_t n) {
+  const uint64_t limit = UINT64_MAX - (UINT64_MAX % n);
+  uint64_t x;
+  do {
+    x = rng();
+  } while (x >= limit);
+  return x % n;
+}
+
+// Fisher-Yates shuffle with UniformIndex: the same permutation for the same seed everywhere.
+template <typename T>
+void Shuffle(std::vector<T>& v, Rng& rng) {
+  for (size_t i = v.size(); i > 1; --i) {
+    size_t j = static_cast<size_t>(UniformIndex(rng, i));
+    std::swap(v[i - 1], v[j]);
+  }
+}
+
+}  // namespace dlb

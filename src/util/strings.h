@@ -1,0 +1,37 @@
+// Small string helpers shared by every folder: nothing here knows about benchmarks.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dlb {
+
+std::vector<std::string> Split(std::string_view s, char sep);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+std::string_view Trim(std::string_view s);
+bool StartsWith(std::string_view s, std::string_view prefix);
+
+// Levenshtein distance, for "did you mean" suggestions (ninja's SpellcheckStringV).
+int EditDistance(std::string_view a, std::string_view b);
+
+// The closest candidate within a small edit distance, or nullopt.
+std::optional<std::string> ClosestMatch(std::string_view word,
+                                        const std::vector<std::string>& candidates);
+
+// "allowed: a, b, c (did you mean "b"?)" for an error line.
+std::string AllowedValues(std::string_view word, const std::vector<std::string>& candidates);
+
+std::optional<int64_t> ParseInt(std::string_view s);
+
+// Human-readable durations and sizes for tables and progress lines.
+std::string FormatDuration(double seconds);  // "3m10s", "1.2s", "850ms"
+std::string FormatNs(double ns);             // "12.3 ms", "45.6 µs"
+std::string FormatBytes(double bytes);       // "812.3 MiB"
+
+// Current UTC time as ISO 8601 with milliseconds: 2026-11-23T10:00:00.123Z.
+std::string NowIso8601();
+
+}  // namespace dlb

@@ -1,0 +1,1 @@
+"""One adapter per framework: `python -m dlbench_worker NAME` calls `adapters.NAME.create()`."""

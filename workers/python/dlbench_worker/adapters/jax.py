@@ -1,0 +1,204 @@
+"""The jax worker: the Flax twins of the torchvision models (models/flax_models.py), jit-compiled.
+
+Facts that shaped it (JAX docs and openxla sources, read 2026-11; METHODOLOGY.md section 4):
+- JAX preallocates 75% of GPU memory at the first op unless XLA_PYTHON_CLIENT_PREALLOCATE=false, read
+  when the backend starts; we set it before importing jax unless the user did, and record it (T5).
+- Dispatch is asynchronous: sync is block_until_ready on the output (T1).
+- The first call traces, compiles and autotunes. We compile ahead of time with
+  jit(...).lower(...).compile() so compile_s and first_call_s are apart, and step calls that compiled
+  executable, so nothing is compiled again in the timed loop (T2).
+- fp32 dots may run in TF32 on recent GPUs at the DEFAULT precision; the `matmul_precision` option sets
+  jax_default_matmul_precision before tracing, and the settings report the config read back (T3).
+- Flax convolutions take NHWC; channels_first is not offered (T4).
+- --xla_gpu_autotune_level defaults to 4 (openxla debug_options_flags.cc); XLA_FLAGS is recorded (T7).
+- device.memory_stats() peaks span the process with no reset (jax#8096): one load per worker (T6).
+"""
+
+import os
+
+_PREALLOCATE = "XLA_PYTHON_CLIENT_PREALLOCATE"
+PREALLOCATE_SET_BY_WORKER = _PREALLOCATE not in os.environ
+os.environ.setdefault(_PREALLOCATE, "false")
+
+import re  # noqa: E402 - the environment above must be set before jax is imported
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+import flax  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import jaxlib  # noqa: E402
+import numpy  # noqa: E402
+
+from dlbench_worker.adapters._base import Adapter  # noqa: E402
+from dlbench_worker.adapters._common import (DeviceSpec, bad_option, check_model,  # noqa: E402
+                                              check_option_names, env_settings, observed_threads,
+                                              parse_device)
+from dlbench_worker.models import IMAGE_SIZE, flax_models, flops  # noqa: E402
+from dlbench_worker.protocol import ErrorKind, LoadRequest, WorkerError  # noqa: E402
+
+OPTIONS = ("matmul_precision",)
+MATMUL_PRECISIONS = ("default", "float32", "tensorfloat32", "bfloat16", "highest")
+DTYPES = {"fp32": jnp.float32, "bf16": jnp.bfloat16, "fp16": jnp.float16}
+_MEMORY_ENV = ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_CLIENT_MEM_FRACTION", "XLA_PYTHON_CLIENT_MEM_FRACTION",
+               "XLA_PYTHON_CLIENT_ALLOCATOR")
+_AUTOTUNE_RE = re.compile(r"--xla_gpu_autotune_level=(\d+)")
+
+
+@dataclass(frozen=True)
+class JaxOptions:
+    matmul_precision: str | None = None  # None leaves jax's configured value
+
+
+def parse_options(options: dict[str, Any]) -> JaxOptions:
+    check_option_names("jax", options, OPTIONS)
+    precision = options.get("matmul_precision")
+    if precision is not None and precision not in MATMUL_PRECISIONS:
+        raise bad_option("matmul_precision", precision, f"one of {', '.join(MATMUL_PRECISIONS)}")
+    return JaxOptions(precision)
+
+
+def jax_device(spec: DeviceSpec) -> jax.Device:
+    if spec.kind == "cpu":
+        return jax.devices("cpu")[0]
+    try:
+        gpus = jax.devices("gpu")
+    except RuntimeError:
+        raise WorkerError(ErrorKind.UNSUPPORTED, "cuda is not available to jax (no gpu backend)") from None
+    if spec.index >= len(gpus):
+        raise WorkerError(ErrorKind.UNSUPPORTED, f"cuda:{spec.index} does not exist; jax sees {len(gpus)} gpu(s)")
+    return gpus[spec.index]
+
+
+class JaxAdapter(Adapter):
+    framework = "jax"
+
+    def __init__(self) -> None:
+        self._compiled: Any = None  # jax.stages.Compiled of model.apply
+        self._variables: Any = None
+        self._input: jax.Array | None = None
+        self._device: jax.Device | None = None
+
+    def load(self, req: LoadRequest) -> dict[str, Any]:
+        check_model("jax", req.model)
+        if req.layout == "channels_first":
+            raise WorkerError(ErrorKind.UNSUPPORTED, "Flax convolutions take NHWC; the jax worker has no channels_first")
+        options = parse_options(req.options)
+        device = jax_device(parse_device(req.device))
+        if options.matmul_precision is not None:
+            jax.config.update("jax_default_matmul_precision", options.matmul_precision)
+        self._device = device
+
+        t0 = time.perf_counter()
+        model = flax_models.build(req.model)
+        variables, example = _place(req, device)
+        load_s = time.perf_counter() - t0
+        self._variables, self._input = variables, example
+        compile_s = self._compile(model)
+        t0 = time.perf_counter()
+        out = self.step()
+        self.sync(out)
+        first_call_s = time.perf_counter() - t0
+        return {
+            "parameters": flax_models.parameter_count(variables),
+            "flops_per_sample": flops_per_sample(model, variables, example),
+            "load_s": load_s,
+            "compile_s": compile_s,
+            "first_call_s": first_call_s,
+            "sync_overhead_ns": self.measure_sync_overhead_ns(out),
+            "settings": self._settings(device, variables),
+            "peak_device_bytes": self.peak_device_bytes(),
+        }
+
+    def _compile(self, model: Any) -> float:
+        t0 = time.perf_counter()
+        try:
+            self._compiled = jax.jit(model.apply).lower(self._variables, self._input).compile()
+        except Exception as e:  # noqa: BLE001 - XLA raises XlaRuntimeError and others
+            if "RESOURCE_EXHAUSTED" in str(e):
+                raise
+            raise WorkerError(ErrorKind.COMPILE_FAILED, f"jit compile: {type(e).__name__}: {e}") from e
+        return time.perf_counter() - t0
+
+    def step(self) -> jax.Array:
+        return self._compiled(self._variables, self._input)
+
+    def sync(self, out: Any) -> None:
+        out.block_until_ready()
+
+    def peak_device_bytes(self) -> int | None:
+        if self._device is None or self._device.platform != "gpu":
+            return None
+        stats = self._device.memory_stats() or {}
+        peak = stats.get("peak_bytes_in_use")
+        return None if peak is None else int(peak)
+
+    def versions(self) -> dict[str, str]:
+        return {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "flax": flax.__version__,
+                "numpy": numpy.__version__}
+
+    def devices(self) -> list[dict[str, Any]]:
+        found = super().devices()
+        try:
+            gpus = jax.devices("gpu")
+        except RuntimeError:
+            gpus = []
+        return found + [{"id": f"cuda:{i}", "kind": "cuda", "name": d.device_kind} for i, d in enumerate(gpus)]
+
+    def _settings(self, device: jax.Device, variables: Any) -> dict[str, Any]:
+        """What jax reports after load, never what was asked for."""
+        xla_flags = os.environ.get("XLA_FLAGS")
+        on_gpu = device.platform == "gpu"
+        settings = {
+            "layout": "NHWC",
+            "dtype": str(jax.tree_util.tree_leaves(variables["params"])[0].dtype),
+            "device": f"{device.platform}:{device.id}",
+            "platform": device.platform,
+            "device_kind": device.device_kind,
+            "jax_default_matmul_precision": _config_str(jax.config.jax_default_matmul_precision),
+            "jax_enable_x64": bool(jax.config.jax_enable_x64),
+            "jax_compilation_cache_dir": _config_str(jax.config.jax_compilation_cache_dir),
+            "XLA_FLAGS": xla_flags,
+            "xla_gpu_autotune_level": _autotune_level(xla_flags, on_gpu),
+            "preallocate_set_by_worker": PREALLOCATE_SET_BY_WORKER,
+            **env_settings(_MEMORY_ENV),
+            "observed_threads": observed_threads(),
+        }
+        if on_gpu:
+            settings["bytes_limit"] = (device.memory_stats() or {}).get("bytes_limit")
+        return settings
+
+
+def _config_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _autotune_level(xla_flags: str | None, on_gpu: bool) -> str:
+    found = _AUTOTUNE_RE.findall(xla_flags or "")
+    if found:
+        return found[-1]  # XLA takes the last occurrence of a repeated flag
+    return "default (4)" if on_gpu else "n/a"
+
+
+def _place(req: LoadRequest, device: jax.Device) -> tuple[Any, jax.Array]:
+    """Variables drawn from the seed (on the CPU, see flax_models.init) and one input batch, both cast
+    to the precision and put on the device."""
+    dtype = DTYPES[req.precision]
+    variables = flax_models.init(req.model, req.seed)
+    variables = jax.tree_util.tree_map(lambda a: jax.device_put(a.astype(dtype), device), variables)
+    cpu = jax.devices("cpu")[0]
+    key = jax.device_put(jax.random.key(req.seed), cpu)
+    shape = (req.batch, IMAGE_SIZE, IMAGE_SIZE, 3)
+    example = jax.device_put(jax.random.normal(key, shape, jnp.float32).astype(dtype), device)
+    return variables, jax.block_until_ready(example)
+
+
+def flops_per_sample(model: Any, variables: Any, example: jax.Array) -> int:
+    """Counted from the jaxpr of model.apply at the loaded shapes (traced, not run)."""
+    abstract = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (variables, example))
+    return flops.count_jax(model.apply, *abstract) // example.shape[0]
+
+
+def create() -> JaxAdapter:
+    return JaxAdapter()

@@ -1,0 +1,39 @@
+"""torchvision models with random weights from a seed, in eval mode.
+
+Facts that shaped it (torchvision 0.26 sources, read 2026-11): every constructor here initialises its own
+weights when given weights=None, drawing from torch's global generator, so seeding that generator right
+before the call makes the weights a function of the seed. ViT-B/16 initialises its classification head
+to zeros (VisionTransformer.__init__), which makes its logits 0 for every input and every seed; we redraw
+that one layer from the seed (normal, std 0.02) so outputs depend on weights and input and can be
+compared between frameworks. Its cost and its parameter count are unchanged.
+"""
+
+import torch
+import torchvision
+
+from dlbench_worker.models import MODELS, NUM_CLASSES
+
+
+def build(name: str, seed: int) -> torch.nn.Module:
+    """Returns torchvision's `name` with weights drawn from `seed`, in eval mode on the CPU, fp32."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; allowed: {', '.join(MODELS)}")
+    constructor = getattr(torchvision.models, name)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = constructor(weights=None, num_classes=NUM_CLASSES)
+        if name == "vit_b_16":
+            _redraw_zero_head(model)
+    return model.eval()
+
+
+def _redraw_zero_head(model: torch.nn.Module) -> None:
+    """Replaces ViT's all-zero head with small random weights (see the file's docstring)."""
+    head = model.heads.head
+    torch.nn.init.normal_(head.weight, std=0.02)
+    torch.nn.init.normal_(head.bias, std=0.02)
+
+
+def parameter_count(model: torch.nn.Module) -> int:
+    """Trainable parameters; batch-norm running statistics are buffers and so are excluded."""
+    return sum(p.numel() for p in model.parameters())

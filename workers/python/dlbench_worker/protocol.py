@@ -1,0 +1,220 @@
+"""The worker side of the protocol in docs/protocol.md: framing, request decoding, reply encoding.
+
+This module and the controller's src/run/protocol.{h,cc} are the only code that encodes or decodes
+the protocol; both replay the golden transcripts in tests/protocol/. It uses the stdlib alone, so
+decoding never depends on a framework being importable. Every decoding failure is a ProtocolError
+whose one-line message names the op, the field and what was allowed; the server answers it with a
+`bad_request` reply and stays alive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any, BinaryIO, ClassVar
+
+
+class ErrorKind(enum.StrEnum):
+    """The closed set of error kinds; each value is its name on the wire (the one table)."""
+
+    UNSUPPORTED = "unsupported"
+    OUT_OF_MEMORY = "out_of_memory"
+    COMPILE_FAILED = "compile_failed"
+    RUNTIME = "runtime"
+    BAD_REQUEST = "bad_request"
+
+
+class ProtocolError(Exception):
+    """A request that is malformed or out of order; answered with `bad_request`."""
+
+
+class WorkerError(Exception):
+    """A failure an adapter can name: raise WorkerError("unsupported", "fp16 is not ...")."""
+
+    def __init__(self, kind: ErrorKind | str, message: str) -> None:
+        try:
+            self.kind = ErrorKind(kind)
+        except ValueError:
+            raise ValueError(
+                f"{kind!r} is not an error kind; allowed: {_names(ErrorKind)}"
+            ) from None
+        self.message = message
+        super().__init__(message)
+
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+MODES = ("inference",)
+LAYOUTS = ("default", "channels_last", "channels_first")
+SYNCS = ("each", "window")
+_DEVICE_RE = re.compile(r"cpu|cuda(:[0-9]+)?")
+
+
+@dataclass(frozen=True)
+class HelloRequest:
+    op: ClassVar[str] = "hello"
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    op: ClassVar[str] = "load"
+    model: str
+    batch: int
+    precision: str
+    device: str
+    mode: str
+    layout: str
+    seed: int
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MeasureRequest:
+    op: ClassVar[str] = "measure"
+    iterations: int
+    sync: str
+
+
+@dataclass(frozen=True)
+class ByeRequest:
+    op: ClassVar[str] = "bye"
+
+
+Request = HelloRequest | LoadRequest | MeasureRequest | ByeRequest
+_REQUEST_TYPES: dict[str, type] = {
+    t.op: t for t in (HelloRequest, LoadRequest, MeasureRequest, ByeRequest)
+}
+
+
+def _names(values: Any) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_int(op: str, name: str, value: Any, minimum: int | None = None) -> None:
+    if not _is_int(value) or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise ProtocolError(
+            f'{op}: field "{name}" must be an integer{bound}, got {json.dumps(value)}'
+        )
+
+
+def _check_choice(op: str, name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ProtocolError(
+            f'{op}: field "{name}" is {json.dumps(value)}; allowed: {_names(allowed)}'
+        )
+
+
+def _check_fields(op: str, obj: dict[str, Any], cls: type) -> None:
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in obj:
+        if key != "op" and key not in names:
+            allowed = _names(names) if names else "none"
+            raise ProtocolError(f'{op}: unknown field "{key}"; allowed: {allowed}')
+    for name in names:
+        if name not in obj:
+            raise ProtocolError(f'{op}: missing field "{name}"')
+
+
+def _validate_load(obj: dict[str, Any]) -> None:
+    if not isinstance(obj["model"], str) or not obj["model"]:
+        raise ProtocolError(
+            f'load: field "model" must be a non-empty string, got {json.dumps(obj["model"])}'
+        )
+    _check_int("load", "batch", obj["batch"], minimum=1)
+    _check_choice("load", "precision", obj["precision"], PRECISIONS)
+    if not isinstance(obj["device"], str) or not _DEVICE_RE.fullmatch(obj["device"]):
+        raise ProtocolError(
+            f'load: field "device" is {json.dumps(obj["device"])}; allowed: cpu, cuda, cuda:N'
+        )
+    _check_choice("load", "mode", obj["mode"], MODES)
+    _check_choice("load", "layout", obj["layout"], LAYOUTS)
+    _check_int("load", "seed", obj["seed"])
+    if not isinstance(obj["options"], dict):
+        raise ProtocolError(
+            f'load: field "options" must be an object, got {json.dumps(obj["options"])}'
+        )
+
+
+def _validate_measure(obj: dict[str, Any]) -> None:
+    _check_int("measure", "iterations", obj["iterations"], minimum=1)
+    _check_choice("measure", "sync", obj["sync"], SYNCS)
+
+
+_VALIDATORS = {"load": _validate_load, "measure": _validate_measure}
+
+
+def decode_request(line: str) -> Request:
+    """Decodes one request line into its dataclass, or raises ProtocolError naming what is wrong."""
+    try:
+        obj = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise ProtocolError(f"request is not JSON: {e}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError(f"request is not a JSON object: {line.strip()[:80]}")
+    if "op" not in obj:
+        raise ProtocolError('request has no "op" field')
+    op = obj["op"]
+    cls = _REQUEST_TYPES.get(op) if isinstance(op, str) else None
+    if cls is None:
+        raise ProtocolError(f"unknown op {json.dumps(op)}; allowed: {_names(_REQUEST_TYPES)}")
+    _check_fields(op, obj, cls)
+    _VALIDATORS.get(op, lambda _: None)(obj)
+    return cls(**{k: v for k, v in obj.items() if k != "op"})
+
+
+def encode_request(request: Request) -> str:
+    """The inverse of decode_request (used by the tests and by anything that drives a worker)."""
+    return _encode({"op": request.op, **dataclasses.asdict(request)})
+
+
+def encode_reply(reply: dict[str, Any]) -> str:
+    """One reply as one line of JSON, without its newline; raises ValueError on NaN or infinity."""
+    return _encode(reply)
+
+
+def error_reply(kind: ErrorKind | str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"kind": str(ErrorKind(kind)), "message": message}}
+
+
+def _encode(obj: dict[str, Any]) -> str:
+    # ensure_ascii keeps the line pure ASCII: a newline or control character in a string is escaped.
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False, ensure_ascii=True)
+
+
+class Channel:
+    """The protocol streams: requests from stdin, replies on the private reply descriptor.
+
+    Only send() writes replies. The reply descriptor is the worker's original stdout, kept aside by
+    __main__ before fd 1 was pointed at stderr.
+    """
+
+    def __init__(self, reply_fd: int, requests: BinaryIO | None = None) -> None:
+        self.reply_fd = reply_fd
+        self._requests = requests if requests is not None else sys.stdin.buffer
+
+    def send(self, reply: dict[str, Any]) -> None:
+        """Encodes first (a bad reply raises before anything is written), then writes the line."""
+        data = (encode_reply(reply) + "\n").encode("ascii")
+        while data:
+            written = os.write(self.reply_fd, data)
+            data = data[written:]
+
+    def read_request(self) -> Request | None:
+        """The next request, None at end of input; a malformed line raises ProtocolError."""
+        raw = self._requests.readline()
+        if not raw:
+            return None
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ProtocolError(f"request is not JSON: not UTF-8 ({e})") from None
+        return decode_request(line)

@@ -1,0 +1,227 @@
+"""Pins the Python codec to the golden transcripts that the C++ codec replays too (tests/protocol/).
+
+Every valid request must decode to its dataclass and encode back to the same JSON value, every reply
+must encode to one line that parses back equal, and every invalid request must be rejected with a
+message naming what is wrong. A real worker must answer an out-of-order request with bad_request.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from worker_process import TRANSCRIPTS, load_request
+
+from dlbench_worker import PROTOCOL_VERSION
+from dlbench_worker.protocol import (
+    ErrorKind,
+    LoadRequest,
+    MeasureRequest,
+    ProtocolError,
+    WorkerError,
+    decode_request,
+    encode_reply,
+    encode_request,
+)
+from dlbench_worker.server import error_from_exception
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+VALID = [
+    pytest.param(exchange, id=f"{path.stem}:{i}")
+    for path in sorted(TRANSCRIPTS.glob("valid_*.jsonl"))
+    for i, exchange in enumerate(_lines(path))
+]
+INVALID = [
+    pytest.param(case, id=case["error"]) for case in _lines(TRANSCRIPTS / "invalid_requests.jsonl")
+]
+
+
+def test_transcripts_are_there() -> None:
+    assert len(VALID) >= 10 and len(INVALID) >= 9
+
+
+@pytest.mark.parametrize("exchange", VALID)
+def test_valid_request_round_trips(exchange: dict[str, Any]) -> None:
+    request = decode_request(json.dumps(exchange["request"]))
+    assert request.op == exchange["request"]["op"]
+    assert json.loads(encode_request(request)) == exchange["request"]
+
+
+@pytest.mark.parametrize("exchange", VALID)
+def test_valid_reply_encodes_to_one_line(exchange: dict[str, Any]) -> None:
+    line = encode_reply(exchange["reply"])
+    assert "\n" not in line
+    assert json.loads(line) == exchange["reply"]
+
+
+@pytest.mark.parametrize("case", INVALID)
+def test_invalid_request_is_rejected(case: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError) as info:
+        decode_request(case["line"])
+    assert case["error"] in str(info.value)
+    assert error_from_exception(info.value)["error"]["kind"] == "bad_request"
+
+
+def test_decoded_types() -> None:
+    load = decode_request(json.dumps(load_request({"num_threads": 1}, device="cuda:1", batch=8)))
+    assert load == LoadRequest(
+        model="synthetic",
+        batch=8,
+        precision="fp32",
+        device="cuda:1",
+        mode="inference",
+        layout="default",
+        seed=0,
+        options={"num_threads": 1},
+    )
+    assert decode_request('{"op": "measure", "iterations": 3, "sync": "window"}') == MeasureRequest(
+        iterations=3, sync="window"
+    )
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("batch", True),
+        ("batch", 1.5),
+        ("batch", "8"),
+        ("seed", 1.0),
+        ("device", "gpu"),
+        ("device", "cuda:"),
+        ("device", "cpu\n"),
+        ("mode", "training"),
+        ("layout", "NHWC"),
+        ("options", []),
+        ("model", ""),
+    ],
+)
+def test_load_field_is_checked(field: str, value: Any) -> None:
+    with pytest.raises(ProtocolError, match=f'"{field}"'):
+        decode_request(json.dumps(load_request(**{field: value})))
+
+
+def test_missing_field_is_named() -> None:
+    request = load_request()
+    del request["precision"]
+    with pytest.raises(ProtocolError, match='missing field "precision"'):
+        decode_request(json.dumps(request))
+
+
+def test_extra_field_on_hello_is_named() -> None:
+    with pytest.raises(ProtocolError, match='unknown field "verbose"'):
+        decode_request('{"op": "hello", "verbose": true}')
+
+
+def test_reply_with_nan_is_refused() -> None:
+    with pytest.raises(ValueError):
+        encode_reply({"ok": True, "load_s": float("nan")})
+
+
+def test_reply_is_ascii_even_with_newlines_in_strings() -> None:
+    line = encode_reply({"ok": False, "error": {"kind": "runtime", "message": "a\nb \u00e9"}})
+    assert "\n" not in line and line.isascii()
+
+
+def test_error_kinds_are_the_closed_set() -> None:
+    assert [str(k) for k in ErrorKind] == [
+        "unsupported",
+        "out_of_memory",
+        "compile_failed",
+        "runtime",
+        "bad_request",
+    ]
+    with pytest.raises(ValueError, match="exploded"):
+        WorkerError("exploded", "x")
+
+
+class OutOfMemoryError(Exception):
+    """Named like torch.cuda.OutOfMemoryError."""
+
+
+@pytest.mark.parametrize(
+    "exc, kind, message",
+    [
+        (
+            WorkerError("unsupported", "fp16 is not supported on cpu"),
+            "unsupported",
+            "fp16 is not supported on cpu",
+        ),
+        (ProtocolError("measure before load"), "bad_request", "measure before load"),
+        (MemoryError(), "out_of_memory", "MemoryError"),
+        (OutOfMemoryError("CUDA ran dry"), "out_of_memory", "OutOfMemoryError: CUDA ran dry"),
+        (
+            RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate"),
+            "out_of_memory",
+            "RuntimeError: RESOURCE_EXHAUSTED: Out of memory while trying to allocate",
+        ),
+        (
+            RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"),
+            "out_of_memory",
+            "RuntimeError: CUDA out of memory. Tried to allocate 2 GiB",
+        ),
+        (
+            ValueError("shapes do not match\nsecond line"),
+            "runtime",
+            "ValueError: shapes do not match",
+        ),
+    ],
+)
+def test_exceptions_map_to_error_kinds(exc: BaseException, kind: str, message: str) -> None:
+    assert error_from_exception(exc) == {"ok": False, "error": {"kind": kind, "message": message}}
+
+
+def test_long_message_is_truncated() -> None:
+    reply = error_from_exception(RuntimeError("x" * 5000))
+    assert len(reply["error"]["message"]) == 2000
+
+
+def test_measure_before_load_is_bad_request(start_worker) -> None:
+    worker = start_worker("synthetic")
+    assert worker.request({"op": "hello"})["protocol"] == PROTOCOL_VERSION
+    reply = worker.request({"op": "measure", "iterations": 1, "sync": "each"})
+    assert reply == {
+        "ok": False,
+        "error": {"kind": "bad_request", "message": "measure before load"},
+    }
+    assert worker.request({"op": "bye"}) == {"ok": True}
+    assert worker.wait() == 0
+
+
+def test_measure_after_failed_load_is_bad_request(start_worker) -> None:
+    worker = start_worker("synthetic")
+    assert worker.request(load_request())["ok"]
+    assert not worker.request(load_request(model="resnet18"))["ok"]
+    reply = worker.request({"op": "measure", "iterations": 1, "sync": "window"})
+    assert reply["error"]["kind"] == "bad_request"
+
+
+@pytest.mark.parametrize("case", INVALID)
+def test_real_worker_rejects_invalid_request_and_lives(start_worker, case: dict[str, Any]) -> None:
+    worker = start_worker("synthetic")
+    reply = worker.request(case["line"])
+    assert reply["ok"] is False and reply["error"]["kind"] == "bad_request"
+    assert case["error"] in reply["error"]["message"]
+    assert worker.request({"op": "bye"}) == {"ok": True}
+    assert worker.wait() == 0
+
+
+def test_end_of_input_exits_cleanly(start_worker) -> None:
+    worker = start_worker("synthetic")
+    assert worker.proc.stdin is not None
+    worker.proc.stdin.close()
+    assert worker.read_line() is None
+    assert worker.wait() == 0
+
+
+def test_unknown_worker_exits_with_usage_error(start_worker) -> None:
+    worker = start_worker("tensorflow")
+    assert worker.wait() == 2
+    assert worker.read_line() is None
+    log = worker.log()
+    assert "tensorflow" in log and "synthetic" in log and len(log.strip().splitlines()) == 1
