@@ -136,10 +136,16 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
                       continue;
                     }
                     const Environment* env = find_env(env_name);
-                    Cell c{.framework = fw, .model = model, .batch = batch,
-                           .precision = precision, .device = device, .mode = mode,
-                           .layout = layout, .variant = variant_name,
-                           .environment = env_name};
+                    Cell c;
+                    c.framework = fw;
+                    c.model = model;
+                    c.batch = batch;
+                    c.precision = precision;
+                    c.device = device;
+                    c.mode = mode;
+                    c.layout = layout;
+                    c.variant = variant_name;
+                    c.environment = env_name;
                     c.prefix = env ? env->prefix : std::vector<std::string>{};
                     c.env = MergeEnv(env ? env->env : EnvVars{}, variant ? variant->env : EnvVars{});
                     c.options_json =

@@ -211,16 +211,16 @@ SamplingSettings ParseSampling(const Parser& p, const toml::table& t, const std:
     s.window_min_time_s = *v;
   }
   if (s.max_iterations < s.min_iterations) {
-    p.Fail(&t, prefix + ".max_iterations",
+    p.Fail(t.get("max_iterations") ? t.get("max_iterations") : &t, prefix + ".max_iterations",
            fmt::format("{} is below min_iterations ({})", s.max_iterations, s.min_iterations));
   }
   if (s.warmup_max_iterations < s.warmup_min_iterations) {
-    p.Fail(&t, prefix + ".warmup_max_iterations",
+    p.Fail(t.get("warmup_max_iterations") ? t.get("warmup_max_iterations") : &t, prefix + ".warmup_max_iterations",
            fmt::format("{} is below warmup_min_iterations ({})", s.warmup_max_iterations,
                        s.warmup_min_iterations));
   }
   if (s.max_time_s < s.min_time_s) {
-    p.Fail(&t, prefix + ".max_time_s",
+    p.Fail(t.get("max_time_s") ? t.get("max_time_s") : &t, prefix + ".max_time_s",
            fmt::format("{} is below min_time_s ({})", s.max_time_s, s.min_time_s));
   }
   return s;
@@ -285,14 +285,23 @@ void CheckOptions(const Parser& p, const toml::table& options, const std::string
   }
 }
 
+// toml++ keeps a table's keys sorted; variants and environments keep the file's order instead.
+std::vector<std::pair<std::string, const toml::node*>> InFileOrder(const toml::table& t) {
+  std::vector<std::pair<std::string, const toml::node*>> items;
+  for (const auto& [k, node] : t) items.emplace_back(std::string(k.str()), &node);
+  std::stable_sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+    return a.second->source().begin.line < b.second->source().begin.line;
+  });
+  return items;
+}
+
 void ParseVariants(const Parser& p, const toml::table& root, Experiment& e) {
   const toml::table* vs = p.Table(root, "variants", "variants");
   if (vs == nullptr) return;
-  for (const auto& [key, node] : *vs) {
-    std::string name(key.str());
+  for (const auto& [name, node] : InFileOrder(*vs)) {
     std::string prefix = "variants." + name;
-    if (!node.is_table()) p.Fail(&node, prefix, "expected a table");
-    const toml::table& t = *node.as_table();
+    if (!node->is_table()) p.Fail(node, prefix, "expected a table");
+    const toml::table& t = *node->as_table();
     p.CheckKeys(t, prefix, kVariantKeys);
     Variant v;
     v.name = name;
@@ -323,11 +332,10 @@ void ParseVariants(const Parser& p, const toml::table& root, Experiment& e) {
 void ParseEnvironments(const Parser& p, const toml::table& root, Experiment& e) {
   const toml::table* es = p.Table(root, "environments", "environments");
   if (es == nullptr) return;
-  for (const auto& [key, node] : *es) {
-    std::string name(key.str());
+  for (const auto& [name, node] : InFileOrder(*es)) {
     std::string prefix = "environments." + name;
-    if (!node.is_table()) p.Fail(&node, prefix, "expected a table");
-    const toml::table& t = *node.as_table();
+    if (!node->is_table()) p.Fail(node, prefix, "expected a table");
+    const toml::table& t = *node->as_table();
     p.CheckKeys(t, prefix, kEnvironmentKeys);
     Environment env;
     env.name = name;

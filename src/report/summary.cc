@@ -43,13 +43,9 @@ std::string CellTable(const std::vector<store::CellRow>& cells) {
   for (const auto& c : cells) {
     std::string median = "-";
     if (c.p50_ns) {
-      median = FormatNs(*c.p50_ns);
-      if (c.median_ci_lo_ns && c.median_ci_hi_ns) {
-        median += fmt::format(" [{:.4g}, {:.4g}]", *c.median_ci_lo_ns / 1e6, *c.median_ci_hi_ns / 1e6);
-        median += " ms";
-      } else {
-        median += " [n too small]";
-      }
+      median = c.median_ci_lo_ns && c.median_ci_hi_ns
+                   ? FormatNsWithInterval(*c.p50_ns, *c.median_ci_lo_ns, *c.median_ci_hi_ns)
+                   : FormatNs(*c.p50_ns) + " [n too small]";
     }
     std::string mean = "-";
     if (c.mean_ns) mean = FormatNs(*c.mean_ns) + (c.std_ns ? " ± " + FormatNs(*c.std_ns) : "");

@@ -44,17 +44,22 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 }
 
 int EditDistance(std::string_view a, std::string_view b) {
-  std::vector<int> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = static_cast<int>(j);
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = static_cast<int>(i);
-    for (size_t j = 1; j <= b.size(); ++j) {
-      int sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+  // Optimal string alignment: insertions, deletions, substitutions and adjacent transpositions
+  // ("bf61" -> "bf16" is one edit), each costing one.
+  const size_t n = a.size(), m = b.size();
+  std::vector<std::vector<int>> d(n + 1, std::vector<int>(m + 1));
+  for (size_t i = 0; i <= n; ++i) d[i][0] = static_cast<int>(i);
+  for (size_t j = 0; j <= m; ++j) d[0][j] = static_cast<int>(j);
+  for (size_t i = 1; i <= n; ++i) {
+    for (size_t j = 1; j <= m; ++j) {
+      int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
-    std::swap(prev, cur);
   }
-  return prev[b.size()];
+  return d[n][m];
 }
 
 std::optional<std::string> ClosestMatch(std::string_view word,
@@ -95,13 +100,26 @@ std::string FormatDuration(double seconds) {
   return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
 }
 
+namespace {
+std::pair<double, const char*> NsUnit(double ns) {
+  double a = std::fabs(ns);
+  if (a >= 1e9) return {1e9, "s"};
+  if (a >= 1e6) return {1e6, "ms"};
+  if (a >= 1e3) return {1e3, "µs"};
+  return {1, "ns"};
+}
+}  // namespace
+
 std::string FormatNs(double ns) {
   if (!std::isfinite(ns)) return "-";
-  double a = std::fabs(ns);
-  if (a >= 1e9) return fmt::format("{:.3g} s", ns / 1e9);
-  if (a >= 1e6) return fmt::format("{:.3g} ms", ns / 1e6);
-  if (a >= 1e3) return fmt::format("{:.3g} µs", ns / 1e3);
-  return fmt::format("{:.3g} ns", ns);
+  auto [scale, unit] = NsUnit(ns);
+  return fmt::format("{:.3g} {}", ns / scale, unit);
+}
+
+std::string FormatNsWithInterval(double ns, double lo_ns, double hi_ns) {
+  if (!std::isfinite(ns)) return "-";
+  auto [scale, unit] = NsUnit(ns);
+  return fmt::format("{:.4g} {} [{:.4g}, {:.4g}]", ns / scale, unit, lo_ns / scale, hi_ns / scale);
 }
 
 std::string FormatBytes(double bytes) {

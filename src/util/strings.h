@@ -14,7 +14,7 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 std::string_view Trim(std::string_view s);
 bool StartsWith(std::string_view s, std::string_view prefix);
 
-// Levenshtein distance, for "did you mean" suggestions (ninja's SpellcheckStringV).
+// Edit distance with adjacent transpositions, for "did you mean" suggestions (ninja's SpellcheckStringV).
 int EditDistance(std::string_view a, std::string_view b);
 
 // The closest candidate within a small edit distance, or nullopt.
@@ -29,6 +29,8 @@ std::optional<int64_t> ParseInt(std::string_view s);
 // Human-readable durations and sizes for tables and progress lines.
 std::string FormatDuration(double seconds);  // "3m10s", "1.2s", "850ms"
 std::string FormatNs(double ns);             // "12.3 ms", "45.6 µs"
+// A value with an interval in the value's unit: "12.3 ms [12.1, 12.6]".
+std::string FormatNsWithInterval(double ns, double lo_ns, double hi_ns);
 std::string FormatBytes(double bytes);       // "812.3 MiB"
 
 // Current UTC time as ISO 8601 with milliseconds: 2026-11-23T10:00:00.123Z.

@@ -26,23 +26,28 @@ def parse_device(device: str) -> DeviceSpec:
 
 def check_model(worker: str, model: str) -> None:
     if model not in MODELS:
-        raise WorkerError(ErrorKind.UNSUPPORTED,
-                          f'model "{model}" is not in the {worker} worker; allowed: {", ".join(MODELS)}')
+        raise WorkerError(
+            ErrorKind.UNSUPPORTED,
+            f'model "{model}" is not in the {worker} worker; allowed: {", ".join(MODELS)}',
+        )
 
 
 def check_option_names(worker: str, options: dict[str, Any], allowed: tuple[str, ...]) -> None:
     for key in options:
         if key not in allowed:
-            raise WorkerError(ErrorKind.BAD_REQUEST,
-                              f'options: unknown key "{key}" for the {worker} worker; allowed: {", ".join(allowed)}')
+            raise WorkerError(
+                ErrorKind.BAD_REQUEST,
+                f'options: unknown key "{key}" for the {worker} worker; '
+                f"allowed: {', '.join(allowed)}",
+            )
 
 
 def bad_option(key: str, value: Any, expected: str) -> WorkerError:
-    return WorkerError(ErrorKind.BAD_REQUEST, f'options.{key} is {value!r}; expected {expected}')
+    return WorkerError(ErrorKind.BAD_REQUEST, f"options.{key} is {value!r}; expected {expected}")
 
 
 def observed_threads() -> int | None:
-    """Threads this process runs now (/proc/self/task), whatever the settings claim (METHODOLOGY T10)."""
+    """Threads this process runs now (/proc/self/task), whatever the settings claim (T10)."""
     try:
         return len(os.listdir("/proc/self/task"))
     except OSError:

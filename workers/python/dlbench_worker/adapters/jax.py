@@ -1,48 +1,62 @@
 """The jax worker: the Flax twins of the torchvision models (models/flax_models.py), jit-compiled.
 
 Facts that shaped it (JAX docs and openxla sources, read 2026-11; METHODOLOGY.md section 4):
-- JAX preallocates 75% of GPU memory at the first op unless XLA_PYTHON_CLIENT_PREALLOCATE=false, read
-  when the backend starts; we set it before importing jax unless the user did, and record it (T5).
+- JAX preallocates 75% of GPU memory at the first op unless XLA_PYTHON_CLIENT_PREALLOCATE=false,
+  read when the backend starts; we set it before importing jax unless the user did, and record it
+  (T5).
 - Dispatch is asynchronous: sync is block_until_ready on the output (T1).
 - The first call traces, compiles and autotunes. We compile ahead of time with
-  jit(...).lower(...).compile() so compile_s and first_call_s are apart, and step calls that compiled
-  executable, so nothing is compiled again in the timed loop (T2).
-- fp32 dots may run in TF32 on recent GPUs at the DEFAULT precision; the `matmul_precision` option sets
-  jax_default_matmul_precision before tracing, and the settings report the config read back (T3).
+  jit(...).lower(...).compile() so compile_s and first_call_s are apart, and step calls that
+  compiled executable, so nothing is compiled again in the timed loop (T2).
+- fp32 dots may run in TF32 on recent GPUs at the DEFAULT precision; the `matmul_precision` option
+  sets jax_default_matmul_precision before tracing, and the settings report the config read back
+  (T3).
 - Flax convolutions take NHWC; channels_first is not offered (T4).
-- --xla_gpu_autotune_level defaults to 4 (openxla debug_options_flags.cc); XLA_FLAGS is recorded (T7).
+- --xla_gpu_autotune_level defaults to 4 (openxla debug_options_flags.cc); XLA_FLAGS is recorded
+  (T7).
 - device.memory_stats() peaks span the process with no reset (jax#8096): one load per worker (T6).
 """
 
+# ruff: noqa: E402 - the environment must be set before jax is imported
 import os
 
 _PREALLOCATE = "XLA_PYTHON_CLIENT_PREALLOCATE"
 PREALLOCATE_SET_BY_WORKER = _PREALLOCATE not in os.environ
 os.environ.setdefault(_PREALLOCATE, "false")
 
-import re  # noqa: E402 - the environment above must be set before jax is imported
-import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import Any  # noqa: E402
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
 
-import flax  # noqa: E402
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import jaxlib  # noqa: E402
-import numpy  # noqa: E402
+import flax
+import jax
+import jax.numpy as jnp
+import jaxlib
+import numpy
 
-from dlbench_worker.adapters._base import Adapter  # noqa: E402
-from dlbench_worker.adapters._common import (DeviceSpec, bad_option, check_model,  # noqa: E402
-                                              check_option_names, env_settings, observed_threads,
-                                              parse_device)
-from dlbench_worker.models import IMAGE_SIZE, flax_models, flops  # noqa: E402
-from dlbench_worker.protocol import ErrorKind, LoadRequest, WorkerError  # noqa: E402
+from dlbench_worker.adapters._base import Adapter
+from dlbench_worker.adapters._common import (
+    DeviceSpec,
+    bad_option,
+    check_model,
+    check_option_names,
+    env_settings,
+    observed_threads,
+    parse_device,
+)
+from dlbench_worker.models import IMAGE_SIZE, flax_models, flops
+from dlbench_worker.protocol import ErrorKind, LoadRequest, WorkerError
 
 OPTIONS = ("matmul_precision",)
 MATMUL_PRECISIONS = ("default", "float32", "tensorfloat32", "bfloat16", "highest")
 DTYPES = {"fp32": jnp.float32, "bf16": jnp.bfloat16, "fp16": jnp.float16}
-_MEMORY_ENV = ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_CLIENT_MEM_FRACTION", "XLA_PYTHON_CLIENT_MEM_FRACTION",
-               "XLA_PYTHON_CLIENT_ALLOCATOR")
+_MEMORY_ENV = (
+    "XLA_PYTHON_CLIENT_PREALLOCATE",
+    "XLA_CLIENT_MEM_FRACTION",
+    "XLA_PYTHON_CLIENT_MEM_FRACTION",
+    "XLA_PYTHON_CLIENT_ALLOCATOR",
+)
 _AUTOTUNE_RE = re.compile(r"--xla_gpu_autotune_level=(\d+)")
 
 
@@ -65,9 +79,13 @@ def jax_device(spec: DeviceSpec) -> jax.Device:
     try:
         gpus = jax.devices("gpu")
     except RuntimeError:
-        raise WorkerError(ErrorKind.UNSUPPORTED, "cuda is not available to jax (no gpu backend)") from None
+        raise WorkerError(
+            ErrorKind.UNSUPPORTED, "cuda is not available to jax (no gpu backend)"
+        ) from None
     if spec.index >= len(gpus):
-        raise WorkerError(ErrorKind.UNSUPPORTED, f"cuda:{spec.index} does not exist; jax sees {len(gpus)} gpu(s)")
+        raise WorkerError(
+            ErrorKind.UNSUPPORTED, f"cuda:{spec.index} does not exist; jax sees {len(gpus)} gpu(s)"
+        )
     return gpus[spec.index]
 
 
@@ -83,7 +101,10 @@ class JaxAdapter(Adapter):
     def load(self, req: LoadRequest) -> dict[str, Any]:
         check_model("jax", req.model)
         if req.layout == "channels_first":
-            raise WorkerError(ErrorKind.UNSUPPORTED, "Flax convolutions take NHWC; the jax worker has no channels_first")
+            raise WorkerError(
+                ErrorKind.UNSUPPORTED,
+                "Flax convolutions take NHWC; the jax worker has no channels_first",
+            )
         options = parse_options(req.options)
         device = jax_device(parse_device(req.device))
         if options.matmul_precision is not None:
@@ -118,7 +139,9 @@ class JaxAdapter(Adapter):
         except Exception as e:  # noqa: BLE001 - XLA raises XlaRuntimeError and others
             if "RESOURCE_EXHAUSTED" in str(e):
                 raise
-            raise WorkerError(ErrorKind.COMPILE_FAILED, f"jit compile: {type(e).__name__}: {e}") from e
+            raise WorkerError(
+                ErrorKind.COMPILE_FAILED, f"jit compile: {type(e).__name__}: {e}"
+            ) from e
         return time.perf_counter() - t0
 
     def step(self) -> jax.Array:
@@ -135,8 +158,12 @@ class JaxAdapter(Adapter):
         return None if peak is None else int(peak)
 
     def versions(self) -> dict[str, str]:
-        return {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "flax": flax.__version__,
-                "numpy": numpy.__version__}
+        return {
+            "jax": jax.__version__,
+            "jaxlib": jaxlib.__version__,
+            "flax": flax.__version__,
+            "numpy": numpy.__version__,
+        }
 
     def devices(self) -> list[dict[str, Any]]:
         found = super().devices()
@@ -144,7 +171,9 @@ class JaxAdapter(Adapter):
             gpus = jax.devices("gpu")
         except RuntimeError:
             gpus = []
-        return found + [{"id": f"cuda:{i}", "kind": "cuda", "name": d.device_kind} for i, d in enumerate(gpus)]
+        return found + [
+            {"id": f"cuda:{i}", "kind": "cuda", "name": d.device_kind} for i, d in enumerate(gpus)
+        ]
 
     def _settings(self, device: jax.Device, variables: Any) -> dict[str, Any]:
         """What jax reports after load, never what was asked for."""
@@ -182,7 +211,7 @@ def _autotune_level(xla_flags: str | None, on_gpu: bool) -> str:
 
 
 def _place(req: LoadRequest, device: jax.Device) -> tuple[Any, jax.Array]:
-    """Variables drawn from the seed (on the CPU, see flax_models.init) and one input batch, both cast
+    """Variables drawn from the seed (on the CPU: flax_models.init) and one input batch, both cast
     to the precision and put on the device."""
     dtype = DTYPES[req.precision]
     variables = flax_models.init(req.model, req.seed)
@@ -196,7 +225,9 @@ def _place(req: LoadRequest, device: jax.Device) -> tuple[Any, jax.Array]:
 
 def flops_per_sample(model: Any, variables: Any, example: jax.Array) -> int:
     """Counted from the jaxpr of model.apply at the loaded shapes (traced, not run)."""
-    abstract = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (variables, example))
+    abstract = jax.tree_util.tree_map(
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (variables, example)
+    )
     return flops.count_jax(model.apply, *abstract) // example.shape[0]
 
 

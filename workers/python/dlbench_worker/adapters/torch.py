@@ -5,14 +5,14 @@ Facts that shaped it (torch 2.11 sources and docs, read 2026-11; METHODOLOGY.md 
 - torch.compile compiles on the first call, so with compile on, compile_s is that first call and
   first_call_s the second (T2, T9). The mode, graph breaks and graphs compiled are recorded.
 - TF32: torch 2.9+ has the fp32_precision flags (generic, cuda.matmul, cudnn.conv/rnn, mkldnn.*;
-  'none' inherits from the parent). Mixing them with allow_tf32 raises a RuntimeError, so this worker
-  reads the new flags only; the legacy get_float32_matmul_precision() is read behind a guard (T3).
+  'none' inherits from the parent). Mixing them with allow_tf32 raises a RuntimeError, so this
+  worker reads the new flags only; the legacy get_float32_matmul_precision() is read behind a guard
+  (T3).
 - torch.set_num_threads overrides OMP/MKL env vars; we set intra-op threads to the cpuset size and
   record what is observed in /proc/self/task (T10). Interop threads can be set once per process.
 - nn.MultiheadAttention takes its fused fast path under inference_mode, which is what we time.
 """
 
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +22,16 @@ import torch
 import torchvision
 
 from dlbench_worker.adapters._base import Adapter
-from dlbench_worker.adapters._common import (DeviceSpec, allowed_cpu_count, bad_option, check_model,
-                                              check_option_names, env_settings, observed_threads,
-                                              parse_device)
+from dlbench_worker.adapters._common import (
+    DeviceSpec,
+    allowed_cpu_count,
+    bad_option,
+    check_model,
+    check_option_names,
+    env_settings,
+    observed_threads,
+    parse_device,
+)
 from dlbench_worker.models import IMAGE_SIZE, flops, torch_models
 from dlbench_worker.protocol import ErrorKind, LoadRequest, WorkerError
 
@@ -44,7 +51,9 @@ class TorchOptions:
 def parse_options(options: dict[str, Any]) -> TorchOptions:
     check_option_names("torch", options, OPTIONS)
     threads = options.get("num_threads")
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+    if threads is not None and (
+        not isinstance(threads, int) or isinstance(threads, bool) or threads < 1
+    ):
         raise bad_option("num_threads", threads, "an integer >= 1")
     mode = options.get("compile", False)
     if mode is not False and mode not in COMPILE_MODES:
@@ -62,7 +71,10 @@ def torch_device(spec: DeviceSpec) -> torch.device:
         raise WorkerError(ErrorKind.UNSUPPORTED, "cuda is not available to torch")
     count = torch.cuda.device_count()
     if spec.index >= count:
-        raise WorkerError(ErrorKind.UNSUPPORTED, f"cuda:{spec.index} does not exist; torch sees {count} cuda device(s)")
+        raise WorkerError(
+            ErrorKind.UNSUPPORTED,
+            f"cuda:{spec.index} does not exist; torch sees {count} cuda device(s)",
+        )
     return torch.device("cuda", spec.index)
 
 
@@ -114,9 +126,11 @@ class TorchAdapter(Adapter):
 
     @staticmethod
     def _place(req: LoadRequest, device: torch.device) -> tuple[torch.nn.Module, torch.Tensor]:
-        """The model and its one input batch, on the device, in the precision and layout asked for."""
+        """The model and its input batch on the device, in the precision and layout asked for."""
         dtype = DTYPES[req.precision]
-        memory_format = torch.channels_last if req.layout == "channels_last" else torch.contiguous_format
+        memory_format = (
+            torch.channels_last if req.layout == "channels_last" else torch.contiguous_format
+        )
         model = torch_models.build(req.model, req.seed)
         model.requires_grad_(False)
         model = model.to(device=device, dtype=dtype, memory_format=memory_format)
@@ -141,7 +155,9 @@ class TorchAdapter(Adapter):
             except torch.cuda.OutOfMemoryError:
                 raise
             except Exception as e:  # noqa: BLE001 - dynamo and inductor raise many types
-                raise WorkerError(ErrorKind.COMPILE_FAILED, f"torch.compile: {type(e).__name__}: {e}") from e
+                raise WorkerError(
+                    ErrorKind.COMPILE_FAILED, f"torch.compile: {type(e).__name__}: {e}"
+                ) from e
             compile_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         out = self.step()
@@ -174,11 +190,15 @@ class TorchAdapter(Adapter):
     def devices(self) -> list[dict[str, Any]]:
         found = super().devices()
         if torch.cuda.is_available():
-            found += [{"id": f"cuda:{i}", "kind": "cuda", "name": torch.cuda.get_device_name(i)}
-                      for i in range(torch.cuda.device_count())]
+            found += [
+                {"id": f"cuda:{i}", "kind": "cuda", "name": torch.cuda.get_device_name(i)}
+                for i in range(torch.cuda.device_count())
+            ]
         return found
 
-    def _settings(self, model: torch.nn.Module, example: torch.Tensor, options: TorchOptions) -> dict[str, Any]:
+    def _settings(
+        self, model: torch.nn.Module, example: torch.Tensor, options: TorchOptions
+    ) -> dict[str, Any]:
         """What the framework reports after load, never what was asked for."""
         settings = {
             "layout": _layout(example),
@@ -200,12 +220,16 @@ class TorchAdapter(Adapter):
             **env_settings(_THREAD_ENV),
         }
         if self._device.type == "cuda":
-            settings["cuda_max_memory_reserved_bytes"] = int(torch.cuda.max_memory_reserved(self._device))
+            settings["cuda_max_memory_reserved_bytes"] = int(
+                torch.cuda.max_memory_reserved(self._device)
+            )
         return settings
 
 
 def _layout(tensor: torch.Tensor) -> str:
-    channels_last = tensor.is_contiguous(memory_format=torch.channels_last) and not tensor.is_contiguous()
+    channels_last = (
+        tensor.is_contiguous(memory_format=torch.channels_last) and not tensor.is_contiguous()
+    )
     return "NHWC" if channels_last else "NCHW"
 
 
@@ -255,7 +279,9 @@ def compile_settings(mode: str | None) -> dict[str, Any]:
 
 
 def flops_per_sample(model: str, batch: int) -> int:
-    """Counted on the meta device (shapes only, nothing computed), fp32; the count does not depend on
+    """Counted on the meta device (shapes only, nothing computed), fp32.
+
+    The count does not depend on
     precision, layout or device."""
     with torch.device("meta"):
         meta_model = torch_models.build(model, seed=0)

@@ -1,11 +1,18 @@
 """The five benchmark models, shared by every framework adapter.
 
-Each framework builds the same architecture (torchvision's, layer for layer): equal parameter counts, equal
-FLOPs by one counting rule (flops.py) and weights convertible between them (convert.py), so that outputs
-can be compared number for number (docs/models.md). This module names them only: it imports neither torch
-nor jax, so the protocol tests and the synthetic worker run without either framework installed.
+Each framework builds the same architecture (torchvision's, layer for layer): equal parameter
+counts, equal FLOPs by one counting rule (flops.py) and weights convertible between them
+(convert.py), so that outputs can be compared number for number (docs/models.md). This module names
+them only: it imports neither torch nor jax, so the protocol tests and the synthetic worker run
+without either framework installed.
 """
 
-MODELS: tuple[str, ...] = ("resnet18", "resnet50", "vit_b_16", "mobilenet_v3_small", "efficientnet_b0")
+MODELS: tuple[str, ...] = (
+    "resnet18",
+    "resnet50",
+    "vit_b_16",
+    "mobilenet_v3_small",
+    "efficientnet_b0",
+)
 IMAGE_SIZE = 224
 NUM_CLASSES = 1000

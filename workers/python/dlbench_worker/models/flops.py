@@ -1,4 +1,4 @@
-"""FLOPs by one rule for every framework: 2 x multiply-accumulates of every convolution and matrix product.
+"""FLOPs by one rule for every framework: 2 x multiply-accumulates of convolutions and matmuls.
 
 Dense layers and attention's q k^T and (softmax) v count; biases, elementwise ops, normalisation,
 pooling and softmax do not. A model's FLOPs for batch B divided by B is its flops_per_sample.
@@ -6,11 +6,11 @@ pooling and softmax do not. A model's FLOPs for batch B divided by B is its flop
 Facts that shaped it (torch 2.11, jax 0.11.2, read and measured 2026-11):
 - torch.utils.flop_counter.FlopCounterMode counts aten convolution, mm, addmm, bmm, baddbmm and the
   CUDA/flash SDPA kernels at 2 x MAC, bias adds excluded. It misses two things in torchvision's ViT:
-  nn.MultiheadAttention's inference fast path (aten._native_multi_head_attention, taken under no_grad)
-  hides in_proj, out_proj and the attention products entirely, and the CPU SDPA kernel
-  (_scaled_dot_product_flash_attention_for_cpu) is not in its registry. So count_torch turns the fast
-  path off and forces SDPA's math backend while counting: every product then reaches FlopCounterMode as
-  an aten mm/bmm/addmm. The arithmetic the model does is the same on every path.
+  nn.MultiheadAttention's inference fast path (aten._native_multi_head_attention, taken under
+  no_grad) hides in_proj, out_proj and the attention products entirely, and the CPU SDPA kernel
+  (_scaled_dot_product_flash_attention_for_cpu) is not in its registry. So count_torch turns the
+  fast path off and forces SDPA's math backend while counting: every product then reaches
+  FlopCounterMode as an aten mm/bmm/addmm. The arithmetic the model does is the same on every path.
 - A jaxpr nests sub-jaxprs in the params of jit (pjit), custom_jvp_call, custom_vjp_call and
   closed_call equations; count_jax walks every Jaxpr/ClosedJaxpr it finds in any equation's params.
 """
@@ -21,7 +21,9 @@ from typing import Any
 
 
 def count_torch(module: Any, example: Any) -> int:
-    """Total FLOPs of module(example) by the rule above. Runs the module once: pass meta-device module
+    """Total FLOPs of module(example) by the rule above.
+
+    Runs the module once: pass a meta-device module
     and example (torch.device("meta")) to count without computing."""
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -55,7 +57,9 @@ def _count_jaxpr(jaxpr: Any) -> int:
         elif name == "conv_general_dilated":
             total += _conv_flops(eqn)
         elif name in ("while", "cond"):
-            raise ValueError(f"cannot count FLOPs through '{name}': the trip count or branch is dynamic")
+            raise ValueError(
+                f"cannot count FLOPs through '{name}': the trip count or branch is dynamic"
+            )
         else:
             times = eqn.params["length"] if name == "scan" else 1
             total += times * sum(_count_jaxpr(sub) for sub in _sub_jaxprs(eqn.params.values()))
@@ -63,7 +67,7 @@ def _count_jaxpr(jaxpr: Any) -> int:
 
 
 def _sub_jaxprs(values: Iterable[Any]) -> Iterable[Any]:
-    """The Jaxprs inside an equation's params (ClosedJaxprs unwrapped, lists and tuples searched)."""
+    """The Jaxprs in an equation's params (ClosedJaxprs unwrapped, lists and tuples searched)."""
     from jax.extend import core
 
     for value in values:
@@ -84,8 +88,10 @@ def _dot_general_flops(eqn: Any) -> int:
 
 
 def _conv_flops(eqn: Any) -> int:
-    """2 x prod(output shape) x kernel spatial size x input channels per group (the kernel's I dim)."""
-    rhs_spec = eqn.params["dimension_numbers"].rhs_spec  # (O, I, spatial...) positions in the kernel
+    """2 x prod(output shape) x kernel spatial size x input channels per group (kernel's I)."""
+    rhs_spec = eqn.params[
+        "dimension_numbers"
+    ].rhs_spec  # (O, I, spatial...) positions in the kernel
     kernel_shape = eqn.invars[1].aval.shape
     per_output = kernel_shape[rhs_spec[1]] * math.prod(kernel_shape[d] for d in rhs_spec[2:])
     return 2 * math.prod(eqn.outvars[0].aval.shape) * per_output

@@ -1,11 +1,12 @@
 """torchvision models with random weights from a seed, in eval mode.
 
-Facts that shaped it (torchvision 0.26 sources, read 2026-11): every constructor here initialises its own
-weights when given weights=None, drawing from torch's global generator, so seeding that generator right
-before the call makes the weights a function of the seed. ViT-B/16 initialises its classification head
-to zeros (VisionTransformer.__init__), which makes its logits 0 for every input and every seed; we redraw
-that one layer from the seed (normal, std 0.02) so outputs depend on weights and input and can be
-compared between frameworks. Its cost and its parameter count are unchanged.
+Facts that shaped it (torchvision 0.26 sources, read 2026-11): every constructor here initialises
+its own weights when given weights=None, drawing from torch's global generator, so seeding that
+generator right before the call makes the weights a function of the seed. ViT-B/16 initialises its
+classification head to zeros (VisionTransformer.__init__), which makes its logits 0 for every input
+and every seed; we redraw that one layer from the seed (normal, std 0.02) so outputs depend on
+weights and input and can be compared between frameworks. Its cost and its parameter count are
+unchanged.
 """
 
 import torch
@@ -15,7 +16,7 @@ from dlbench_worker.models import MODELS, NUM_CLASSES
 
 
 def build(name: str, seed: int) -> torch.nn.Module:
-    """Returns torchvision's `name` with weights drawn from `seed`, in eval mode on the CPU, fp32."""
+    """torchvision's `name` with weights drawn from `seed`, in eval mode, on the CPU, fp32."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; allowed: {', '.join(MODELS)}")
     constructor = getattr(torchvision.models, name)

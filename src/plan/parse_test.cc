@@ -1,0 +1,171 @@
+// Pins the experiment file format and its error lines: every problem names the file, the line,
+// the field and what is allowed, with a suggestion where one is close (STYLE.md §4).
+#include "plan/parse.h"
+
+#include <gtest/gtest.h>
+
+#include "util/error.h"
+
+namespace dlb::plan {
+namespace {
+
+const char* kGood = R"(
+[experiment]
+name = "study"
+repetitions = 4
+order = "interleaved"
+seed = 7
+cooldown_s = 1.5
+
+[matrix]
+framework = ["torch", "jax"]
+model = ["resnet50", "vit_b_16"]
+batch = [1, 8]
+precision = ["fp32", "bf16"]
+device = ["cpu", "cuda:1"]
+
+[sampling]
+min_iterations = 30
+target_rel_ci = 0.02
+
+[variants.base]
+[variants.autotune0]
+frameworks = ["jax"]
+env = { XLA_FLAGS = "--xla_gpu_autotune_level=0" }
+sampling = { max_time_s = 10 }
+
+[environments.native]
+[environments.pinned]
+prefix = ["taskset", "-c", "0"]
+env = { OMP_NUM_THREADS = "1" }
+)";
+
+std::string ErrorOf(const std::string& text) {
+  try {
+    ParseExperiment(text, "exp.toml");
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Parse, ReadsEverySection) {
+  Experiment e = ParseExperiment(kGood, "exp.toml");
+  EXPECT_EQ(e.name, "study");
+  EXPECT_EQ(e.repetitions, 4);
+  EXPECT_EQ(e.order, Order::kInterleaved);
+  EXPECT_EQ(e.seed, 7u);
+  EXPECT_DOUBLE_EQ(e.cooldown_s, 1.5);
+  EXPECT_EQ(e.matrix.framework, (std::vector<std::string>{"torch", "jax"}));
+  EXPECT_EQ(e.matrix.batch, (std::vector<int>{1, 8}));
+  EXPECT_EQ(e.matrix.device, (std::vector<std::string>{"cpu", "cuda:1"}));
+  EXPECT_EQ(e.matrix.mode, (std::vector<std::string>{"inference"}));
+  EXPECT_EQ(e.matrix.variant, (std::vector<std::string>{"base", "autotune0"}));
+  EXPECT_EQ(e.sampling.min_iterations, 30);
+  EXPECT_DOUBLE_EQ(e.sampling.target_rel_ci, 0.02);
+  ASSERT_EQ(e.variants.size(), 2u);
+  EXPECT_EQ(e.variants[1].frameworks, (std::vector<std::string>{"jax"}));
+  EXPECT_EQ(e.variants[1].env[0].second, "--xla_gpu_autotune_level=0");
+  EXPECT_DOUBLE_EQ(e.variants[1].sampling.max_time_s, 10);
+  EXPECT_EQ(e.variants[1].sampling.min_iterations, 30);  // inherits the experiment's sampling
+  ASSERT_EQ(e.environments.size(), 2u);
+  EXPECT_EQ(e.environments[1].prefix, (std::vector<std::string>{"taskset", "-c", "0"}));
+}
+
+TEST(ParseErrors, UnknownKeyWithLineAndSuggestion) {
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\nrepetitons = 3\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n"),
+            "exp.toml:3: experiment.repetitons: unknown key \"repetitons\" in [experiment]; "
+            "allowed: name, description, repetitions, order, seed, cooldown_s, timeout_s "
+            "(did you mean \"repetitions\"?)");
+}
+
+TEST(ParseErrors, UnknownModel) {
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\n[matrix]\nframework = \"torch\"\nmodel = [\"resnet5\"]\n"),
+            "exp.toml:5: matrix.model: \"resnet5\" is not a model; allowed: resnet18, resnet50, "
+            "vit_b_16, mobilenet_v3_small, efficientnet_b0, synthetic (did you mean \"resnet50\"?)");
+}
+
+TEST(ParseErrors, ModelNotOfferedByTheFrameworks) {
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\n[matrix]\nframework = \"torch\"\nmodel = \"synthetic\"\n"),
+            "exp.toml:5: matrix.model: \"synthetic\" is not offered by torch");
+}
+
+TEST(ParseErrors, BatchZero) {
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\nbatch = [1, 0]\n"),
+            "exp.toml:6: matrix.batch: 0 is not a batch size; allowed: integers from 1 to 1000000");
+}
+
+TEST(ParseErrors, Precision) {
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\n[matrix]\nframework = \"jax\"\nmodel = \"resnet18\"\nprecision = [\"bf61\"]\n"),
+            "exp.toml:6: matrix.precision: \"bf61\" is not a precision; allowed: fp32, bf16, fp16 "
+            "(did you mean \"bf16\"?)");
+}
+
+TEST(ParseErrors, LayoutAFrameworkCannotUseIsSkippedNotFatal) {
+  Experiment e = ParseExperiment(
+      "[experiment]\nname = \"x\"\n[matrix]\nframework = [\"jax\", \"torch\"]\nmodel = "
+      "\"resnet18\"\nlayout = [\"channels_first\"]\n",
+      "exp.toml");
+  EXPECT_EQ(e.matrix.layout, (std::vector<std::string>{"channels_first"}));
+}
+
+TEST(ParseErrors, TomlSyntax) {
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\n"),
+            ErrorOf("[experiment]\nname = \"x\n"));  // deterministic
+  std::string e = ErrorOf("[experiment]\nname = \"x\n");
+  EXPECT_EQ(e.rfind("exp.toml:2: TOML syntax error: ", 0), 0u) << e;
+}
+
+TEST(ParseErrors, UnreadableFile) {
+  try {
+    ParseExperimentFile("/nonexistent/exp.toml");
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_STREQ(e.what(), "cannot read /nonexistent/exp.toml: No such file or directory");
+  }
+}
+
+TEST(ParseErrors, OptionNotAcceptedByAFramework) {
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\n[matrix]\nframework = [\"torch\", \"jax\"]\n"
+                    "model = \"resnet18\"\n[options]\nnum_threads = 1\n"),
+            "exp.toml:7: options.num_threads: the jax worker has no option \"num_threads\"; "
+            "allowed: matmul_precision (limit a variant to frameworks with `frameworks = [...]`)");
+}
+
+TEST(ParseErrors, MissingSections) {
+  EXPECT_EQ(ErrorOf("[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n"),
+            "exp.toml: experiment: missing [experiment] table with a name");
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\n"), "exp.toml: matrix: missing [matrix] table");
+}
+
+TEST(ParseErrors, OrderAndRanges) {
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\norder = \"random\"\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n"),
+            "exp.toml:3: experiment.order: \"random\" is not an order; allowed: sequential, "
+            "shuffled, interleaved");
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\nrepetitions = 0\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n"),
+            "exp.toml:3: experiment.repetitions: 0 is out of range; allowed: integers from 1 to 10000");
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n"
+                    "[sampling]\nmin_iterations = 50\nmax_iterations = 10\n"),
+            "exp.toml:8: sampling.max_iterations: 10 is below min_iterations (50)");
+}
+
+TEST(ParseErrors, PrefixMustBeAnArgumentList) {
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n"
+                    "[environments.pinned]\nprefix = \"taskset -c 0\"\n"),
+            "exp.toml:7: environments.pinned.prefix: expected an argument list such as "
+            "[\"taskset\", \"-c\", \"0\"] (no shell is used)");
+}
+
+TEST(ParseErrors, UnknownVariantInMatrix) {
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n"
+                    "variant = [\"fsat\"]\n[variants.fast]\n"),
+            "exp.toml:6: matrix.variant: \"fsat\" is not a variant; allowed: fast (did you mean \"fast\"?)");
+}
+
+TEST(ParseErrors, DuplicateValues) {
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\n[matrix]\nframework = [\"torch\", \"torch\"]\nmodel = \"resnet18\"\n"),
+            "exp.toml:4: matrix.framework: \"torch\" is listed twice");
+}
+
+}  // namespace
+}  // namespace dlb::plan

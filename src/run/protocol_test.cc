@@ -1,0 +1,123 @@
+// Replays the golden transcripts shared with the Python worker's tests (tests/protocol/): the C++
+// encoder must produce exactly the transcript's requests, the decoder must read every reply, and
+// malformed replies must be rejected with a message naming the problem.
+#include "run/protocol.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+namespace dlb::run {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const fs::path kDir = fs::path(DLBENCH_SOURCE_DIR) / "tests" / "protocol";
+
+std::vector<json> ReadLines(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<json> out;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(json::parse(line));
+  return out;
+}
+
+std::string Encode(const json& req) {
+  std::string op = req["op"];
+  if (op == "hello") return EncodeHello();
+  if (op == "bye") return EncodeBye();
+  if (op == "measure") {
+    return EncodeMeasure({req["iterations"].get<int64_t>(),
+                          req["sync"] == "each" ? Sync::kEach : Sync::kWindow});
+  }
+  LoadRequest l{req["model"], req["batch"], req["precision"], req["device"], req["mode"],
+                req["layout"], req["seed"], req["options"].dump()};
+  return EncodeLoad(l);
+}
+
+void CheckReply(const json& req, const json& reply) {
+  std::string line = reply.dump();
+  std::string op = req["op"];
+  bool ok = reply["ok"];
+  if (op == "hello") {
+    auto r = DecodeHello(line);
+    ASSERT_EQ(r.has_value(), ok);
+    if (ok) {
+      EXPECT_EQ(r->protocol, reply["protocol"]);
+      EXPECT_EQ(r->worker, reply["worker"]);
+      EXPECT_EQ(json::parse(r->raw_json), reply);
+    }
+  } else if (op == "load") {
+    auto r = DecodeLoad(line);
+    ASSERT_EQ(r.has_value(), ok);
+    if (ok) {
+      EXPECT_EQ(r->parameters, reply["parameters"]);
+      EXPECT_EQ(r->flops_per_sample, reply["flops_per_sample"]);
+      EXPECT_EQ(json::parse(r->settings_json), reply["settings"]);
+      EXPECT_EQ(r->compile_s.has_value(), !reply["compile_s"].is_null());
+    } else {
+      EXPECT_EQ(ErrorKindName(r.error().kind), reply["error"]["kind"].get<std::string>());
+      EXPECT_EQ(r.error().message, reply["error"]["message"]);
+    }
+  } else if (op == "measure") {
+    Sync sync = req["sync"] == "each" ? Sync::kEach : Sync::kWindow;
+    auto r = DecodeMeasure(line, sync);
+    ASSERT_EQ(r.has_value(), ok);
+    if (ok && sync == Sync::kEach) {
+      EXPECT_EQ(json(r->wall_ns), reply["wall_ns"]);
+    }
+    if (ok && sync == Sync::kWindow) {
+      EXPECT_EQ(r->window_ns, reply["window_ns"]);
+    }
+  } else {
+    EXPECT_EQ(DecodeBye(line).has_value(), ok);
+  }
+}
+
+TEST(Protocol, ReplaysValidTranscripts) {
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(kDir)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("valid_", 0) != 0) continue;
+    ++files;
+    for (const json& ex : ReadLines(entry.path())) {
+      SCOPED_TRACE(name + ": " + ex["request"].dump());
+      EXPECT_EQ(json::parse(Encode(ex["request"])), ex["request"]);
+      CheckReply(ex["request"], ex["reply"]);
+    }
+  }
+  EXPECT_GE(files, 2);
+}
+
+TEST(Protocol, RejectsInvalidReplies) {
+  auto cases = ReadLines(kDir / "invalid_replies.jsonl");
+  ASSERT_FALSE(cases.empty());
+  for (const json& c : cases) {
+    std::string op = c["op"], line = c["line"], want = c["error"];
+    SCOPED_TRACE(line);
+    try {
+      if (op == "hello") (void)DecodeHello(line);
+      if (op == "load") (void)DecodeLoad(line);
+      if (op == "measure") (void)DecodeMeasure(line, Sync::kEach);
+      FAIL() << "accepted";
+    } catch (const ProtocolError& e) {
+      EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Protocol, ErrorKindTableRoundTrips) {
+  for (const auto& [kind, name] : kErrorKindNames) {
+    EXPECT_EQ(ParseErrorKind(name), kind);
+    EXPECT_EQ(ErrorKindName(kind), name);
+  }
+  EXPECT_FALSE(ParseErrorKind("exploded"));
+}
+
+}  // namespace
+}  // namespace dlb::run

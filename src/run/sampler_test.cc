@@ -1,0 +1,103 @@
+// Pins the sampling rules: warm-up ends only once the signal stops drifting (with a floor and a
+// cap), chunks track the per-iteration time, and the stop rule applies floors before the CI test
+// and marks capped repetitions as not converged (METHODOLOGY §2 rules 4 and 7).
+#include "run/sampler.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace dlb::run {
+namespace {
+
+plan::SamplingSettings Settings() {
+  plan::SamplingSettings s;
+  s.warmup_min_iterations = 6;
+  s.warmup_max_iterations = 30;
+  s.warmup_tolerance = 0.05;
+  s.min_iterations = 20;
+  s.max_iterations = 1000;
+  s.min_time_s = 0;
+  s.max_time_s = 100;
+  s.target_rel_ci = 0.01;
+  return s;
+}
+
+TEST(Warmup, SteadySignalEndsAtTheFloor) {
+  std::vector<int64_t> v(6, 1000);
+  auto d = DecideWarmup(v, Settings());
+  EXPECT_TRUE(d.done);
+  EXPECT_TRUE(d.settled);
+  std::vector<int64_t> fewer(5, 1000);
+  EXPECT_FALSE(DecideWarmup(fewer, Settings()).done);
+}
+
+TEST(Warmup, DriftingSignalContinuesThenSettles) {
+  std::vector<int64_t> v = {5000, 4000, 3000, 2000, 1500, 1200};
+  EXPECT_FALSE(DecideWarmup(v, Settings()).done);
+  for (int i = 0; i < 6; ++i) v.push_back(1000);
+  auto d = DecideWarmup(v, Settings());
+  EXPECT_TRUE(d.done);
+  EXPECT_TRUE(d.settled);
+}
+
+TEST(Warmup, CapEndsUnsettled) {
+  std::vector<int64_t> v;
+  for (int i = 0; i < 30; ++i) v.push_back(10000 - 300 * i);  // still falling 3%+ per step
+  auto d = DecideWarmup(v, Settings());
+  EXPECT_TRUE(d.done);
+  EXPECT_FALSE(d.settled);
+}
+
+TEST(Warmup, ZeroMaxMeansNone) {
+  auto s = Settings();
+  s.warmup_min_iterations = 0;
+  s.warmup_max_iterations = 0;
+  EXPECT_TRUE(DecideWarmup({}, s).done);
+}
+
+TEST(NextChunk, AimsAtTheTargetTimeWithinCaps) {
+  EXPECT_EQ(NextChunk(1e6, 0, 1000, 0.25), 250);      // 1 ms per iteration, 0.25 s chunks
+  EXPECT_EQ(NextChunk(1e9, 0, 1000, 0.25), 1);        // slower than a chunk: one at a time
+  EXPECT_EQ(NextChunk(1e6, 900, 1000, 0.25), 100);    // never beyond the cap
+  EXPECT_EQ(NextChunk(0, 0, 1'000'000, 0.25), 1);     // no estimate yet
+  EXPECT_EQ(NextChunk(1, 0, 10'000'000, 0.25), 200'000);
+}
+
+TEST(Stop, FloorsComeFirst) {
+  std::vector<int64_t> v(10, 1000);  // a perfect signal, but below min_iterations
+  auto d = DecideStop(v, Settings(), 0.1);
+  EXPECT_FALSE(d.stop);
+  EXPECT_EQ(d.reason, "below floors");
+  auto s = Settings();
+  s.min_iterations = 5;
+  s.min_time_s = 1.0;  // ten samples of 1 µs are far below one second of work
+  EXPECT_FALSE(DecideStop(v, s, 0.1).stop);
+}
+
+TEST(Stop, ConvergesOnASteadySignal) {
+  std::vector<int64_t> v;
+  for (int i = 0; i < 50; ++i) v.push_back(1000 + (i % 3));
+  auto d = DecideStop(v, Settings(), 0.1);
+  EXPECT_TRUE(d.stop);
+  EXPECT_TRUE(d.converged);
+  EXPECT_LE(*d.rel_ci, 0.01);
+}
+
+TEST(Stop, NoisySignalRunsToTheCap) {
+  std::vector<int64_t> v;
+  for (int i = 0; i < 40; ++i) v.push_back(i % 2 ? 1000 : 3000);
+  auto d = DecideStop(v, Settings(), 0.1);
+  EXPECT_FALSE(d.stop);
+  EXPECT_EQ(d.reason, "ci too wide");
+  auto capped = DecideStop(v, Settings(), 101);
+  EXPECT_TRUE(capped.stop);
+  EXPECT_FALSE(capped.converged);
+  EXPECT_EQ(capped.reason, "max_time");
+  auto s = Settings();
+  s.max_iterations = 40;
+  EXPECT_EQ(DecideStop(v, s, 0.1).reason, "max_iterations");
+}
+
+}  // namespace
+}  // namespace dlb::run

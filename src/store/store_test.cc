@@ -1,0 +1,218 @@
+// The store's contracts: a round trip keeps raw samples with their repetition and chunk indices,
+// cell summaries agree with the samples, migrations run from an empty file and refuse a newer
+// schema, a run whose controller died is marked incomplete, exports quote and parse.
+#include "store/store.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "plan/expand.h"
+#include "plan/parse.h"
+#include "store/export.h"
+#include "store/query.h"
+#include "store/schema.h"
+#include "util/error.h"
+
+namespace dlb::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("dlbench-store-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "t.db").string();
+    plan_ = plan::Expand(plan::ParseExperiment(R"(
+[experiment]
+name = "a, \"quoted\" <name>"
+repetitions = 2
+[matrix]
+framework = "synthetic"
+model = "synthetic"
+batch = [1, 4]
+)", "t.toml"), {});
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  run::RepetitionResult Rep(int cell, int rep, std::vector<int64_t> wall, int warmup) {
+    run::RepetitionResult r;
+    r.cell_idx = cell;
+    r.rep_idx = rep;
+    r.status = run::RepStatus::kOk;
+    r.started_at = r.finished_at = "2026-11-23T00:00:00.000Z";
+    r.argv = {"python", "-m", "dlbench_worker", "synthetic"};
+    r.env = {{"XLA_FLAGS", "--x"}};
+    r.wall_ns = wall;
+    for (size_t i = 0; i < wall.size(); ++i) r.chunk_idx.push_back(static_cast<int32_t>(i / 3));
+    r.warmup_count = warmup;
+    r.parameters = 10;
+    r.load_s = 0.5;
+    r.first_call_s = 0.1;
+    r.peak_rss_bytes = 1000 + rep;
+    r.window_ns = 1000;
+    r.window_iterations = 10;
+    r.settings_json = R"({"layout":"NCHW"})";
+    r.log = "line one\nline two\n";
+    return r;
+  }
+
+  fs::path dir_;
+  std::string path_;
+  plan::Plan plan_;
+};
+
+TEST_F(StoreTest, RoundTripKeepsSamplesAndSummarises) {
+  Store s = Store::Open(path_);
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[\"dlbench\"]", "{}"}, plan_);
+  s.AddRepetition(run, plan_.cells[1], Rep(1, 0, {900, 100, 200, 300}, 1));
+  s.AddRepetition(run, plan_.cells[1], Rep(1, 1, {50, 400, 500}, 1));
+  s.FinishRun(run, true);
+
+  auto cells = GetCells(s.db(), run);
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0].status, "pending");
+  const CellRow& c = cells[1];
+  EXPECT_EQ(c.status, "ok");
+  EXPECT_EQ(c.repetitions_ok, 2);
+  EXPECT_EQ(*c.n_samples, 5);           // warm-up excluded: 100 200 300 400 500
+  EXPECT_DOUBLE_EQ(*c.p50_ns, 300);
+  EXPECT_DOUBLE_EQ(*c.mean_ns, 300);
+  EXPECT_DOUBLE_EQ(*c.min_ns, 100);
+  EXPECT_DOUBLE_EQ(*c.throughput_sps, 4.0 * 5 / 1500e-9);  // batch 4, sum/sum (rule 13)
+  EXPECT_DOUBLE_EQ(*c.window_throughput_sps, 4.0 * 20 / 2000e-9);
+  EXPECT_EQ(*c.peak_rss_bytes, 1001);
+  EXPECT_FALSE(c.median_ci_lo_ns);  // n = 5: no 95% CI of the median exists
+
+  auto reps = GetRepetitions(s.db(), c.cell_id);
+  ASSERT_EQ(reps.size(), 2u);
+  EXPECT_EQ(reps[0].n_samples, 3);
+  EXPECT_EQ(reps[0].warmup_iterations, 1);
+  EXPECT_EQ(reps[0].log, "line one\nline two\n");
+  auto samples = GetSamples(s.db(), reps[0].repetition_id);
+  ASSERT_EQ(samples.size(), 4u);
+  EXPECT_EQ(samples[0].is_warmup, 1);
+  EXPECT_EQ(samples[0].wall_ns, 900);
+  EXPECT_EQ(samples[3].chunk_idx, 1);
+  EXPECT_EQ(samples[3].iter_idx, 3);
+
+  auto runs = ListRuns(s.db());
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "complete");
+  EXPECT_EQ(runs[0].cells_ok, 1);
+}
+
+TEST_F(StoreTest, FailedAndUnsupportedRepetitionsSetTheCellStatus) {
+  Store s = Store::Open(path_);
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
+  auto bad = Rep(0, 0, {}, 0);
+  bad.status = run::RepStatus::kFailed;
+  bad.error_kind = "crashed";
+  bad.message = "worker exited during load: killed by signal 11";
+  bad.term_signal = 11;
+  s.AddRepetition(run, plan_.cells[0], bad);
+  s.AddRepetition(run, plan_.cells[0], Rep(0, 1, {1, 2, 3}, 0));
+  auto unsupported = Rep(1, 0, {}, 0);
+  unsupported.status = run::RepStatus::kUnsupported;
+  unsupported.message = "no such thing";
+  s.AddRepetition(run, plan_.cells[1], unsupported);
+  auto cells = GetCells(s.db(), run);
+  EXPECT_EQ(cells[0].status, "partial");
+  EXPECT_EQ(*cells[0].message, "worker exited during load: killed by signal 11");
+  EXPECT_EQ(cells[1].status, "unsupported");
+  EXPECT_EQ(*cells[1].message, "no such thing");
+  EXPECT_EQ(*GetRepetitions(s.db(), cells[0].cell_id)[0].term_signal, 11);
+}
+
+TEST_F(StoreTest, MigratesAFreshFileAndRefusesANewerSchema) {
+  {
+    Store s = Store::Open(path_);
+    EXPECT_EQ(SchemaVersion(s.db()), kSchemaVersion);
+    s.db().Exec("PRAGMA user_version = 99");
+  }
+  try {
+    Store::Open(path_);
+    FAIL();
+  } catch (const EnvError& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this dlbench understands (1)"),
+              std::string::npos) << e.what();
+  }
+}
+
+TEST_F(StoreTest, ReopeningIsIdempotent) {
+  { Store::Open(path_); }
+  Store s = Store::Open(path_);
+  EXPECT_EQ(SchemaVersion(s.db()), kSchemaVersion);
+  Stmt q = s.db().Prepare("PRAGMA journal_mode");
+  q.Step();
+  EXPECT_EQ(q.Text(0), "wal");
+}
+
+TEST_F(StoreTest, RunOfADeadControllerIsMarkedIncomplete) {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);  // a pid that no longer exists
+  {
+    Store s = Store::Open(path_);
+    int64_t run = s.BeginRun({host, child, "0.1.0", "abc", "[]", "{}"}, plan_);
+    s.AddRepetition(run, plan_.cells[0], Rep(0, 0, {1, 2, 3}, 0));
+  }  // the "controller" dies without FinishRun
+  Store s = Store::Open(path_);
+  auto runs = ListRuns(s.db());
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "incomplete");
+  EXPECT_TRUE(runs[0].finished_at.has_value());
+  Stmt q = s.db().Prepare("PRAGMA integrity_check");
+  q.Step();
+  EXPECT_EQ(q.Text(0), "ok");
+}
+
+TEST_F(StoreTest, OpenExistingRefusesAMissingFile) {
+  EXPECT_THROW(Store::OpenExisting((dir_ / "none.db").string()), UserError);
+  EXPECT_FALSE(fs::exists(dir_ / "none.db"));
+}
+
+TEST_F(StoreTest, ExportsCsvAndJson) {
+  Store s = Store::Open(path_);
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
+  auto r = Rep(0, 0, {10, 20, 30}, 1);
+  r.message = "";
+  s.AddRepetition(run, plan_.cells[0], r);
+  auto bad = Rep(1, 0, {}, 0);
+  bad.status = run::RepStatus::kFailed;
+  bad.message = "a, \"b\"\nc";
+  s.AddRepetition(run, plan_.cells[1], bad);
+  std::ostringstream csv;
+  ExportCsv(s.db(), run, csv);
+  std::string text = csv.str();
+  EXPECT_EQ(text.rfind("run_id,cell_idx,framework,", 0), 0u);
+  EXPECT_NE(text.find("\"a, \"\"b\"\"\nc\""), std::string::npos) << text;
+  EXPECT_EQ(CsvField("plain"), "plain");
+
+  std::ostringstream js;
+  ExportJson(s.db(), run, true, js);
+  auto j = nlohmann::json::parse(js.str());
+  EXPECT_EQ(j["format"], "dlbench-run");
+  EXPECT_EQ(j["run"]["experiment"], "a, \"quoted\" <name>");
+  EXPECT_EQ(j["cells"][0]["repetitions"][0]["samples"]["wall_ns"],
+            nlohmann::json::array({10, 20, 30}));
+  EXPECT_EQ(j["cells"][0]["repetitions"][0]["samples"]["warmup_count"], 1);
+  EXPECT_EQ(j["cells"][0]["latency_ns"]["n"], 2);
+  EXPECT_EQ(j["cells"][0]["repetitions"][0]["settings"]["layout"], "NCHW");
+  EXPECT_EQ(j["cells"][1]["status"], "failed");
+}
+
+}  // namespace
+}  // namespace dlb::store
