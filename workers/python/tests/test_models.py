@@ -182,7 +182,7 @@ def test_conversion_rejects_a_state_dict_of_another_model() -> None:
 
 
 def test_model_names_import_no_framework() -> None:
-    """The protocol and synthetic worker use dlbench_worker.models without torch or jax installed."""
+    """The protocol and synthetic worker use dlbench_worker.models with no framework installed."""
     import subprocess
     import sys
     from pathlib import Path

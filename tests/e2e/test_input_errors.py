@@ -1,0 +1,101 @@
+"""Every bad-input path of the CLI: one line naming file, line, field and allowed values; exit 2;
+no database written (STYLE.md §4: every user-facing error line has a test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import Dlbench
+
+HEAD = '[experiment]\nname = "x"\n[matrix]\nframework = ["torch", "jax"]\n'
+
+CASES = {
+    "unknown_key": (
+        HEAD + 'model = "resnet18"\nbtach = [1]\n',
+        'bad.toml:6: matrix.btach: unknown key "btach" in [matrix]; allowed: framework, model, '
+        "batch, precision, device, mode, layout, variant, environment (did you mean \"batch\"?)",
+    ),
+    "unknown_model": (
+        HEAD + 'model = ["resnet51"]\n',
+        'bad.toml:5: matrix.model: "resnet51" is not a model; allowed: resnet18, resnet50, '
+        'vit_b_16, mobilenet_v3_small, efficientnet_b0, synthetic (did you mean "resnet50"?)',
+    ),
+    "batch_zero": (
+        HEAD + 'model = "resnet18"\nbatch = [0]\n',
+        "bad.toml:6: matrix.batch: 0 is not a batch size; allowed: integers from 1 to 1000000",
+    ),
+    "precision": (
+        HEAD + 'model = "resnet18"\nprecision = ["fp8"]\n',
+        'bad.toml:6: matrix.precision: "fp8" is not a precision; allowed: fp32, bf16, fp16',
+    ),
+    "syntax": (HEAD + 'model = "resnet18\n', "bad.toml:5: TOML syntax error: "),
+    "device": (
+        HEAD + 'model = "resnet18"\ndevice = ["gpu"]\n',
+        'bad.toml:6: matrix.device: "gpu" is not a device; allowed: cpu, cuda, cuda:N',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_experiment_file(dlbench: Dlbench, case: str) -> None:
+    text, message = CASES[case]
+    path = dlbench.write("bad.toml", text)
+    r = dlbench("run", path.name)
+    assert r.code == 2, r
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1, r.err
+    assert lines[0].startswith("dlbench: error: " + message), lines[0]
+    assert not dlbench.db.exists()
+
+
+def test_unreadable_file(dlbench: Dlbench) -> None:
+    r = dlbench("run", "missing.toml")
+    assert r.code == 2
+    assert r.err.strip() == "dlbench: error: cannot read missing.toml: No such file or directory"
+    path = dlbench.write("locked.toml", HEAD)
+    path.chmod(0)
+    r = dlbench("run", "locked.toml")
+    assert r.code == 2
+    # root can read anything; otherwise the reason is "Permission denied"
+    assert r.err.startswith("dlbench: error: ")
+
+
+def test_bad_filter_and_flags(dlbench: Dlbench) -> None:
+    dlbench.write("ok.toml", HEAD + 'model = "resnet18"\n')
+    r = dlbench("run", "ok.toml", "--filter", "modle=resnet18")
+    assert r.code == 2
+    assert 'did you mean "model"?' in r.err
+    r = dlbench("run", "ok.toml", "--filter", "batch=64")
+    assert r.code == 2
+    assert r.err.strip() == "dlbench: error: ok.toml: no cell is left to run after --filter"
+    r = dlbench("run", "ok.toml", "--no-such-flag")
+    assert r.code == 2
+    assert r.err.startswith("dlbench: error: ")
+    assert not dlbench.db.exists()
+
+
+def test_read_commands_on_missing_database_or_run(dlbench: Dlbench) -> None:
+    r = dlbench("list")
+    assert r.code == 2
+    assert "no database at dlbench.db" in r.err
+    dlbench.write("ok.toml", HEAD.replace('["torch", "jax"]', '"synthetic"') + 'model = "synthetic"\n'
+                  "[sampling]\nmin_iterations = 5\nmin_time_s = 0\nmax_time_s = 1\nwindow_min_time_s = 0\n")
+    assert dlbench("run", "ok.toml", "-q").code == 0
+    r = dlbench("show", "7")
+    assert r.code == 2
+    assert r.err.strip() == "dlbench: error: database dlbench.db has no run 7"
+    r = dlbench("show", "first")
+    assert r.code == 2
+    assert "allowed: a run id from `dlbench list`, or latest" in r.err
+    r = dlbench("export", "1", "--format", "xml")
+    assert r.code == 2
+    assert r.err.strip() == "dlbench: error: --format xml: allowed: csv, json"
+
+
+def test_dry_run_prints_cells_and_writes_nothing(dlbench: Dlbench) -> None:
+    dlbench.write("ok.toml", HEAD + 'model = ["resnet18", "vit_b_16"]\nbatch = [1, 8]\n')
+    r = dlbench("run", "ok.toml", "--dry-run")
+    assert r.code == 0, r
+    assert "8 cells x 3 repetitions = 24 worker processes" in r.out
+    assert "vit_b_16" in r.out
+    assert not dlbench.db.exists()

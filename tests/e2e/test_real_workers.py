@@ -1,0 +1,94 @@
+"""The real torch and jax workers through the real CLI on a tiny matrix: both run, the database
+holds equal parameter counts and FLOPs for the same model, and the numeric settings each framework
+reported after load. Also `doctor`, and an installed copy finding its workers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from conftest import BIN, ROOT, Dlbench
+
+TINY = """
+[experiment]
+name = "tiny-real"
+repetitions = 1
+[matrix]
+framework = ["torch", "jax"]
+model = ["resnet18"]
+batch = [1]
+precision = ["fp32", "bf16"]
+[sampling]
+warmup_min_iterations = 2
+min_iterations = 5
+min_time_s = 0
+max_time_s = 3
+window_min_time_s = 0.2
+"""
+
+
+def test_torch_and_jax_on_a_tiny_matrix(dlbench: Dlbench) -> None:
+    dlbench.write("tiny.toml", TINY)
+    r = dlbench("run", "tiny.toml")
+    assert r.code == 0, r.err + r.out
+    rows = dlbench.query(
+        "SELECT c.framework, c.precision, c.status, c.parameters, c.flops_per_sample, c.n_samples, "
+        "c.compile_s, c.window_throughput_sps, r.settings_json, r.hello_json "
+        "FROM cells c JOIN repetitions r USING (cell_id) ORDER BY c.cell_idx")
+    assert len(rows) == 4
+    assert all(row[2] == "ok" for row in rows), rows
+    assert {row[3] for row in rows} == {11_689_512}  # torchvision resnet18, equal in both
+    assert len({row[4] for row in rows}) == 1 and rows[0][4] > 3e9
+    assert all(row[5] >= 5 for row in rows)
+    assert all(row[7] and row[7] > 0 for row in rows)
+    by = {(row[0], row[1]): row for row in rows}
+    assert by[("jax", "fp32")][6] is not None  # jax compiles; the time is recorded apart
+    torch_settings = json.loads(by[("torch", "fp32")][8])
+    jax_settings = json.loads(by[("jax", "fp32")][8])
+    assert torch_settings["layout"] == "NCHW"
+    assert jax_settings["layout"] == "NHWC"
+    assert "num_threads" in torch_settings
+    assert "jax_default_matmul_precision" in jax_settings
+    assert json.loads(by[("torch", "fp32")][9])["versions"]["torch"].startswith("2.11.0")
+    assert json.loads(by[("jax", "fp32")][9])["versions"]["jax"] == "0.11.2"
+    assert "B/A (median)" in r.out  # the framework comparison table
+
+
+def test_doctor_lists_host_and_every_worker(dlbench: Dlbench) -> None:
+    r = dlbench("doctor", "--json")
+    assert r.code == 0, r.err + r.out
+    report = json.loads(r.out)
+    assert report["host"]["logical_cpus"] >= 1
+    assert report["gpus"]["devices"] == [] and report["gpus"]["why_none"]
+    workers = {w["worker"]: w for w in report["workers"]}
+    assert set(workers) == {"torch", "jax", "synthetic"}
+    assert all(w["ok"] for w in workers.values()), workers
+    assert workers["torch"]["hello"]["versions"]["torch"].startswith("2.11.0")
+    human = dlbench("doctor")
+    assert "gpus\n  none:" in human.out
+    assert "torch" in human.out and "ok in" in human.out
+
+
+def test_doctor_reports_a_python_without_frameworks(dlbench: Dlbench, tmp_path: Path) -> None:
+    r = dlbench("doctor", "--python", "/nonexistent/python")
+    assert r.code == 2
+    assert "--python /nonexistent/python: no executable Python there" in r.err
+
+
+def test_installed_copy_finds_its_workers(dlbench: Dlbench, tmp_path: Path) -> None:
+    prefix = tmp_path / "prefix"
+    subprocess.run(["cmake", "--install", str(BIN.parent), "--prefix", str(prefix)], check=True,
+                   capture_output=True)
+    installed = prefix / "bin" / "dlbench"
+    assert (prefix / "share" / "dlbench" / "workers" / "python" / "dlbench_worker" / "server.py").exists()
+    dlbench.write("e.toml", '[experiment]\nname = "i"\nrepetitions = 1\n[matrix]\n'
+                  'framework = "synthetic"\nmodel = "synthetic"\n[sampling]\nmin_iterations = 5\n'
+                  "min_time_s = 0\nmax_time_s = 1\n")
+    proc = subprocess.run([str(installed), "run", "e.toml", "-q"], cwd=dlbench.workdir,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    argv = json.loads(dlbench.query("SELECT worker_argv FROM repetitions")[0][0])
+    env = json.loads(dlbench.query("SELECT env_json FROM repetitions")[0][0])
+    assert env["PYTHONPATH"].startswith(str(prefix / "share" / "dlbench" / "workers" / "python"))
+    assert argv[-1] == "synthetic"
