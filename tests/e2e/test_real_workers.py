@@ -23,7 +23,7 @@ precision = ["fp32", "bf16"]
 warmup_min_iterations = 2
 min_iterations = 5
 min_time_s = 0
-max_time_s = 3
+max_time_s = 30
 window_min_time_s = 0.2
 """
 

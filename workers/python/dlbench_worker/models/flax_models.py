@@ -559,7 +559,7 @@ def _compiled_init(name: str) -> Callable[[jax.Array, jax.Array], dict]:
     Measured 2026-11 on a 2-core CPU (jax 0.11.2), compile + one run: EfficientNet-B0's init (some
     180 threefry draws) takes 12.1 + 0.1 s at XLA's default optimisation level, 7.6 + 0.4 s at level
     0 and 8.5 + 0.1 s at level 1; ViT-B/16's (86M draws) 6.9 + 1.1 s, 4.7 + 3.8 s and 4.8 + 0.8 s.
-    Level 1 is the least in total. The weights drawn are fixed for a given level, not between levels.
+    Level 1 costs least in total. The weights are fixed for a given level, not between levels.
     """
     lowered = jax.jit(build(name).init).lower(*_cpu_inputs(0))
     return lowered.compile({"xla_backend_optimization_level": 1})
