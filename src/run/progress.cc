@@ -36,8 +36,9 @@ void Progress::Redraw(const std::string& line) {
   dirty_ = true;
 }
 
-void Progress::Start(int done, const std::string& label, int rep_idx, int repetitions) {
-  done_ = done;
+void Progress::Skip() { --total_; }
+
+void Progress::Start(const std::string& label, int rep_idx, int repetitions) {
   task_start_ = std::chrono::steady_clock::now();
   if (!enabled_ || !tty_) return;
   Redraw(fmt::format("[{}/{}] {} rep {}/{}{}", done_ + 1, total_, label, rep_idx + 1, repetitions,

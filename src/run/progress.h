@@ -14,7 +14,8 @@ namespace dlb::run {
 class Progress {
  public:
   Progress(int total, bool enabled);
-  void Start(int done, const std::string& label, int rep_idx, int repetitions);
+  void Start(const std::string& label, int rep_idx, int repetitions);
+  void Skip();  // a task that will not run (its cell is unsupported)
   void Finish(const std::string& label, int repetitions, const RepetitionResult& r);
   void Note(const std::string& line);  // a line that must not be overwritten (a warning)
   void Done();

@@ -19,7 +19,7 @@ RunTotals RunPlan(const plan::Plan& plan, const WorkerLaunch& launch, ResultSink
     int padding = static_cast<int>(UniformIndex(padding_rng, 4096));
     if (unsupported[static_cast<size_t>(task.cell_idx)]) {
       ++totals.repetitions_skipped;
-      ++order_idx;
+      progress.Skip();
       continue;
     }
     if (Interrupted()) {
@@ -30,7 +30,7 @@ RunTotals RunPlan(const plan::Plan& plan, const WorkerLaunch& launch, ResultSink
       totals.interrupted = true;
       break;
     }
-    progress.Start(order_idx - totals.repetitions_skipped, cell.Label(), task.rep_idx, e.repetitions);
+    progress.Start(cell.Label(), task.rep_idx, e.repetitions);
     RepetitionSpec spec{&cell, task.rep_idx, order_idx, e.seed, padding};
     RepetitionResult r = RunRepetition(spec, launch);
     ++order_idx;
