@@ -14,5 +14,6 @@ void AddListCommand(CLI::App& app, ExitCode& result);
 void AddShowCommand(CLI::App& app, ExitCode& result);
 void AddExportCommand(CLI::App& app, ExitCode& result);
 void AddSelftestCommand(CLI::App& app, ExitCode& result);
+void AddValidateCommand(CLI::App& app, ExitCode& result);
 
 }  // namespace dlb::cli

@@ -21,6 +21,7 @@ ExitCode Dispatch(int argc, char** argv) {
   AddListCommand(app, result);
   AddShowCommand(app, result);
   AddExportCommand(app, result);
+  AddValidateCommand(app, result);
   AddSelftestCommand(app, result);
   try {
     app.parse(argc, argv);

@@ -1,7 +1,11 @@
 // dlbench run FILE.toml: plan, run every cell x repetition in its own worker, store, summarise.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -16,6 +20,7 @@
 #include "report/table.h"
 #include "revision.h"
 #include "run/scheduler.h"
+#include "run/validation.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -62,6 +67,41 @@ void PrintPlan(const plan::Plan& plan) {
   std::fputs(t.Render().c_str(), stdout);
 }
 
+// validate = true: one validation per (model, precision, device) of the run's torch/jax cells.
+bool RunValidations(const plan::Plan& plan, const LaunchChoice& launch, store::Store& store,
+                    int64_t run_id) {
+  std::vector<std::string> frameworks;
+  for (const auto& fw : plan.experiment.matrix.framework) {
+    if (fw == "torch" || fw == "jax") frameworks.push_back(fw);
+  }
+  if (frameworks.size() < 2) {
+    PrintWarning("validate = true needs both torch and jax in the matrix; nothing to compare");
+    return true;
+  }
+  std::set<std::tuple<std::string, std::string, std::string>> groups;
+  for (const auto& c : plan.cells) {
+    if (c.framework == "torch" || c.framework == "jax") groups.insert({c.model, c.precision, c.device});
+  }
+  std::string tmpl = (std::filesystem::temp_directory_path() / "dlbench-validate-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw EnvError("cannot create a temporary directory");
+  bool ok = true;
+  for (const auto& [model, precision, device] : groups) {
+    if (Interrupted()) break;
+    std::fprintf(stderr, "validating %s %s %s ...\n", model.c_str(), precision.c_str(), device.c_str());
+    run::ValidationSpec spec{{model}, frameworks, precision, device, "", plan.experiment.seed, 4,
+                             plan.experiment.timeout_s, tmpl};
+    run::ModelValidation mv = run::ValidateModel(model, spec, launch.launch);
+    // A device the workers cannot use (cuda on a CPU machine) is not a disagreement.
+    bool unsupported = std::any_of(mv.outputs.begin(), mv.outputs.end(),
+                                   [](const auto& out) { return out.status == "unsupported"; });
+    ok = ok && (mv.ok() || unsupported);
+    store.AddValidation(run_id, spec, mv);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(tmpl, ec);
+  return ok;
+}
+
 ExitCode RunCommand(const RunOptions& o) {
   InstallInterruptHandlers();
   plan::Experiment experiment = plan::ParseExperimentFile(o.file);
@@ -94,7 +134,12 @@ ExitCode RunCommand(const RunOptions& o) {
     store.FinishRun(run_id, false);  // the database stays consistent; the run is marked incomplete
     throw;
   }
-  store.FinishRun(run_id, !totals.interrupted);
+  bool validations_ok = true;
+  if (experiment.validate && !totals.interrupted) {
+    validations_ok = RunValidations(plan, launch, store, run_id);
+  }
+  store.FinishRun(run_id, !Interrupted());
+  totals.interrupted = totals.interrupted || Interrupted();
 
   auto cells = store::GetCells(store.db(), run_id);
   std::printf("\nrun %lld (%s): %s\n\n", static_cast<long long>(run_id), experiment.name.c_str(),
@@ -103,6 +148,10 @@ ExitCode RunCommand(const RunOptions& o) {
   if (auto cmp = report::FrameworkComparison(cells); !cmp.empty()) {
     std::printf("\n");
     std::fputs(cmp.c_str(), stdout);
+  }
+  if (auto v = report::ValidationSummary(store::GetValidations(store.db(), run_id)); !v.empty()) {
+    std::printf("\n");
+    std::fputs(v.c_str(), stdout);
   }
   if (auto problems = report::Problems(cells); !problems.empty()) {
     std::printf("\n");
@@ -116,7 +165,7 @@ ExitCode RunCommand(const RunOptions& o) {
                                        totals.repetitions_unsupported));
     return ExitCode::kInterrupted;
   }
-  return totals.repetitions_failed > 0 ? ExitCode::kSomeFailed : ExitCode::kDone;
+  return totals.repetitions_failed > 0 || !validations_ok ? ExitCode::kSomeFailed : ExitCode::kDone;
 }
 
 }  // namespace

@@ -98,6 +98,9 @@ ExitCode Show(const ShowOptions& o) {
   fmt::print("host facts: {}\ncommand: {}\n\n", run.host_json, run.command_line);
   fmt::print("{}", report::CellTable(cells));
   if (auto cmp = report::FrameworkComparison(cells); !cmp.empty()) fmt::print("\n{}", cmp);
+  if (auto v = report::ValidationSummary(store::GetValidations(store.db(), run_id)); !v.empty()) {
+    fmt::print("\n{}", v);
+  }
   for (const auto& c : cells) {
     if (c.status == "ok" || c.status == "pending") continue;
     fmt::print("\ncell {} {}: {}\n", c.cell_idx, c.key, c.status);

@@ -62,6 +62,7 @@ struct Experiment {
   uint64_t seed = 1;
   double cooldown_s = 0;
   double timeout_s = 600;  // deadline for any one reply from a worker
+  bool validate = false;   // after the run, compare the frameworks' outputs (dlbench validate)
   Matrix matrix;
   SamplingSettings sampling;
   std::string options_json = "{}";

@@ -167,7 +167,7 @@ const std::vector<std::string> kTopKeys = {"experiment", "matrix", "sampling", "
                                            "variants", "environments"};
 const std::vector<std::string> kExperimentKeys = {"name",      "description", "repetitions",
                                                   "order",     "seed",        "cooldown_s",
-                                                  "timeout_s"};
+                                                  "timeout_s", "validate"};
 const std::vector<std::string> kMatrixKeys = {"framework", "model",  "batch",   "precision",
                                               "device",    "mode",   "layout",  "variant",
                                               "environment"};
@@ -266,6 +266,7 @@ void ParseExperimentTable(const Parser& p, const toml::table& root, Experiment& 
   e.cooldown_s = p.Number(*t, "cooldown_s", "experiment.cooldown_s", 0, 86'400).value_or(0);
   e.timeout_s =
       p.Number(*t, "timeout_s", "experiment.timeout_s", 0, 86'400, true).value_or(e.timeout_s);
+  e.validate = p.Bool(*t, "validate", "experiment.validate").value_or(false);
 }
 
 // Option keys must be accepted by every framework they will be sent to.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -89,6 +90,24 @@ std::string FrameworkComparison(const std::vector<store::CellRow>& cells) {
   return t.Render() +
          "Ratios of pooled medians; no significance test is applied here. Check the numeric "
          "settings of each side with `dlbench show RUN --cell N`.\n";
+}
+
+std::string ValidationSummary(const std::vector<store::ValidationRow>& rows) {
+  std::string out;
+  for (const auto& v : rows) {
+    if (v.status == "error") {
+      out += fmt::format("validation {} {} {}: {} could not be compared: {}\n", v.model, v.precision,
+                         v.device, v.framework_a, v.message.value_or(""));
+      continue;
+    }
+    out += fmt::format(
+        "validation {} {} {}: {} vs {} outputs agree to {:.2g} of the output scale, cosine {:.9f}, "
+        "top-1 {:.0f}% on {} inputs (tolerance {:.0e}): {}\n",
+        v.model, v.precision, v.device, v.framework_a, v.framework_b.value_or("?"),
+        v.max_rel_err.value_or(NAN), v.cosine.value_or(NAN), v.top1_agreement.value_or(NAN) * 100,
+        v.inputs, v.tolerance.value_or(NAN), v.status == "pass" ? "pass" : "FAIL");
+  }
+  return out;
 }
 
 std::string Problems(const std::vector<store::CellRow>& cells) {

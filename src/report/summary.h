@@ -16,6 +16,9 @@ std::string CellTable(const std::vector<store::CellRow>& cells);
 // (Hoefler & Belli rule 1). Empty when no such pair exists.
 std::string FrameworkComparison(const std::vector<store::CellRow>& cells);
 
+// "outputs agree" lines for validations recorded with a run; empty when there are none.
+std::string ValidationSummary(const std::vector<store::ValidationRow>& rows);
+
 // One line per cell that did not succeed: status, message.
 std::string Problems(const std::vector<store::CellRow>& cells);
 

@@ -105,6 +105,7 @@ std::string EncodeLoad(const LoadRequest& r) {
   json j = {{"op", "load"},         {"model", r.model},   {"batch", r.batch},
             {"precision", r.precision}, {"device", r.device}, {"mode", r.mode},
             {"layout", r.layout},   {"seed", r.seed},     {"options", json::parse(r.options_json)}};
+  if (r.weights) j["weights"] = *r.weights;
   return j.dump();
 }
 
@@ -116,6 +117,14 @@ std::string EncodeMeasure(const MeasureRequest& r) {
 }
 
 std::string EncodeBye() { return json{{"op", "bye"}}.dump(); }
+
+std::string EncodeSaveWeights(const std::string& file) {
+  return json{{"op", "save_weights"}, {"file", file}}.dump();
+}
+
+std::string EncodeOutputs(const std::string& input_file, const std::string& output_file) {
+  return json{{"op", "outputs"}, {"input_file", input_file}, {"output_file", output_file}}.dump();
+}
 
 Reply<HelloReply> DecodeHello(std::string_view line) {
   auto j = ParseReply(line);
@@ -176,6 +185,25 @@ Reply<bool> DecodeBye(std::string_view line) {
   auto j = ParseReply(line);
   if (!j) return std::unexpected(j.error());
   return true;
+}
+
+Reply<SaveWeightsReply> DecodeSaveWeights(std::string_view line) {
+  auto j = ParseReply(line);
+  if (!j) return std::unexpected(j.error());
+  return SaveWeightsReply{Int(*j, "tensors"), Int(*j, "bytes")};
+}
+
+Reply<OutputsReply> DecodeOutputs(std::string_view line) {
+  auto j = ParseReply(line);
+  if (!j) return std::unexpected(j.error());
+  const json& shape = Field(*j, "shape");
+  if (!shape.is_array()) throw ProtocolError("\"shape\" is not an array");
+  OutputsReply r;
+  for (const auto& d : shape) {
+    if (!d.is_number_integer()) throw ProtocolError("\"shape\" holds a non-integer");
+    r.shape.push_back(d.get<int64_t>());
+  }
+  return r;
 }
 
 }  // namespace dlb::run

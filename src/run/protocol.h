@@ -50,6 +50,7 @@ struct LoadRequest {
   std::string precision, device, mode, layout;
   int64_t seed = 0;
   std::string options_json = "{}";
+  std::optional<std::string> weights;  // canonical-layout safetensors file; sent only when set
 };
 
 enum class Sync { kEach, kWindow };
@@ -63,6 +64,8 @@ std::string EncodeHello();
 std::string EncodeLoad(const LoadRequest& req);
 std::string EncodeMeasure(const MeasureRequest& req);
 std::string EncodeBye();
+std::string EncodeSaveWeights(const std::string& file);
+std::string EncodeOutputs(const std::string& input_file, const std::string& output_file);
 
 struct HelloReply {
   int protocol = 0;
@@ -95,5 +98,16 @@ Reply<HelloReply> DecodeHello(std::string_view line);
 Reply<LoadReply> DecodeLoad(std::string_view line);
 Reply<MeasureReply> DecodeMeasure(std::string_view line, Sync sync);
 Reply<bool> DecodeBye(std::string_view line);
+
+struct SaveWeightsReply {
+  int64_t tensors = 0;
+  int64_t bytes = 0;
+};
+Reply<SaveWeightsReply> DecodeSaveWeights(std::string_view line);
+
+struct OutputsReply {
+  std::vector<int64_t> shape;
+};
+Reply<OutputsReply> DecodeOutputs(std::string_view line);
 
 }  // namespace dlb::run

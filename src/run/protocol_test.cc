@@ -31,12 +31,15 @@ std::string Encode(const json& req) {
   std::string op = req["op"];
   if (op == "hello") return EncodeHello();
   if (op == "bye") return EncodeBye();
+  if (op == "save_weights") return EncodeSaveWeights(req["file"]);
+  if (op == "outputs") return EncodeOutputs(req["input_file"], req["output_file"]);
   if (op == "measure") {
     return EncodeMeasure({req["iterations"].get<int64_t>(),
                           req["sync"] == "each" ? Sync::kEach : Sync::kWindow});
   }
   LoadRequest l{req["model"], req["batch"], req["precision"], req["device"], req["mode"],
-                req["layout"], req["seed"], req["options"].dump()};
+                req["layout"], req["seed"], req["options"].dump(), std::nullopt};
+  if (req.contains("weights")) l.weights = req["weights"].get<std::string>();
   return EncodeLoad(l);
 }
 
@@ -73,6 +76,18 @@ void CheckReply(const json& req, const json& reply) {
     }
     if (ok && sync == Sync::kWindow) {
       EXPECT_EQ(r->window_ns, reply["window_ns"]);
+    }
+  } else if (op == "save_weights") {
+    auto r = DecodeSaveWeights(line);
+    ASSERT_EQ(r.has_value(), ok);
+    if (ok) {
+      EXPECT_EQ(r->tensors, reply["tensors"]);
+    }
+  } else if (op == "outputs") {
+    auto r = DecodeOutputs(line);
+    ASSERT_EQ(r.has_value(), ok);
+    if (ok) {
+      EXPECT_EQ(nlohmann::json(r->shape), reply["shape"]);
     }
   } else {
     EXPECT_EQ(DecodeBye(line).has_value(), ok);

@@ -144,7 +144,7 @@ class Session {
 
   bool Load() {
     LoadRequest req{cell_.model, cell_.batch, cell_.precision, cell_.device, cell_.mode,
-                    cell_.layout, static_cast<int64_t>(spec_.seed), cell_.options_json};
+                    cell_.layout, static_cast<int64_t>(spec_.seed), cell_.options_json, std::nullopt};
     auto t = Clock::now();
     auto line = Call("load", EncodeLoad(req), Millis(cell_.timeout_s));
     if (!line) return false;

@@ -145,6 +145,20 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
     cells.push_back(std::move(cj));
   }
   j["cells"] = std::move(cells);
+  ordered_json validations = ordered_json::array();
+  for (const ValidationRow& v : GetValidations(db, run_id)) {
+    validations.push_back({{"model", v.model}, {"precision", v.precision}, {"device", v.device},
+                           {"framework_a", v.framework_a}, {"framework_b", Opt(v.framework_b)},
+                           {"status", v.status}, {"inputs", v.inputs},
+                           {"max_abs_err", Opt(v.max_abs_err)}, {"max_rel_err", Opt(v.max_rel_err)},
+                           {"cosine", Opt(v.cosine)}, {"top1_agreement", Opt(v.top1_agreement)},
+                           {"tolerance", Opt(v.tolerance)},
+                           {"tolerance_reason", Opt(v.tolerance_reason)},
+                           {"settings_a", ParsedOrNull(v.settings_a)},
+                           {"settings_b", ParsedOrNull(v.settings_b)},
+                           {"weights_source", Opt(v.weights_source)}, {"message", Opt(v.message)}});
+  }
+  j["validations"] = std::move(validations);
   out << j.dump(2, ' ', false, ordered_json::error_handler_t::replace) << "\n";
 }
 

@@ -186,6 +186,34 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
   return out;
 }
 
+std::vector<ValidationRow> GetValidations(Db& db, int64_t run_id) {
+  Stmt s = db.Prepare(
+      "SELECT model, precision, device, framework_a, framework_b, status, inputs, max_abs_err, "
+      "max_rel_err, cosine, top1_agreement, tolerance, tolerance_reason, settings_a, settings_b, "
+      "weights_source, message FROM validations WHERE run_id = ? ORDER BY validation_id");
+  s.Bind(1, run_id);
+  std::vector<ValidationRow> out;
+  while (s.Step()) {
+    ValidationRow v;
+    int i = 0;
+    v.model = s.Text(i++);
+    v.precision = s.Text(i++);
+    v.device = s.Text(i++);
+    v.framework_a = s.Text(i++);
+    v.framework_b = OptText(s, i++);
+    v.status = s.Text(i++);
+    v.inputs = s.Int(i++);
+    for (auto* f : {&v.max_abs_err, &v.max_rel_err, &v.cosine, &v.top1_agreement, &v.tolerance}) {
+      *f = s.OptDouble(i++);
+    }
+    for (auto* f : {&v.tolerance_reason, &v.settings_a, &v.settings_b, &v.weights_source, &v.message}) {
+      *f = OptText(s, i++);
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 std::vector<SampleRow> GetSamples(Db& db, int64_t repetition_id) {
   Stmt s = db.Prepare(
       "SELECT chunk_idx, iter_idx, is_warmup, wall_ns FROM samples WHERE repetition_id = ? "

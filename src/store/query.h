@@ -58,7 +58,17 @@ struct SampleRow {
   int64_t chunk_idx = 0, iter_idx = 0, is_warmup = 0, wall_ns = 0;
 };
 
+struct ValidationRow {
+  std::string model, precision, device, framework_a;
+  std::optional<std::string> framework_b;
+  std::string status;
+  int64_t inputs = 0;
+  std::optional<double> max_abs_err, max_rel_err, cosine, top1_agreement, tolerance;
+  std::optional<std::string> tolerance_reason, settings_a, settings_b, weights_source, message;
+};
+
 std::vector<RunRow> ListRuns(Db& db);
+std::vector<ValidationRow> GetValidations(Db& db, int64_t run_id);
 // "latest" or a run id; throws UserError naming the database when there is no such run.
 int64_t ResolveRun(Db& db, const std::string& spec);
 RunRow GetRun(Db& db, int64_t run_id);

@@ -110,6 +110,28 @@ CREATE INDEX samples_by_repetition ON samples(repetition_id, iter_idx);
 CREATE INDEX cells_by_run ON cells(run_id);
 CREATE INDEX repetitions_by_cell ON repetitions(cell_id);
 )sql",
+    // 1 -> 2: output validation recorded with a run (experiment key validate = true).
+    R"sql(
+CREATE TABLE validations (
+  validation_id   INTEGER PRIMARY KEY,
+  run_id          INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  model           TEXT NOT NULL,
+  precision       TEXT NOT NULL,
+  device          TEXT NOT NULL,
+  framework_a     TEXT NOT NULL,
+  framework_b     TEXT,            -- NULL when framework_a could not produce outputs
+  status          TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'error')),
+  inputs          INTEGER NOT NULL,
+  max_abs_err REAL, max_rel_err REAL, cosine REAL, top1_agreement REAL,
+  tolerance       REAL,
+  tolerance_reason TEXT,
+  settings_a      TEXT,
+  settings_b      TEXT,
+  weights_source  TEXT,
+  message         TEXT
+);
+CREATE INDEX validations_by_run ON validations(run_id);
+)sql",
 };
 
 }  // namespace
@@ -120,9 +142,11 @@ int SchemaVersion(Db& db) {
   return static_cast<int>(s.Int(0));
 }
 
-void Migrate(Db& db) {
-  constexpr int kKnown = static_cast<int>(std::size(kMigrations));
-  static_assert(kKnown == kSchemaVersion);
+void Migrate(Db& db) { MigrateTo(db, kSchemaVersion); }
+
+void MigrateTo(Db& db, int target) {
+  static_assert(static_cast<int>(std::size(kMigrations)) == kSchemaVersion);
+  DLB_CHECK(target >= 0 && target <= kSchemaVersion) << "no schema version " << target;
   int version = SchemaVersion(db);
   if (version > kSchemaVersion) {
     throw EnvError(fmt::format(
@@ -130,7 +154,7 @@ void Migrate(Db& db) {
         "dlbench",
         db.path(), version, kSchemaVersion));
   }
-  while (version < kSchemaVersion) {
+  while (version < target) {
     Transaction txn(db);
     db.Exec(kMigrations[version]);
     db.Exec(fmt::format("PRAGMA user_version = {}", version + 1));

@@ -7,11 +7,14 @@
 
 namespace dlb::store {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 int SchemaVersion(Db& db);
 
 // Brings db to kSchemaVersion. Throws EnvError for a database written by a newer dlbench.
 void Migrate(Db& db);
+
+// Brings db to an older version `target` (for migration tests: build a file as an old dlbench would).
+void MigrateTo(Db& db, int target);
 
 }  // namespace dlb::store

@@ -263,6 +263,46 @@ void Store::UpdateCell(int64_t cell_id, int batch) {
   up.Run();
 }
 
+void Store::AddValidation(int64_t run_id, const run::ValidationSpec& spec,
+                          const run::ModelValidation& mv) {
+  Transaction txn(db_);
+  Stmt ins = db_.Prepare(
+      "INSERT INTO validations (run_id, model, precision, device, framework_a, framework_b, status, "
+      "inputs, max_abs_err, max_rel_err, cosine, top1_agreement, tolerance, tolerance_reason, "
+      "settings_a, settings_b, weights_source, message) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  auto settings_of = [&](const std::string& fw) {
+    for (const auto& o : mv.outputs)
+      if (o.framework == fw) return o.settings_json;
+    return std::string("{}");
+  };
+  for (const auto& p : mv.pairs) {
+    const auto& c = p.comparison;
+    Binder(ins) << run_id << mv.model << spec.precision << spec.device << p.framework_a
+                << p.framework_b << (p.pass ? "pass" : "fail") << spec.inputs << c.max_abs_err
+                << c.max_rel_err << c.cosine << c.top1_agreement << p.tolerance.max_rel_err
+                << p.tolerance.reason << settings_of(p.framework_a) << settings_of(p.framework_b)
+                << mv.weights_source << std::string();
+    ins.Run();
+  }
+  auto error_row = [&](const std::string& fw, const std::string& message) {
+    Binder b(ins);
+    b << run_id << mv.model << spec.precision << spec.device << fw;
+    b.Null();
+    b << "error" << spec.inputs;
+    for (int k = 0; k < 6; ++k) b.Null();
+    b << settings_of(fw);
+    b.Null();
+    b << mv.weights_source << message;
+    ins.Run();
+  };
+  for (const auto& o : mv.outputs) {
+    if (o.status != "ok") error_row(o.framework, o.status + ": " + o.message);
+  }
+  if (!mv.error.empty()) error_row(spec.frameworks.front(), mv.error);
+  txn.Commit();
+}
+
 void Store::FinishRun(int64_t run_id, bool complete) {
   Stmt s = db_.Prepare("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?");
   Binder(s) << (complete ? "complete" : "incomplete") << NowIso8601() << run_id;

@@ -10,6 +10,7 @@
 
 #include "plan/experiment.h"
 #include "run/result.h"
+#include "run/validation.h"
 #include "store/db.h"
 
 namespace dlb::store {
@@ -32,6 +33,8 @@ class Store {
   int64_t BeginRun(const RunInfo& info, const plan::Plan& plan);
   void AddRepetition(int64_t run_id, const plan::Cell& cell, const run::RepetitionResult& r);
   void FinishRun(int64_t run_id, bool complete);
+  // One row per compared pair, or per framework that produced no outputs.
+  void AddValidation(int64_t run_id, const run::ValidationSpec& spec, const run::ModelValidation& mv);
 
   Db& db() { return db_; }
 

@@ -144,9 +144,58 @@ TEST_F(StoreTest, MigratesAFreshFileAndRefusesANewerSchema) {
     Store::Open(path_);
     FAIL();
   } catch (const EnvError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this dlbench understands (1)"),
+    EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this dlbench understands (2)"),
               std::string::npos) << e.what();
   }
+}
+
+TEST_F(StoreTest, UpgradesAVersion1FileKeepingItsRuns) {
+  {
+    Db db(path_);
+    MigrateTo(db, 1);  // the file as dlbench with schema 1 left it
+    db.Exec("INSERT INTO runs (experiment, experiment_file, experiment_toml, status, started_at, "
+            "host, controller_pid, dlbench_version, dlbench_revision, command_line, host_json, "
+            "order_kind, seed, repetitions, cooldown_s) VALUES ('old', 'o.toml', '', 'complete', "
+            "'2026-01-01', 'h', 1, '0.0.1', 'x', '[]', '{}', 'sequential', 1, 1, 0)");
+    EXPECT_EQ(SchemaVersion(db), 1);
+  }
+  Store s = Store::Open(path_);
+  EXPECT_EQ(SchemaVersion(s.db()), 2);
+  auto runs = ListRuns(s.db());
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].experiment, "old");
+  EXPECT_TRUE(GetValidations(s.db(), runs[0].run_id).empty());  // the new table exists
+}
+
+TEST_F(StoreTest, StoresValidations) {
+  Store s = Store::Open(path_);
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
+  run::ValidationSpec spec;
+  spec.frameworks = {"torch", "jax"};
+  run::ModelValidation mv;
+  mv.model = "resnet18";
+  mv.weights_source = "seed 0 (built by torch)";
+  mv.outputs.resize(2);
+  mv.outputs[0].framework = "torch";
+  mv.outputs[0].status = "ok";
+  mv.outputs[0].settings_json = R"({"layout":"NCHW"})";
+  mv.outputs[1].framework = "jax";
+  mv.outputs[1].status = "ok";
+  run::PairResult p;
+  p.framework_a = "torch";
+  p.framework_b = "jax";
+  p.comparison.max_rel_err = 1e-6;
+  p.comparison.cosine = 1;
+  p.tolerance = analysis::ToleranceFor("fp32", "cpu", false);
+  p.pass = true;
+  mv.pairs.push_back(p);
+  s.AddValidation(run, spec, mv);
+  auto rows = GetValidations(s.db(), run);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].status, "pass");
+  EXPECT_EQ(*rows[0].framework_b, "jax");
+  EXPECT_DOUBLE_EQ(*rows[0].tolerance, 2e-5);
+  EXPECT_EQ(*rows[0].settings_a, R"({"layout":"NCHW"})");
 }
 
 TEST_F(StoreTest, ReopeningIsIdempotent) {

@@ -1,0 +1,115 @@
+// dlbench validate: do the frameworks compute the same function? Identical weights, the same inputs,
+// outputs compared pairwise with the tolerance for the precision and device, each side's numeric
+// settings printed beside the result so that a TF32-vs-fp32 difference is explained, not hidden.
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/validation_output.h"
+#include "plan/catalog.h"
+#include "report/table.h"
+#include "run/validation.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace dlb::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ValidateOptions {
+  std::vector<std::string> models;
+  std::vector<std::string> frameworks = {"torch", "jax"};
+  std::string precision = "fp32";
+  std::string device = "cpu";
+  std::string weights;
+  std::string python;
+  uint64_t seed = 0;
+  int inputs = 4;
+  bool json_output = false;
+  double timeout_s = 600;
+};
+
+void Check(const ValidateOptions& o) {
+  std::vector<std::string> models = plan::FindFramework("torch")->models;
+  for (const auto& m : o.models) {
+    if (std::find(models.begin(), models.end(), m) == models.end()) {
+      throw UserError(fmt::format("--model {}: not a model; {}", m, AllowedValues(m, models)));
+    }
+  }
+  const std::vector<std::string> with_weights = {"torch", "jax"};
+  for (const auto& f : o.frameworks) {
+    if (std::find(with_weights.begin(), with_weights.end(), f) == with_weights.end()) {
+      throw UserError(fmt::format("--framework {}: not a framework with weights; {}", f,
+                                  AllowedValues(f, with_weights)));
+    }
+  }
+  if (o.frameworks.size() < 2) throw UserError("--framework: give at least two frameworks to compare");
+  if (std::find(plan::kPrecisions.begin(), plan::kPrecisions.end(), o.precision) == plan::kPrecisions.end()) {
+    throw UserError(fmt::format("--precision {}: {}", o.precision, AllowedValues(o.precision, plan::kPrecisions)));
+  }
+  if (!plan::IsValidDevice(o.device)) {
+    throw UserError(fmt::format("--device {}: allowed: cpu, cuda, cuda:N", o.device));
+  }
+  if (!o.weights.empty() && !fs::exists(o.weights)) {
+    throw UserError(fmt::format("--weights {}: no such file", o.weights));
+  }
+  if (!o.weights.empty() && o.models.size() != 1) {
+    throw UserError("--weights: give exactly one --model the weights belong to");
+  }
+  if (o.inputs < 1 || o.inputs > 256) throw UserError(fmt::format("--inputs {}: allowed: 1 to 256", o.inputs));
+}
+
+ExitCode Validate(ValidateOptions o) {
+  if (o.models.empty()) o.models = plan::FindFramework("torch")->models;
+  Check(o);
+  LaunchChoice launch = ChooseLaunch(o.python);
+  std::string tmpl = (fs::temp_directory_path() / "dlbench-validate-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw EnvError("cannot create a temporary directory");
+  run::ValidationSpec spec{o.models, o.frameworks, o.precision, o.device,
+                           o.weights.empty() ? "" : fs::absolute(o.weights).string(),
+                           o.seed, o.inputs, o.timeout_s, tmpl};
+  std::vector<run::ModelValidation> results;
+  for (const auto& m : o.models) {
+    if (!o.json_output) std::fprintf(stderr, "validating %s ...\n", m.c_str());
+    results.push_back(run::ValidateModel(m, spec, launch.launch));
+  }
+  std::error_code ec;
+  fs::remove_all(tmpl, ec);
+  bool all_ok = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.ok(); });
+  if (o.json_output) {
+    std::fputs((ValidationJson(results, spec).dump(2) + "\n").c_str(), stdout);
+  } else {
+    std::fputs(ValidationText(results, spec).c_str(), stdout);
+  }
+  return all_ok ? ExitCode::kDone : ExitCode::kSomeFailed;
+}
+
+}  // namespace
+
+void AddValidateCommand(CLI::App& app, ExitCode& result) {
+  auto* cmd = app.add_subcommand(
+      "validate", "Check that the frameworks compute the same function: identical weights, outputs compared");
+  auto o = std::make_shared<ValidateOptions>();
+  cmd->add_option("--model", o->models, "model(s) to check (default: all five)");
+  cmd->add_option("--framework", o->frameworks, "frameworks to compare; the first builds the weights")
+      ->capture_default_str();
+  cmd->add_option("--precision", o->precision, "fp32, bf16 or fp16")->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--weights", o->weights,
+                  "safetensors file in the canonical (torchvision) layout instead of seeded weights");
+  cmd->add_option("--seed", o->seed, "seed for the weights and the inputs")->capture_default_str();
+  cmd->add_option("--inputs", o->inputs, "number of fixed input images")->capture_default_str();
+  cmd->add_option("--python", o->python, "Python interpreter that has the frameworks");
+  cmd->add_option("--timeout", o->timeout_s, "seconds to wait for any one worker reply")->capture_default_str();
+  cmd->add_flag("--json", o->json_output, "machine-readable output");
+  cmd->callback([o, &result] { result = Validate(*o); });
+}
+
+}  // namespace dlb::cli

@@ -1,0 +1,96 @@
+#include "cli/validation_output.h"
+
+#include <fmt/format.h>
+
+#include "report/table.h"
+#include "util/strings.h"
+
+namespace dlb::cli {
+
+std::string NumericSummary(const std::string& settings_json) {
+  auto s = nlohmann::json::parse(settings_json, nullptr, false);
+  if (!s.is_object()) return "-";
+  std::vector<std::string> parts;
+  auto add = [&](const char* key, const char* label) {
+    if (s.contains(key) && !s[key].is_null()) {
+      parts.push_back(fmt::format("{} {}", label, s[key].is_string() ? s[key].get<std::string>() : s[key].dump()));
+    }
+  };
+  add("matmul_fp32_precision", "matmul");
+  add("conv_fp32_precision", "conv");
+  if (s.contains("jax_default_matmul_precision")) {
+    parts.push_back(fmt::format("matmul precision {}", s["jax_default_matmul_precision"].is_null()
+                                                             ? "default"
+                                                             : s["jax_default_matmul_precision"].get<std::string>()));
+  }
+  add("layout", "layout");
+  add("dtype", "dtype");
+  return Join(parts, ", ");
+}
+
+std::string ValidationText(const std::vector<run::ModelValidation>& results,
+                           const run::ValidationSpec& spec) {
+  report::TextTable t({"model", "A", "B", "max abs err", "max rel err", "cosine", "top-1 agree",
+                       "tolerance", "result"},
+                      {false, false, false, true, true, true, true, true, false});
+  std::string notes;
+  for (const auto& r : results) {
+    if (!r.error.empty()) notes += fmt::format("{}: {}\n", r.model, r.error);
+    for (const auto& o : r.outputs) {
+      if (o.status != "ok") notes += fmt::format("{} {}: {}: {}\n", r.model, o.framework, o.status, o.message);
+    }
+    for (const auto& p : r.pairs) {
+      const auto& c = p.comparison;
+      t.AddRow({r.model, p.framework_a, p.framework_b, fmt::format("{:.3g}", c.max_abs_err),
+                fmt::format("{:.3g}", c.max_rel_err), fmt::format("{:.9f}", c.cosine),
+                fmt::format("{:.0f}%", c.top1_agreement * 100),
+                fmt::format("{:.0e}", p.tolerance.max_rel_err), p.pass ? "pass" : "FAIL"});
+    }
+  }
+  std::string out = fmt::format(
+      "outputs of {} on {} fixed inputs, {} on {} (max rel err = max |A-B| / max |A|)\n\n",
+      Join(spec.frameworks, " vs "), spec.inputs, spec.precision, spec.device);
+  out += t.empty() ? "no comparison could be made\n" : t.Render();
+  out += "\nnumeric settings read back from each worker:\n";
+  for (const auto& r : results) {
+    for (const auto& o : r.outputs) {
+      out += fmt::format("  {} {}: {}\n", r.model, o.framework, NumericSummary(o.settings_json));
+    }
+  }
+  if (!results.empty() && !results.front().pairs.empty()) {
+    out += fmt::format("\ntolerance: {}\n", results.front().pairs.front().tolerance.reason);
+  }
+  if (!notes.empty()) out += "\n" + notes;
+  return out;
+}
+
+nlohmann::json ValidationJson(const std::vector<run::ModelValidation>& results,
+                              const run::ValidationSpec& spec) {
+  nlohmann::json models = nlohmann::json::array();
+  for (const auto& r : results) {
+    nlohmann::json outputs = nlohmann::json::array(), pairs = nlohmann::json::array();
+    for (const auto& o : r.outputs) {
+      outputs.push_back({{"framework", o.framework}, {"status", o.status}, {"message", o.message},
+                         {"settings", nlohmann::json::parse(o.settings_json, nullptr, false)}});
+    }
+    for (const auto& p : r.pairs) {
+      const auto& c = p.comparison;
+      pairs.push_back({{"a", p.framework_a}, {"b", p.framework_b}, {"rows", c.rows},
+                       {"max_abs_err", c.max_abs_err}, {"output_scale", c.scale},
+                       {"max_rel_err", c.max_rel_err}, {"cosine", c.cosine},
+                       {"top1_agreement", c.top1_agreement},
+                       {"tolerance", {{"max_rel_err", p.tolerance.max_rel_err},
+                                      {"min_cosine", p.tolerance.min_cosine},
+                                      {"reason", p.tolerance.reason}}},
+                       {"pass", p.pass}});
+    }
+    models.push_back({{"model", r.model}, {"weights", r.weights_source}, {"ok", r.ok()},
+                      {"error", r.error}, {"outputs", outputs}, {"pairs", pairs}});
+  }
+  bool ok = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.ok(); });
+  return {{"format", "dlbench-validate"}, {"version", 1}, {"precision", spec.precision},
+          {"device", spec.device}, {"frameworks", spec.frameworks}, {"inputs", spec.inputs},
+          {"seed", spec.seed}, {"ok", ok}, {"models", models}};
+}
+
+}  // namespace dlb::cli

@@ -1,0 +1,250 @@
+#include "run/validation.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "run/protocol.h"
+#include "run/worker.h"
+#include "util/error.h"
+#include "util/process.h"
+#include "util/random.h"
+#include "util/safetensors.h"
+
+namespace dlb::run {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int kImageSize = 224;
+
+std::chrono::milliseconds Millis(double s) {
+  return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
+}
+
+// One worker conversation for validation: hello, load, then one request; failures become messages.
+class Session {
+ public:
+  Session(const std::string& framework, const WorkerLaunch& launch, double timeout_s)
+      : framework_(framework), timeout_(Millis(timeout_s)) {
+    std::vector<std::string> env = CurrentEnvironment();
+    SetEnv(env, "PYTHONPATH", launch.workers_dir);
+    auto w = WorkerProcess::Start({launch.python, "-m", "dlbench_worker", framework}, env);
+    if (!w) {
+      error_ = w.error();
+      return;
+    }
+    worker_.emplace(std::move(*w));
+    if (auto line = Call(EncodeHello())) {
+      try {
+        if (auto hello = DecodeHello(*line); !hello) Fail(hello.error());
+      } catch (const ProtocolError& e) {
+        error_ = e.what();
+      }
+    }
+  }
+
+  ~Session() {
+    if (!worker_) return;
+    if (error_.empty() || unsupported_) {
+      if (worker_->Call(EncodeBye(), std::chrono::seconds(10))) {
+        worker_->Finish(std::chrono::seconds(5));
+        return;
+      }
+    }
+    worker_->Kill();
+  }
+
+  bool Load(const LoadRequest& req) {
+    if (!error_.empty()) return false;
+    auto line = Call(EncodeLoad(req));
+    if (!line) return false;
+    try {
+      auto r = DecodeLoad(*line);
+      if (!r) return Fail(r.error());
+      settings_json_ = r->settings_json;
+      return true;
+    } catch (const ProtocolError& e) {
+      error_ = e.what();
+      return false;
+    }
+  }
+
+  bool SaveWeights(const std::string& file) {
+    auto line = Call(EncodeSaveWeights(file));
+    if (!line) return false;
+    try {
+      auto r = DecodeSaveWeights(*line);
+      return r ? true : Fail(r.error());
+    } catch (const ProtocolError& e) {
+      error_ = e.what();
+      return false;
+    }
+  }
+
+  bool Outputs(const std::string& in, const std::string& out) {
+    auto line = Call(EncodeOutputs(in, out));
+    if (!line) return false;
+    try {
+      auto r = DecodeOutputs(*line);
+      return r ? true : Fail(r.error());
+    } catch (const ProtocolError& e) {
+      error_ = e.what();
+      return false;
+    }
+  }
+
+  const std::string& error() const { return error_; }
+  bool unsupported() const { return unsupported_; }
+  const std::string& settings_json() const { return settings_json_; }
+  std::string Log() const { return worker_ ? worker_->Log(16 * 1024) : ""; }
+
+ private:
+  std::optional<std::string> Call(const std::string& request) {
+    auto line = worker_->Call(request, timeout_);
+    if (line) return *line;
+    ExitStatus st = worker_->Kill();
+    error_ = fmt::format("{} worker {}: {}", framework_, ChannelFaultName(line.error()), st.Describe());
+    worker_.reset();
+    return std::nullopt;
+  }
+
+  bool Fail(const WorkerFailure& f) {
+    unsupported_ = f.kind == ErrorKind::kUnsupported;
+    error_ = fmt::format("{} worker: {}: {}", framework_, ErrorKindName(f.kind), f.message);
+    return false;
+  }
+
+  std::string framework_;
+  std::chrono::milliseconds timeout_;
+  std::optional<WorkerProcess> worker_;
+  std::string error_;
+  bool unsupported_ = false;
+  std::string settings_json_ = "{}";
+};
+
+LoadRequest Request(const std::string& model, const ValidationSpec& spec, int batch,
+                    const std::string& precision, const std::string& device) {
+  LoadRequest r;
+  r.model = model;
+  r.batch = batch;
+  r.precision = precision;
+  r.device = device;
+  r.mode = "inference";
+  r.layout = "default";
+  r.seed = static_cast<int64_t>(spec.seed);
+  return r;
+}
+
+}  // namespace
+
+bool ModelValidation::ok() const {
+  if (!error.empty()) return false;
+  for (const auto& o : outputs)
+    if (o.status != "ok") return false;
+  for (const auto& p : pairs)
+    if (!p.pass) return false;
+  return !pairs.empty();
+}
+
+std::vector<float> FixedInputs(int rows, uint64_t seed) {
+  // Box-Muller over our own uniform draws: the same inputs on every machine.
+  Rng rng(seed ^ 0x5eedf00dULL);
+  auto uniform = [&] { return (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53; };
+  size_t n = static_cast<size_t>(rows) * 3 * kImageSize * kImageSize;
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; i += 2) {
+    double r = std::sqrt(-2 * std::log(uniform())), t = 2 * M_PI * uniform();
+    v[i] = static_cast<float>(r * std::cos(t));
+    if (i + 1 < n) v[i + 1] = static_cast<float>(r * std::sin(t));
+  }
+  return v;
+}
+
+ModelValidation ValidateModel(const std::string& model, const ValidationSpec& spec,
+                              const WorkerLaunch& launch) {
+  ModelValidation mv;
+  mv.model = model;
+  fs::path dir = fs::path(spec.workdir) / model;
+  fs::create_directories(dir);
+
+  // 1. One set of weights, in the canonical layout, always fp32.
+  std::string weights = spec.weights_file;
+  if (weights.empty()) {
+    weights = (dir / "weights.safetensors").string();
+    Session base(spec.frameworks.front(), launch, spec.timeout_s);
+    if (!base.Load(Request(model, spec, 1, "fp32", "cpu")) || !base.SaveWeights(weights)) {
+      mv.error = "building the weights failed: " + base.error();
+      return mv;
+    }
+    mv.weights_source = fmt::format("seed {} (built by {})", spec.seed, spec.frameworks.front());
+  } else {
+    mv.weights_source = weights;
+  }
+
+  // 2. The same fixed inputs for every framework.
+  std::string inputs = (dir / "inputs.safetensors").string();
+  WriteSafetensors(inputs, {{"input", F32Tensor{{spec.inputs, 3, kImageSize, kImageSize},
+                                                FixedInputs(spec.inputs, spec.seed)}}});
+
+  // 3. Each framework's outputs.
+  for (const auto& fw : spec.frameworks) {
+    FrameworkOutput fo;
+    fo.framework = fw;
+    std::string out_file = (dir / (fw + "-outputs.safetensors")).string();
+    {
+      Session s(fw, launch, spec.timeout_s);
+      LoadRequest req = Request(model, spec, spec.inputs, spec.precision, spec.device);
+      req.weights = weights;
+      if (s.Load(req) && s.Outputs(inputs, out_file)) {
+        fo.status = "ok";
+      } else {
+        fo.status = s.unsupported() ? "unsupported" : "failed";
+        fo.message = s.error();
+        fo.log = s.Log();
+      }
+      fo.settings_json = s.settings_json();
+    }
+    if (fo.status == "ok") {
+      try {
+        auto tensors = ReadSafetensors(out_file);
+        auto it = tensors.find("output");
+        if (it == tensors.end() || it->second.shape.size() != 2) {
+          throw UserError(out_file + ": no 2-D tensor \"output\"");
+        }
+        fo.rows = it->second.shape[0];
+        fo.cols = it->second.shape[1];
+        fo.output = std::move(it->second.data);
+      } catch (const UserError& e) {
+        fo.status = "failed";
+        fo.message = e.what();
+      }
+    }
+    mv.outputs.push_back(std::move(fo));
+  }
+
+  // 4. Every pair of frameworks that produced outputs; the first is the reference.
+  for (size_t i = 0; i < mv.outputs.size(); ++i) {
+    for (size_t j = i + 1; j < mv.outputs.size(); ++j) {
+      const auto& a = mv.outputs[i];
+      const auto& b = mv.outputs[j];
+      if (a.status != "ok" || b.status != "ok") continue;
+      if (a.rows != b.rows || a.cols != b.cols) {
+        mv.error = fmt::format("{} and {} returned different shapes", a.framework, b.framework);
+        continue;
+      }
+      PairResult p;
+      p.framework_a = a.framework;
+      p.framework_b = b.framework;
+      p.comparison = analysis::CompareOutputs(a.output, b.output, a.rows, a.cols);
+      bool tf32 = analysis::SettingsShowTf32(a.settings_json) ||
+                  analysis::SettingsShowTf32(b.settings_json);
+      p.tolerance = analysis::ToleranceFor(spec.precision, spec.device, tf32);
+      p.pass = analysis::Passes(p.comparison, p.tolerance);
+      mv.pairs.push_back(std::move(p));
+    }
+  }
+  return mv;
+}
+
+}  // namespace dlb::run

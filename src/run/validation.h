@@ -1,0 +1,60 @@
+// dlbench validate's engine: do the frameworks compute the same function? For each model, one set of
+// weights (built once from a seed by the first framework, or a given safetensors file) is loaded by
+// every framework's worker in the canonical (torchvision) layout, the same fixed inputs are run
+// through each, and the outputs are compared pairwise against a documented tolerance.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analysis/output_compare.h"
+#include "run/repetition.h"
+
+namespace dlb::run {
+
+struct ValidationSpec {
+  std::vector<std::string> models;
+  std::vector<std::string> frameworks;  // the first one builds the weights when none are given
+  std::string precision = "fp32";
+  std::string device = "cpu";
+  std::string weights_file;             // empty: build from seed
+  uint64_t seed = 0;
+  int inputs = 4;                       // rows of the fixed input batch
+  double timeout_s = 600;
+  std::string workdir;                  // where weights, inputs and outputs are written
+};
+
+struct FrameworkOutput {
+  std::string framework;
+  std::string status = "failed";        // ok, failed, unsupported
+  std::string message;
+  std::string settings_json = "{}";
+  std::vector<float> output;            // rows x cols
+  int64_t rows = 0, cols = 0;
+  std::string log;
+};
+
+struct PairResult {
+  std::string framework_a, framework_b;
+  analysis::OutputComparison comparison;
+  analysis::Tolerance tolerance;
+  bool pass = false;
+};
+
+struct ModelValidation {
+  std::string model;
+  std::string weights_source;  // "seed N (built by torch)" or the file
+  std::string error;           // set when no comparison could be made
+  std::vector<FrameworkOutput> outputs;
+  std::vector<PairResult> pairs;
+  bool ok() const;             // an error, a failed worker or a failed pair makes it false
+};
+
+ModelValidation ValidateModel(const std::string& model, const ValidationSpec& spec,
+                              const WorkerLaunch& launch);
+
+// The fixed inputs: rows x 3 x 224 x 224 standard normals from a seeded, portable generator.
+std::vector<float> FixedInputs(int rows, uint64_t seed);
+
+}  // namespace dlb::run
