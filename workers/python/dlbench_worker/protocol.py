@@ -70,6 +70,7 @@ class LoadRequest:
     layout: str
     seed: int
     options: dict[str, Any]
+    weights: str | None = None  # a canonical safetensors file; None draws the weights from seed
 
 
 @dataclass(frozen=True)
@@ -80,13 +81,36 @@ class MeasureRequest:
 
 
 @dataclass(frozen=True)
+class SaveWeightsRequest:
+    op: ClassVar[str] = "save_weights"
+    file: str
+
+
+@dataclass(frozen=True)
+class OutputsRequest:
+    op: ClassVar[str] = "outputs"
+    input_file: str
+    output_file: str
+
+
+@dataclass(frozen=True)
 class ByeRequest:
     op: ClassVar[str] = "bye"
 
 
-Request = HelloRequest | LoadRequest | MeasureRequest | ByeRequest
+Request = (
+    HelloRequest | LoadRequest | MeasureRequest | SaveWeightsRequest | OutputsRequest | ByeRequest
+)
 _REQUEST_TYPES: dict[str, type] = {
-    t.op: t for t in (HelloRequest, LoadRequest, MeasureRequest, ByeRequest)
+    t.op: t
+    for t in (
+        HelloRequest,
+        LoadRequest,
+        MeasureRequest,
+        SaveWeightsRequest,
+        OutputsRequest,
+        ByeRequest,
+    )
 }
 
 
@@ -113,15 +137,28 @@ def _check_choice(op: str, name: str, value: Any, allowed: tuple[str, ...]) -> N
         )
 
 
+def _is_optional(field: dataclasses.Field) -> bool:
+    """A field with a default may be left out; its default (None) is also what encoding omits."""
+    return field.default is not dataclasses.MISSING
+
+
 def _check_fields(op: str, obj: dict[str, Any], cls: type) -> None:
-    names = [f.name for f in dataclasses.fields(cls)]
+    fields = dataclasses.fields(cls)
+    names = [f.name for f in fields]
     for key in obj:
         if key != "op" and key not in names:
             allowed = _names(names) if names else "none"
             raise ProtocolError(f'{op}: unknown field "{key}"; allowed: {allowed}')
-    for name in names:
-        if name not in obj:
-            raise ProtocolError(f'{op}: missing field "{name}"')
+    for field in fields:
+        if field.name not in obj and not _is_optional(field):
+            raise ProtocolError(f'{op}: missing field "{field.name}"')
+
+
+def _check_path(op: str, name: str, value: Any) -> None:
+    if not isinstance(value, str) or not value or "\0" in value:
+        raise ProtocolError(
+            f'{op}: field "{name}" must be a non-empty path, got {json.dumps(value)}'
+        )
 
 
 def _validate_load(obj: dict[str, Any]) -> None:
@@ -142,6 +179,8 @@ def _validate_load(obj: dict[str, Any]) -> None:
         raise ProtocolError(
             f'load: field "options" must be an object, got {json.dumps(obj["options"])}'
         )
+    if obj.get("weights") is not None:
+        _check_path("load", "weights", obj["weights"])
 
 
 def _validate_measure(obj: dict[str, Any]) -> None:
@@ -149,7 +188,21 @@ def _validate_measure(obj: dict[str, Any]) -> None:
     _check_choice("measure", "sync", obj["sync"], SYNCS)
 
 
-_VALIDATORS = {"load": _validate_load, "measure": _validate_measure}
+def _validate_save_weights(obj: dict[str, Any]) -> None:
+    _check_path("save_weights", "file", obj["file"])
+
+
+def _validate_outputs(obj: dict[str, Any]) -> None:
+    _check_path("outputs", "input_file", obj["input_file"])
+    _check_path("outputs", "output_file", obj["output_file"])
+
+
+_VALIDATORS = {
+    "load": _validate_load,
+    "measure": _validate_measure,
+    "save_weights": _validate_save_weights,
+    "outputs": _validate_outputs,
+}
 
 
 def decode_request(line: str) -> Request:
@@ -172,8 +225,16 @@ def decode_request(line: str) -> Request:
 
 
 def encode_request(request: Request) -> str:
-    """The inverse of decode_request (used by the tests and by anything that drives a worker)."""
-    return _encode({"op": request.op, **dataclasses.asdict(request)})
+    """The inverse of decode_request (used by the tests and by anything that drives a worker).
+
+    An optional field is sent only when set: a load without weights has no "weights" key, so
+    older messages are unchanged (docs/protocol.md, "Versioning")."""
+    fields = {
+        f.name: getattr(request, f.name)
+        for f in dataclasses.fields(request)
+        if not (_is_optional(f) and getattr(request, f.name) is None)
+    }
+    return _encode({"op": request.op, **fields})
 
 
 def encode_reply(reply: dict[str, Any]) -> str:

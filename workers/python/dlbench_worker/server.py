@@ -26,8 +26,10 @@ from dlbench_worker.protocol import (
     HelloRequest,
     LoadRequest,
     MeasureRequest,
+    OutputsRequest,
     ProtocolError,
     Request,
+    SaveWeightsRequest,
     WorkerError,
     error_reply,
 )
@@ -91,6 +93,10 @@ class Server:
                 return self.load(request)
             if isinstance(request, MeasureRequest):
                 return self.measure(request)
+            if isinstance(request, SaveWeightsRequest):
+                return self.save_weights(request)
+            if isinstance(request, OutputsRequest):
+                return self.outputs(request)
             return {"ok": True}
         except Exception as e:  # noqa: BLE001 - every failure becomes a reply, by design
             return error_from_exception(e)
@@ -127,6 +133,16 @@ class Server:
             "peak_device_bytes": self.adapter.peak_device_bytes(),
             "peak_rss_bytes": peak_rss_bytes(),
         }
+
+    def save_weights(self, request: SaveWeightsRequest) -> dict[str, Any]:
+        if not self.loaded:
+            raise ProtocolError("save_weights before load")
+        return {"ok": True, **self.adapter.save_weights(request.file)}
+
+    def outputs(self, request: OutputsRequest) -> dict[str, Any]:
+        if not self.loaded:
+            raise ProtocolError("outputs before load")
+        return {"ok": True, **self.adapter.outputs(request.input_file, request.output_file)}
 
     def _send(self, reply: dict[str, Any]) -> None:
         try:

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from model_helpers import randomize_norms_and_biases
 
 from dlbench_worker.models import (
     IMAGE_SIZE,
@@ -136,31 +137,10 @@ def test_flax_seed_fixes_weights_and_outputs(name: str) -> None:
     assert np.all(np.isfinite(first))
 
 
-def _randomize_norms_and_biases(model: torch.nn.Module, seed: int) -> None:
-    """Moves norm statistics, scales, shifts, biases and the class token off their first values."""
-    gen = torch.Generator().manual_seed(seed)
-
-    def uniform(t: torch.Tensor, low: float, high: float) -> None:
-        t.copy_(low + (high - low) * torch.rand(t.shape, generator=gen))
-
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.copy_(
-                    0.1 * torch.randn(module.running_mean.shape, generator=gen)
-                )
-                uniform(module.running_var, 0.2, 1.0)  # var near eps would make a wrong eps visible
-            if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.LayerNorm)):
-                uniform(module.weight, 0.4, 1.0)
-        for name, param in model.named_parameters():
-            if name.endswith("bias") or name.endswith("class_token"):
-                param.copy_(0.1 * torch.randn(param.shape, generator=gen))
-
-
 @pytest.mark.parametrize("name", MODELS)
 def test_converted_torch_weights_give_the_same_logits_in_flax(name: str) -> None:
     model = torch_models.build(name, 0)
-    _randomize_norms_and_biases(model, seed=2)
+    randomize_norms_and_biases(model, seed=2)
     x = _torch_input(1)
     expected = _torch_logits(model, x)
     got = np.asarray(_flax_apply(name)(convert.torch_to_flax(name, model.state_dict()), _nhwc(x)))

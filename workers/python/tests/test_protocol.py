@@ -19,7 +19,9 @@ from dlbench_worker.protocol import (
     ErrorKind,
     LoadRequest,
     MeasureRequest,
+    OutputsRequest,
     ProtocolError,
+    SaveWeightsRequest,
     WorkerError,
     decode_request,
     encode_reply,
@@ -83,6 +85,26 @@ def test_decoded_types() -> None:
     assert decode_request('{"op": "measure", "iterations": 3, "sync": "window"}') == MeasureRequest(
         iterations=3, sync="window"
     )
+    assert decode_request('{"op": "save_weights", "file": "/w.safetensors"}') == SaveWeightsRequest(
+        file="/w.safetensors"
+    )
+    assert decode_request(
+        '{"op": "outputs", "input_file": "/in.safetensors", "output_file": "/out.safetensors"}'
+    ) == OutputsRequest(input_file="/in.safetensors", output_file="/out.safetensors")
+
+
+def test_load_weights_is_optional_and_sent_only_when_set() -> None:
+    """The controller omits "weights" when it has none, so a load without it is the old message."""
+    plain = load_request()
+    assert decode_request(json.dumps(plain)).weights is None
+    assert decode_request(json.dumps({**plain, "weights": None})).weights is None
+    assert (
+        json.loads(encode_request(decode_request(json.dumps({**plain, "weights": None})))) == plain
+    )
+    with_file = {**plain, "weights": "/w/resnet18.safetensors"}
+    load = decode_request(json.dumps(with_file))
+    assert load.weights == "/w/resnet18.safetensors"
+    assert json.loads(encode_request(load)) == with_file
 
 
 @pytest.mark.parametrize(
@@ -104,6 +126,24 @@ def test_decoded_types() -> None:
 def test_load_field_is_checked(field: str, value: Any) -> None:
     with pytest.raises(ProtocolError, match=f'"{field}"'):
         decode_request(json.dumps(load_request(**{field: value})))
+
+
+@pytest.mark.parametrize(
+    "request_fields, field",
+    [
+        (load_request(weights=""), "weights"),
+        (load_request(weights=7), "weights"),
+        (load_request(weights=["/w.safetensors"]), "weights"),
+        (load_request(weights="/w\0.safetensors"), "weights"),
+        ({"op": "save_weights", "file": None}, "file"),
+        ({"op": "save_weights", "file": 1}, "file"),
+        ({"op": "outputs", "input_file": "/in", "output_file": ""}, "output_file"),
+        ({"op": "outputs", "input_file": {}, "output_file": "/out"}, "input_file"),
+    ],
+)
+def test_path_field_is_checked(request_fields: dict[str, Any], field: str) -> None:
+    with pytest.raises(ProtocolError, match=f'"{field}" must be a non-empty path'):
+        decode_request(json.dumps(request_fields))
 
 
 def test_missing_field_is_named() -> None:
@@ -199,6 +239,41 @@ def test_measure_after_failed_load_is_bad_request(start_worker) -> None:
     assert not worker.request(load_request(model="resnet18"))["ok"]
     reply = worker.request({"op": "measure", "iterations": 1, "sync": "window"})
     assert reply["error"]["kind"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "request_fields",
+    [
+        {"op": "save_weights", "file": "/tmp/w.safetensors"},
+        {"op": "outputs", "input_file": "/tmp/in.safetensors", "output_file": "/tmp/o.safetensors"},
+    ],
+)
+def test_weights_and_outputs_before_load_are_bad_requests(start_worker, request_fields) -> None:
+    worker = start_worker("synthetic")
+    reply = worker.request(request_fields)
+    assert reply == {
+        "ok": False,
+        "error": {"kind": "bad_request", "message": f"{request_fields['op']} before load"},
+    }
+
+
+def test_synthetic_model_has_no_weights_and_no_outputs(start_worker, tmp_path: Path) -> None:
+    worker = start_worker("synthetic")
+    unsupported = {"kind": "unsupported", "message": "the synthetic model has no weights"}
+    reply = worker.request(load_request(weights=str(tmp_path / "w.safetensors")))
+    assert reply == {"ok": False, "error": unsupported}
+    assert worker.request(load_request())["ok"]
+    reply = worker.request({"op": "save_weights", "file": str(tmp_path / "w.safetensors")})
+    assert reply == {"ok": False, "error": unsupported}
+    reply = worker.request(
+        {"op": "outputs", "input_file": str(tmp_path / "i"), "output_file": str(tmp_path / "o")}
+    )
+    assert reply["error"] == {
+        "kind": "unsupported",
+        "message": "the synthetic model has no outputs",
+    }
+    assert worker.request({"op": "measure", "iterations": 1, "sync": "each"})["ok"]  # still loaded
+    assert not list(tmp_path.glob("*.safetensors"))
 
 
 @pytest.mark.parametrize("case", INVALID)

@@ -15,7 +15,7 @@ import statistics
 import time
 from typing import Any
 
-from dlbench_worker.protocol import LoadRequest
+from dlbench_worker.protocol import ErrorKind, LoadRequest, WorkerError
 
 
 class Adapter(abc.ABC):
@@ -45,6 +45,18 @@ class Adapter(abc.ABC):
     def sync(self, out: Any) -> None:
         """Blocks until the work that produced `out` has finished on the device."""
         raise NotImplementedError
+
+    def save_weights(self, path: str) -> dict[str, Any]:
+        """Writes the loaded model's weights to `path` in the canonical layout (docs/protocol.md,
+        `save_weights`); returns the reply without `ok`: tensors, bytes. Called only after a
+        successful load."""
+        raise WorkerError(ErrorKind.UNSUPPORTED, f"the {self.framework} worker has no save_weights")
+
+    def outputs(self, input_path: str, output_path: str) -> dict[str, Any]:
+        """Runs the loaded model once on the canonical input in `input_path` and writes its output
+        to `output_path` (docs/protocol.md, `outputs`); returns the reply without `ok`: shape.
+        Called only after a successful load."""
+        raise WorkerError(ErrorKind.UNSUPPORTED, f"the {self.framework} worker has no outputs")
 
     def versions(self) -> dict[str, str]:
         """Library versions for the hello reply (the server adds `python`)."""

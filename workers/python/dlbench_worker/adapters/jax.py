@@ -15,6 +15,10 @@ Facts that shaped it (JAX docs and openxla sources, read 2026-11; METHODOLOGY.md
 - --xla_gpu_autotune_level defaults to 4 (openxla debug_options_flags.cc); XLA_FLAGS is recorded
   (T7).
 - device.memory_stats() peaks span the process with no reset (jax#8096): one load per worker (T6).
+- Canonical weights (torchvision's layout, docs/protocol.md) go through models/convert.py both
+  ways, and the files through _canonical; neither imports torch, and neither may: the jax worker
+  runs where torch is not installed. `outputs` takes NCHW and transposes it to NHWC; another batch
+  size than the loaded one is compiled on the spot (untimed).
 """
 
 # ruff: noqa: E402 - the environment must be set before jax is imported
@@ -35,6 +39,7 @@ import jax.numpy as jnp
 import jaxlib
 import numpy
 
+from dlbench_worker.adapters import _canonical
 from dlbench_worker.adapters._base import Adapter
 from dlbench_worker.adapters._common import (
     DeviceSpec,
@@ -45,7 +50,7 @@ from dlbench_worker.adapters._common import (
     observed_threads,
     parse_device,
 )
-from dlbench_worker.models import IMAGE_SIZE, flax_models, flops
+from dlbench_worker.models import IMAGE_SIZE, convert, flax_models, flops
 from dlbench_worker.protocol import ErrorKind, LoadRequest, WorkerError
 
 OPTIONS = ("matmul_precision",)
@@ -94,9 +99,12 @@ class JaxAdapter(Adapter):
 
     def __init__(self) -> None:
         self._compiled: Any = None  # jax.stages.Compiled of model.apply
+        self._model: Any = None  # the flax_models module
         self._variables: Any = None
         self._input: jax.Array | None = None
         self._device: jax.Device | None = None
+        self._request: LoadRequest | None = None  # the last successful load
+        self._other_batches: dict[tuple[int, ...], Any] = {}  # input shape -> Compiled, outputs
 
     def load(self, req: LoadRequest) -> dict[str, Any]:
         check_model("jax", req.model)
@@ -115,12 +123,16 @@ class JaxAdapter(Adapter):
         model = flax_models.build(req.model)
         variables, example = _place(req, device)
         load_s = time.perf_counter() - t0
-        self._variables, self._input = variables, example
-        compile_s = self._compile(model)
+        self._variables, self._input, self._model = variables, example, model
+        self._other_batches = {}
+        t0 = time.perf_counter()
+        self._compiled = self._compile(example)
+        compile_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         out = self.step()
         self.sync(out)
         first_call_s = time.perf_counter() - t0
+        self._request = req
         return {
             "parameters": flax_models.parameter_count(variables),
             "flops_per_sample": flops_per_sample(model, variables, example),
@@ -132,20 +144,43 @@ class JaxAdapter(Adapter):
             "peak_device_bytes": self.peak_device_bytes(),
         }
 
-    def _compile(self, model: Any) -> float:
-        t0 = time.perf_counter()
+    def _compile(self, example: jax.Array) -> Any:
+        """model.apply compiled for the loaded variables and an input of example's shape."""
         try:
-            self._compiled = jax.jit(model.apply).lower(self._variables, self._input).compile()
+            return jax.jit(self._model.apply).lower(self._variables, example).compile()
         except Exception as e:  # noqa: BLE001 - XLA raises XlaRuntimeError and others
             if "RESOURCE_EXHAUSTED" in str(e):
                 raise
             raise WorkerError(
                 ErrorKind.COMPILE_FAILED, f"jit compile: {type(e).__name__}: {e}"
             ) from e
-        return time.perf_counter() - t0
 
     def step(self) -> jax.Array:
         return self._compiled(self._variables, self._input)
+
+    def save_weights(self, path: str) -> dict[str, Any]:
+        assert self._request is not None  # the server checks load
+        state = convert.flax_to_torch(self._request.model, self._variables)
+        return _canonical.write_weights(path, state, self._request.model, self.framework)
+
+    def outputs(self, input_path: str, output_path: str) -> dict[str, Any]:
+        """The compiled forward on the file's input (NCHW -> NHWC), in the loaded precision and on
+        the loaded device; another batch size is compiled once for it, outside any timing."""
+        assert self._request is not None and self._input is not None  # the server checks load
+        req = self._request
+        nhwc = _canonical.read_input(input_path).transpose(0, 2, 3, 1)
+        x = jax.device_put(jnp.asarray(nhwc).astype(self._input.dtype), self._device)
+        if x.shape == self._input.shape:
+            compiled = self._compiled
+        else:
+            if x.shape not in self._other_batches:
+                self._other_batches[x.shape] = self._compile(x)
+            compiled = self._other_batches[x.shape]
+        out = compiled(self._variables, x)
+        self.sync(out)
+        return _canonical.write_outputs(
+            output_path, numpy.asarray(out, numpy.float32), req.model, self.framework, req.precision
+        )
 
     def sync(self, out: Any) -> None:
         out.block_until_ready()
@@ -211,16 +246,25 @@ def _autotune_level(xla_flags: str | None, on_gpu: bool) -> str:
 
 
 def _place(req: LoadRequest, device: jax.Device) -> tuple[Any, jax.Array]:
-    """Variables drawn from the seed (on the CPU: flax_models.init) and one input batch, both cast
-    to the precision and put on the device."""
+    """Variables (from the request's weights file, else drawn from the seed on the CPU:
+    flax_models.init) and one input batch, both cast to the precision and put on the device."""
     dtype = DTYPES[req.precision]
-    variables = flax_models.init(req.model, req.seed)
+    variables = _initial_variables(req)
     variables = jax.tree_util.tree_map(lambda a: jax.device_put(a.astype(dtype), device), variables)
     cpu = jax.devices("cpu")[0]
     key = jax.device_put(jax.random.key(req.seed), cpu)
     shape = (req.batch, IMAGE_SIZE, IMAGE_SIZE, 3)
     example = jax.device_put(jax.random.normal(key, shape, jnp.float32).astype(dtype), device)
     return variables, jax.block_until_ready(example)
+
+
+def _initial_variables(req: LoadRequest) -> Any:
+    """fp32 variables: the canonical weights file converted, else flax_models.init(seed)."""
+    if req.weights is None:
+        return flax_models.init(req.model, req.seed)
+    tensors = _canonical.read_tensors(req.weights, "weights")
+    _canonical.check_weights(req.model, req.weights, tensors, convert.canonical_shapes(req.model))
+    return convert.torch_to_flax(req.model, tensors)
 
 
 def flops_per_sample(model: Any, variables: Any, example: jax.Array) -> int:

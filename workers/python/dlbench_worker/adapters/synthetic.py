@@ -12,6 +12,8 @@ Facts that shaped it:
 - A fault at `measure` is wrapped around the draw function, so a fault-free model pays nothing for
   the switches in its timed loop.
 - `options.unsupported: "reason"` makes load fail with `unsupported` (for the controller's tests).
+- The model has no weights and no outputs: a load with `weights`, `save_weights` and `outputs` are
+  `unsupported`.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ FAULT_PARAMS: dict[str, tuple[str, ...]] = {
     "error": ("kind", "after_samples"),
 }
 GARBAGE = b"this is not json\n"
+NO_WEIGHTS = "the synthetic model has no weights"
+NO_OUTPUTS = "the synthetic model has no outputs"
 
 Draw = Callable[[], int]
 
@@ -265,6 +269,8 @@ class SyntheticAdapter(Adapter):
                 ErrorKind.UNSUPPORTED,
                 f'model "{req.model}" is not in the synthetic worker; allowed: {_names(MODELS)}',
             )
+        if req.weights is not None:
+            raise WorkerError(ErrorKind.UNSUPPORTED, NO_WEIGHTS)
         options = req.options
         _check_keys("options", options, OPTIONS)
         latency = options.get("latency", DEFAULT_LATENCY)
@@ -309,6 +315,12 @@ class SyntheticAdapter(Adapter):
         if not isinstance(reason, str):
             raise _bad(f"options.unsupported must be a string (the reason), got {reason!r}")
         raise WorkerError(ErrorKind.UNSUPPORTED, reason)
+
+    def save_weights(self, path: str) -> dict[str, Any]:
+        raise WorkerError(ErrorKind.UNSUPPORTED, NO_WEIGHTS)
+
+    def outputs(self, input_path: str, output_path: str) -> dict[str, Any]:
+        raise WorkerError(ErrorKind.UNSUPPORTED, NO_OUTPUTS)
 
     def step(self) -> int:
         ns = self._draw()

@@ -12,6 +12,9 @@ Facts that shaped it (torch 2.11 sources and docs, read 2026-11; METHODOLOGY.md 
 - torch.set_num_threads overrides OMP/MKL env vars; we set intra-op threads to the cpuset size and
   record what is observed in /proc/self/task (T10). Interop threads can be set once per process.
 - nn.MultiheadAttention takes its fused fast path under inference_mode, which is what we time.
+- `load` with `weights` builds the model on the meta device and assigns the file's tensors
+  (load_state_dict(assign=True)); `save_weights` and `outputs` go through _canonical, the files'
+  one reader and writer.
 """
 
 import time
@@ -22,6 +25,7 @@ import numpy
 import torch
 import torchvision
 
+from dlbench_worker.adapters import _canonical
 from dlbench_worker.adapters._base import Adapter
 from dlbench_worker.adapters._common import (
     DeviceSpec,
@@ -84,6 +88,8 @@ class TorchAdapter(Adapter):
 
     def __init__(self) -> None:
         self._fn: Any = None  # the model, or its torch.compile wrapper
+        self._model: torch.nn.Module | None = None  # the eager model (self._fn shares its weights)
+        self._request: LoadRequest | None = None  # the last successful load
         self._input: torch.Tensor | None = None
         self._device = torch.device("cpu")
 
@@ -102,9 +108,10 @@ class TorchAdapter(Adapter):
         model, example = self._place(req, device)
         self.sync(example)
         load_s = time.perf_counter() - t0
-        self._input = example
+        self._input, self._model = example, model
         self._fn = self._compiled(model, options.compile)
         compile_s, first_call_s, out = self._first_calls(options.compile is not None)
+        self._request = req
         return {
             "parameters": torch_models.parameter_count(model),
             "flops_per_sample": flops_per_sample(req.model, req.batch),
@@ -128,16 +135,14 @@ class TorchAdapter(Adapter):
     @staticmethod
     def _place(req: LoadRequest, device: torch.device) -> tuple[torch.nn.Module, torch.Tensor]:
         """The model and its input batch on the device, in the precision and layout asked for."""
-        dtype = DTYPES[req.precision]
-        memory_format = (
-            torch.channels_last if req.layout == "channels_last" else torch.contiguous_format
-        )
-        model = torch_models.build(req.model, req.seed)
+        model = _build(req)
         model.requires_grad_(False)
-        model = model.to(device=device, dtype=dtype, memory_format=memory_format)
+        model = model.to(
+            device=device, dtype=DTYPES[req.precision], memory_format=_memory_format(req)
+        )
         generator = torch.Generator().manual_seed(req.seed)
         example = torch.randn(req.batch, 3, IMAGE_SIZE, IMAGE_SIZE, generator=generator)
-        return model, example.to(device=device, dtype=dtype, memory_format=memory_format)
+        return model, _placed(example, req, device)
 
     @staticmethod
     def _compiled(model: torch.nn.Module, mode: str | None) -> Any:
@@ -168,6 +173,28 @@ class TorchAdapter(Adapter):
     def step(self) -> torch.Tensor:
         with torch.inference_mode():
             return self._fn(self._input)
+
+    def save_weights(self, path: str) -> dict[str, Any]:
+        assert self._model is not None and self._request is not None  # the server checks load
+        state = {
+            key: value.detach().to("cpu", torch.float32).contiguous().numpy()
+            for key, value in torch_models.canonical_state(self._model).items()
+        }
+        return _canonical.write_weights(path, state, self._request.model, self.framework)
+
+    def outputs(self, input_path: str, output_path: str) -> dict[str, Any]:
+        """One call of the timed forward (self._fn, inference mode) on the file's input, which
+        may have another batch size than the loaded one (torch.compile then recompiles)."""
+        assert self._request is not None  # the server checks load
+        req = self._request
+        x = _placed(torch.tensor(_canonical.read_input(input_path)), req, self._device)
+        with torch.inference_mode():
+            out = self._fn(x)
+        self.sync(out)
+        logits = out.detach().to("cpu", torch.float32).numpy()
+        return _canonical.write_outputs(
+            output_path, logits, req.model, self.framework, req.precision
+        )
 
     def sync(self, out: Any) -> None:
         if self._device.type == "cuda":
@@ -225,6 +252,27 @@ class TorchAdapter(Adapter):
                 torch.cuda.max_memory_reserved(self._device)
             )
         return settings
+
+
+def _build(req: LoadRequest) -> torch.nn.Module:
+    """The model on the CPU in fp32: weights from the request's file, else drawn from its seed."""
+    if req.weights is None:
+        return torch_models.build(req.model, req.seed)
+    tensors = _canonical.read_tensors(req.weights, "weights")
+    model = torch_models.build_meta(req.model)
+    expected = {k: tuple(v.shape) for k, v in torch_models.canonical_state(model).items()}
+    _canonical.check_weights(req.model, req.weights, tensors, expected)
+    # torch.tensor copies: the file's arrays are read-only views of its bytes.
+    return torch_models.load_canonical(model, {k: torch.tensor(v) for k, v in tensors.items()})
+
+
+def _memory_format(req: LoadRequest) -> torch.memory_format:
+    return torch.channels_last if req.layout == "channels_last" else torch.contiguous_format
+
+
+def _placed(x: torch.Tensor, req: LoadRequest, device: torch.device) -> torch.Tensor:
+    """An input batch on the device in the request's precision and layout."""
+    return x.to(device=device, dtype=DTYPES[req.precision], memory_format=_memory_format(req))
 
 
 def _layout(tensor: torch.Tensor) -> str:

@@ -1,4 +1,4 @@
-"""torchvision state dict -> Flax variables of the matching flax_models model.
+"""torchvision state dict <-> Flax variables of the matching flax_models model.
 
 The Flax modules carry torchvision's submodule names, so a Flax path joined with "." is the torch
 key of the same tensor; only the leaf names and layouts differ (flax 0.12 / torch 2.11, read
@@ -12,8 +12,15 @@ key of the same tensor; only the leaf names and layouts differ (flax 0.12 / torc
 
 Every Flax leaf must be filled and every torch tensor used (num_batches_tracked excepted, a training
 counter), else the layer-for-layer claim is false and we raise.
+
+Both directions read the one mapping below: torch_key() names the torch tensor of a Flax leaf, and
+_TO_FLAX_AXES says how its axes move; flax_to_torch applies the inverse permutation, so it is the
+exact inverse of torch_to_flax by construction (pinned for all five models by test_weights.py).
+Arrays may be numpy or anything with __array__ (torch tensors too); this module never imports torch,
+so the jax worker can load canonical weights without it.
 """
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +31,11 @@ import numpy as np
 from dlbench_worker.models import IMAGE_SIZE, flax_models
 
 _IGNORED_SUFFIXES = ("num_batches_tracked",)
+# How a transposed leaf's torch axes land in Flax, by rank: flax = torch.transpose(axes).
+_TO_FLAX_AXES = {
+    4: (2, 3, 1, 0),  # conv OIHW -> HWIO (depthwise (C, 1, kh, kw) -> (kh, kw, 1, C))
+    2: (1, 0),  # linear (out, in) -> Dense (in, out)
+}
 
 
 def torch_to_flax(name: str, state_dict: Mapping[str, Any]) -> dict:
@@ -37,13 +49,15 @@ def torch_to_flax(name: str, state_dict: Mapping[str, Any]) -> dict:
     used: set[str] = set()
 
     def fill(path: tuple, leaf: jax.ShapeDtypeStruct) -> jax.Array:
-        names = tuple(str(getattr(p, "key", p)) for p in path)
-        key, layout = torch_key(names)
+        names = _path_names(path)
+        key, transposed = torch_key(names)
         if key not in arrays:
             raise KeyError(
                 f"{name}: flax {'/'.join(names)} wants torch {key!r}, which the state dict lacks"
             )
-        value = _to_flax_layout(arrays[key], layout)
+        value = arrays[key]
+        if transposed and value.ndim in _TO_FLAX_AXES:
+            value = value.transpose(_TO_FLAX_AXES[value.ndim])
         if value.shape != leaf.shape:
             raise ValueError(
                 f"{name}: torch {key!r} has shape {value.shape} after conversion; "
@@ -61,33 +75,72 @@ def torch_to_flax(name: str, state_dict: Mapping[str, Any]) -> dict:
     return variables
 
 
-def torch_key(flax_path: tuple[str, ...]) -> tuple[str, str]:
-    """(torch state-dict key, layout) for a Flax variable path ("params", *modules, leaf)."""
+def flax_to_torch(name: str, variables: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The canonical state dict (torchvision's names and shapes, no num_batches_tracked) of Flax
+    variables of `name`, as C-contiguous float32 numpy arrays: the inverse of torch_to_flax."""
+    template = dict(_flat_leaves(_variable_shapes(name)))
+    leaves = dict(_flat_leaves(variables))
+    for names in sorted(set(template) | set(leaves)):
+        want = template[names].shape if names in template else None
+        found = np.shape(leaves[names]) if names in leaves else None
+        if want != found:
+            raise ValueError(
+                f"{name}: flax {'/'.join(names)} has shape {found}; the model wants {want}"
+            )
+    state = {}
+    for names, leaf in leaves.items():
+        key, transposed = torch_key(names)
+        value = np.asarray(leaf, dtype=np.float32)
+        if transposed and value.ndim in _TO_FLAX_AXES:
+            value = value.transpose(_inverse(_TO_FLAX_AXES[value.ndim]))
+        state[key] = np.ascontiguousarray(value)
+    return state
+
+
+def canonical_shapes(name: str) -> dict[str, tuple[int, ...]]:
+    """Torch key -> shape of every tensor in `name`'s canonical layout, derived from the Flax
+    model's shapes alone (nothing is drawn or computed)."""
+    shapes = {}
+    for names, leaf in _flat_leaves(_variable_shapes(name)):
+        key, transposed = torch_key(names)
+        shape = tuple(leaf.shape)
+        if transposed and len(shape) in _TO_FLAX_AXES:
+            shape = tuple(shape[axis] for axis in _inverse(_TO_FLAX_AXES[len(shape)]))
+        shapes[key] = shape
+    return shapes
+
+
+def torch_key(flax_path: tuple[str, ...]) -> tuple[str, bool]:
+    """(torch state-dict key, whether the axes are transposed) for a Flax variable path
+    ("params" or "batch_stats", *modules, leaf). Kernels are transposed (_TO_FLAX_AXES by rank),
+    everything else keeps its layout."""
     collection, *modules, leaf = flax_path
     prefix = ".".join(modules)
     if collection == "batch_stats":
-        return f"{prefix}.{'running_mean' if leaf == 'mean' else 'running_var'}", "same"
+        return f"{prefix}.{'running_mean' if leaf == 'mean' else 'running_var'}", False
     if modules and modules[-1] == "in_proj":
         parent = ".".join(modules[:-1])
-        return (
-            f"{parent}.in_proj_{'weight' if leaf == 'kernel' else 'bias'}",
-            "linear" if leaf == "kernel" else "same",
-        )
+        return f"{parent}.in_proj_{'weight' if leaf == 'kernel' else 'bias'}", leaf == "kernel"
     if leaf == "kernel":
-        return f"{prefix}.weight", "kernel"
+        return f"{prefix}.weight", True
     if leaf == "scale":
-        return f"{prefix}.weight", "same"
+        return f"{prefix}.weight", False
     if leaf == "bias":
-        return f"{prefix}.bias", "same"
-    return ".".join(modules + [leaf]), "same"  # class_token, pos_embedding
+        return f"{prefix}.bias", False
+    return ".".join(modules + [leaf]), False  # class_token, pos_embedding
 
 
-def _to_flax_layout(value: np.ndarray, layout: str) -> np.ndarray:
-    if layout == "kernel" and value.ndim == 4:
-        return value.transpose(2, 3, 1, 0)  # OIHW -> HWIO
-    if layout in ("kernel", "linear"):
-        return value.T  # (out, in) -> (in, out)
-    return value
+def _inverse(axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argsort(axes))
+
+
+def _path_names(path: tuple) -> tuple[str, ...]:
+    return tuple(str(getattr(p, "key", p)) for p in path)
+
+
+def _flat_leaves(variables: Any) -> list[tuple[tuple[str, ...], Any]]:
+    flat, _ = jax.tree_util.tree_flatten_with_path(variables)
+    return [(_path_names(path), leaf) for path, leaf in flat]
 
 
 def _to_numpy(value: Any) -> np.ndarray:
@@ -97,7 +150,10 @@ def _to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float32)
 
 
+@functools.cache
 def _variable_shapes(name: str) -> dict:
+    """The shapes of `name`'s Flax variables (jax.ShapeDtypeStruct leaves), traced once per
+    process."""
     model = flax_models.build(name)
     example = jax.ShapeDtypeStruct((1, IMAGE_SIZE, IMAGE_SIZE, 3), jnp.float32)
     return jax.eval_shape(model.init, jax.random.key(0), example)
