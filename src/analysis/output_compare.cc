@@ -15,6 +15,14 @@ OutputComparison CompareOutputs(std::span<const float> a, std::span<const float>
             cols > 0)
       << "output sizes differ: " << a.size() << " vs " << b.size();
   OutputComparison c{rows, cols};
+  for (size_t i = 0; i < a.size(); ++i) {
+    c.nonfinite_a += !std::isfinite(a[i]);
+    c.nonfinite_b += !std::isfinite(b[i]);
+  }
+  if (c.nonfinite_a > 0 || c.nonfinite_b > 0) {
+    c.max_abs_err = c.scale = c.max_rel_err = c.cosine = c.top1_agreement = NAN;
+    return c;
+  }
   double dot = 0, na = 0, nb = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     double x = a[i], y = b[i];
@@ -79,7 +87,8 @@ bool SettingsShowTf32(const std::string& settings_json) {
 }
 
 bool Passes(const OutputComparison& c, const Tolerance& t) {
-  return std::isfinite(c.max_rel_err) && c.max_rel_err <= t.max_rel_err && c.cosine >= t.min_cosine;
+  return c.nonfinite_a == 0 && c.nonfinite_b == 0 && std::isfinite(c.max_rel_err) &&
+         c.max_rel_err <= t.max_rel_err && c.cosine >= t.min_cosine;
 }
 
 }  // namespace dlb::analysis

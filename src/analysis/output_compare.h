@@ -16,9 +16,11 @@ struct OutputComparison {
   double max_rel_err = 0;  // max_abs_err / scale: the error relative to the output's scale
   double cosine = 0;       // cosine similarity of the two flattened outputs
   double top1_agreement = 0;  // fraction of rows whose argmax is the same
+  int64_t nonfinite_a = 0, nonfinite_b = 0;  // NaN or infinite values; any makes the errors NaN
 };
 
 // a is the reference. Both are row-major rows x cols. Requires equal sizes, rows * cols > 0.
+// A NaN or infinity on either side makes every error NaN (and the comparison fail), never 0.
 OutputComparison CompareOutputs(std::span<const float> a, std::span<const float> b, int64_t rows,
                                 int64_t cols);
 

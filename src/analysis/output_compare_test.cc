@@ -29,6 +29,19 @@ TEST(CompareOutputs, IdenticalIsExact) {
   EXPECT_TRUE(Passes(c, ToleranceFor("fp32", "cpu", false)));
 }
 
+TEST(CompareOutputs, NanIsNeverAZeroError) {
+  std::vector<float> a = {1, 2, 3, 4};
+  std::vector<float> b = {NAN, NAN, NAN, NAN};
+  auto c = CompareOutputs(a, b, 2, 2);
+  EXPECT_EQ(c.nonfinite_a, 0);
+  EXPECT_EQ(c.nonfinite_b, 4);
+  EXPECT_TRUE(std::isnan(c.max_abs_err));
+  EXPECT_TRUE(std::isnan(c.max_rel_err));
+  EXPECT_FALSE(Passes(c, ToleranceFor("bf16", "cpu", false)));
+  std::vector<float> inf = {1, 2, INFINITY, 4};
+  EXPECT_EQ(CompareOutputs(inf, a, 2, 2).nonfinite_a, 1);
+}
+
 TEST(Tolerance, DependsOnPrecisionDeviceAndTf32) {
   EXPECT_DOUBLE_EQ(ToleranceFor("fp32", "cpu", false).max_rel_err, 2e-5);
   EXPECT_DOUBLE_EQ(ToleranceFor("fp32", "cuda", false).max_rel_err, 1e-4);

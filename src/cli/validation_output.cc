@@ -41,6 +41,11 @@ std::string ValidationText(const std::vector<run::ModelValidation>& results,
     }
     for (const auto& p : r.pairs) {
       const auto& c = p.comparison;
+      if (c.nonfinite_a > 0 || c.nonfinite_b > 0) {
+        notes += fmt::format("{}: {} has {} and {} has {} NaN or infinite outputs of {}\n", r.model,
+                             p.framework_a, c.nonfinite_a, p.framework_b, c.nonfinite_b,
+                             c.rows * c.cols);
+      }
       t.AddRow({r.model, p.framework_a, p.framework_b, fmt::format("{:.3g}", c.max_abs_err),
                 fmt::format("{:.3g}", c.max_rel_err), fmt::format("{:.9f}", c.cosine),
                 fmt::format("{:.0f}%", c.top1_agreement * 100),
@@ -79,6 +84,7 @@ nlohmann::json ValidationJson(const std::vector<run::ModelValidation>& results,
                        {"max_abs_err", c.max_abs_err}, {"output_scale", c.scale},
                        {"max_rel_err", c.max_rel_err}, {"cosine", c.cosine},
                        {"top1_agreement", c.top1_agreement},
+                       {"nonfinite_a", c.nonfinite_a}, {"nonfinite_b", c.nonfinite_b},
                        {"tolerance", {{"max_rel_err", p.tolerance.max_rel_err},
                                       {"min_cosine", p.tolerance.min_cosine},
                                       {"reason", p.tolerance.reason}}},

@@ -282,7 +282,11 @@ void Store::AddValidation(int64_t run_id, const run::ValidationSpec& spec,
                 << p.framework_b << (p.pass ? "pass" : "fail") << spec.inputs << c.max_abs_err
                 << c.max_rel_err << c.cosine << c.top1_agreement << p.tolerance.max_rel_err
                 << p.tolerance.reason << settings_of(p.framework_a) << settings_of(p.framework_b)
-                << mv.weights_source << std::string();
+                << mv.weights_source
+                << (c.nonfinite_a + c.nonfinite_b > 0
+                        ? fmt::format("{} has {} and {} has {} NaN or infinite outputs", p.framework_a,
+                                      c.nonfinite_a, p.framework_b, c.nonfinite_b)
+                        : std::string());
     ins.Run();
   }
   auto error_row = [&](const std::string& fw, const std::string& message) {
