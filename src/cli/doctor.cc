@@ -12,6 +12,7 @@
 #include "probe/host.h"
 #include "probe/nvml.h"
 #include "run/protocol.h"
+#include "run/repetition.h"
 #include "run/worker.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -30,11 +31,8 @@ struct DoctorOptions {
 // Starts one worker, asks hello, says bye. Returns the hello reply or the reason it failed.
 json ProbeWorker(const std::string& name, const LaunchChoice& launch, double timeout_s) {
   json out = {{"worker", name}};
-  std::vector<std::string> env = CurrentEnvironment();
-  std::string pythonpath = launch.launch.workers_dir;
-  if (const char* p = std::getenv("PYTHONPATH"); p && *p) pythonpath += std::string(":") + p;
-  SetEnv(env, "PYTHONPATH", pythonpath);
-  auto worker = run::WorkerProcess::Start({launch.launch.python, "-m", "dlbench_worker", name}, env);
+  auto worker = run::WorkerProcess::Start(run::WorkerCommand(launch.launch, name),
+                                         run::WorkerBaseEnvironment(launch.launch));
   if (!worker) {
     out["ok"] = false;
     out["error"] = worker.error();

@@ -46,9 +46,8 @@ std::string TempDir() {
 
 // 1. Harness overhead: the zero-work model's recorded sample is what the timed loop itself costs.
 void BenchHarness(const LaunchChoice& launch, int64_t samples) {
-  std::vector<std::string> env = CurrentEnvironment();
-  SetEnv(env, "PYTHONPATH", launch.launch.workers_dir);
-  auto worker = run::WorkerProcess::Start({launch.launch.python, "-m", "dlbench_worker", "synthetic"}, env);
+  auto worker = run::WorkerProcess::Start(run::WorkerCommand(launch.launch, "synthetic"),
+                                         run::WorkerBaseEnvironment(launch.launch));
   if (!worker) throw EnvError(worker.error());
   auto call = [&](const std::string& req) {
     auto line = worker->Call(req, std::chrono::seconds(120));

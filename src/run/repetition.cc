@@ -274,18 +274,12 @@ class Session {
 std::vector<std::string> WorkerEnvironment(const RepetitionSpec& spec, const WorkerLaunch& launch,
                                            RepetitionResult& r) {
   const plan::Cell& cell = *spec.cell;
-  std::vector<std::string> env = CurrentEnvironment();
-  std::string pythonpath = launch.workers_dir;
-  for (const auto& e : env) {
-    if (StartsWith(e, "PYTHONPATH=") && e.size() > 11) pythonpath += ":" + e.substr(11);
-  }
-  SetEnv(env, "PYTHONPATH", pythonpath);
+  std::vector<std::string> env = WorkerBaseEnvironment(launch);
   for (const auto& e : env) {
     auto eq = e.find('=');
     std::string name = e.substr(0, eq);
-    if (IsRelevantVariable(name)) r.env.emplace_back(name, e.substr(eq + 1));
+    if (IsRelevantVariable(name) || name == "PYTHONPATH") r.env.emplace_back(name, e.substr(eq + 1));
   }
-  r.env.emplace_back("PYTHONPATH", pythonpath);
   for (const auto& [k, v] : cell.env) {
     SetEnv(env, k, v);
     auto it = std::find_if(r.env.begin(), r.env.end(), [&](const auto& p) { return p.first == k; });
@@ -314,9 +308,24 @@ std::string RepStatusName(RepStatus s) {
   return "failed";
 }
 
+std::vector<std::string> WorkerCommand(const WorkerLaunch& launch, const std::string& worker) {
+  return {launch.python, "-m", "dlbench_worker", worker};
+}
+
+std::vector<std::string> WorkerBaseEnvironment(const WorkerLaunch& launch) {
+  std::vector<std::string> env = CurrentEnvironment();
+  std::string pythonpath = launch.workers_dir;
+  for (const auto& e : env) {
+    if (StartsWith(e, "PYTHONPATH=") && e.size() > 11) pythonpath += ":" + e.substr(11);
+  }
+  SetEnv(env, "PYTHONPATH", pythonpath);
+  return env;
+}
+
 std::vector<std::string> WorkerArgv(const plan::Cell& cell, const WorkerLaunch& launch) {
   std::vector<std::string> argv = cell.prefix;
-  argv.insert(argv.end(), {launch.python, "-m", "dlbench_worker", cell.framework});
+  auto command = WorkerCommand(launch, cell.framework);
+  argv.insert(argv.end(), command.begin(), command.end());
   return argv;
 }
 

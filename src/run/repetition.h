@@ -24,7 +24,13 @@ struct RepetitionSpec {
   int env_padding_bytes = 0;    // randomised per repetition (METHODOLOGY rule 10)
 };
 
-// The worker's full argv: the cell's launch prefix, then python -m dlbench_worker FRAMEWORK.
+// python -m dlbench_worker WORKER: how every worker process is started.
+std::vector<std::string> WorkerCommand(const WorkerLaunch& launch, const std::string& worker);
+
+// The controller's environment with the worker package first on PYTHONPATH.
+std::vector<std::string> WorkerBaseEnvironment(const WorkerLaunch& launch);
+
+// The worker's full argv: the cell's launch prefix, then the worker command.
 std::vector<std::string> WorkerArgv(const plan::Cell& cell, const WorkerLaunch& launch);
 
 RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& launch);

@@ -27,9 +27,7 @@ class Session {
  public:
   Session(const std::string& framework, const WorkerLaunch& launch, double timeout_s)
       : framework_(framework), timeout_(Millis(timeout_s)) {
-    std::vector<std::string> env = CurrentEnvironment();
-    SetEnv(env, "PYTHONPATH", launch.workers_dir);
-    auto w = WorkerProcess::Start({launch.python, "-m", "dlbench_worker", framework}, env);
+    auto w = WorkerProcess::Start(WorkerCommand(launch, framework), WorkerBaseEnvironment(launch));
     if (!w) {
       error_ = w.error();
       return;
