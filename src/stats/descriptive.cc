@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/math/distributions/binomial.hpp>
+#include <boost/math/distributions/normal.hpp>
 #include <cmath>
 
 namespace dlb::stats {
@@ -74,6 +75,58 @@ int64_t MinSamplesForMedianCi(double confidence) {
     if (1.0 - 2.0 * std::pow(0.5, static_cast<double>(n)) >= confidence) return n;
   }
   return 100;
+}
+
+namespace {
+
+OutlierFences Fences(std::span<const double> sorted) {
+  OutlierFences f{.q1 = PercentileSorted(sorted, 25), .q3 = PercentileSorted(sorted, 75)};
+  const double iqr = f.q3 - f.q1;
+  f.mild_lo = f.q1 - 1.5 * iqr;
+  f.mild_hi = f.q3 + 1.5 * iqr;
+  f.severe_lo = f.q1 - 3 * iqr;
+  f.severe_hi = f.q3 + 3 * iqr;
+  f.median = PercentileSorted(sorted, 50);
+  std::vector<double> deviations;
+  for (double v : sorted) deviations.push_back(std::abs(v - f.median));
+  std::sort(deviations.begin(), deviations.end());
+  // scipy.stats.median_abs_deviation(scale='normal') divides by ndtri(0.75) = 0.6744897...
+  const double normal_q3 = boost::math::quantile(boost::math::normal_distribution<double>(), 0.75);
+  f.mad = PercentileSorted(deviations, 50) / normal_q3;
+  f.mad_lo = f.median - 3 * f.mad;
+  f.mad_hi = f.median + 3 * f.mad;
+  return f;
+}
+
+}  // namespace
+
+TukeyClass ClassifyTukey(double value, const OutlierFences& fences) {
+  if (value < fences.severe_lo || value > fences.severe_hi) return TukeyClass::Severe;
+  if (value < fences.mild_lo || value > fences.mild_hi) return TukeyClass::Mild;
+  return TukeyClass::Inside;
+}
+
+Expected<OutlierReport> FindOutliers(std::span<const double> values) {
+  if (auto ok = CheckSample(values, {.method = "outliers", .min_n = 1}); !ok) {
+    return std::unexpected(ok.error());
+  }
+  std::vector<double> sorted(values.begin(), values.end());
+  std::sort(sorted.begin(), sorted.end());
+  OutlierReport r{.fences = Fences(sorted)};
+  const OutlierFences& f = r.fences;
+  OutlierCounts& c = r.counts;
+  for (double v : sorted) {
+    c.mild_low += v < f.mild_lo;
+    c.mild_high += v > f.mild_hi;
+    c.severe_low += v < f.severe_lo;
+    c.severe_high += v > f.severe_hi;
+  }
+  if (f.mad > 0) {
+    c.mad_low = std::count_if(sorted.begin(), sorted.end(), [&](double v) { return v < f.mad_lo; });
+    c.mad_high =
+        std::count_if(sorted.begin(), sorted.end(), [&](double v) { return v > f.mad_hi; });
+  }
+  return r;
 }
 
 }  // namespace dlb::stats

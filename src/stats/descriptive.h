@@ -1,12 +1,15 @@
 // Descriptive statistics of one sample (METHODOLOGY §3 S1, S2). Percentiles interpolate linearly
 // between order statistics as numpy.percentile's default (type 7), the standard deviation uses
-// ddof=1 and two passes, and an empty sample gives nullopt, never 0.
+// ddof=1 and two passes, and an empty sample gives nullopt, never 0. The outlier fences of S1 live
+// here too.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
+
+#include "stats/sample_check.h"
 
 namespace dlb::stats {
 
@@ -29,8 +32,8 @@ double PercentileSorted(std::span<const double> sorted, double q);
 // whose binomial coverage reaches `confidence`. None exists for n <= 5 at 95%.
 struct MedianCi {
   double lo = 0, hi = 0;
-  int64_t j = 0, k = 0;   // 1-based ranks
-  double coverage = 0;    // achieved, >= confidence
+  int64_t j = 0, k = 0;  // 1-based ranks
+  double coverage = 0;   // achieved, >= confidence
 };
 std::optional<MedianCi> MedianConfidenceInterval(std::span<const double> sorted, double confidence);
 
@@ -42,5 +45,44 @@ int64_t MinSamplesForMedianCi(double confidence);
 inline constexpr int64_t kMinSamplesP90 = 64;
 inline constexpr int64_t kMinSamplesP95 = 130;
 inline constexpr int64_t kMinSamplesP99 = 662;
+
+// Outliers (S1): Tukey's fences at 1.5 and 3 IQR, as criterion.rs labels "mild" and "severe", and
+// median -+ 3 MAD. They flag, never drop: callers show the counts beside the statistics. Quartiles
+// are type-7 percentiles (numpy.percentile 25 and 75). The MAD is scaled to the normal sd, median
+// |x - median| / Phi^-1(3/4) (scipy.stats.median_abs_deviation(x, scale='normal')), so 3 MAD means
+// about 3 sd for normal data; the spec leaves the scaling open, and the raw 3 MAD would flag
+// about 4.5% of normal samples. A value is an outlier when strictly outside a fence.
+struct OutlierFences {
+  double q1 = 0, q3 = 0;
+  double mild_lo = 0, mild_hi = 0;      // q1 - 1.5 IQR, q3 + 1.5 IQR
+  double severe_lo = 0, severe_hi = 0;  // q1 - 3 IQR, q3 + 3 IQR
+  double median = 0;
+  double mad = 0;                 // scaled, see above
+  double mad_lo = 0, mad_hi = 0;  // median - 3 MAD, median + 3 MAD
+  bool operator==(const OutlierFences&) const = default;
+};
+
+struct OutlierCounts {
+  int64_t mild_low = 0, mild_high = 0;      // outside the 1.5 IQR fences (severe ones included)
+  int64_t severe_low = 0, severe_high = 0;  // outside the 3 IQR fences
+  // Outside median -+ 3 MAD; nullopt when MAD is 0 (over half the values equal), where every other
+  // value would count.
+  std::optional<int64_t> mad_low{}, mad_high{};
+  bool operator==(const OutlierCounts&) const = default;
+};
+
+struct OutlierReport {
+  OutlierFences fences{};
+  OutlierCounts counts{};
+  bool operator==(const OutlierReport&) const = default;
+};
+
+// Errors: an empty sample or a NaN/inf.
+[[nodiscard]] Expected<OutlierReport> FindOutliers(std::span<const double> values);
+
+enum class TukeyClass { Inside, Mild, Severe };
+
+// Which Tukey band one value falls in, to mark (never remove) single samples.
+[[nodiscard]] TukeyClass ClassifyTukey(double value, const OutlierFences& fences);
 
 }  // namespace dlb::stats

@@ -1,0 +1,317 @@
+// BCa and percentile intervals transcribed from SciPy 1.18.1 scipy/stats/_resampling.py (bootstrap,
+// _bca_interval, _percentile_of_score, _jackknife_resample; read 2026-05 in the project venv),
+// which follows Efron & Tibshirani, An Introduction to the Bootstrap (1993) §14.3 and eq. 15.36.
+// SciPy 1.18.1 reads the bounds with scipy.stats.quantile(method='linear'), not np.percentile
+// (1.10.1); both are type 7 and differ only in rounding, so QuantileLinear copies the former's
+// arithmetic.
+#include "stats/bootstrap.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/math/distributions/normal.hpp>
+#include <cmath>
+#include <limits>
+
+#include "util/random.h"
+
+namespace dlb::stats {
+namespace {
+
+constexpr std::string_view kBootstrap = "bootstrap";
+constexpr std::string_view kBca = "bca interval";
+
+const boost::math::normal_distribution<double> kNormal;
+
+// ndtri with SciPy's limits: -inf at 0, +inf at 1 (Boost would report an overflow).
+double Ndtri(double p) {
+  if (p <= 0) return -std::numeric_limits<double>::infinity();
+  if (p >= 1) return std::numeric_limits<double>::infinity();
+  return boost::math::quantile(kNormal, p);
+}
+
+// Median or mean of a scratch buffer, which is reordered.
+double LocationInPlace(RatioStatistic statistic, std::span<double> v) {
+  if (statistic == RatioStatistic::Means) return Mean(v);
+  const size_t mid = v.size() / 2;
+  const auto mid_it = v.begin() + static_cast<std::ptrdiff_t>(mid);
+  std::nth_element(v.begin(), mid_it, v.end());
+  if (v.size() % 2 == 1) return *mid_it;
+  return (*std::max_element(v.begin(), mid_it) + *mid_it) / 2;
+}
+
+double Location(RatioStatistic statistic, std::span<const double> values) {
+  std::vector<double> scratch(values.begin(), values.end());
+  return LocationInPlace(statistic, scratch);
+}
+
+Expected<void> CheckOptions(const BootstrapOptions& options) {
+  if (options.n_resamples < 1) {
+    return std::unexpected(
+        fmt::format("{}: n_resamples is {}; needs at least 1", kBootstrap, options.n_resamples));
+  }
+  if (!(options.confidence_level > 0 && options.confidence_level < 1)) {
+    return std::unexpected(fmt::format("{}: confidence level {} is not in (0, 1)", kBootstrap,
+                                       options.confidence_level));
+  }
+  return {};
+}
+
+Expected<void> CheckRatioData(const TwoSampleRatio& data, std::string_view method) {
+  if (auto ok = CheckSample(data.a, {.method = method, .name = "sample a", .min_n = 2}); !ok) {
+    return ok;
+  }
+  return CheckSample(data.b, {.method = method, .name = "sample b", .min_n = 2});
+}
+
+// The jackknife values theta_(-i) of one sample with the other held fixed, in sorted order of the
+// left-out value (only their multiset matters). `other` is the other sample's location.
+std::vector<double> JackknifeOne(RatioStatistic statistic, std::span<const double> sample,
+                                 double other, bool sample_is_numerator) {
+  std::vector<double> sorted(sample.begin(), sample.end());
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
+  const double sum = Mean(sorted) * static_cast<double>(n);
+  auto leave_out = [&](size_t r) {  // median or mean of sorted without position r
+    if (statistic == RatioStatistic::Means) return (sum - sorted[r]) / static_cast<double>(n - 1);
+    auto at = [&](size_t q) { return sorted[q < r ? q : q + 1]; };
+    const size_t len = n - 1;
+    return len % 2 == 1 ? at(len / 2) : (at(len / 2 - 1) + at(len / 2)) / 2;
+  };
+  std::vector<double> theta(n);
+  for (size_t r = 0; r < n; ++r) {
+    theta[r] = sample_is_numerator ? leave_out(r) / other : other / leave_out(r);
+  }
+  return theta;
+}
+
+// Leave-one-out values of each sample in turn, the other held whole (_bca_interval's loop).
+std::vector<std::vector<double>> Jackknife(const TwoSampleRatio& data) {
+  const double loc_a = Location(data.statistic, data.a), loc_b = Location(data.statistic, data.b);
+  return {JackknifeOne(data.statistic, data.a, loc_b, true),
+          JackknifeOne(data.statistic, data.b, loc_a, false)};
+}
+
+// a-hat = (1/6) sum_j [sum U^3 / n_j^3] / (sum_j [sum U^2 / n_j^2])^(3/2), with
+// U_ji = (n_j - 1)(mean theta_j - theta_ji): SciPy's multi-sample jackknife (S3).
+double Acceleration(const std::vector<std::vector<double>>& jackknife) {
+  double num = 0, den = 0;
+  for (const auto& theta : jackknife) {
+    const auto n = static_cast<double>(theta.size());
+    const double mean = Mean(theta);
+    double s2 = 0, s3 = 0;
+    for (double t : theta) {
+      const double u = (n - 1) * (mean - t);
+      s2 += u * u;
+      s3 += u * u * u;
+    }
+    num += s3 / (n * n * n);
+    den += s2 / (n * n);
+  }
+  return 1.0 / 6 * num / std::pow(den, 1.5);
+}
+
+Expected<BcaResult> BcaFromParts(double theta_hat, std::span<const double> theta_star,
+                                 const std::vector<std::vector<double>>& jackknife,
+                                 double confidence_level) {
+  std::vector<double> sorted(theta_star.begin(), theta_star.end());
+  std::sort(sorted.begin(), sorted.end());
+  const auto below = std::lower_bound(sorted.begin(), sorted.end(), theta_hat) - sorted.begin();
+  const auto at_or_below =
+      std::upper_bound(sorted.begin(), sorted.end(), theta_hat) - sorted.begin();
+  for (const auto& theta : jackknife) {
+    if (!std::all_of(theta.begin(), theta.end(), [](double t) { return std::isfinite(t); })) {
+      return std::unexpected(fmt::format(
+          "{}: a jackknife ratio is not finite (a leave-one-out denominator is 0)", kBca));
+    }
+  }
+  BcaResult r;
+  r.z0 = Ndtri(static_cast<double>(below + at_or_below) / (2 * static_cast<double>(sorted.size())));
+  r.acceleration = Acceleration(jackknife);
+  const double z_alpha = Ndtri((1 - confidence_level) / 2);
+  auto adjusted = [&](double z) {
+    const double num = r.z0 + z;
+    return r.z0 + num / (1 - r.acceleration * num);
+  };
+  const double lo = adjusted(z_alpha), hi = adjusted(-z_alpha);
+  if (std::isnan(lo) || std::isnan(hi)) {
+    return std::unexpected(fmt::format(
+        "{}: undefined for degenerate data (z0 {}, acceleration {}); use the percentile interval",
+        kBca, r.z0, r.acceleration));
+  }
+  r.alpha_lo = boost::math::cdf(kNormal, lo);
+  r.alpha_hi = boost::math::cdf(kNormal, hi);
+  r.interval = {QuantileLinear(sorted, r.alpha_lo), QuantileLinear(sorted, r.alpha_hi)};
+  return r;
+}
+
+Expected<void> CheckThetaStar(std::span<const double> theta_star, double confidence_level,
+                              std::string_view method) {
+  if (!(confidence_level > 0 && confidence_level < 1)) {
+    return std::unexpected(
+        fmt::format("{}: confidence level {} is not in (0, 1)", method, confidence_level));
+  }
+  return CheckSample(theta_star, {.method = method, .name = "theta*", .min_n = 1});
+}
+
+Expected<double> Ratio(double numerator, double denominator, std::string_view what) {
+  const double r = numerator / denominator;
+  if (!std::isfinite(r)) {
+    return std::unexpected(fmt::format("{}: {} is {} / {}; the ratio is undefined", kBootstrap,
+                                       what, numerator, denominator));
+  }
+  return r;
+}
+
+double StandardError(std::span<const double> theta_star) {
+  if (theta_star.size() < 2) return 0;
+  const double mean = Mean(theta_star);
+  return std::sqrt(SumSquaredDeviations(theta_star, mean) /
+                   static_cast<double>(theta_star.size() - 1));
+}
+
+// Fills out the parts of a BootstrapResult that follow from theta* and the jackknife.
+BootstrapResult Summarise(double estimate, std::vector<double> theta_star,
+                          const std::vector<std::vector<double>>& jackknife,
+                          double confidence_level) {
+  BootstrapResult r{.estimate = estimate, .theta_star = std::move(theta_star)};
+  r.standard_error = StandardError(r.theta_star);
+  r.percentile = *PercentileInterval(r.theta_star, confidence_level);
+  r.bca = BcaFromParts(estimate, r.theta_star, jackknife, confidence_level);
+  return r;
+}
+
+// --- hierarchical variant
+// -------------------------------------------------------------------------
+
+constexpr std::string_view kHierarchical = "hierarchical bootstrap";
+
+Expected<void> CheckGroups(std::span<const std::vector<double>> groups, std::string_view sample) {
+  if (groups.size() < 2) {
+    return std::unexpected(fmt::format("{}: {} has {} group{}; needs at least 2", kHierarchical,
+                                       sample, groups.size(), groups.size() == 1 ? "" : "s"));
+  }
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const std::string name = fmt::format("{} group {}", sample, i);
+    if (auto ok = CheckSample(groups[i], {.method = kHierarchical, .name = name}); !ok) return ok;
+  }
+  return {};
+}
+
+// All values of all groups except group `skip` (pass groups.size() to keep every group).
+std::vector<double> Pool(std::span<const std::vector<double>> groups, size_t skip) {
+  std::vector<double> out;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    if (i != skip) out.insert(out.end(), groups[i].begin(), groups[i].end());
+  }
+  return out;
+}
+
+// One two-stage resample: k groups with replacement, then each drawn group's values with
+// replacement, all appended to `out`.
+void DrawTwoStage(std::span<const std::vector<double>> groups, Rng& rng, std::vector<double>& out) {
+  out.clear();
+  for (size_t k = 0; k < groups.size(); ++k) {
+    const std::vector<double>& g = groups[UniformIndex(rng, groups.size())];
+    for (size_t m = 0; m < g.size(); ++m) out.push_back(g[UniformIndex(rng, g.size())]);
+  }
+}
+
+// Delete-one-group jackknife of each sample in turn, the other sample pooled whole.
+std::vector<std::vector<double>> GroupJackknife(const GroupedRatio& data) {
+  const double loc_a = Location(data.statistic, Pool(data.a, data.a.size()));
+  const double loc_b = Location(data.statistic, Pool(data.b, data.b.size()));
+  std::vector<std::vector<double>> out(2);
+  for (size_t i = 0; i < data.a.size(); ++i) {
+    out[0].push_back(Location(data.statistic, Pool(data.a, i)) / loc_b);
+  }
+  for (size_t i = 0; i < data.b.size(); ++i) {
+    out[1].push_back(loc_a / Location(data.statistic, Pool(data.b, i)));
+  }
+  return out;
+}
+
+}  // namespace
+
+double QuantileLinear(std::span<const double> sorted, double p) {
+  // scipy/stats/_quantile.py _quantile_hf, method 'linear': m = 1 - p, jg = p n + m,
+  // j = floor(jg) - 1, g = jg mod 1, result (1 - g) y[j] + g y[j + 1], indices clipped.
+  const auto n = static_cast<double>(sorted.size());
+  const double jg = p * n + (1 - p);
+  const double jp1 = std::floor(jg);
+  const double j = jp1 - 1;
+  const double g = j < 0 ? 0 : jg - jp1;
+  auto at = [&](double idx) { return sorted[static_cast<size_t>(std::clamp(idx, 0.0, n - 1))]; };
+  return (1 - g) * at(j) + g * at(jp1);
+}
+
+Expected<Interval> PercentileInterval(std::span<const double> theta_star, double confidence_level) {
+  if (auto ok = CheckThetaStar(theta_star, confidence_level, "percentile interval"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  std::vector<double> sorted(theta_star.begin(), theta_star.end());
+  std::sort(sorted.begin(), sorted.end());
+  const double alpha = (1 - confidence_level) / 2;
+  return Interval{QuantileLinear(sorted, alpha), QuantileLinear(sorted, 1 - alpha)};
+}
+
+Expected<double> RatioEstimate(const TwoSampleRatio& data) {
+  if (auto ok = CheckRatioData(data, kBootstrap); !ok) return std::unexpected(ok.error());
+  return Ratio(
+      Location(data.statistic, data.a), Location(data.statistic, data.b),
+      data.statistic == RatioStatistic::Medians ? "median(a) / median(b)" : "mean(a) / mean(b)");
+}
+
+Expected<BcaResult> BcaInterval(const TwoSampleRatio& data, std::span<const double> theta_star,
+                                double confidence_level) {
+  auto theta_hat = RatioEstimate(data);
+  if (!theta_hat) return std::unexpected(theta_hat.error());
+  if (auto ok = CheckThetaStar(theta_star, confidence_level, kBca); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return BcaFromParts(*theta_hat, theta_star, Jackknife(data), confidence_level);
+}
+
+Expected<BootstrapResult> BootstrapRatio(const TwoSampleRatio& data,
+                                         const BootstrapOptions& options) {
+  if (auto ok = CheckOptions(options); !ok) return std::unexpected(ok.error());
+  auto theta_hat = RatioEstimate(data);
+  if (!theta_hat) return std::unexpected(theta_hat.error());
+  Rng rng(options.seed);
+  std::vector<double> theta_star(static_cast<size_t>(options.n_resamples));
+  std::vector<double> scratch_a(data.a.size()), scratch_b(data.b.size());
+  for (size_t k = 0; k < theta_star.size(); ++k) {
+    for (double& v : scratch_a) v = data.a[UniformIndex(rng, data.a.size())];
+    for (double& v : scratch_b) v = data.b[UniformIndex(rng, data.b.size())];
+    auto r = Ratio(LocationInPlace(data.statistic, scratch_a),
+                   LocationInPlace(data.statistic, scratch_b), fmt::format("resample {}", k));
+    if (!r) return std::unexpected(r.error());
+    theta_star[k] = *r;
+  }
+  return Summarise(*theta_hat, std::move(theta_star), Jackknife(data), options.confidence_level);
+}
+
+Expected<BootstrapResult> HierarchicalBootstrapRatio(const GroupedRatio& data,
+                                                     const BootstrapOptions& options) {
+  if (auto ok = CheckOptions(options); !ok) return std::unexpected(ok.error());
+  if (auto ok = CheckGroups(data.a, "sample a"); !ok) return std::unexpected(ok.error());
+  if (auto ok = CheckGroups(data.b, "sample b"); !ok) return std::unexpected(ok.error());
+  auto theta_hat = Ratio(Location(data.statistic, Pool(data.a, data.a.size())),
+                         Location(data.statistic, Pool(data.b, data.b.size())), "the estimate");
+  if (!theta_hat) return std::unexpected(theta_hat.error());
+  Rng rng(options.seed);
+  std::vector<double> theta_star(static_cast<size_t>(options.n_resamples));
+  std::vector<double> scratch_a, scratch_b;
+  for (size_t k = 0; k < theta_star.size(); ++k) {
+    DrawTwoStage(data.a, rng, scratch_a);
+    DrawTwoStage(data.b, rng, scratch_b);
+    auto r = Ratio(LocationInPlace(data.statistic, scratch_a),
+                   LocationInPlace(data.statistic, scratch_b), fmt::format("resample {}", k));
+    if (!r) return std::unexpected(r.error());
+    theta_star[k] = *r;
+  }
+  return Summarise(*theta_hat, std::move(theta_star), GroupJackknife(data),
+                   options.confidence_level);
+}
+
+}  // namespace dlb::stats

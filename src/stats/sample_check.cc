@@ -1,0 +1,59 @@
+// Input checks and the small numeric helpers (median, mean, squared deviations) that every method
+// in src/stats shares, so each convention lives in one function (STYLE.md §3).
+#include "stats/sample_check.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace dlb::stats {
+
+Expected<void> CheckSample(std::span<const double> values, const SampleRule& rule) {
+  const std::string who = rule.name.empty() ? "sample" : std::string(rule.name);
+  if (values.size() < rule.min_n) {
+    return std::unexpected(fmt::format("{}: {} has {} value{}; needs at least {}", rule.method, who,
+                                       values.size(), values.size() == 1 ? "" : "s", rule.min_n));
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      return std::unexpected(fmt::format("{}: {} holds a non-finite value ({}) at index {}",
+                                         rule.method, who, values[i], i));
+    }
+  }
+  return {};
+}
+
+bool AllEqual(std::span<const double> values) {
+  return std::all_of(values.begin(), values.end(), [&](double v) { return v == values.front(); });
+}
+
+double Median(std::span<const double> values) {
+  std::vector<double> v(values.begin(), values.end());
+  const size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+  const double upper = v[mid];
+  if (v.size() % 2 == 1) return upper;
+  const double lower = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid));
+  return (lower + upper) / 2;
+}
+
+double Mean(std::span<const double> values) {
+  // Neumaier's compensated sum: NumPy's pairwise sum and this agree to a few ulps.
+  double sum = 0, compensation = 0;
+  for (double v : values) {
+    const double t = sum + v;
+    compensation += std::abs(sum) >= std::abs(v) ? (sum - t) + v : (v - t) + sum;
+    sum = t;
+  }
+  return (sum + compensation) / static_cast<double>(values.size());
+}
+
+double SumSquaredDeviations(std::span<const double> values, double mean) {
+  double ss = 0;
+  for (double v : values) ss += (v - mean) * (v - mean);
+  return ss;
+}
+
+}  // namespace dlb::stats
