@@ -65,7 +65,7 @@ install_venv() {
   fi
   local py
   py=$(find_python)
-  log "creating .venv with $("$py" --version) and installing $(grep -c '==' "$req") pinned packages (torch pulls its CUDA libraries: a few GB)"
+  log "creating .venv with $("$py" --version) and installing the pinned packages (torch pulls its CUDA libraries: a few GB)"
   local t0=$SECONDS
   [[ -x .venv/bin/python ]] || "$py" -m venv .venv
   .venv/bin/python -m pip install -q --progress-bar off --upgrade pip >/dev/null
