@@ -15,5 +15,6 @@ void AddShowCommand(CLI::App& app, ExitCode& result);
 void AddExportCommand(CLI::App& app, ExitCode& result);
 void AddSelftestCommand(CLI::App& app, ExitCode& result);
 void AddValidateCommand(CLI::App& app, ExitCode& result);
+void AddStatsCommand(CLI::App& app, ExitCode& result);
 
 }  // namespace dlb::cli

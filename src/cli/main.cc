@@ -22,6 +22,7 @@ ExitCode Dispatch(int argc, char** argv) {
   AddShowCommand(app, result);
   AddExportCommand(app, result);
   AddValidateCommand(app, result);
+  AddStatsCommand(app, result);
   AddSelftestCommand(app, result);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,62 @@
+// Two-sample comparisons for a family of pairs (dlbench stats, dlbench compare): the ratio of
+// medians B/A with a bootstrap CI, Welch's t-test and Mann-Whitney U with Holm-adjusted p-values
+// across the family, Hedges' g, and a verdict that needs statistical *and* practical significance
+// (METHODOLOGY §2 rule 11): both adjusted p-values below alpha and the ratio's CI entirely outside
+// ±threshold; a CI entirely inside ±threshold is "equivalent"; anything else "no significant
+// difference".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stats/bootstrap.h"
+#include "stats/two_sample.h"
+
+namespace dlb::analysis {
+
+struct CompareOptions {
+  double alpha = 0.05;
+  double threshold = 0.01;  // practical-equivalence band: ±1% (criterion's noise_threshold)
+  int64_t n_resamples = 9999;
+  uint64_t seed = 0;
+  bool lower_is_better = true;  // latency: a ratio below 1 means B is faster
+};
+
+// One side of a comparison: values in groups (repetitions). Plain samples are one group each value
+// is its own observation of; see Grouping.
+struct Sample {
+  std::string name;
+  std::vector<std::vector<double>> groups;
+};
+
+enum class Grouping {
+  kNone,          // every value is an observation (dlbench stats)
+  kRepetitions,   // the repetition is the unit (dlbench compare): tests on per-repetition medians,
+                  // the ratio's CI from the hierarchical bootstrap (repetitions, then samples)
+};
+
+struct PairComparison {
+  size_t a = 0, b = 0;  // indices into the samples
+  double median_a = 0, median_b = 0;
+  double ratio = 0;     // median(B) / median(A)
+  std::optional<stats::Interval> ratio_ci;
+  std::string ci_method;  // "BCa", "percentile" (when BCa is undefined), or empty with an error
+  std::optional<stats::WelchResult> welch;
+  std::optional<stats::MannWhitneyResult> mwu;
+  std::optional<stats::EffectSize> effect;  // B relative to A
+  std::optional<double> p_welch_adjusted, p_mwu_adjusted;  // Holm over the family
+  std::string verdict;
+  std::vector<std::string> notes;  // why a test or interval is missing, small-n warnings
+};
+
+// Compares each (a, b) pair. The Holm family is the whole list of pairs, per test.
+std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
+                                          const std::vector<std::pair<size_t, size_t>>& pairs,
+                                          Grouping grouping, const CompareOptions& options);
+
+// The verdict rule alone, for tests and reports.
+std::string Verdict(std::optional<double> p_welch_adj, std::optional<double> p_mwu_adj,
+                    std::optional<stats::Interval> ci, const CompareOptions& options);
+
+}  // namespace dlb::analysis
