@@ -16,5 +16,6 @@ void AddExportCommand(CLI::App& app, ExitCode& result);
 void AddSelftestCommand(CLI::App& app, ExitCode& result);
 void AddValidateCommand(CLI::App& app, ExitCode& result);
 void AddStatsCommand(CLI::App& app, ExitCode& result);
+void AddCompareCommand(CLI::App& app, ExitCode& result);
 
 }  // namespace dlb::cli

@@ -23,6 +23,7 @@ ExitCode Dispatch(int argc, char** argv) {
   AddExportCommand(app, result);
   AddValidateCommand(app, result);
   AddStatsCommand(app, result);
+  AddCompareCommand(app, result);
   AddSelftestCommand(app, result);
   try {
     app.parse(argc, argv);

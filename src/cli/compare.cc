@@ -1,0 +1,303 @@
+// dlbench compare RUN [RUN2] --by AXIS: cells that differ only in AXIS, compared over repetitions
+// (each repetition a fresh process is one observation; METHODOLOGY §2 rule 1): ratio of medians B/A
+// with a hierarchical bootstrap CI, Welch and Mann-Whitney on per-repetition medians with Holm across
+// the table, Hedges' g, a two-gate verdict, between- beside within-repetition variation, and a flag
+// where the two sides ran with different numeric settings (TF32, layout, dtype, threads).
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/compare.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "report/table.h"
+#include "stats/sample_check.h"
+#include "store/query.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace dlb::cli {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+const std::vector<std::string> kAxes = {"framework", "precision", "variant", "environment", "layout",
+                                        "batch", "run"};
+const std::vector<std::string> kMetrics = {"latency", "throughput", "memory", "energy"};
+
+struct CompareCliOptions {
+  std::vector<std::string> runs;
+  std::string db = kDefaultDb;
+  std::string by = "framework";
+  std::string metric = "latency";
+  bool json_output = false;
+  analysis::CompareOptions compare;
+};
+
+struct Side {
+  int64_t run_id;
+  store::CellRow cell;
+  analysis::Sample sample;     // one group per ok repetition
+  std::string settings_json;  // of the first ok repetition
+};
+
+std::string AxisValue(const Side& s, const std::string& by) {
+  const auto& c = s.cell;
+  if (by == "framework") return c.framework;
+  if (by == "precision") return c.precision;
+  if (by == "variant") return c.variant;
+  if (by == "environment") return c.environment;
+  if (by == "layout") return c.layout;
+  if (by == "batch") return std::to_string(c.batch);
+  return "run " + std::to_string(s.run_id);
+}
+
+// Everything that identifies a cell except the axis being compared.
+std::string GroupKey(const Side& s, const std::string& by) {
+  const auto& c = s.cell;
+  std::vector<std::string> parts = {c.model, by == "batch" ? "*" : std::to_string(c.batch),
+                                    by == "precision" ? "*" : c.precision, c.device, c.mode,
+                                    by == "layout" ? "*" : c.layout,
+                                    by == "variant" ? "*" : c.variant,
+                                    by == "environment" ? "*" : c.environment,
+                                    by == "framework" ? "*" : c.framework};
+  return Join(parts, "/");
+}
+
+// Per-repetition values of the metric. Throughput is per sample, batch / time.
+std::vector<std::vector<double>> Groups(store::Db& db, const store::CellRow& c, const std::string& metric) {
+  std::vector<std::vector<double>> groups;
+  for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
+    if (r.status != "ok") continue;
+    if (metric == "memory") {
+      if (r.peak_rss_bytes) groups.push_back({static_cast<double>(*r.peak_rss_bytes)});
+      continue;
+    }
+    std::vector<double> g;
+    for (const auto& s : store::GetSamples(db, r.repetition_id)) {
+      if (s.is_warmup || s.wall_ns <= 0) continue;
+      g.push_back(metric == "throughput" ? static_cast<double>(c.batch) * 1e9 / static_cast<double>(s.wall_ns)
+                                         : static_cast<double>(s.wall_ns));
+    }
+    if (!g.empty()) groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
+// The numeric settings that change the arithmetic, in one vocabulary for both frameworks.
+std::map<std::string, std::string> NumericProfile(const std::string& settings_json, const std::string& device) {
+  std::map<std::string, std::string> p;
+  auto s = json::parse(settings_json, nullptr, false);
+  if (!s.is_object()) return p;
+  auto str = [&](const char* k) -> std::string {
+    if (!s.contains(k) || s[k].is_null()) return "";
+    return s[k].is_string() ? s[k].get<std::string>() : s[k].dump();
+  };
+  p["layout"] = str("layout");
+  p["dtype"] = str("dtype");
+  if (s.contains("matmul_fp32_precision")) {
+    p["fp32 matmul"] = str("matmul_fp32_precision");
+    p["fp32 conv"] = str("conv_fp32_precision");
+  } else if (s.contains("jax_default_matmul_precision")) {
+    std::string prec = str("jax_default_matmul_precision");
+    bool gpu = device != "cpu";
+    std::string effective = prec.empty() || prec == "default" ? (gpu ? "tf32" : "ieee")
+                            : (prec == "float32" || prec == "highest") ? "ieee"
+                            : prec == "tensorfloat32" ? "tf32" : prec;
+    p["fp32 matmul"] = p["fp32 conv"] = effective;
+  }
+  p["threads"] = str("observed_threads");
+  return p;
+}
+
+std::string SettingsDiff(const Side& a, const Side& b) {
+  auto pa = NumericProfile(a.settings_json, a.cell.device);
+  auto pb = NumericProfile(b.settings_json, b.cell.device);
+  std::vector<std::string> diffs;
+  for (const auto& [k, va] : pa) {
+    if (k == "threads") continue;  // reported, but thread pools differ by design between frameworks
+    auto it = pb.find(k);
+    if (it != pb.end() && !va.empty() && !it->second.empty() && va != it->second) {
+      diffs.push_back(fmt::format("{} {} vs {}", k, va, it->second));
+    }
+  }
+  return Join(diffs, "; ");
+}
+
+// CV of per-repetition medians (between) and mean CV within repetitions.
+std::pair<std::optional<double>, std::optional<double>> Variation(const analysis::Sample& s) {
+  std::vector<double> medians, within;
+  for (const auto& g : s.groups) {
+    medians.push_back(stats::Median(g));
+    if (g.size() >= 2) {
+      double m = stats::Mean(g);
+      if (m != 0) within.push_back(std::sqrt(stats::SumSquaredDeviations(g, m) / static_cast<double>(g.size() - 1)) / m);
+    }
+  }
+  std::optional<double> between, within_mean;
+  if (medians.size() >= 2) {
+    double m = stats::Mean(medians);
+    if (m != 0) between = std::sqrt(stats::SumSquaredDeviations(medians, m) / static_cast<double>(medians.size() - 1)) / m;
+  }
+  if (!within.empty()) within_mean = stats::Mean(within);
+  return {between, within_mean};
+}
+
+std::string Pct(const std::optional<double>& v) { return v ? fmt::format("{:.2f}%", *v * 100) : "-"; }
+
+std::string Value(double v, const std::string& metric) {
+  if (metric == "latency") return FormatNs(v);
+  if (metric == "memory") return FormatBytes(v);
+  return fmt::format("{:.4g}/s", v);
+}
+
+ExitCode Compare(CompareCliOptions o) {
+  if (std::find(kAxes.begin(), kAxes.end(), o.by) == kAxes.end()) {
+    throw UserError(fmt::format("--by {}: {}", o.by, AllowedValues(o.by, kAxes)));
+  }
+  if (std::find(kMetrics.begin(), kMetrics.end(), o.metric) == kMetrics.end()) {
+    throw UserError(fmt::format("--metric {}: {}", o.metric, AllowedValues(o.metric, kMetrics)));
+  }
+  if (o.runs.size() > 2) throw UserError("give one run, or two to compare runs");
+  if (o.by == "run" && o.runs.size() != 2) throw UserError("--by run: give two runs (RUN RUN2)");
+  if (o.runs.size() == 2 && o.by != "run") {
+    throw UserError(fmt::format("two runs given but --by {}; use --by run to compare runs", o.by));
+  }
+  auto store = store::Store::OpenExisting(o.db);
+  if (o.metric == "energy") {
+    throw UserError(fmt::format("--metric energy: database {} holds no energy measurements (dlbench does "
+                                "not measure energy yet); allowed now: latency, throughput, memory",
+                                o.db));
+  }
+  o.compare.lower_is_better = o.metric != "throughput";
+
+  std::vector<Side> sides;
+  for (const auto& spec : o.runs) {
+    int64_t run_id = store::ResolveRun(store.db(), spec);
+    for (const auto& c : store::GetCells(store.db(), run_id)) {
+      if (c.status != "ok" && c.status != "partial") continue;
+      Side s{run_id, c, {}, "{}"};
+      s.sample.name = c.key;
+      s.sample.groups = Groups(store.db(), c, o.metric);
+      for (const auto& r : store::GetRepetitions(store.db(), c.cell_id)) {
+        if (r.status == "ok" && r.settings_json) {
+          s.settings_json = *r.settings_json;
+          break;
+        }
+      }
+      if (!s.sample.groups.empty()) sides.push_back(std::move(s));
+    }
+  }
+  // Group cells that differ only in the axis; the first of each group is the baseline A.
+  std::map<std::string, std::vector<size_t>> groups;
+  std::vector<std::string> order;
+  for (size_t i = 0; i < sides.size(); ++i) {
+    std::string k = o.by == "run" ? sides[i].cell.key : GroupKey(sides[i], o.by);
+    if (!groups.count(k)) order.push_back(k);
+    groups[k].push_back(i);
+  }
+  std::vector<analysis::Sample> samples;
+  for (const auto& s : sides) samples.push_back(s.sample);
+  std::vector<std::pair<size_t, size_t>> pairs;
+  for (const auto& k : order) {
+    const auto& idx = groups[k];
+    for (size_t j = 1; j < idx.size(); ++j) {
+      if (AxisValue(sides[idx[j]], o.by) != AxisValue(sides[idx[0]], o.by)) pairs.emplace_back(idx[0], idx[j]);
+    }
+  }
+  if (pairs.empty()) {
+    throw UserError(fmt::format("no two successful cells differ only in {}; nothing to compare", o.by));
+  }
+  auto results = analysis::CompareFamily(samples, pairs, analysis::Grouping::kRepetitions, o.compare);
+
+  report::TextTable t({"model", "batch", "precision", "device", "A", "B", "median A", "median B",
+                       "B/A [95% CI]", "reps", "Welch p", "M-W p", "g", "verdict", "CV between/within A",
+                       "settings differ"},
+                      {false, true, false, false, false, false, true, true, true, true, true, true,
+                       true, false, true, false});
+  ordered_json jc = ordered_json::array();
+  std::string notes;
+  for (const auto& r : results) {
+    const Side& a = sides[r.a];
+    const Side& b = sides[r.b];
+    auto [between_a, within_a] = Variation(a.sample);
+    auto [between_b, within_b] = Variation(b.sample);
+    std::string diff = SettingsDiff(a, b);
+    auto p = [](const auto& v) { return v ? fmt::format("{:.3g}", *v) : std::string("-"); };
+    t.AddRow({a.cell.model, std::to_string(a.cell.batch), a.cell.precision, a.cell.device,
+              AxisValue(a, o.by), AxisValue(b, o.by), Value(r.median_a, o.metric), Value(r.median_b, o.metric),
+              r.ratio_ci ? fmt::format("{:.3f} [{:.3f}, {:.3f}]", r.ratio, r.ratio_ci->lo, r.ratio_ci->hi)
+                         : fmt::format("{:.3f}", r.ratio),
+              fmt::format("{}/{}", a.sample.groups.size(), b.sample.groups.size()),
+              p(r.p_welch_adjusted), p(r.p_mwu_adjusted),
+              r.effect ? fmt::format("{:.2f}", r.effect->hedges_g) : "-", r.verdict,
+              Pct(between_a) + " / " + Pct(within_a), diff.empty() ? "-" : "yes"});
+    if (!diff.empty()) {
+      notes += fmt::format("{} bs{} {}: {} vs {} ran with different numeric settings: {}\n",
+                           a.cell.model, a.cell.batch, a.cell.precision, AxisValue(a, o.by),
+                           AxisValue(b, o.by), diff);
+    }
+    auto opt = [](const auto& v) { return v ? ordered_json(*v) : ordered_json(nullptr); };
+    jc.push_back({{"a", {{"run", a.run_id}, {"cell", a.cell.cell_idx}, {"key", a.cell.key},
+                         {"repetitions", a.sample.groups.size()}, {"median", r.median_a},
+                         {"cv_between_repetitions", opt(between_a)}, {"cv_within_repetitions", opt(within_a)}}},
+                  {"b", {{"run", b.run_id}, {"cell", b.cell.cell_idx}, {"key", b.cell.key},
+                         {"repetitions", b.sample.groups.size()}, {"median", r.median_b},
+                         {"cv_between_repetitions", opt(between_b)}, {"cv_within_repetitions", opt(within_b)}}},
+                  {"ratio_b_over_a", r.ratio},
+                  {"ratio_ci", r.ratio_ci ? ordered_json::array({r.ratio_ci->lo, r.ratio_ci->hi}) : ordered_json(nullptr)},
+                  {"ci_method", r.ci_method},
+                  {"p_welch", r.welch ? ordered_json(r.welch->p) : nullptr},
+                  {"p_welch_holm", opt(r.p_welch_adjusted)},
+                  {"p_mann_whitney", r.mwu ? ordered_json(r.mwu->p) : nullptr},
+                  {"p_mann_whitney_holm", opt(r.p_mwu_adjusted)},
+                  {"hedges_g", r.effect ? ordered_json(r.effect->hedges_g) : nullptr},
+                  {"verdict", r.verdict}, {"settings_differ", diff}, {"notes", r.notes}});
+  }
+  if (o.json_output) {
+    ordered_json j = {{"format", "dlbench-compare"}, {"version", 1}, {"runs", o.runs},
+                      {"by", o.by}, {"metric", o.metric}, {"alpha", o.compare.alpha},
+                      {"threshold", o.compare.threshold}, {"seed", o.compare.seed},
+                      {"n_resamples", o.compare.n_resamples}, {"comparisons", jc}};
+    fmt::print("{}\n", j.dump(2, ' ', false, ordered_json::error_handler_t::replace));
+    return ExitCode::kDone;
+  }
+  fmt::print("{} by {}: B relative to A over repetitions (each repetition one observation)\n\n",
+             o.metric, o.by);
+  fmt::print("{}", t.Render());
+  fmt::print("\nverdict: both Holm-adjusted p < {:g} (Welch and Mann-Whitney on per-repetition medians, "
+             "family of {}) and the ratio's hierarchical-bootstrap CI outside ±{:g}%; \"equivalent\": "
+             "the CI inside ±{:g}%. Few repetitions cannot reach significance: Mann-Whitney needs at least "
+             "4 per side for p < 0.05.\n",
+             o.compare.alpha, results.size(), o.compare.threshold * 100, o.compare.threshold * 100);
+  if (!notes.empty()) fmt::print("\n{}", notes);
+  return ExitCode::kDone;
+}
+
+}  // namespace
+
+void AddCompareCommand(CLI::App& app, ExitCode& result) {
+  auto* cmd = app.add_subcommand("compare", "Compare cells that differ in one axis, over repetitions");
+  auto o = std::make_shared<CompareCliOptions>();
+  cmd->add_option("RUN", o->runs, "run id(s) or latest; two runs with --by run")->required();
+  cmd->add_option("--db", o->db, "SQLite database")->capture_default_str();
+  cmd->add_option("--by", o->by, "axis that differs: framework, precision, variant, environment, layout, batch, run")
+      ->capture_default_str();
+  cmd->add_option("--metric", o->metric, "latency, throughput, memory (energy: not measured yet)")
+      ->capture_default_str();
+  cmd->add_option("--alpha", o->compare.alpha, "significance level")->capture_default_str()->check(CLI::Range(1e-6, 0.5));
+  cmd->add_option("--threshold", o->compare.threshold, "practical-equivalence band, as a fraction")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--resamples", o->compare.n_resamples, "bootstrap resamples")->capture_default_str()->check(CLI::Range(100, 1'000'000));
+  cmd->add_option("--seed", o->compare.seed, "bootstrap seed")->capture_default_str();
+  cmd->add_flag("--json", o->json_output, "machine-readable output (format dlbench-compare, version 1)");
+  cmd->callback([o, &result] { result = Compare(*o); });
+}
+
+}  // namespace dlb::cli
