@@ -1,0 +1,39 @@
+"""The stop rule with real synthetic workers: a steady signal stops once the floors are met and the
+median's CI is narrow; a noisy one keeps sampling to its cap and is marked not converged; a drifting
+warm-up is detected and kept out of the steady-state samples."""
+
+from __future__ import annotations
+
+from conftest import Dlbench, synthetic_experiment
+
+SAMPLING = ("warmup_min_iterations = 6\nwarmup_max_iterations = 400\nmin_iterations = 30\n"
+            "min_time_s = 0\nmax_iterations = 3000\nmax_time_s = 20\ntarget_rel_ci = 0.01\n"
+            "chunk_target_s = 0.01\nwindow_min_time_s = 0")
+
+VARIANTS = """
+[variants.steady]
+options = { latency = { distribution = "normal", mean_ns = 100000, std_ns = 500 } }
+[variants.noisy]
+options = { latency = { distribution = "bimodal", low_ns = 50000, high_ns = 250000, p_high = 0.5 } }
+[variants.drift]
+options = { latency = { distribution = "drift", start_ns = 600000, end_ns = 100000, steps = 60 } }
+"""
+
+
+def test_steady_stops_early_noisy_runs_to_the_cap(dlbench: Dlbench) -> None:
+    dlbench.write("s.toml", synthetic_experiment(batches="[1]", repetitions=1, extra=VARIANTS,
+                                                 options="", sampling=SAMPLING))
+    r = dlbench("run", "s.toml", "-q")
+    assert r.code == 0, r.err
+    rows = dlbench.query(
+        "SELECT c.variant, r.n_samples, r.converged, r.stop_reason, r.warmup_iterations, "
+        "r.warmup_settled, r.median_ns FROM cells c JOIN repetitions r USING (cell_id)")
+    by = {row[0]: row for row in rows}
+    _, n, converged, reason, _, _, _ = by["steady"]
+    assert converged == 1 and reason == "converged"
+    assert 30 <= n < 300  # the floor, then a few chunks: far from the 3000 cap
+    _, n, converged, reason, _, _, _ = by["noisy"]
+    assert converged == 0 and reason == "max_iterations" and n == 3000
+    _, n, converged, _, warmup, settled, median = by["drift"]
+    assert settled == 1 and warmup >= 50  # the warm-up lasted until the drift ended (60 samples)
+    assert 95_000 < median < 130_000  # steady state only: the 600 µs start is not in it
