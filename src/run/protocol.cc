@@ -110,10 +110,11 @@ std::string EncodeLoad(const LoadRequest& r) {
 }
 
 std::string EncodeMeasure(const MeasureRequest& r) {
-  return json{{"op", "measure"},
-              {"iterations", r.iterations},
-              {"sync", r.sync == Sync::kEach ? "each" : "window"}}
-      .dump();
+  json j = {{"op", "measure"},
+            {"iterations", r.iterations},
+            {"sync", r.sync == Sync::kEach ? "each" : "window"}};
+  if (r.block > 1) j["block"] = r.block;
+  return j.dump();
 }
 
 std::string EncodeBye() { return json{{"op", "bye"}}.dump(); }
@@ -157,7 +158,7 @@ Reply<LoadReply> DecodeLoad(std::string_view line) {
   return r;
 }
 
-Reply<MeasureReply> DecodeMeasure(std::string_view line, Sync sync) {
+Reply<MeasureReply> DecodeMeasure(std::string_view line, Sync sync, int64_t block) {
   auto j = ParseReply(line);
   if (!j) return std::unexpected(j.error());
   MeasureReply r;
@@ -172,6 +173,10 @@ Reply<MeasureReply> DecodeMeasure(std::string_view line, Sync sync) {
       r.wall_ns.push_back(v.get<int64_t>());
     }
     r.iterations = static_cast<int64_t>(r.wall_ns.size());
+    r.block = OptInt(*j, "block").value_or(1);
+    if (r.block != block) {
+      throw ProtocolError(fmt::format("asked for blocks of {} iterations, reply says {}", block, r.block));
+    }
   } else {
     r.window_ns = Int(*j, "window_ns");
     r.iterations = Int(*j, "iterations");

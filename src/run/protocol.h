@@ -58,6 +58,7 @@ enum class Sync { kEach, kWindow };
 struct MeasureRequest {
   int64_t iterations = 1;
   Sync sync = Sync::kEach;
+  int64_t block = 1;  // sync each: each sample times this many iterations; sent only when > 1
 };
 
 std::string EncodeHello();
@@ -86,7 +87,8 @@ struct LoadReply {
 };
 
 struct MeasureReply {
-  std::vector<int64_t> wall_ns;  // sync "each"
+  std::vector<int64_t> wall_ns;  // sync "each": per sample, i.e. per block of `block` iterations
+  int64_t block = 1;
   int64_t window_ns = 0;         // sync "window"
   int64_t iterations = 0;
   std::optional<int64_t> peak_device_bytes;
@@ -96,7 +98,7 @@ struct MeasureReply {
 // Each throws ProtocolError for a malformed reply and returns WorkerFailure for {"ok": false}.
 Reply<HelloReply> DecodeHello(std::string_view line);
 Reply<LoadReply> DecodeLoad(std::string_view line);
-Reply<MeasureReply> DecodeMeasure(std::string_view line, Sync sync);
+Reply<MeasureReply> DecodeMeasure(std::string_view line, Sync sync, int64_t block = 1);
 Reply<bool> DecodeBye(std::string_view line);
 
 struct SaveWeightsReply {

@@ -35,7 +35,8 @@ std::string Encode(const json& req) {
   if (op == "outputs") return EncodeOutputs(req["input_file"], req["output_file"]);
   if (op == "measure") {
     return EncodeMeasure({req["iterations"].get<int64_t>(),
-                          req["sync"] == "each" ? Sync::kEach : Sync::kWindow});
+                          req["sync"] == "each" ? Sync::kEach : Sync::kWindow,
+                          req.value("block", int64_t{1})});
   }
   LoadRequest l{req["model"], req["batch"], req["precision"], req["device"], req["mode"],
                 req["layout"], req["seed"], req["options"].dump(), std::nullopt};
@@ -69,7 +70,7 @@ void CheckReply(const json& req, const json& reply) {
     }
   } else if (op == "measure") {
     Sync sync = req["sync"] == "each" ? Sync::kEach : Sync::kWindow;
-    auto r = DecodeMeasure(line, sync);
+    auto r = DecodeMeasure(line, sync, req.value("block", int64_t{1}));
     ASSERT_EQ(r.has_value(), ok);
     if (ok && sync == Sync::kEach) {
       EXPECT_EQ(json(r->wall_ns), reply["wall_ns"]);

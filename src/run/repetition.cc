@@ -167,27 +167,31 @@ class Session {
     }
   }
 
-  // Asks for n synced samples and appends them; false if the repetition ended.
+  // Asks for n synced samples (each a block of block_ iterations) and appends them as
+  // per-iteration times; false if the repetition ended.
   bool Chunk(const char* phase, int64_t n) {
-    double expected_s = estimate_ns_ * 1e-9 * static_cast<double>(n);
-    auto line = Call(phase, EncodeMeasure({n, Sync::kEach}),
+    double expected_s = estimate_ns_ * 1e-9 * static_cast<double>(n * block_);
+    auto line = Call(phase, EncodeMeasure({n, Sync::kEach, block_}),
                      Millis(cell_.timeout_s + 2 * expected_s));
     if (!line) return false;
     try {
-      auto reply = DecodeMeasure(*line, Sync::kEach);
+      auto reply = DecodeMeasure(*line, Sync::kEach, block_);
       if (!reply) return Fail(phase, reply.error());
       if (static_cast<int64_t>(reply->wall_ns.size()) != n) {
         return BrokeProtocol(phase, ProtocolError(fmt::format(
                                         "asked for {} samples, got {}", n, reply->wall_ns.size())));
       }
       Note(*reply);
+      if (block_ > 1) {
+        for (auto& v : reply->wall_ns) v = (v + block_ / 2) / block_;
+      }
       r_.wall_ns.insert(r_.wall_ns.end(), reply->wall_ns.begin(), reply->wall_ns.end());
       r_.chunk_idx.insert(r_.chunk_idx.end(), reply->wall_ns.size(), chunk_);
       ++chunk_;
       std::vector<int64_t> sorted = reply->wall_ns;
       std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
       estimate_ns_ = static_cast<double>(sorted[sorted.size() / 2]);
-      for (int64_t v : reply->wall_ns) r_.sample_s += static_cast<double>(v) * 1e-9;
+      for (int64_t v : reply->wall_ns) r_.sample_s += static_cast<double>(v * block_) * 1e-9;
       return true;
     } catch (const ProtocolError& e) {
       return BrokeProtocol(phase, e);
@@ -217,14 +221,24 @@ class Session {
     }
   }
 
+  // After warm-up: time blocks of iterations when one is too close to the harness overhead.
+  void Calibrate() {
+    int64_t overhead = std::max(r_.timer_overhead_ns.value_or(0), r_.sync_overhead_ns.value_or(0));
+    if (estimate_ns_ <= 0 && r_.wall_ns.empty()) return;
+    block_ = BlockSize(estimate_ns_, overhead);
+    r_.block_iterations = block_;
+    r_.near_overhead = NearOverhead(estimate_ns_, overhead);
+  }
+
   bool Measure() {
     const auto& s = cell_.sampling;
+    Calibrate();
     auto t0 = Clock::now();
     while (true) {
       auto steady = std::span<const int64_t>(r_.wall_ns).subspan(static_cast<size_t>(r_.warmup_count));
       auto n = static_cast<int64_t>(steady.size());
       if (n > 0) {
-        StopDecision d = DecideStop(steady, s, SecondsSince(t0));
+        StopDecision d = DecideStop(steady, s, SecondsSince(t0), block_);
         r_.median_ns = d.median_ns;
         r_.rel_ci = d.rel_ci;
         if (d.stop) {
@@ -233,8 +247,8 @@ class Session {
           return true;
         }
       }
-      int64_t chunk = NextChunk(estimate_ns_, n, s.max_iterations, s.chunk_target_s);
-      // Never overshoot the time cap by more than a chunk of the target size.
+      int64_t chunk = NextChunk(estimate_ns_ * static_cast<double>(block_), n, s.max_iterations,
+                                s.chunk_target_s);
       if (!Chunk("measure", chunk)) return false;
     }
   }
@@ -268,6 +282,7 @@ class Session {
   Clock::time_point start_ = Clock::now();
   double estimate_ns_ = 0;
   int32_t chunk_ = 0;
+  int64_t block_ = 1;
   bool worker_ended_ = false;
 };
 

@@ -42,6 +42,8 @@ struct RepetitionResult {
   std::vector<int64_t> wall_ns;
   std::vector<int32_t> chunk_idx;
   int64_t warmup_count = 0;
+  int64_t block_iterations = 1;  // steady samples are block means over this many iterations
+  bool near_overhead = false;    // median within 100x of the harness overhead (flagged)
   bool warmup_settled = false;
   bool converged = false;
   std::string stop_reason;

@@ -50,8 +50,21 @@ int64_t NextChunk(double estimate_ns, int64_t already, int64_t cap, double chunk
   return std::min(chunk, left);
 }
 
+bool NearOverhead(double median_ns, int64_t overhead_ns) {
+  return overhead_ns > 0 && median_ns < 100.0 * static_cast<double>(overhead_ns);
+}
+
+int64_t BlockSize(double median_ns, int64_t overhead_ns) {
+  constexpr double kRatio = 1e4;
+  constexpr int64_t kMaxBlock = 1'000'000;
+  if (!NearOverhead(median_ns, overhead_ns)) return 1;
+  double need = kRatio * static_cast<double>(overhead_ns);
+  double per = std::max(median_ns, 1.0);
+  return std::clamp<int64_t>(static_cast<int64_t>(std::ceil(need / per)), 1, kMaxBlock);
+}
+
 StopDecision DecideStop(std::span<const int64_t> steady_ns, const plan::SamplingSettings& s,
-                        double elapsed_s) {
+                        double elapsed_s, int64_t block) {
   StopDecision d;
   const auto n = static_cast<int64_t>(steady_ns.size());
   if (n == 0) {
@@ -68,6 +81,7 @@ StopDecision DecideStop(std::span<const int64_t> steady_ns, const plan::Sampling
   }
   double sample_time_s = 0;
   for (int64_t v : steady_ns) sample_time_s += static_cast<double>(v) * 1e-9;
+  sample_time_s *= static_cast<double>(block);
 
   bool floors_met = n >= s.min_iterations && sample_time_s >= s.min_time_s;
   if (floors_met && d.rel_ci && *d.rel_ci <= s.target_rel_ci) {

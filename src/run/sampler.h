@@ -29,6 +29,16 @@ int WarmupWindow(const plan::SamplingSettings& s);
 // estimate, never beyond what the caps leave.
 int64_t NextChunk(double estimate_ns, int64_t already, int64_t cap, double chunk_target_s);
 
+// Harness calibration (issue 5; METHODOLOGY rule 8 after torch.utils.benchmark's blocked_autorange):
+// an iteration whose median is within 100 times the harness overhead (clock read or
+// synchronisation, whichever is larger) is timed in blocks, each block lasting at least 1e4 times
+// the overhead. Anything slower keeps one iteration per sample, so that latency tails stay visible.
+// 1 when no block is needed.
+int64_t BlockSize(double median_ns, int64_t overhead_ns);
+
+// A cell whose median is within 100 times the harness overhead is flagged.
+bool NearOverhead(double median_ns, int64_t overhead_ns);
+
 struct StopDecision {
   bool stop = false;
   bool converged = false;
@@ -39,8 +49,9 @@ struct StopDecision {
 
 // Floors first (min_iterations and min_time_s of summed sample time), then stop once the
 // distribution-free CI of the median is within target_rel_ci; caps end it as not converged.
-// elapsed_s is the wall time since the measurement phase began.
+// elapsed_s is the wall time since the measurement phase began; each sample stands for `block`
+// iterations (BlockSize), which the time floor counts.
 StopDecision DecideStop(std::span<const int64_t> steady_ns, const plan::SamplingSettings& s,
-                        double elapsed_s);
+                        double elapsed_s, int64_t block = 1);
 
 }  // namespace dlb::run

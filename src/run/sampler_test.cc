@@ -64,6 +64,18 @@ TEST(NextChunk, AimsAtTheTargetTimeWithinCaps) {
   EXPECT_EQ(NextChunk(1, 0, 10'000'000, 0.25), 200'000);
 }
 
+TEST(Calibration, BlocksOnlyWhatIsTooCloseToTheOverhead) {
+  EXPECT_EQ(BlockSize(1e6, 50), 1);        // 1 ms against 50 ns: 2e4 times, no block
+  EXPECT_EQ(BlockSize(5000, 50), 1);       // exactly 100 times: single iterations, tails visible
+  EXPECT_EQ(BlockSize(4999, 50), 101);     // within 100 times: blocks of >= 1e4 x overhead
+  EXPECT_EQ(BlockSize(140, 50), 3572);     // zero-work model: ceil(5e5 / 140)
+  EXPECT_EQ(BlockSize(0, 50), 500'000);    // no measurable time: 1e4 x overhead in 1 ns steps
+  EXPECT_EQ(BlockSize(10, 1'000'000), 1'000'000);  // capped
+  EXPECT_EQ(BlockSize(140, 0), 1);         // unknown overhead: nothing to calibrate against
+  EXPECT_TRUE(NearOverhead(140, 50));
+  EXPECT_FALSE(NearOverhead(5000, 50));
+}
+
 TEST(Stop, FloorsComeFirst) {
   std::vector<int64_t> v(10, 1000);  // a perfect signal, but below min_iterations
   auto d = DecideStop(v, Settings(), 0.1);

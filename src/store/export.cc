@@ -128,7 +128,9 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
           {"rel_ci", Opt(r.rel_ci)}, {"window_ns", Opt(r.window_ns)},
           {"window_iterations", Opt(r.window_iterations)},
           {"peak_rss_bytes", Opt(r.peak_rss_bytes)},
-          {"peak_device_bytes", Opt(r.peak_device_bytes)}, {"log", r.log}};
+          {"peak_device_bytes", Opt(r.peak_device_bytes)},
+          {"block_iterations", r.block_iterations}, {"near_overhead", r.near_overhead != 0},
+          {"log", r.log}};
       if (with_samples) {
         ordered_json chunk = ordered_json::array(), wall = ordered_json::array();
         int64_t warm = 0;

@@ -137,7 +137,8 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
       "env_padding_bytes, hello_json, settings_json, parameters, flops_per_sample, load_s, "
       "compile_s, first_call_s, sync_overhead_ns, timer_overhead_ns, warmup_iterations, "
       "warmup_settled, n_samples, converged, stop_reason, median_ns, rel_ci, window_ns, "
-      "window_iterations, peak_rss_bytes, peak_device_bytes, log FROM repetitions "
+      "window_iterations, peak_rss_bytes, peak_device_bytes, log, block_iterations, near_overhead "
+      "FROM repetitions "
       "WHERE cell_id = ? ORDER BY rep_idx");
   s.Bind(1, cell_id);
   std::vector<RepetitionRow> out;
@@ -181,6 +182,8 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
     r.peak_rss_bytes = s.OptInt(i++);
     r.peak_device_bytes = s.OptInt(i++);
     r.log = s.Text(i++);
+    r.block_iterations = s.Int(i++);
+    r.near_overhead = s.Int(i++);
     out.push_back(std::move(r));
   }
   return out;

@@ -52,6 +52,8 @@ struct RepetitionRow {
   std::optional<double> median_ns, rel_ci;
   std::optional<int64_t> window_ns, window_iterations, peak_rss_bytes, peak_device_bytes;
   std::string log;
+  int64_t block_iterations = 1;
+  int64_t near_overhead = 0;
 };
 
 struct SampleRow {

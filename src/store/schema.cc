@@ -132,6 +132,12 @@ CREATE TABLE validations (
 );
 CREATE INDEX validations_by_run ON validations(run_id);
 )sql",
+    // 2 -> 3: harness calibration. Steady samples of a repetition with block_iterations > 1 are
+    // the mean time per iteration over a block of that many synced iterations.
+    R"sql(
+ALTER TABLE repetitions ADD COLUMN block_iterations INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE repetitions ADD COLUMN near_overhead INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace

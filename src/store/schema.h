@@ -7,7 +7,7 @@
 
 namespace dlb::store {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 int SchemaVersion(Db& db);
 

@@ -154,8 +154,9 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::Rep
       "env_padding_bytes, hello_json, settings_json, parameters, flops_per_sample, load_s, "
       "compile_s, first_call_s, sync_overhead_ns, timer_overhead_ns, warmup_iterations, "
       "warmup_settled, n_samples, converged, stop_reason, median_ns, rel_ci, window_ns, "
-      "window_iterations, peak_rss_bytes, peak_device_bytes, log) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "window_iterations, peak_rss_bytes, peak_device_bytes, log, block_iterations, near_overhead) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+      "?, ?, ?, ?, ?, ?, ?, ?)");
   auto opt_text = [](const std::string& s) {
     return s.empty() ? std::nullopt : std::optional<std::string>(s);
   };
@@ -170,6 +171,7 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::Rep
   b << static_cast<int64_t>(r.wall_ns.size()) - r.warmup_count;
   b << static_cast<int64_t>(r.converged) << opt_text(r.stop_reason) << r.median_ns << r.rel_ci;
   b << r.window_ns << r.window_iterations << r.peak_rss_bytes << r.peak_device_bytes << r.log;
+  b << r.block_iterations << static_cast<int64_t>(r.near_overhead);
   rep.Run();
   InsertSamples(db_, db_.LastInsertId(), r);
   UpdateCell(cell_id, cell.batch);

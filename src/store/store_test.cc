@@ -144,7 +144,7 @@ TEST_F(StoreTest, MigratesAFreshFileAndRefusesANewerSchema) {
     Store::Open(path_);
     FAIL();
   } catch (const EnvError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this dlbench understands (2)"),
+    EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this dlbench understands (3)"),
               std::string::npos) << e.what();
   }
 }
@@ -160,7 +160,7 @@ TEST_F(StoreTest, UpgradesAVersion1FileKeepingItsRuns) {
     EXPECT_EQ(SchemaVersion(db), 1);
   }
   Store s = Store::Open(path_);
-  EXPECT_EQ(SchemaVersion(s.db()), 2);
+  EXPECT_EQ(SchemaVersion(s.db()), kSchemaVersion);
   auto runs = ListRuns(s.db());
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].experiment, "old");

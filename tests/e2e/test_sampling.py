@@ -37,3 +37,27 @@ def test_steady_stops_early_noisy_runs_to_the_cap(dlbench: Dlbench) -> None:
     _, n, converged, _, warmup, settled, median = by["drift"]
     assert settled == 1 and warmup >= 50  # the warm-up lasted until the drift ended (60 samples)
     assert 95_000 < median < 130_000  # steady state only: the 600 µs start is not in it
+
+
+def test_calls_near_the_harness_overhead_are_timed_in_blocks_and_flagged(dlbench: Dlbench) -> None:
+    extra = """
+[variants.zero]
+options = { latency = { distribution = "constant", value_ns = 0 } }
+[variants.slow]
+options = { latency = { distribution = "constant", value_ns = 200000 } }
+"""
+    sampling = "min_iterations = 20\nmin_time_s = 0.05\nmax_time_s = 3\nwindow_min_time_s = 0"
+    dlbench.write("b.toml", synthetic_experiment(batches="[1]", repetitions=1, extra=extra,
+                                                 options="", sampling=sampling))
+    r = dlbench("run", "b.toml", "-q")
+    assert r.code == 0, r.err
+    rows = dict((v, (b, f, m, t)) for v, b, f, m, t in dlbench.query(
+        "SELECT c.variant, r.block_iterations, r.near_overhead, r.median_ns, r.timer_overhead_ns "
+        "FROM cells c JOIN repetitions r USING (cell_id)"))
+    block, flagged, median, overhead = rows["zero"]
+    assert block >= 10_000 * overhead / max(median, 1) * 0.5 and block > 100
+    assert flagged == 1
+    assert 0 < median < 5_000  # a per-iteration mean over the block, not the block's total
+    assert rows["slow"][:2] == (1, 0)
+    show = dlbench("show", "latest", "--cell", "0")
+    assert "timed in blocks of" in show.out and "FLAGGED" in show.out

@@ -78,6 +78,9 @@ class MeasureRequest:
     op: ClassVar[str] = "measure"
     iterations: int
     sync: str
+    # sync "each" only: each sample times this many synced iterations back to back (the
+    # controller asks for blocks when one iteration is too close to the timer's own overhead).
+    block: int | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,10 @@ def _validate_load(obj: dict[str, Any]) -> None:
 def _validate_measure(obj: dict[str, Any]) -> None:
     _check_int("measure", "iterations", obj["iterations"], minimum=1)
     _check_choice("measure", "sync", obj["sync"], SYNCS)
+    if obj.get("block") is not None:
+        _check_int("measure", "block", obj["block"], minimum=1)
+        if obj["sync"] != "each":
+            raise ProtocolError('measure: field "block" needs sync "each"')
 
 
 def _validate_save_weights(obj: dict[str, Any]) -> None:

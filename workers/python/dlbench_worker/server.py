@@ -122,8 +122,11 @@ class Server:
     def measure(self, request: MeasureRequest) -> dict[str, Any]:
         if not self.loaded:
             raise ProtocolError("measure before load")
-        if request.sync == "each":
-            timing: dict[str, Any] = {"wall_ns": self.adapter.measure_each(request.iterations)}
+        if request.sync == "each" and (request.block or 1) > 1:
+            blocks = self.adapter.measure_blocks(request.iterations, request.block)
+            timing: dict[str, Any] = {"wall_ns": blocks, "block": request.block}
+        elif request.sync == "each":
+            timing = {"wall_ns": self.adapter.measure_each(request.iterations)}
         else:
             window_ns = self.adapter.measure_window(request.iterations)
             timing = {"window_ns": window_ns, "iterations": request.iterations}
