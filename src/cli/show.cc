@@ -63,6 +63,10 @@ void ShowCell(store::Db& db, const store::CellRow& c, int log_lines) {
                r.warmup_iterations, r.warmup_settled ? "settled" : "not settled", r.n_samples,
                r.converged ? "converged" : "not converged", r.stop_reason.value_or("-"),
                r.median_ns ? FormatNs(*r.median_ns) : "-", r.rel_ci.value_or(NAN) * 100);
+    if (r.gate_status) {
+      fmt::print("    GPU temperature gate: {}, {} °C at start, waited {:.0f} s\n", *r.gate_status,
+                 Or(r.gpu_temperature_c), r.gate_wait_s);
+    }
     if (r.block_iterations > 1 || r.near_overhead) {
       fmt::print("    timed in blocks of {} iterations{}\n", r.block_iterations,
                  r.near_overhead ? "; FLAGGED: median within 100x of the harness overhead" : "");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,6 +64,8 @@ struct Experiment {
   double cooldown_s = 0;
   double timeout_s = 600;  // deadline for any one reply from a worker
   bool validate = false;   // after the run, compare the frameworks' outputs (dlbench validate)
+  std::optional<int> gpu_temperature_max_c;  // gate: wait until the GPU is at or below this
+  double gpu_temperature_timeout_s = 300;    // then start anyway, recorded as "timeout"
   Matrix matrix;
   SamplingSettings sampling;
   std::string options_json = "{}";

@@ -167,7 +167,9 @@ const std::vector<std::string> kTopKeys = {"experiment", "matrix", "sampling", "
                                            "variants", "environments"};
 const std::vector<std::string> kExperimentKeys = {"name",      "description", "repetitions",
                                                   "order",     "seed",        "cooldown_s",
-                                                  "timeout_s", "validate"};
+                                                  "timeout_s", "validate",
+                                                  "gpu_temperature_max_c",
+                                                  "gpu_temperature_timeout_s"};
 const std::vector<std::string> kMatrixKeys = {"framework", "model",  "batch",   "precision",
                                               "device",    "mode",   "layout",  "variant",
                                               "environment"};
@@ -267,6 +269,12 @@ void ParseExperimentTable(const Parser& p, const toml::table& root, Experiment& 
   e.timeout_s =
       p.Number(*t, "timeout_s", "experiment.timeout_s", 0, 86'400, true).value_or(e.timeout_s);
   e.validate = p.Bool(*t, "validate", "experiment.validate").value_or(false);
+  if (auto c = p.Int(*t, "gpu_temperature_max_c", "experiment.gpu_temperature_max_c", 20, 110)) {
+    e.gpu_temperature_max_c = static_cast<int>(*c);
+  }
+  e.gpu_temperature_timeout_s =
+      p.Number(*t, "gpu_temperature_timeout_s", "experiment.gpu_temperature_timeout_s", 0, 86'400)
+          .value_or(e.gpu_temperature_timeout_s);
 }
 
 // Option keys must be accepted by every framework they will be sent to.

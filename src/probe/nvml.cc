@@ -36,7 +36,32 @@ class Library {
   void* handle_;
 };
 
+using TemperatureFn = int (*)(nvmlDevice_t, int, unsigned int*);
+
 }  // namespace
+
+std::optional<int> GpuTemperatureC(int index) {
+  // Loaded and initialised once; NVML stays initialised for the life of the process.
+  static const struct Handle {
+    Library lib;
+    HandleFn handle = nullptr;
+    TemperatureFn temperature = nullptr;
+    bool ok = false;
+    Handle() {
+      if (!lib) return;
+      auto init = lib.Get<InitFn>("nvmlInit_v2");
+      handle = lib.Get<HandleFn>("nvmlDeviceGetHandleByIndex_v2");
+      temperature = lib.Get<TemperatureFn>("nvmlDeviceGetTemperature");
+      ok = init && handle && temperature && init() == 0;
+    }
+  } nvml;
+  if (!nvml.ok || index < 0) return std::nullopt;
+  nvmlDevice_t dev = nullptr;
+  unsigned int celsius = 0;
+  if (nvml.handle(static_cast<unsigned int>(index), &dev) != 0) return std::nullopt;
+  if (nvml.temperature(dev, /*NVML_TEMPERATURE_GPU=*/0, &celsius) != 0) return std::nullopt;
+  return static_cast<int>(celsius);
+}
 
 GpuProbe ProbeGpus() {
   GpuProbe p;

@@ -3,6 +3,7 @@
 // Absent library or no GPU: an empty list and the reason, never a crash.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,5 +24,9 @@ struct GpuProbe {
 };
 
 GpuProbe ProbeGpus();
+
+// The GPU's core temperature in °C through NVML (NVML_TEMPERATURE_GPU), or nullopt when NVML or
+// the device is unavailable. Loads NVML once per process.
+std::optional<int> GpuTemperatureC(int index);
 
 }  // namespace dlb::probe

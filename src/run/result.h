@@ -26,6 +26,11 @@ struct RepetitionResult {
   std::optional<int> exit_code;
   std::optional<int> term_signal;
   std::string started_at, finished_at;
+  // The GPU temperature gate before this repetition: passed, timeout, unavailable, or empty when
+  // no gate applied (CPU cells, or no gpu_temperature_max_c).
+  std::string gate_status;
+  std::optional<int> gpu_temperature_c;  // at the start of the repetition, when read
+  double gate_wait_s = 0;
 
   std::vector<std::string> argv;  // the whole command line: prefix + worker
   std::vector<std::string> prefix;

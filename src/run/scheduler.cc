@@ -2,6 +2,10 @@
 
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "probe/nvml.h"
+#include "run/gate.h"
 #include "util/interrupt.h"
 #include "util/random.h"
 
@@ -14,6 +18,7 @@ RunTotals RunPlan(const plan::Plan& plan, const WorkerLaunch& launch, ResultSink
   std::vector<bool> unsupported(plan.cells.size(), false);
   Rng padding_rng(e.seed ^ 0x9e3779b97f4a7c15ULL);
   int order_idx = 0;
+  bool gate_warned = false;
   for (const plan::Task& task : plan.tasks) {
     const plan::Cell& cell = plan.cells[static_cast<size_t>(task.cell_idx)];
     int padding = static_cast<int>(UniformIndex(padding_rng, 4096));
@@ -30,9 +35,26 @@ RunTotals RunPlan(const plan::Plan& plan, const WorkerLaunch& launch, ResultSink
       totals.interrupted = true;
       break;
     }
+    GateOutcome gate;
+    if (auto gpu = CudaIndex(cell.device); gpu && e.gpu_temperature_max_c) {
+      gate = WaitForTemperature([&] { return probe::GpuTemperatureC(*gpu); }, *e.gpu_temperature_max_c,
+                                e.gpu_temperature_timeout_s, 1.0, InterruptibleSleep);
+      if (gate.status == "interrupted") {
+        totals.interrupted = true;
+        break;
+      }
+      if (gate.status != "passed" && !gate_warned) {
+        progress.Note(fmt::format("dlbench: warning: GPU temperature gate for {}: {} (recorded per "
+                                  "repetition)", cell.device, gate.status));
+        gate_warned = true;
+      }
+    }
     progress.Start(cell.Label(), task.rep_idx, e.repetitions);
     RepetitionSpec spec{&cell, task.rep_idx, order_idx, e.seed, padding};
     RepetitionResult r = RunRepetition(spec, launch);
+    r.gate_status = gate.status;
+    r.gpu_temperature_c = gate.end_c;
+    r.gate_wait_s = gate.waited_s;
     ++order_idx;
     if (r.status == RepStatus::kInterrupted) {
       totals.interrupted = true;

@@ -130,6 +130,8 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
           {"peak_rss_bytes", Opt(r.peak_rss_bytes)},
           {"peak_device_bytes", Opt(r.peak_device_bytes)},
           {"block_iterations", r.block_iterations}, {"near_overhead", r.near_overhead != 0},
+          {"gate", {{"status", Opt(r.gate_status)}, {"gpu_temperature_c", Opt(r.gpu_temperature_c)},
+                    {"waited_s", r.gate_wait_s}}},
           {"log", r.log}};
       if (with_samples) {
         ordered_json chunk = ordered_json::array(), wall = ordered_json::array();

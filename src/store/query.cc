@@ -137,8 +137,8 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
       "env_padding_bytes, hello_json, settings_json, parameters, flops_per_sample, load_s, "
       "compile_s, first_call_s, sync_overhead_ns, timer_overhead_ns, warmup_iterations, "
       "warmup_settled, n_samples, converged, stop_reason, median_ns, rel_ci, window_ns, "
-      "window_iterations, peak_rss_bytes, peak_device_bytes, log, block_iterations, near_overhead "
-      "FROM repetitions "
+      "window_iterations, peak_rss_bytes, peak_device_bytes, log, block_iterations, near_overhead, "
+      "gate_status, gpu_temperature_c, gate_wait_s FROM repetitions "
       "WHERE cell_id = ? ORDER BY rep_idx");
   s.Bind(1, cell_id);
   std::vector<RepetitionRow> out;
@@ -184,6 +184,9 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
     r.log = s.Text(i++);
     r.block_iterations = s.Int(i++);
     r.near_overhead = s.Int(i++);
+    r.gate_status = OptText(s, i++);
+    r.gpu_temperature_c = s.OptInt(i++);
+    r.gate_wait_s = s.Double(i++);
     out.push_back(std::move(r));
   }
   return out;

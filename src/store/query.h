@@ -54,6 +54,9 @@ struct RepetitionRow {
   std::string log;
   int64_t block_iterations = 1;
   int64_t near_overhead = 0;
+  std::optional<std::string> gate_status;
+  std::optional<int64_t> gpu_temperature_c;
+  double gate_wait_s = 0;
 };
 
 struct SampleRow {

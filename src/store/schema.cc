@@ -132,11 +132,16 @@ CREATE TABLE validations (
 );
 CREATE INDEX validations_by_run ON validations(run_id);
 )sql",
-    // 2 -> 3: harness calibration. Steady samples of a repetition with block_iterations > 1 are
+    // 2 -> 3: harness calibration and the GPU temperature gate. Steady samples of a repetition with block_iterations > 1 are
     // the mean time per iteration over a block of that many synced iterations.
     R"sql(
 ALTER TABLE repetitions ADD COLUMN block_iterations INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE repetitions ADD COLUMN near_overhead INTEGER NOT NULL DEFAULT 0;
+-- The GPU temperature gate before the repetition (experiment.gpu_temperature_max_c).
+ALTER TABLE repetitions ADD COLUMN gate_status TEXT;
+ALTER TABLE repetitions ADD COLUMN gpu_temperature_c INTEGER;
+ALTER TABLE repetitions ADD COLUMN gate_wait_s REAL NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN gpu_temperature_max_c INTEGER;
 )sql",
 };
 

@@ -104,11 +104,13 @@ int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan) {
   Stmt run = db_.Prepare(
       "INSERT INTO runs (experiment, experiment_file, experiment_toml, status, started_at, host, "
       "controller_pid, dlbench_version, dlbench_revision, command_line, host_json, order_kind, "
-      "seed, repetitions, cooldown_s) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "seed, repetitions, cooldown_s, gpu_temperature_max_c) "
+      "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   Binder(run) << e.name << e.path << e.source_text << NowIso8601() << info.host
               << info.controller_pid << info.dlbench_version << info.dlbench_revision
               << info.command_line_json << info.host_json << plan::OrderName(e.order)
-              << static_cast<int64_t>(e.seed) << e.repetitions << e.cooldown_s;
+              << static_cast<int64_t>(e.seed) << e.repetitions << e.cooldown_s
+              << e.gpu_temperature_max_c;
   run.Run();
   int64_t run_id = db_.LastInsertId();
 
@@ -154,9 +156,10 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::Rep
       "env_padding_bytes, hello_json, settings_json, parameters, flops_per_sample, load_s, "
       "compile_s, first_call_s, sync_overhead_ns, timer_overhead_ns, warmup_iterations, "
       "warmup_settled, n_samples, converged, stop_reason, median_ns, rel_ci, window_ns, "
-      "window_iterations, peak_rss_bytes, peak_device_bytes, log, block_iterations, near_overhead) "
+      "window_iterations, peak_rss_bytes, peak_device_bytes, log, block_iterations, near_overhead, "
+      "gate_status, gpu_temperature_c, gate_wait_s) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-      "?, ?, ?, ?, ?, ?, ?, ?)");
+      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto opt_text = [](const std::string& s) {
     return s.empty() ? std::nullopt : std::optional<std::string>(s);
   };
@@ -171,7 +174,8 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::Rep
   b << static_cast<int64_t>(r.wall_ns.size()) - r.warmup_count;
   b << static_cast<int64_t>(r.converged) << opt_text(r.stop_reason) << r.median_ns << r.rel_ci;
   b << r.window_ns << r.window_iterations << r.peak_rss_bytes << r.peak_device_bytes << r.log;
-  b << r.block_iterations << static_cast<int64_t>(r.near_overhead);
+  b << r.block_iterations << static_cast<int64_t>(r.near_overhead) << opt_text(r.gate_status);
+  b << r.gpu_temperature_c << r.gate_wait_s;
   rep.Run();
   InsertSamples(db_, db_.LastInsertId(), r);
   UpdateCell(cell_id, cell.batch);

@@ -61,3 +61,19 @@ options = { latency = { distribution = "constant", value_ns = 200000 } }
     assert rows["slow"][:2] == (1, 0)
     show = dlbench("show", "latest", "--cell", "0")
     assert "timed in blocks of" in show.out and "FLAGGED" in show.out
+
+
+def test_gpu_temperature_gate_without_nvml_is_recorded_not_blocking(dlbench: Dlbench) -> None:
+    # No GPU and no NVML here: the gate cannot read a temperature, says so once, and the run goes on.
+    text = synthetic_experiment(batches="[1]", repetitions=2)
+    text = text.replace("timeout_s = 20", "timeout_s = 20\ngpu_temperature_max_c = 70")
+    text = text.replace('model = "synthetic"', 'model = "synthetic"\ndevice = ["cpu", "cuda:0"]')
+    dlbench.write("g.toml", text)
+    r = dlbench("run", "g.toml")
+    assert r.code == 0, r.err
+    assert r.err.count("GPU temperature gate for cuda:0: unavailable") == 1
+    rows = dlbench.query("SELECT c.device, r.gate_status, r.gpu_temperature_c FROM cells c "
+                         "JOIN repetitions r USING (cell_id) ORDER BY c.cell_idx, r.rep_idx")
+    assert rows == [("cpu", None, None), ("cpu", None, None),
+                    ("cuda:0", "unavailable", None), ("cuda:0", "unavailable", None)]
+    assert dlbench.query("SELECT gpu_temperature_max_c FROM runs") == [(70,)]

@@ -1,0 +1,28 @@
+// The GPU temperature gate (issue 5; ML.ENERGY's thermal note: power and clocks follow temperature):
+// before a repetition on a GPU, wait until the device is at or below a threshold, with a timeout.
+// The waiting is a pure loop over an injected reader and sleeper, so it is tested without a GPU;
+// the scheduler passes NVML's reading.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace dlb::run {
+
+struct GateOutcome {
+  std::string status;               // "passed", "timeout", "unavailable" (no reading), "interrupted"
+  std::optional<int> start_c;       // first reading
+  std::optional<int> end_c;         // last reading, when the repetition started
+  double waited_s = 0;
+};
+
+// read() returns the temperature or nullopt; sleep(s) sleeps and returns false if interrupted.
+GateOutcome WaitForTemperature(const std::function<std::optional<int>()>& read, int max_c,
+                               double timeout_s, double poll_s,
+                               const std::function<bool(double)>& sleep);
+
+// The NVML index for a device string: "cuda" -> 0, "cuda:N" -> N, anything else nullopt.
+std::optional<int> CudaIndex(const std::string& device);
+
+}  // namespace dlb::run
