@@ -88,8 +88,8 @@ std::string FrameworkComparison(const std::vector<store::CellRow>& cells) {
   }
   if (t.empty()) return {};
   return t.Render() +
-         "Ratios of pooled medians; no significance test is applied here. Check the numeric "
-         "settings of each side with `dlbench show RUN --cell N`.\n";
+         "Ratios of pooled medians, without a test: `dlbench compare RUN` tests them over "
+         "repetitions and flags differing numeric settings.\n";
 }
 
 std::string ValidationSummary(const std::vector<store::ValidationRow>& rows) {
