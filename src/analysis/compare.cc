@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "stats/multitest.h"
+#include "stats/power.h"
 
 namespace dlb::analysis {
 namespace {
@@ -96,6 +97,28 @@ std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
       }
     } else {
       c.notes.push_back(boot.error());
+    }
+    c.ratio_of_means = stats::Mean(a) != 0 ? stats::Mean(b) / stats::Mean(a) : NAN;
+    stats::BootstrapOptions means_options = bo;
+    means_options.seed = o.seed + 1;
+    auto boot_means =
+        grouping == Grouping::kRepetitions
+            ? stats::HierarchicalBootstrapRatio({B.groups, A.groups, stats::RatioStatistic::Means}, means_options)
+            : stats::BootstrapRatio({b, a, stats::RatioStatistic::Means}, means_options);
+    if (boot_means) c.ratio_of_means_ci = boot_means->bca ? boot_means->bca->interval : boot_means->percentile;
+    // Power: how many observations per side would detect a `threshold` shift of A's mean.
+    if (ta.size() >= 2 && tb.size() >= 2) {
+      double ma = stats::Mean(ta), mb = stats::Mean(tb);
+      double pooled = std::sqrt((stats::SumSquaredDeviations(ta, ma) + stats::SumSquaredDeviations(tb, mb)) /
+                                static_cast<double>(ta.size() + tb.size() - 2));
+      if (pooled > 0 && ma != 0) {
+        stats::SampleSizeQuery q;
+        q.effect_size = o.threshold * std::fabs(ma) / pooled;
+        q.alpha = o.alpha;
+        q.target_power = 0.8;
+        q.max_n = 100'000'000;
+        if (auto n = stats::SmallestNPerGroup(q)) c.n_for_power = *n;
+      }
     }
     if (c.welch) {
       p_welch.push_back(c.welch->p);

@@ -44,7 +44,12 @@ struct PairComparison {
   std::string ci_method;  // "BCa", "percentile" (when BCa is undefined), or empty with an error
   std::optional<stats::WelchResult> welch;
   std::optional<stats::MannWhitneyResult> mwu;
+  double ratio_of_means = 0;  // mean(B) / mean(A)
+  std::optional<stats::Interval> ratio_of_means_ci;
   std::optional<stats::EffectSize> effect;  // B relative to A
+  // Observations per side a t-test needs for 80% power at alpha to detect a shift of `threshold`
+  // of A's mean, at the pooled standard deviation seen here (statsmodels' TTestIndPower rule).
+  std::optional<int64_t> n_for_power;
   std::optional<double> p_welch_adjusted, p_mwu_adjusted;  // Holm over the family
   std::string verdict;
   std::vector<std::string> notes;  // why a test or interval is missing, small-n warnings

@@ -41,6 +41,12 @@ TEST(CompareFamily, OrientationAndHolm) {
   EXPECT_EQ(r[0].ci_method, "BCa");
   EXPECT_GT(r[0].effect->hedges_g, 5);  // B's mean above A's: positive
   EXPECT_GE(*r[0].p_welch_adjusted, r[0].welch->p);
+  EXPECT_NEAR(r[0].ratio_of_means, 1.2, 0.02);
+  ASSERT_TRUE(r[0].ratio_of_means_ci);
+  EXPECT_LT(r[0].ratio_of_means_ci->lo, r[0].ratio_of_means);
+  // sd 2 around 100: detecting a 1 unit shift (d = 0.5) needs 64 per side (Cohen's table)
+  ASSERT_TRUE(r[1].n_for_power);
+  EXPECT_NEAR(static_cast<double>(*r[1].n_for_power), 64, 20);
   EXPECT_EQ(r[1].verdict.rfind("no significant difference", 0) == 0 ||
                 r[1].verdict.rfind("equivalent", 0) == 0,
             true)

@@ -126,9 +126,9 @@ ExitCode Stats(const StatsOptions& o) {
   }
   j["samples"] = std::move(js);
 
-  report::TextTable cmp({"A", "B", "median B/A [95% CI]", "Welch p (Holm)", "Mann-Whitney p (Holm)",
-                         "Hedges g", "verdict"},
-                        {false, false, true, true, true, true, false});
+  report::TextTable cmp({"A", "B", "median B/A [95% CI]", "mean B/A [95% CI]", "Welch p (Holm)",
+                         "Mann-Whitney p (Holm)", "Hedges g", "n for 80% power", "verdict"},
+                        {false, false, true, true, true, true, true, true, false});
   ordered_json jc = ordered_json::array();
   std::string notes;
   for (const auto& c : comparisons) {
@@ -136,14 +136,21 @@ ExitCode Stats(const StatsOptions& o) {
     cmp.AddRow({o.files[c.a], o.files[c.b],
                 c.ratio_ci ? fmt::format("{:.4f} [{:.4f}, {:.4f}]", c.ratio, c.ratio_ci->lo, c.ratio_ci->hi)
                            : fmt::format("{:.4f}", c.ratio),
+                c.ratio_of_means_ci ? fmt::format("{:.4f} [{:.4f}, {:.4f}]", c.ratio_of_means,
+                                                  c.ratio_of_means_ci->lo, c.ratio_of_means_ci->hi)
+                                    : fmt::format("{:.4f}", c.ratio_of_means),
                 p(c.p_welch_adjusted), p(c.p_mwu_adjusted),
-                c.effect ? fmt::format("{:.3f}", c.effect->hedges_g) : "-", c.verdict});
+                c.effect ? fmt::format("{:.3f}", c.effect->hedges_g) : "-",
+                c.n_for_power ? std::to_string(*c.n_for_power) : "-", c.verdict});
     for (const auto& n : c.notes) notes += fmt::format("{} vs {}: {}\n", o.files[c.a], o.files[c.b], n);
     auto opt = [](const auto& v) { return v ? ordered_json(*v) : ordered_json(nullptr); };
     jc.push_back({{"a", o.files[c.a]}, {"b", o.files[c.b]}, {"median_a", c.median_a},
                   {"median_b", c.median_b}, {"ratio_of_medians", c.ratio},
                   {"ratio_ci", c.ratio_ci ? ordered_json::array({c.ratio_ci->lo, c.ratio_ci->hi}) : ordered_json(nullptr)},
                   {"ci_method", c.ci_method},
+                  {"ratio_of_means", c.ratio_of_means},
+                  {"ratio_of_means_ci", c.ratio_of_means_ci ? ordered_json::array({c.ratio_of_means_ci->lo, c.ratio_of_means_ci->hi}) : ordered_json(nullptr)},
+                  {"n_per_side_for_80pct_power", opt(c.n_for_power)},
                   {"welch", c.welch ? ordered_json({{"t", c.welch->t}, {"df", c.welch->df}, {"p", c.welch->p}}) : ordered_json(nullptr)},
                   {"mann_whitney", c.mwu ? ordered_json({{"u1", c.mwu->u1}, {"p", c.mwu->p},
                                                          {"method", c.mwu->method == stats::MwuMethod::Exact ? "exact" : "asymptotic"}})
@@ -161,9 +168,10 @@ ExitCode Stats(const StatsOptions& o) {
     if (!comparisons.empty()) {
       fmt::print("\n{}", cmp.Render());
       fmt::print("\nverdict: both Holm-adjusted p < {:g} and the ratio's CI outside ±{:g}%; "
-                 "\"equivalent\": the CI inside ±{:g}%. Bootstrap: {} resamples, seed {}.\n",
+                 "\"equivalent\": the CI inside ±{:g}%. Bootstrap: {} resamples, seed {}. Power: "
+                 "values per side for an 80% chance of detecting a ±{:g}% shift.\n",
                  o.compare.alpha, o.compare.threshold * 100, o.compare.threshold * 100,
-                 o.compare.n_resamples, o.compare.seed);
+                 o.compare.n_resamples, o.compare.seed, o.compare.threshold * 100);
     }
     if (!notes.empty()) fmt::print("\n{}", notes);
   }
