@@ -14,7 +14,9 @@ VARIANTS = """
 [variants.steady]
 options = { latency = { distribution = "normal", mean_ns = 100000, std_ns = 500 } }
 [variants.noisy]
-options = { latency = { distribution = "bimodal", low_ns = 50000, high_ns = 250000, p_high = 0.5 } }
+# Continuous and wide: the median's 95% CI reaches ±1% only after ~17,000 samples. (A two-point
+# distribution would not do: its median's CI can collapse onto one of the two values.)
+options = { latency = { distribution = "uniform", low_ns = 50000, high_ns = 250000 } }
 [variants.drift]
 options = { latency = { distribution = "drift", start_ns = 600000, end_ns = 100000, steps = 60 } }
 """
