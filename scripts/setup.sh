@@ -18,6 +18,7 @@ APT_PACKAGES=(
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libsqlite3-dev libboost-dev libboost-math-dev libgtest-dev
   util-linux bsdutils sqlite3
+  gnuplot-nox chromium texlive-latex-base texlive-latex-recommended
 )
 
 install_apt() {

@@ -17,5 +17,6 @@ void AddSelftestCommand(CLI::App& app, ExitCode& result);
 void AddValidateCommand(CLI::App& app, ExitCode& result);
 void AddStatsCommand(CLI::App& app, ExitCode& result);
 void AddCompareCommand(CLI::App& app, ExitCode& result);
+void AddReportCommand(CLI::App& app, ExitCode& result);
 
 }  // namespace dlb::cli

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/compare.h"
+#include "analysis/settings.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "report/table.h"
@@ -90,44 +91,8 @@ std::vector<std::vector<double>> Groups(store::Db& db, const store::CellRow& c, 
   return groups;
 }
 
-// The numeric settings that change the arithmetic, in one vocabulary for both frameworks.
-std::map<std::string, std::string> NumericProfile(const std::string& settings_json, const std::string& device) {
-  std::map<std::string, std::string> p;
-  auto s = json::parse(settings_json, nullptr, false);
-  if (!s.is_object()) return p;
-  auto str = [&](const char* k) -> std::string {
-    if (!s.contains(k) || s[k].is_null()) return "";
-    return s[k].is_string() ? s[k].get<std::string>() : s[k].dump();
-  };
-  p["layout"] = str("layout");
-  p["dtype"] = str("dtype");
-  if (s.contains("matmul_fp32_precision")) {
-    p["fp32 matmul"] = str("matmul_fp32_precision");
-    p["fp32 conv"] = str("conv_fp32_precision");
-  } else if (s.contains("jax_default_matmul_precision")) {
-    std::string prec = str("jax_default_matmul_precision");
-    bool gpu = device != "cpu";
-    std::string effective = prec.empty() || prec == "default" ? (gpu ? "tf32" : "ieee")
-                            : (prec == "float32" || prec == "highest") ? "ieee"
-                            : prec == "tensorfloat32" ? "tf32" : prec;
-    p["fp32 matmul"] = p["fp32 conv"] = effective;
-  }
-  p["threads"] = str("observed_threads");
-  return p;
-}
-
 std::string SettingsDiff(const Side& a, const Side& b) {
-  auto pa = NumericProfile(a.settings_json, a.cell.device);
-  auto pb = NumericProfile(b.settings_json, b.cell.device);
-  std::vector<std::string> diffs;
-  for (const auto& [k, va] : pa) {
-    if (k == "threads") continue;  // reported, but thread pools differ by design between frameworks
-    auto it = pb.find(k);
-    if (it != pb.end() && !va.empty() && !it->second.empty() && va != it->second) {
-      diffs.push_back(fmt::format("{} {} vs {}", k, va, it->second));
-    }
-  }
-  return Join(diffs, "; ");
+  return analysis::NumericDifference(a.settings_json, a.cell.device, b.settings_json, b.cell.device);
 }
 
 // CV of per-repetition medians (between) and mean CV within repetitions.

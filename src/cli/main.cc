@@ -24,6 +24,7 @@ ExitCode Dispatch(int argc, char** argv) {
   AddValidateCommand(app, result);
   AddStatsCommand(app, result);
   AddCompareCommand(app, result);
+  AddReportCommand(app, result);
   AddSelftestCommand(app, result);
   try {
     app.parse(argc, argv);

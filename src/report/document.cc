@@ -1,0 +1,400 @@
+#include "report/document.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "report/escape.h"
+#include "report/plots.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace dlb::report {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One table, rendered as HTML, Markdown, booktabs LaTeX and CSV. Cells hold raw (unescaped) text.
+struct Table {
+  std::string name, caption;
+  std::vector<std::string> header;
+  std::vector<bool> right;
+  std::vector<std::vector<std::string>> rows;
+};
+
+template <typename T>
+std::string Opt(const std::optional<T>& v, const std::string& fmt_spec = "{}") {
+  return v ? fmt::format(fmt::runtime(fmt_spec), *v) : "-";
+}
+
+std::string Ns(const std::optional<double>& v) { return v ? FormatNs(*v) : "-"; }
+std::string Bytes(const std::optional<int64_t>& v) {
+  return v ? FormatBytes(static_cast<double>(*v)) : "-";
+}
+
+bool Ok(const store::CellRow& c) { return c.status == "ok" || c.status == "partial"; }
+
+std::string CellName(const ReportCell& rc, bool multi_run) {
+  std::string s =
+      rc.cell.model + " bs" + std::to_string(rc.cell.batch) + " " + SeriesLabel(rc.cell);
+  return multi_run ? fmt::format("run {}: {}", rc.run_id, s) : s;
+}
+
+std::vector<Table> BuildTables(const ReportInput& in) {
+  bool multi = in.runs.size() > 1;
+  Table thr{"throughput",
+            "Throughput (samples/s) at the median latency, with the median's 95% confidence "
+            "interval; the mean throughput is batch / mean latency",
+            {"cell", "status", "reps ok", "samples", "median latency", "median CI",
+             "throughput (samples/s)", "throughput CI", "mean throughput (samples/s)"},
+            {false, false, true, true, true, true, true, true, true},
+            {}};
+  Table lat{"latency",
+            "Latency percentiles per call (tail percentiles only with enough samples)",
+            {"cell", "min", "p50", "p90", "p95", "p99", "max", "mean", "std"},
+            {false, true, true, true, true, true, true, true, true},
+            {}};
+  Table mem{"memory",
+            "Peak memory and start-up times",
+            {"cell", "peak host RSS", "peak device", "parameters", "load (s)", "compile (s)",
+             "first call (s)"},
+            {false, true, true, true, true, true, true},
+            {}};
+  for (const auto& rc : in.cells) {
+    const auto& c = rc.cell;
+    if (!Ok(c)) continue;
+    std::string name = CellName(rc, multi);
+    std::string tci = "-";
+    if (c.median_ci_lo_ns && c.median_ci_hi_ns && *c.median_ci_lo_ns > 0) {
+      tci = fmt::format("{:.4g} to {:.4g}", c.batch * 1e9 / *c.median_ci_hi_ns,
+                        c.batch * 1e9 / *c.median_ci_lo_ns);
+    }
+    std::string mci = c.median_ci_lo_ns && c.median_ci_hi_ns
+                          ? FormatNs(*c.median_ci_lo_ns) + " to " + FormatNs(*c.median_ci_hi_ns)
+                          : "-";
+    thr.rows.push_back(
+        {name, c.status, fmt::format("{}/{}", c.repetitions_ok, c.repetitions_run),
+         Opt(c.n_samples), Ns(c.p50_ns), mci,
+         c.p50_ns && *c.p50_ns > 0 ? fmt::format("{:.4g}", c.batch * 1e9 / *c.p50_ns) : "-", tci,
+         Opt(c.throughput_sps, "{:.4g}")});
+    int64_t n = c.n_samples.value_or(0);
+    lat.rows.push_back({name, Ns(c.min_ns), Ns(c.p50_ns), n >= 64 ? Ns(c.p90_ns) : "(n<64)",
+                        n >= 64 ? Ns(c.p95_ns) : "(n<64)", n >= 662 ? Ns(c.p99_ns) : "(n<662)",
+                        Ns(c.max_ns), Ns(c.mean_ns), Ns(c.std_ns)});
+    mem.rows.push_back({name, Bytes(c.peak_rss_bytes), Bytes(c.peak_device_bytes),
+                        Opt(c.parameters), Opt(c.load_s, "{:.3g}"), Opt(c.compile_s, "{:.3g}"),
+                        Opt(c.first_call_s, "{:.3g}")});
+  }
+  Table sp{"speedups",
+           "Comparisons over repetitions: B/A latency ratio with its hierarchical-bootstrap 95% CI",
+           {"model", "batch", "precision", "A", "B", "median A", "median B", "B/A", "95% CI",
+            "reps", "verdict"},
+           {false, true, false, false, false, true, true, true, true, true, false},
+           {}};
+  for (const auto& f : in.findings) {
+    sp.rows.push_back({f.model, std::to_string(f.batch), f.precision, f.a, f.b,
+                       FormatNs(f.median_a_ns), FormatNs(f.median_b_ns),
+                       fmt::format("{:.3f}", f.ratio),
+                       f.ci ? fmt::format("[{:.3f}, {:.3f}]", f.ci->lo, f.ci->hi) : "-",
+                       fmt::format("{}/{}", f.reps_a, f.reps_b), f.verdict});
+  }
+  return {thr, lat, mem, sp};
+}
+
+Table Validations(const ReportInput& in) {
+  Table t{"validation",
+          "Output validation recorded with the run",
+          {"model", "precision", "A", "B", "status", "inputs", "max abs err", "max rel err",
+           "cosine", "top-1 agree", "tolerance", "note"},
+          {false, false, false, false, false, true, true, true, true, true, true, false},
+          {}};
+  for (const auto& v : in.validations) {
+    std::string note =
+        v.status == "error"
+            ? "could not be compared: " + v.message.value_or("")
+            : fmt::format("outputs agree to {} of the output scale (tolerance {}): {}",
+                          Opt(v.max_rel_err, "{:.2g}"), Opt(v.tolerance, "{:.0e}"),
+                          v.status == "pass" ? "pass" : "FAIL");
+    t.rows.push_back({v.model, v.precision, v.framework_a, v.framework_b.value_or("(reference)"),
+                      v.status, std::to_string(v.inputs), Opt(v.max_abs_err, "{:.3g}"),
+                      Opt(v.max_rel_err, "{:.3g}"), Opt(v.cosine, "{:.6f}"),
+                      Opt(v.top1_agreement, "{:.3f}"), Opt(v.tolerance, "{:.3g}"), note});
+  }
+  return t;
+}
+
+Table Problems(const ReportInput& in) {
+  Table t{"problems",
+          "Cells that failed or are unsupported, with their reasons",
+          {"cell", "status", "repetition", "error kind", "phase", "reason"},
+          {false, false, true, false, false, false},
+          {}};
+  bool multi = in.runs.size() > 1;
+  for (const auto& rc : in.cells) {
+    if (Ok(rc.cell) && rc.failed_reps.empty()) continue;
+    if (rc.cell.status == "pending") continue;
+    if (rc.failed_reps.empty()) {
+      t.rows.push_back(
+          {CellName(rc, multi), rc.cell.status, "-", "-", "-", rc.cell.message.value_or("")});
+    }
+    for (const auto& r : rc.failed_reps) {
+      t.rows.push_back({CellName(rc, multi), rc.cell.status, std::to_string(r.rep_idx),
+                        r.error_kind.value_or("-"), r.phase.value_or("-"),
+                        r.message.value_or(rc.cell.message.value_or(""))});
+    }
+  }
+  return t;
+}
+
+std::vector<std::string> FindingSentences(const ReportInput& in) {
+  std::vector<std::string> out;
+  for (const auto& f : in.findings) {
+    std::string s = fmt::format("{} bs{} {} ({}): {} vs {}: B/A latency {:.3f}", f.model, f.batch,
+                                f.precision, f.axis, f.b, f.a, f.ratio);
+    if (f.ci) s += fmt::format(" (95% CI {:.3f} to {:.3f})", f.ci->lo, f.ci->hi);
+    s += fmt::format("; medians {} vs {} over {} and {} repetitions: {}.", FormatNs(f.median_a_ns),
+                     FormatNs(f.median_b_ns), f.reps_a, f.reps_b, f.verdict);
+    if (!f.settings_note.empty()) {
+      s += " The two sides ran with different numeric settings (" + f.settings_note +
+           "), so part of the difference may come from these settings rather than from the "
+           "framework itself.";
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+const char* kNotMeasured =
+    "Roofline and energy: dlbench does not yet measure the bytes a model moves or the energy it "
+    "uses, so "
+    "there is no roofline plot (achieved FLOP/s against arithmetic intensity) and no "
+    "energy-per-sample plot.";
+
+void Write(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw EnvError(fmt::format("cannot write {}", p.string()));
+}
+
+// ---- HTML ----
+std::string HtmlTable(const Table& t) {
+  if (t.rows.empty()) return "";
+  std::string s = fmt::format("<table id=\"t-{}\"><caption>{}</caption><thead><tr>", t.name,
+                              HtmlEscape(t.caption));
+  for (const auto& h : t.header) s += "<th>" + HtmlEscape(h) + "</th>";
+  s += "</tr></thead><tbody>\n";
+  for (const auto& row : t.rows) {
+    s += "<tr>";
+    for (size_t i = 0; i < row.size(); ++i) {
+      s += fmt::format("<td{}>{}</td>", i < t.right.size() && t.right[i] ? " class=\"r\"" : "",
+                       HtmlEscape(row[i]));
+    }
+    s += "</tr>\n";
+  }
+  return s + "</tbody></table>\n";
+}
+
+std::string Kv(const std::vector<std::pair<std::string, std::string>>& kv) {
+  std::string s = "<table class=\"kv\"><tbody>";
+  for (const auto& [k, v] : kv)
+    s += "<tr><th>" + HtmlEscape(k) + "</th><td>" + HtmlEscape(v) + "</td></tr>\n";
+  return s + "</tbody></table>\n";
+}
+
+std::vector<std::pair<std::string, std::string>> RunFacts(const store::RunRow& r) {
+  return {{"run", std::to_string(r.run_id)},
+          {"experiment", r.experiment},
+          {"experiment file", r.experiment_file},
+          {"status", r.status},
+          {"started", r.started_at},
+          {"finished", r.finished_at.value_or("-")},
+          {"host", r.host},
+          {"dlbench", r.dlbench_version + " (revision " + r.dlbench_revision + ")"},
+          {"command", r.command_line},
+          {"order, seed", r.order_kind + ", " + std::to_string(r.seed)},
+          {"repetitions, cooldown", fmt::format("{}, {} s", r.repetitions, r.cooldown_s)},
+          {"cells", fmt::format("{} ({} ok, {} failed, {} unsupported)", r.cells, r.cells_ok,
+                                r.cells_failed, r.cells_unsupported)},
+          {"host facts", r.host_json}};
+}
+
+std::string Html(const ReportInput& in, const std::vector<Table>& tables, const Table& val,
+                 const Table& prob, const PlotSet& plots) {
+  std::string title =
+      "dlbench report: " + (in.runs.empty() ? std::string("-") : in.runs.front().experiment);
+  std::string s =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>" +
+      HtmlEscape(title) +
+      "</title>\n<style>\n"
+      "body{font-family:sans-serif;margin:2em auto;max-width:1100px;color:#222;line-height:1.4}\n"
+      "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}\n"
+      "th,td{border-bottom:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}\n"
+      "td.r{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-style:"
+      "italic}\n"
+      "table.kv "
+      "td{word-break:break-all}pre{background:#f6f6f6;padding:0.8em;overflow:auto;font-size:0.85em}"
+      "\n"
+      "figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}figcaption{font-style:italic}\n"
+      ".bad{color:#a40000}\n</style></head><body>\n";
+  s += "<h1>" + HtmlEscape(title) + "</h1>\n<p>Written by <code>" + HtmlEscape(in.command) +
+       "</code>.</p>\n";
+  s += "<h2 id=\"environment\">Environment</h2>\n";
+  for (const auto& r : in.runs) s += Kv(RunFacts(r));
+  if (!in.versions.empty())
+    s += "<h3>Framework versions (from the workers' hello)</h3>\n" + Kv(in.versions);
+  s += "<h2 id=\"experiment\">Experiment</h2>\n";
+  for (const auto& r : in.runs) {
+    s += "<p>Experiment <b>" + HtmlEscape(r.experiment) + "</b> from <code>" +
+         HtmlEscape(r.experiment_file) + "</code>:</p>\n<pre>" + HtmlEscape(r.experiment_toml) +
+         "</pre>\n";
+  }
+  s += "<h2 id=\"summary\">Summary</h2>\n";
+  for (size_t i = 0; i < 3; ++i) s += tables[i].rows.empty() ? "" : HtmlTable(tables[i]);
+  if (tables[0].rows.empty())
+    s += "<p>No cell succeeded, so there are no results to summarise.</p>\n";
+  s += "<h2 id=\"findings\">Findings</h2>\n";
+  auto sentences = FindingSentences(in);
+  if (sentences.empty()) {
+    s += "<p>No two successful cells differ only in framework or variant, so there is nothing to "
+         "compare.</p>\n";
+  } else {
+    s += "<ul>\n";
+    for (const auto& f : sentences) s += "<li>" + HtmlEscape(f) + "</li>\n";
+    s += "</ul>\n<p>" + HtmlEscape(in.findings_method) + "</p>\n" + HtmlTable(tables[3]);
+  }
+  s += "<h2 id=\"validation\">Validation</h2>\n";
+  s += val.rows.empty() ? "<p>No output validation was recorded with this run.</p>\n"
+                        : HtmlTable(val);
+  s += "<h2 id=\"problems\">Failed and unsupported cells</h2>\n";
+  s += prob.rows.empty() ? "<p>Every cell succeeded.</p>\n"
+                         : "<div class=\"bad\">" + HtmlTable(prob) + "</div>";
+  s += "<h2 id=\"plots\">Plots</h2>\n";
+  for (const auto& p : plots.plots) {
+    s += "<figure id=\"plot-" + HtmlEscape(p.file) + "\">\n" + p.svg + "\n<figcaption>" +
+         HtmlEscape(p.title) + " (plots/" + HtmlEscape(p.file) + ".svg)</figcaption></figure>\n";
+  }
+  for (const auto& a : plots.absent) s += "<p>" + HtmlEscape(a) + "</p>\n";
+  s += "<p>" + HtmlEscape(kNotMeasured) + "</p>\n</body></html>\n";
+  return s;
+}
+
+// ---- Markdown ----
+std::string MdTable(const Table& t) {
+  if (t.rows.empty()) return "";
+  std::string s = "*" + MarkdownEscape(t.caption) + "*\n\n|";
+  for (const auto& h : t.header) s += " " + MarkdownEscape(h) + " |";
+  s += "\n|";
+  for (size_t i = 0; i < t.header.size(); ++i)
+    s += i < t.right.size() && t.right[i] ? " ---: |" : " --- |";
+  s += "\n";
+  for (const auto& row : t.rows) {
+    s += "|";
+    for (const auto& c : row) s += " " + MarkdownEscape(c) + " |";
+    s += "\n";
+  }
+  return s + "\n";
+}
+
+std::string Markdown(const ReportInput& in, const std::vector<Table>& tables, const Table& val,
+                     const Table& prob, const PlotSet& plots) {
+  std::string s =
+      "# dlbench report: " + MarkdownEscape(in.runs.empty() ? "-" : in.runs.front().experiment) +
+      "\n\nWritten by `" + in.command + "`.\n\n## Environment\n\n";
+  for (const auto& r : in.runs) {
+    for (const auto& [k, v] : RunFacts(r)) s += "- **" + k + "**: " + MarkdownEscape(v) + "\n";
+    s += "\n";
+  }
+  for (const auto& [k, v] : in.versions)
+    s += "- **" + MarkdownEscape(k) + "**: " + MarkdownEscape(v) + "\n";
+  s += "\n## Experiment\n\n";
+  for (const auto& r : in.runs) s += "```toml\n" + r.experiment_toml + "\n```\n\n";
+  s += "## Summary\n\n";
+  for (size_t i = 0; i < 3; ++i) s += MdTable(tables[i]);
+  s += "## Findings\n\n";
+  auto sentences = FindingSentences(in);
+  if (sentences.empty()) s += "No two successful cells differ only in framework or variant.\n\n";
+  for (const auto& f : sentences) s += "- " + MarkdownEscape(f) + "\n";
+  if (!sentences.empty())
+    s += "\n" + MarkdownEscape(in.findings_method) + "\n\n" + MdTable(tables[3]);
+  s += "## Validation\n\n" +
+       (val.rows.empty() ? std::string("No output validation was recorded.\n\n") : MdTable(val));
+  s += "## Failed and unsupported cells\n\n" +
+       (prob.rows.empty() ? std::string("Every cell succeeded.\n\n") : MdTable(prob));
+  s += "## Plots\n\n";
+  for (const auto& p : plots.plots)
+    s += "![" + MarkdownEscape(p.title) + "](plots/" + p.file + ".svg)\n\n";
+  for (const auto& a : plots.absent) s += MarkdownEscape(a) + "\n\n";
+  return s + kNotMeasured + "\n";
+}
+
+// ---- LaTeX ----
+std::string TexTable(const Table& t) {
+  std::string spec;
+  for (size_t i = 0; i < t.header.size(); ++i) spec += i < t.right.size() && t.right[i] ? 'r' : 'l';
+  std::string s = "\\begin{table}[htbp]\n\\centering\\footnotesize\n\\caption{" +
+                  LatexEscape(t.caption) + "}\n\\label{tab:dlbench-" + t.name +
+                  "}\n\\begin{tabular}{" + spec + "}\n\\toprule\n";
+  std::vector<std::string> h;
+  for (const auto& x : t.header) h.push_back(LatexEscape(x));
+  s += Join(h, " & ") + " \\\\\n\\midrule\n";
+  for (const auto& row : t.rows) {
+    std::vector<std::string> r;
+    for (const auto& x : row) r.push_back(LatexEscape(x));
+    s += Join(r, " & ") + " \\\\\n";
+  }
+  if (t.rows.empty())
+    s += fmt::format("\\multicolumn{{{}}}{{l}}{{(no rows)}} \\\\\n", t.header.size());
+  return s + "\\bottomrule\n\\end{tabular}\n\\end{table}\n\n";
+}
+
+std::string Latex(const std::vector<Table>& tables) {
+  std::string s = "% Generated by dlbench report; needs \\usepackage{booktabs}.\n\n";
+  for (const auto& t : tables) s += TexTable(t);
+  return s;
+}
+
+// ---- CSV ----
+std::string Csv(const Table& t) {
+  std::vector<std::string> h;
+  for (const auto& x : t.header) h.push_back(CsvField(x));
+  std::string s = Join(h, ",") + "\n";
+  for (const auto& row : t.rows) {
+    std::vector<std::string> r;
+    for (const auto& x : row) r.push_back(CsvField(x));
+    s += Join(r, ",") + "\n";
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<fs::path> WriteReport(const ReportInput& in, const ReportOptions& o) {
+  std::error_code ec;
+  fs::create_directories(o.out_dir / "plots", ec);
+  if (ec)
+    throw EnvError(
+        fmt::format("cannot create {}: {}", (o.out_dir / "plots").string(), ec.message()));
+  PlotSet plots = DrawPlots(in, o.out_dir / "plots", o.png);
+  auto tables = BuildTables(in);
+  Table val = Validations(in), prob = Problems(in);
+  std::vector<fs::path> written;
+  auto put = [&](const fs::path& p, const std::string& text) {
+    Write(p, text);
+    written.push_back(p);
+  };
+  if (o.html) put(o.out_dir / "report.html", Html(in, tables, val, prob, plots));
+  if (o.md) put(o.out_dir / "report.md", Markdown(in, tables, val, prob, plots));
+  if (o.latex) put(o.out_dir / "tables.tex", Latex(tables));
+  if (o.csv) {
+    for (const auto& t : tables) put(o.out_dir / (t.name + ".csv"), Csv(t));
+    put(o.out_dir / "problems.csv", Csv(prob));
+  }
+  for (const auto& p : plots.plots) {
+    written.push_back(o.out_dir / "plots" / (p.file + ".svg"));
+    if (o.png) written.push_back(o.out_dir / "plots" / (p.file + ".png"));
+  }
+  return written;
+}
+
+}  // namespace dlb::report

@@ -1,0 +1,64 @@
+// dlbench report: one run (or several) written as report.html (self-contained, plots inline as
+// SVG, no JavaScript), report.md, tables.tex (booktabs) and CSV, with gnuplot plots in plots/.
+// The command (cli/report.cc) reads the database and computes the findings; this file only lays
+// them out, so every database string passes through escape.h here.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "stats/bootstrap.h"
+#include "store/query.h"
+
+namespace dlb::report {
+
+// Per-sample latency quantiles of one cell (all ok repetitions pooled), for the box plot.
+struct LatencyBox {
+  double p1_ns = 0, p25_ns = 0, p50_ns = 0, p75_ns = 0, p99_ns = 0;
+  int64_t n = 0;
+};
+
+struct ReportCell {
+  int64_t run_id = 0;
+  store::CellRow cell;
+  std::vector<store::RepetitionRow> failed_reps;  // repetitions that did not succeed
+  std::optional<LatencyBox> box;                  // batch-1 cells with samples
+};
+
+// One comparison of two cells that differ only in `axis`, over repetitions
+// (analysis::CompareFamily).
+struct Finding {
+  std::string axis, a, b, model, precision, device;
+  int64_t batch = 0;
+  size_t reps_a = 0, reps_b = 0;
+  double median_a_ns = 0, median_b_ns = 0, ratio = 0;  // ratio = B/A latency
+  std::optional<stats::Interval> ci;
+  std::string verdict;
+  std::string settings_note;  // "layout NCHW vs NHWC; ..." or empty
+};
+
+struct ReportInput {
+  std::vector<store::RunRow> runs;
+  std::vector<ReportCell> cells;
+  std::vector<store::ValidationRow> validations;
+  std::vector<Finding> findings;
+  // (framework, "key: value, ...") from each framework's first worker hello.
+  std::vector<std::pair<std::string, std::string>> versions;
+  std::string command;          // the report command line
+  std::string findings_method;  // one paragraph: tests, alpha, threshold, thinning
+};
+
+struct ReportOptions {
+  std::filesystem::path out_dir;
+  bool html = true, md = true, latex = true, csv = true, png = false;
+};
+
+// Writes the files and returns their paths. Throws EnvError when gnuplot is missing or fails, or
+// a file cannot be written.
+std::vector<std::filesystem::path> WriteReport(const ReportInput& in, const ReportOptions& options);
+
+}  // namespace dlb::report

@@ -1,0 +1,407 @@
+#include "report/plots.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "report/escape.h"
+#include "report/gnuplot.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace dlb::report {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsSet(const std::string& s) {
+  return !s.empty() && s != "default" && s != "-" && s != "native";
+}
+
+// Labels inside gnuplot data files are double-quoted; a '"' would end them early.
+std::string DataLabel(std::string s) {
+  std::replace(s.begin(), s.end(), '"', '\'');
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return "\"" + s + "\"";
+}
+
+void WriteFile(const fs::path& p, const std::string& text) {
+  std::ofstream out(p);
+  out << text;
+  if (!out) throw EnvError(fmt::format("cannot write {}", p.string()));
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// gnuplot's SVGs reuse ids (gnuplot_canvas, gpDot, clip paths); several inline in one page would
+// clash, so each plot's ids get its own prefix.
+std::string Inline(std::string svg, const std::string& prefix) {
+  auto start = svg.find("<svg");
+  if (start != std::string::npos) svg.erase(0, start);
+  auto replace_all = [&](const std::string& from, const std::string& to) {
+    std::string out;
+    size_t pos = 0, hit;
+    while ((hit = svg.find(from, pos)) != std::string::npos) {
+      out.append(svg, pos, hit - pos);
+      out += to;
+      pos = hit + from.size();
+    }
+    out.append(svg, pos);
+    svg = std::move(out);
+  };
+  replace_all("id='", "id='" + prefix);
+  replace_all("id=\"", "id=\"" + prefix);
+  replace_all("url(#", "url(#" + prefix);
+  replace_all("href='#", "href='#" + prefix);
+  replace_all("href=\"#", "href=\"#" + prefix);
+  return svg;
+}
+
+struct Script {
+  std::string body;  // everything after the terminal line
+  std::vector<std::string> outputs;
+};
+
+const char* kCommon =
+    "set grid lc rgb '#dddddd'\nset key noautotitle\nset border lw 1\nset tics nomirror\n";
+
+void Begin(Script& s, const std::string& file, const std::string& title) {
+  s.outputs.push_back(file);
+  s.body += fmt::format("reset\n{}set output @OUT_{}@\nset title {}\n", kCommon, file,
+                        GnuplotString(title));
+}
+
+struct Unit {
+  double ns;
+  const char* name;
+};
+Unit LatencyUnit(double max_ns) {
+  if (max_ns >= 1e6) return {1e6, "ms"};
+  if (max_ns >= 1e3) return {1e3, "µs"};
+  return {1, "ns"};
+}
+
+// One plot per model: a line per series, CI bars from the cell's median CI.
+void Throughput(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set) {
+  std::map<std::string, std::map<std::string, std::vector<const store::CellRow*>>> by_model;
+  for (const auto& rc : in.cells) {
+    if (rc.cell.p50_ns && *rc.cell.p50_ns > 0)
+      by_model[rc.cell.model][SeriesLabel(rc.cell)].push_back(&rc.cell);
+  }
+  if (by_model.empty()) {
+    set.absent.push_back(
+        "Throughput vs batch size: no cell recorded a throughput, so there is no plot.");
+    return;
+  }
+  int m_idx = 0;
+  for (const auto& [model, series] : by_model) {
+    std::string file = fmt::format("throughput-{}-{}", m_idx++, FileSafe(model));
+    Begin(s, file, "Throughput vs batch size: " + model);
+    int64_t lo = INT64_MAX, hi = 0;
+    std::vector<std::string> parts;
+    int s_idx = 0;
+    for (const auto& [label, cells] : series) {
+      std::vector<const store::CellRow*> sorted = cells;
+      std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->batch < b->batch; });
+      std::string data;
+      for (const auto* c : sorted) {
+        double t = static_cast<double>(c->batch) * 1e9 / *c->p50_ns, tlo = t, thi = t;
+        if (c->median_ci_lo_ns && c->median_ci_hi_ns && *c->median_ci_lo_ns > 0) {
+          tlo = static_cast<double>(c->batch) * 1e9 / *c->median_ci_hi_ns;
+          thi = static_cast<double>(c->batch) * 1e9 / *c->median_ci_lo_ns;
+        }
+        data += fmt::format("{} {:.6g} {:.6g} {:.6g}\n", c->batch, t, tlo, thi);
+        lo = std::min(lo, c->batch);
+        hi = std::max(hi, c->batch);
+      }
+      std::string dat = fmt::format("{}-{}.dat", file, s_idx++);
+      WriteFile(tmp / dat, data);
+      parts.push_back(fmt::format("{} using 1:2:3:4 with yerrorlines lw 2 pt 7 title {}",
+                                  GnuplotString(dat), GnuplotString(label)));
+    }
+    s.body += fmt::format(
+        "set xlabel 'batch size (samples, log scale)'\nset ylabel 'throughput at the median "
+        "latency (samples/s)'\n"
+        "set logscale x 2\nset xrange [{}:{}]\nset yrange [0:*]\nset key outside right top\nplot "
+        "{}\n",
+        static_cast<double>(lo) / 1.5, static_cast<double>(hi) * 1.5, fmt::join(parts, ", \\\n  "));
+    set.plots.push_back({file, "Throughput vs batch size: " + model, ""});
+  }
+}
+
+void LatencyBoxes(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set) {
+  std::vector<const ReportCell*> cells;
+  double max_ns = 0;
+  for (const auto& rc : in.cells) {
+    if (rc.box) {
+      cells.push_back(&rc);
+      max_ns = std::max(max_ns, rc.box->p99_ns);
+    }
+  }
+  if (cells.empty()) {
+    set.absent.push_back(
+        "Latency distributions at batch 1: no batch-1 cell has samples, so there is no plot.");
+    return;
+  }
+  Unit u = LatencyUnit(max_ns);
+  std::string data;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const auto& b = *cells[i]->box;
+    data += fmt::format("{} {:.6g} {:.6g} {:.6g} {:.6g} {:.6g} {}\n", i + 1, b.p1_ns / u.ns,
+                        b.p25_ns / u.ns, b.p50_ns / u.ns, b.p75_ns / u.ns, b.p99_ns / u.ns,
+                        DataLabel(cells[i]->cell.model + " " + SeriesLabel(cells[i]->cell)));
+  }
+  WriteFile(tmp / "latency.dat", data);
+  std::string title = "Latency distribution per cell at batch 1";
+  Begin(s, "latency-bs1", title);
+  s.body += fmt::format(
+      "set xlabel 'cell'\nset ylabel 'latency per call ({})'\nset xrange [0.4:{}]\nset autoscale "
+      "y\n"
+      "set boxwidth 0.5\nset style fill solid 0.3 border -1\nset xtics rotate by -20 noenhanced\n"
+      "set key outside right top\n"
+      "plot 'latency.dat' using 1:3:2:6:5:xticlabels(7) with candlesticks whiskerbars lc rgb "
+      "'#3465a4' "
+      "title 'box p25-p75, whiskers p1-p99', \\\n"
+      "  '' using 1:4:4:4:4 with candlesticks lc rgb 'black' lw 2 title 'median', \\\n"
+      "  '' using 1:6 with points pt 7 ps 1.2 lc rgb '#cc0000' title 'p99'\n",
+      u.name, cells.size() + 0.6);
+  set.plots.push_back({"latency-bs1", title, ""});
+}
+
+void Memory(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set) {
+  std::map<std::string, std::vector<std::pair<int64_t, double>>> series;
+  for (const auto& rc : in.cells) {
+    const auto& c = rc.cell;
+    std::string base = c.model + " " + SeriesLabel(c);
+    if (c.peak_rss_bytes)
+      series[base + " (host RSS)"].push_back({c.batch, *c.peak_rss_bytes / 1048576.0});
+    if (c.peak_device_bytes) {
+      series[base + " (device)"].push_back({c.batch, *c.peak_device_bytes / 1048576.0});
+    }
+  }
+  if (series.empty()) {
+    set.absent.push_back(
+        "Peak memory vs batch size: no cell recorded its peak memory, so there is no plot.");
+    return;
+  }
+  std::vector<std::string> parts;
+  int64_t lo = INT64_MAX, hi = 0;
+  int idx = 0;
+  for (auto& [label, pts] : series) {
+    std::sort(pts.begin(), pts.end());
+    std::string data;
+    for (auto [b, mib] : pts) {
+      data += fmt::format("{} {:.6g}\n", b, mib);
+      lo = std::min(lo, b);
+      hi = std::max(hi, b);
+    }
+    std::string dat = fmt::format("memory-{}.dat", idx++);
+    WriteFile(tmp / dat, data);
+    parts.push_back(fmt::format("{} using 1:2 with linespoints lw 2 pt 7 title {}",
+                                GnuplotString(dat), GnuplotString(label)));
+  }
+  std::string title = "Peak memory vs batch size";
+  Begin(s, "memory", title);
+  s.body += fmt::format(
+      "set xlabel 'batch size (samples, log scale)'\nset ylabel 'peak memory (MiB)'\nset logscale "
+      "x 2\n"
+      "set xrange [{}:{}]\nset yrange [0:*]\nset key outside right top\nplot {}\n",
+      static_cast<double>(lo) / 1.5, static_cast<double>(hi) * 1.5, fmt::join(parts, ", \\\n  "));
+  set.plots.push_back({"memory", title, ""});
+}
+
+bool Significant(const std::string& verdict) {
+  return verdict.find("faster") != std::string::npos ||
+         verdict.find("slower") != std::string::npos ||
+         verdict.find("higher") != std::string::npos || verdict.find("lower") != std::string::npos;
+}
+
+// Rows: comparison (A vs B, model, precision); columns: batch. Each cell is drawn as 2x2 image
+// pixels because gnuplot's `with image` needs a grid of at least 2x2 points.
+void Heatmap(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set) {
+  if (in.findings.empty()) {
+    set.absent.push_back(
+        "Speedup heatmap: no two successful cells differ only in framework or variant, so "
+        "there is nothing to compare and no plot.");
+    return;
+  }
+  std::vector<std::string> rows;
+  std::set<int64_t> batch_set;
+  for (const auto& f : in.findings) {
+    std::string r = fmt::format("{} vs {} · {} {}", f.b, f.a, f.model, f.precision);
+    if (std::find(rows.begin(), rows.end(), r) == rows.end()) rows.push_back(r);
+    batch_set.insert(f.batch);
+  }
+  std::vector<int64_t> batches(batch_set.begin(), batch_set.end());
+  std::vector<std::vector<std::optional<double>>> grid(
+      rows.size(), std::vector<std::optional<double>>(batches.size()));
+  std::string labels;
+  double max_abs = 0.1;
+  for (const auto& f : in.findings) {
+    size_t r = std::find(rows.begin(), rows.end(),
+                         fmt::format("{} vs {} · {} {}", f.b, f.a, f.model, f.precision)) -
+               rows.begin();
+    size_t c = std::find(batches.begin(), batches.end(), f.batch) - batches.begin();
+    double speedup = f.ratio > 0 ? 1.0 / f.ratio : NAN;  // A's latency / B's: above 1, B is faster
+    double v = std::log2(speedup);
+    if (!std::isfinite(v)) continue;
+    grid[r][c] = v;
+    max_abs = std::max(max_abs, std::fabs(v));
+    labels += fmt::format("{} {} \"{:.2f}x{}\"\n", c, r, speedup,
+                          Significant(f.verdict) ? "" : " (n.s.)");
+  }
+  std::string data;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (double dy : {-0.25, 0.25}) {  // one scan line: every column's two pixels, left to right
+      for (size_t c = 0; c < batches.size(); ++c) {
+        for (double dx : {-0.25, 0.25}) {
+          data += fmt::format("{} {} {}\n", c + dx, r + dy,
+                              grid[r][c] ? fmt::format("{:.6g}", *grid[r][c]) : "NaN");
+        }
+      }
+      data += "\n";
+    }
+  }
+  WriteFile(tmp / "heat.dat", data);
+  WriteFile(tmp / "heat-labels.dat", labels);
+  std::vector<std::string> xt, yt;
+  for (size_t c = 0; c < batches.size(); ++c) xt.push_back(fmt::format("'{}' {}", batches[c], c));
+  for (size_t r = 0; r < rows.size(); ++r) {
+    // an explicit tic label is a format string to gnuplot: a literal % is written %%
+    std::string label;
+    for (char ch : rows[r]) label += ch == '%' ? std::string("%%") : std::string(1, ch);
+    yt.push_back(fmt::format("{} {}", GnuplotString(label), r));
+  }
+  std::string title = "Speedup of B over A (latency A/B), n.s. = not significant";
+  Begin(s, "speedup-heatmap", title);
+  s.body += fmt::format(
+      "set xlabel 'batch size (samples)'\nset xtics ({})\nset ytics ({})\nset xrange [-0.5:{}]\n"
+      "set yrange [-0.5:{}]\nset cbrange [{:.4g}:{:.4g}]\nset cblabel 'log2 speedup (B over A)'\n"
+      "set palette defined (0 '#2166ac', 0.5 '#f7f7f7', 1 '#b2182b')\nset grid noxtics noytics\n"
+      "plot 'heat.dat' using 1:2:3 with image pixels notitle, \\\n"
+      "  'heat-labels.dat' using 1:2:3 with labels font 'sans,11' notitle\n",
+      Join(xt, ", "), Join(yt, ", "), batches.size() - 0.5, rows.size() - 0.5, -max_abs, max_abs);
+  set.plots.push_back({"speedup-heatmap", title, ""});
+}
+
+void Startup(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set) {
+  // One bar group per framework/model/precision series, from its smallest batch.
+  std::map<std::string, const store::CellRow*> first;
+  for (const auto& rc : in.cells) {
+    const auto& c = rc.cell;
+    if (!c.load_s && !c.compile_s && !c.first_call_s) continue;
+    std::string key = c.model + " " + SeriesLabel(c);
+    if (!first.count(key) || c.batch < first[key]->batch) first[key] = &c;
+  }
+  if (first.empty()) {
+    set.absent.push_back(
+        "Load, compile and first-call times: no cell recorded them, so there is no plot.");
+    return;
+  }
+  // Only the phases some cell recorded: gnuplot's histogram rejects a column with no values.
+  struct Phase {
+    const char* name;
+    std::optional<double> store::CellRow::*field;
+  };
+  std::vector<Phase> phases;
+  for (Phase p :
+       {Phase{"load", &store::CellRow::load_s}, Phase{"compile", &store::CellRow::compile_s},
+        Phase{"first call", &store::CellRow::first_call_s}}) {
+    for (const auto& [key, c] : first) {
+      if (c->*p.field) {
+        phases.push_back(p);
+        break;
+      }
+    }
+  }
+  std::string data;
+  for (const auto& [key, c] : first) {
+    data += DataLabel(key);
+    for (const auto& p : phases)
+      data += (c->*p.field) ? fmt::format(" {:.6g}", *(c->*p.field)) : " NaN";
+    data += "\n";
+  }
+  WriteFile(tmp / "startup.dat", data);
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < phases.size(); ++i) {
+    parts.push_back(fmt::format("{} using {}{} title {}", i == 0 ? "'startup.dat'" : "''", i + 2,
+                                i == 0 ? ":xtic(1)" : "", GnuplotString(phases[i].name)));
+  }
+  std::string title = "Load, compile and first-call time per framework and model";
+  Begin(s, "startup", title);
+  s.body +=
+      "set ylabel 'time (s)'\nset xlabel 'framework, model (smallest batch)'\nset yrange [0:*]\n"
+      "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 "
+      "border -1\n"
+      "set xtics rotate by -20 noenhanced\nset key outside right top\nplot " +
+      Join(parts, ", ") + "\n";
+  set.plots.push_back({"startup", title, ""});
+}
+
+std::string WithTerminal(const Script& s, const fs::path& tmp, const fs::path& plots_dir,
+                         const std::string& terminal, const std::string& ext) {
+  std::string body = s.body;
+  for (const auto& file : s.outputs) {
+    std::string marker = "@OUT_" + file + "@";
+    auto pos = body.find(marker);
+    body.replace(pos, marker.size(), GnuplotString((plots_dir / (file + ext)).string()));
+  }
+  // `reset` keeps the terminal and the directory, so both are set once before the first plot.
+  return terminal + "\ncd " + GnuplotString(tmp.string()) + "\n" + body;
+}
+
+}  // namespace
+
+std::string SeriesLabel(const store::CellRow& c) {
+  std::string s = c.framework + " " + c.precision;
+  if (IsSet(c.variant)) s += " " + c.variant;
+  if (IsSet(c.layout)) s += " " + c.layout;
+  if (IsSet(c.environment)) s += " [" + c.environment + "]";
+  if (c.device != "cpu" && IsSet(c.device)) s += " " + c.device;
+  return s;
+}
+
+PlotSet DrawPlots(const ReportInput& in, const fs::path& plots_dir, bool png) {
+  RequireGnuplot();
+  TempDir tmp;
+  Script s;
+  PlotSet set;
+  Throughput(in, tmp.path(), s, set);
+  LatencyBoxes(in, tmp.path(), s, set);
+  Memory(in, tmp.path(), s, set);
+  Heatmap(in, tmp.path(), s, set);
+  Startup(in, tmp.path(), s, set);
+  if (s.outputs.empty()) return set;
+  fs::path abs_plots = fs::absolute(plots_dir);
+  WriteFile(
+      tmp.path() / "plots.gp",
+      WithTerminal(
+          s, tmp.path(), abs_plots,
+          "set terminal svg size 900,480 fixed font 'sans,13' background rgb 'white' noenhanced",
+          ".svg"));
+  RunGnuplot(tmp.path(), "plots.gp");
+  if (png) {
+    WriteFile(
+        tmp.path() / "plots-png.gp",
+        WithTerminal(s, tmp.path(), abs_plots,
+                     "set terminal pngcairo size 1200,640 font 'sans,13' noenhanced", ".png"));
+    RunGnuplot(tmp.path(), "plots-png.gp");
+  }
+  for (size_t i = 0; i < set.plots.size(); ++i) {
+    set.plots[i].svg =
+        Inline(ReadFile(abs_plots / (set.plots[i].file + ".svg")), fmt::format("p{}_", i));
+  }
+  return set;
+}
+
+}  // namespace dlb::report
