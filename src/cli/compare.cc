@@ -80,11 +80,9 @@ std::vector<std::vector<double>> Groups(store::Db& db, const store::CellRow& c, 
       if (r.peak_rss_bytes) groups.push_back({static_cast<double>(*r.peak_rss_bytes)});
       continue;
     }
-    std::vector<double> g;
-    for (const auto& s : store::GetSamples(db, r.repetition_id)) {
-      if (s.is_warmup || s.wall_ns <= 0) continue;
-      g.push_back(metric == "throughput" ? static_cast<double>(c.batch) * 1e9 / static_cast<double>(s.wall_ns)
-                                         : static_cast<double>(s.wall_ns));
+    std::vector<double> g = store::GetSteadyWallNs(db, r.repetition_id);
+    if (metric == "throughput") {
+      for (double& v : g) v = static_cast<double>(c.batch) * 1e9 / v;
     }
     if (!g.empty()) groups.push_back(std::move(g));
   }

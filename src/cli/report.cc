@@ -195,10 +195,7 @@ ExitCode Report(const ReportCliOptions& o) {
         }
         if (!ok_cell) continue;
         if (r.settings_json && side.sample.groups.empty()) side.settings_json = *r.settings_json;
-        std::vector<double> g;
-        for (const auto& s : store::GetSamples(store.db(), r.repetition_id)) {
-          if (!s.is_warmup && s.wall_ns > 0) g.push_back(static_cast<double>(s.wall_ns));
-        }
+        std::vector<double> g = store::GetSteadyWallNs(store.db(), r.repetition_id);
         n_samples += static_cast<int64_t>(g.size());
         if (g.empty()) continue;
         if (rc.cell.batch == 1) pooled.insert(pooled.end(), g.begin(), g.end());

@@ -230,4 +230,14 @@ std::vector<SampleRow> GetSamples(Db& db, int64_t repetition_id) {
   return out;
 }
 
+std::vector<double> GetSteadyWallNs(Db& db, int64_t repetition_id) {
+  Stmt s = db.Prepare(
+      "SELECT wall_ns FROM samples WHERE repetition_id = ? AND is_warmup = 0 AND wall_ns > 0 "
+      "ORDER BY iter_idx");
+  s.Bind(1, repetition_id);
+  std::vector<double> out;
+  while (s.Step()) out.push_back(static_cast<double>(s.Int(0)));
+  return out;
+}
+
 }  // namespace dlb::store

@@ -80,5 +80,7 @@ RunRow GetRun(Db& db, int64_t run_id);
 std::vector<CellRow> GetCells(Db& db, int64_t run_id);
 std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id);
 std::vector<SampleRow> GetSamples(Db& db, int64_t repetition_id);
+// One repetition's steady-state samples (warm-up excluded), in order: what every comparison uses.
+std::vector<double> GetSteadyWallNs(Db& db, int64_t repetition_id);
 
 }  // namespace dlb::store
