@@ -12,7 +12,7 @@ const std::vector<std::string> kVisionModels = {"resnet18", "resnet50", "vit_b_1
 const std::vector<FrameworkInfo>& Frameworks() {
   static const std::vector<FrameworkInfo> frameworks = {
       {"torch", kVisionModels, kPrecisions, {"default", "channels_last", "channels_first"},
-       {"num_threads", "compile", "cudnn_benchmark"}},
+       {"num_threads", "compile", "cudnn_benchmark", "fp32_precision"}},
       {"jax", kVisionModels, kPrecisions, {"default", "channels_last"}, {"matmul_precision"}},
       {"synthetic", {"synthetic"}, kPrecisions, {"default", "channels_last", "channels_first"},
        {"latency", "faults", "unsupported"}},

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plan/catalog.h"
+#include "plan/profile.h"
 #include "util/error.h"
 #include "util/random.h"
 #include "util/strings.h"
@@ -15,7 +16,7 @@ namespace {
 
 const std::vector<std::string> kFilterKeys = {"framework", "model",  "batch",   "precision",
                                               "device",    "mode",   "layout",  "variant",
-                                              "environment"};
+                                              "environment", "profile"};
 
 std::string FieldOf(const Cell& c, const std::string& key) {
   if (key == "framework") return c.framework;
@@ -26,6 +27,7 @@ std::string FieldOf(const Cell& c, const std::string& key) {
   if (key == "mode") return c.mode;
   if (key == "layout") return c.layout;
   if (key == "variant") return c.variant;
+  if (key == "profile") return c.profile;
   return c.environment;
 }
 
@@ -55,12 +57,14 @@ EnvVars MergeEnv(EnvVars base, const EnvVars& over) {
 }  // namespace
 
 std::string Cell::Key() const {
-  return fmt::format("{}/{}/bs{}/{}/{}/{}/{}/{}/{}", framework, model, batch, precision, device,
-                     mode, layout, variant, environment);
+  std::string key = fmt::format("{}/{}/bs{}/{}/{}/{}/{}/{}/{}", framework, model, batch, precision,
+                                device, mode, layout, variant, environment);
+  return profile.empty() ? key : key + "/" + profile;
 }
 
 std::string Cell::Label() const {
   std::string s = fmt::format("{} {} bs{} {} {}", framework, model, batch, precision, device);
+  if (!profile.empty()) s += " {" + profile + "}";
   if (mode != "inference") s += " " + mode;
   if (layout != "default") s += " " + layout;
   if (variant != "default") s += " [" + variant + "]";
@@ -118,47 +122,57 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
       if (env.name == name) return &env;
     return nullptr;
   };
+  const std::vector<std::string> profiles = m.profile.empty() ? std::vector<std::string>{""} : m.profile;
   for (const auto& model : m.model)
     for (int batch : m.batch)
-      for (const auto& precision : m.precision)
-        for (const auto& device : m.device)
-          for (const auto& mode : m.mode)
-            for (const auto& layout : m.layout)
-              for (const auto& env_name : m.environment)
-                for (const auto& variant_name : m.variant)
-                  for (const auto& fw : m.framework) {
-                    const FrameworkInfo* info = FindFramework(fw);
-                    if (!Contains(info->models, model)) continue;
-                    if (!Contains(info->layouts, layout)) continue;
-                    const Variant* variant = find_variant(variant_name);
-                    if (variant && !variant->frameworks.empty() &&
-                        !Contains(variant->frameworks, fw)) {
-                      continue;
+      for (const auto& profile : profiles)
+        for (const auto& precision : m.precision)
+          for (const auto& device : m.device)
+            for (const auto& mode : m.mode)
+              for (const auto& layout : m.layout)
+                for (const auto& env_name : m.environment)
+                  for (const auto& variant_name : m.variant)
+                    for (const auto& fw : m.framework) {
+                      const FrameworkInfo* info = FindFramework(fw);
+                      if (!Contains(info->models, model)) continue;
+                      ProfileSettings ps{precision, layout, "{}", {}};
+                      if (!profile.empty()) ps = ResolveProfile(profile, fw, device);
+                      if (!Contains(info->layouts, ps.layout)) continue;
+                      const Variant* variant = find_variant(variant_name);
+                      if (variant && !variant->frameworks.empty() &&
+                          !Contains(variant->frameworks, fw)) {
+                        continue;
+                      }
+                      const Environment* env = find_env(env_name);
+                      Cell c;
+                      c.framework = fw;
+                      c.model = model;
+                      c.batch = batch;
+                      c.precision = ps.precision;
+                      c.device = device;
+                      c.mode = mode;
+                      c.layout = ps.layout;
+                      c.variant = variant_name;
+                      c.environment = env_name;
+                      c.profile = profile;
+                      c.prefix = env ? env->prefix : std::vector<std::string>{};
+                      // Later wins: the profile, then the environment and the experiment's
+                      // options, then the variant (a variant is an explicit, named change).
+                      c.env = MergeEnv(MergeEnv(ps.env, env ? env->env : EnvVars{}),
+                                       variant ? variant->env : EnvVars{});
+                      c.options_json = MergeOptions(MergeOptions(ps.options_json, e.options_json),
+                                                    variant ? variant->options_json : "{}");
+                      c.sampling = variant ? variant->sampling : e.sampling;
+                      c.energy = e.energy;
+                      c.telemetry_interval_s = e.telemetry_interval_s;
+                      c.timeout_s = e.timeout_s;
+                      bool keep = std::all_of(filters.begin(), filters.end(), [&](const Filter& f) {
+                        return Contains(f.values, FieldOf(c, f.key));
+                      });
+                      if (!keep) continue;
+                      c.cell_idx = static_cast<int>(plan.cells.size());
+                      plan.cells.push_back(std::move(c));
                     }
-                    const Environment* env = find_env(env_name);
-                    Cell c;
-                    c.framework = fw;
-                    c.model = model;
-                    c.batch = batch;
-                    c.precision = precision;
-                    c.device = device;
-                    c.mode = mode;
-                    c.layout = layout;
-                    c.variant = variant_name;
-                    c.environment = env_name;
-                    c.prefix = env ? env->prefix : std::vector<std::string>{};
-                    c.env = MergeEnv(env ? env->env : EnvVars{}, variant ? variant->env : EnvVars{});
-                    c.options_json =
-                        MergeOptions(e.options_json, variant ? variant->options_json : "{}");
-                    c.sampling = variant ? variant->sampling : e.sampling;
-                    c.timeout_s = e.timeout_s;
-                    bool keep = std::all_of(filters.begin(), filters.end(), [&](const Filter& f) {
-                      return Contains(f.values, FieldOf(c, f.key));
-                    });
-                    if (!keep) continue;
-                    c.cell_idx = static_cast<int>(plan.cells.size());
-                    plan.cells.push_back(std::move(c));
-                  }
   if (plan.cells.empty()) {
     throw UserError(fmt::format("{}: no cell is left to run{}", e.path,
                                 filters.empty() ? "" : " after --filter"));

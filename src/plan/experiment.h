@@ -28,6 +28,16 @@ struct SamplingSettings {
   bool operator==(const SamplingSettings&) const = default;
 };
 
+// The energy phase after the measurement (METHODOLOGY T11): `windows` back-to-back windows of at
+// least gpu_window_s (NVML) or cpu_window_s (RAPL) each; 0 windows turns it off. Skipped, and
+// recorded as unavailable, where the cell's device has no readable energy counter.
+struct EnergySettings {
+  int windows = 3;
+  double gpu_window_s = 3.0;
+  double cpu_window_s = 1.0;
+  bool operator==(const EnergySettings&) const = default;
+};
+
 enum class Order { kSequential, kShuffled, kInterleaved };
 std::string OrderName(Order order);
 
@@ -51,6 +61,7 @@ struct Matrix {
   std::vector<std::string> framework, model;
   std::vector<int> batch;
   std::vector<std::string> precision, device, mode, layout, variant, environment;
+  std::vector<std::string> profile;  // {""} when the experiment names no profile (plan/profile.h)
 };
 
 struct Experiment {
@@ -66,6 +77,8 @@ struct Experiment {
   bool validate = false;   // after the run, compare the frameworks' outputs (dlbench validate)
   std::optional<int> gpu_temperature_max_c;  // gate: wait until the GPU is at or below this
   double gpu_temperature_timeout_s = 300;    // then start anyway, recorded as "timeout"
+  double telemetry_interval_s = 0.1;         // the telemetry thread's period; 0 turns it off
+  EnergySettings energy;
   Matrix matrix;
   SamplingSettings sampling;
   std::string options_json = "{}";
@@ -78,13 +91,16 @@ struct Cell {
   std::string framework, model;
   int batch = 1;
   std::string precision, device, mode, layout, variant, environment;
+  std::string profile;  // empty: none (precision and layout came from the matrix)
   std::vector<std::string> prefix;
   EnvVars env;
   std::string options_json = "{}";
   SamplingSettings sampling;
+  EnergySettings energy;
+  double telemetry_interval_s = 0.1;
   double timeout_s = 600;
 
-  // framework/model/bs8/fp32/cpu/inference/default/default/native: unique within a plan.
+  // framework/model/bs8/fp32/cpu/inference/default/default/native[/profile]: unique in a plan.
   std::string Key() const;
   // "torch resnet50 bs8 fp32 cpu" plus whatever is not a default: for progress lines and tables.
   std::string Label() const;

@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "plan/catalog.h"
+#include "plan/profile.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/strings.h"
@@ -163,16 +164,18 @@ class Parser {
   std::string path_;
 };
 
-const std::vector<std::string> kTopKeys = {"experiment", "matrix", "sampling", "options",
+const std::vector<std::string> kTopKeys = {"experiment", "matrix", "sampling", "energy", "options",
                                            "variants", "environments"};
+const std::vector<std::string> kEnergyKeys = {"windows", "gpu_window_s", "cpu_window_s"};
 const std::vector<std::string> kExperimentKeys = {"name",      "description", "repetitions",
                                                   "order",     "seed",        "cooldown_s",
                                                   "timeout_s", "validate",
                                                   "gpu_temperature_max_c",
-                                                  "gpu_temperature_timeout_s"};
+                                                  "gpu_temperature_timeout_s",
+                                                  "telemetry_interval_s"};
 const std::vector<std::string> kMatrixKeys = {"framework", "model",  "batch",   "precision",
                                               "device",    "mode",   "layout",  "variant",
-                                              "environment"};
+                                              "environment", "profile"};
 const std::vector<std::string> kSamplingKeys = {
     "warmup_min_iterations", "warmup_max_iterations", "warmup_tolerance", "min_iterations",
     "min_time_s",            "max_iterations",        "max_time_s",       "target_rel_ci",
@@ -275,6 +278,22 @@ void ParseExperimentTable(const Parser& p, const toml::table& root, Experiment& 
   e.gpu_temperature_timeout_s =
       p.Number(*t, "gpu_temperature_timeout_s", "experiment.gpu_temperature_timeout_s", 0, 86'400)
           .value_or(e.gpu_temperature_timeout_s);
+  e.telemetry_interval_s =
+      p.Number(*t, "telemetry_interval_s", "experiment.telemetry_interval_s", 0, 60)
+          .value_or(e.telemetry_interval_s);
+}
+
+void ParseEnergy(const Parser& p, const toml::table& root, Experiment& e) {
+  const toml::table* t = p.Table(root, "energy", "energy");
+  if (t == nullptr) return;
+  p.CheckKeys(*t, "energy", kEnergyKeys);
+  if (auto v = p.Int(*t, "windows", "energy.windows", 0, 1000)) e.energy.windows = static_cast<int>(*v);
+  if (auto v = p.Number(*t, "gpu_window_s", "energy.gpu_window_s", 0, 3600, true)) {
+    e.energy.gpu_window_s = *v;
+  }
+  if (auto v = p.Number(*t, "cpu_window_s", "energy.cpu_window_s", 0, 3600, true)) {
+    e.energy.cpu_window_s = *v;
+  }
 }
 
 // Option keys must be accepted by every framework they will be sent to.
@@ -390,6 +409,17 @@ void ParseMatrix(const Parser& p, const toml::table& root, Experiment& e) {
              fmt::format("\"{}\" is not offered by {}", model, Join(mx.framework, " or ")));
     }
   }
+  mx.profile = ParseNames(p, *m, "profile", kProfiles, "a profile", {});
+  if (!mx.profile.empty()) {
+    for (const char* key : {"precision", "layout"}) {
+      if (m->get(key)) {
+        p.Fail(m->get(key), fmt::format("matrix.{}", key),
+               fmt::format("a profile sets the {} (fp32, or bf16 for bf16-tuned); give either "
+                           "matrix.profile or matrix.{}, not both",
+                           key, key));
+      }
+    }
+  }
   mx.precision = ParseNames(p, *m, "precision", kPrecisions, "a precision", {"fp32"});
   for (const auto& fw : mx.framework) {
     const auto& ok = FindFramework(fw)->precisions;
@@ -462,6 +492,7 @@ Experiment ParseExperiment(const std::string& text, const std::string& path) {
   e.source_text = text;
   p.CheckKeys(root, "", kTopKeys);
   ParseExperimentTable(p, root, e);
+  ParseEnergy(p, root, e);
   if (const toml::table* s = p.Table(root, "sampling", "sampling")) {
     e.sampling = ParseSampling(p, *s, "sampling", e.sampling);
   }

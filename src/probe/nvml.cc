@@ -1,17 +1,35 @@
 #include "probe/nvml.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
+
+#include "util/strings.h"
 
 namespace dlb::probe {
 namespace {
 
-// NVML API (nvml.h, read 2026-11): return codes are ints, 0 = NVML_SUCCESS.
+// NVML API (nvml.h of CUDA 12/13, read 2026-11): return codes are ints, 0 = NVML_SUCCESS.
 using nvmlDevice_t = void*;
 struct nvmlMemory_t {
   unsigned long long total, free, used;
 };
+struct nvmlUtilization_t {
+  unsigned int gpu, memory;
+};
+// nvmlProcessInfo_t as nvmlDeviceGetComputeRunningProcesses_v3 fills it.
+struct nvmlProcessInfo_t {
+  unsigned int pid;
+  unsigned long long usedGpuMemory;
+  unsigned int gpuInstanceId;
+  unsigned int computeInstanceId;
+};
+constexpr int kNvmlErrorInsufficientSize = 7;
+constexpr unsigned long long kNvmlValueNotAvailable = ~0ULL;
+constexpr int kNvmlTemperatureGpu = 0;
+constexpr int kNvmlClockSm = 1, kNvmlClockMem = 2;
+
 using InitFn = int (*)();
 using ShutdownFn = int (*)();
 using CountFn = int (*)(unsigned int*);
@@ -19,85 +37,192 @@ using HandleFn = int (*)(unsigned int, nvmlDevice_t*);
 using NameFn = int (*)(nvmlDevice_t, char*, unsigned int);
 using MemoryFn = int (*)(nvmlDevice_t, nvmlMemory_t*);
 using DriverFn = int (*)(char*, unsigned int);
+using TemperatureFn = int (*)(nvmlDevice_t, int, unsigned int*);
+using EnergyFn = int (*)(nvmlDevice_t, unsigned long long*);
+using UintFn = int (*)(nvmlDevice_t, unsigned int*);
+using ClockFn = int (*)(nvmlDevice_t, int, unsigned int*);
+using ReasonsFn = int (*)(nvmlDevice_t, unsigned long long*);
+using UtilFn = int (*)(nvmlDevice_t, nvmlUtilization_t*);
+using ProcessesFn = int (*)(nvmlDevice_t, unsigned int*, nvmlProcessInfo_t*);
 
 class Library {
  public:
-  Library() : handle_(dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL)) {}
+  Library() : handle_(dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL)) {
+    if (!handle_) {
+      const char* err = dlerror();
+      error_ = err ? err : "libnvidia-ml.so.1";
+    }
+  }
   ~Library() {
     if (handle_) dlclose(handle_);
   }
+  Library(const Library&) = delete;
+  Library& operator=(const Library&) = delete;
   explicit operator bool() const { return handle_ != nullptr; }
+  const std::string& error() const { return error_; }
   template <typename F>
   F Get(const char* name) const {
-    return reinterpret_cast<F>(dlsym(handle_, name));
+    return handle_ ? reinterpret_cast<F>(dlsym(handle_, name)) : nullptr;
   }
 
  private:
   void* handle_;
+  std::string error_;
 };
 
-using TemperatureFn = int (*)(nvmlDevice_t, int, unsigned int*);
+// NVML loaded and initialised once; it stays initialised for the life of the process.
+struct Nvml {
+  Library lib;
+  HandleFn handle = lib.Get<HandleFn>("nvmlDeviceGetHandleByIndex_v2");
+  NameFn name = lib.Get<NameFn>("nvmlDeviceGetName");
+  TemperatureFn temperature = lib.Get<TemperatureFn>("nvmlDeviceGetTemperature");
+  EnergyFn energy = lib.Get<EnergyFn>("nvmlDeviceGetTotalEnergyConsumption");
+  UintFn power = lib.Get<UintFn>("nvmlDeviceGetPowerUsage");
+  ClockFn clock = lib.Get<ClockFn>("nvmlDeviceGetClockInfo");
+  // Renamed in CUDA 12.2 (clocks "event" reasons); the old name is kept by newer drivers.
+  ReasonsFn reasons = lib.Get<ReasonsFn>("nvmlDeviceGetCurrentClocksEventReasons")
+                          ? lib.Get<ReasonsFn>("nvmlDeviceGetCurrentClocksEventReasons")
+                          : lib.Get<ReasonsFn>("nvmlDeviceGetCurrentClocksThrottleReasons");
+  UtilFn utilization = lib.Get<UtilFn>("nvmlDeviceGetUtilizationRates");
+  ProcessesFn processes = lib.Get<ProcessesFn>("nvmlDeviceGetComputeRunningProcesses_v3");
+  std::string why_not;
+  bool ok = false;
+
+  Nvml() {
+    if (!lib) {
+      why_not = fmt::format("NVML not found ({})", lib.error());
+      return;
+    }
+    auto init = lib.Get<InitFn>("nvmlInit_v2");
+    if (!init || !handle) {
+      why_not = "NVML library lacks nvmlInit_v2 or nvmlDeviceGetHandleByIndex_v2";
+      return;
+    }
+    if (int rc = init(); rc != 0) {
+      why_not = fmt::format("nvmlInit failed (NVML error {})", rc);
+      return;
+    }
+    ok = true;
+  }
+
+  static const Nvml& Get() {
+    static const Nvml nvml;
+    return nvml;
+  }
+};
+
+template <typename T>
+std::optional<T> Ok(int rc, T value) {
+  return rc == 0 ? std::optional<T>(value) : std::nullopt;
+}
 
 }  // namespace
 
 std::optional<int> GpuTemperatureC(int index) {
-  // Loaded and initialised once; NVML stays initialised for the life of the process.
-  static const struct Handle {
-    Library lib;
-    HandleFn handle = nullptr;
-    TemperatureFn temperature = nullptr;
-    bool ok = false;
-    Handle() {
-      if (!lib) return;
-      auto init = lib.Get<InitFn>("nvmlInit_v2");
-      handle = lib.Get<HandleFn>("nvmlDeviceGetHandleByIndex_v2");
-      temperature = lib.Get<TemperatureFn>("nvmlDeviceGetTemperature");
-      ok = init && handle && temperature && init() == 0;
-    }
-  } nvml;
-  if (!nvml.ok || index < 0) return std::nullopt;
+  const Nvml& nvml = Nvml::Get();
+  if (!nvml.ok || index < 0 || !nvml.temperature) return std::nullopt;
   nvmlDevice_t dev = nullptr;
   unsigned int celsius = 0;
   if (nvml.handle(static_cast<unsigned int>(index), &dev) != 0) return std::nullopt;
-  if (nvml.temperature(dev, /*NVML_TEMPERATURE_GPU=*/0, &celsius) != 0) return std::nullopt;
+  if (nvml.temperature(dev, kNvmlTemperatureGpu, &celsius) != 0) return std::nullopt;
   return static_cast<int>(celsius);
+}
+
+std::optional<GpuTelemetry> GpuTelemetry::Open(int index, std::string* why) {
+  const Nvml& nvml = Nvml::Get();
+  if (!nvml.ok) {
+    *why = nvml.why_not;
+    return std::nullopt;
+  }
+  nvmlDevice_t dev = nullptr;
+  if (index < 0 || nvml.handle(static_cast<unsigned int>(index), &dev) != 0) {
+    *why = fmt::format("NVML has no GPU {}", index);
+    return std::nullopt;
+  }
+  GpuTelemetry t;
+  t.device_ = dev;
+  char buf[256] = {0};
+  if (nvml.name && nvml.name(dev, buf, sizeof buf) == 0) t.name_ = buf;
+  return t;
+}
+
+GpuReading GpuTelemetry::Read(pid_t pgid) const {
+  const Nvml& nvml = Nvml::Get();
+  auto* dev = static_cast<nvmlDevice_t>(device_);
+  GpuReading r;
+  unsigned long long ull = 0;
+  unsigned int u = 0;
+  if (nvml.energy) r.energy_mj = Ok<uint64_t>(nvml.energy(dev, &ull), ull);
+  if (nvml.power && nvml.power(dev, &u) == 0) r.power_w = u / 1000.0;
+  if (nvml.temperature) r.temperature_c = Ok<int>(nvml.temperature(dev, kNvmlTemperatureGpu, &u), static_cast<int>(u));
+  if (nvml.clock) {
+    r.sm_clock_mhz = Ok<int>(nvml.clock(dev, kNvmlClockSm, &u), static_cast<int>(u));
+    r.mem_clock_mhz = Ok<int>(nvml.clock(dev, kNvmlClockMem, &u), static_cast<int>(u));
+  }
+  if (nvml.reasons) r.clock_event_reasons = Ok<uint64_t>(nvml.reasons(dev, &ull), ull);
+  nvmlUtilization_t util{};
+  if (nvml.utilization && nvml.utilization(dev, &util) == 0) {
+    r.gpu_util_pct = static_cast<int>(util.gpu);
+    r.mem_util_pct = static_cast<int>(util.memory);
+  }
+  if (nvml.processes && pgid > 0) {
+    nvmlProcessInfo_t infos[64];
+    unsigned int count = 64;
+    int rc = nvml.processes(dev, &count, infos);
+    if (rc == 0 || rc == kNvmlErrorInsufficientSize) {
+      int64_t bytes = 0;
+      bool any = false;
+      for (unsigned int i = 0; i < count && i < 64; ++i) {
+        if (::getpgid(static_cast<pid_t>(infos[i].pid)) != pgid) continue;
+        if (infos[i].usedGpuMemory == kNvmlValueNotAvailable) continue;
+        bytes += static_cast<int64_t>(infos[i].usedGpuMemory);
+        any = true;
+      }
+      if (any || rc == 0) r.process_bytes = bytes;
+    }
+  }
+  return r;
+}
+
+std::string ClockEventReasonNames(uint64_t reasons) {
+  static const std::pair<uint64_t, const char*> kNames[] = {
+      {0x1, "gpu_idle"},           {0x2, "applications_clocks_setting"},
+      {0x4, "sw_power_cap"},       {0x8, "hw_slowdown"},
+      {0x10, "sync_boost"},        {0x20, "sw_thermal_slowdown"},
+      {0x40, "hw_thermal_slowdown"}, {0x80, "hw_power_brake_slowdown"},
+      {0x100, "display_clock_setting"}};
+  std::vector<std::string> names;
+  uint64_t known = 0;
+  for (const auto& [bit, name] : kNames) {
+    known |= bit;
+    if (reasons & bit) names.emplace_back(name);
+  }
+  if (reasons & ~known) names.push_back(fmt::format("0x{:x}", reasons & ~known));
+  return Join(names, ", ");
 }
 
 GpuProbe ProbeGpus() {
   GpuProbe p;
-  Library lib;
-  if (!lib) {
-    const char* err = dlerror();
-    p.why_none = fmt::format("NVML not found ({})", err ? err : "libnvidia-ml.so.1");
+  const Nvml& nvml = Nvml::Get();
+  if (!nvml.ok) {
+    p.why_none = nvml.why_not;
     return p;
   }
-  auto init = lib.Get<InitFn>("nvmlInit_v2");
-  auto shutdown = lib.Get<ShutdownFn>("nvmlShutdown");
-  auto count = lib.Get<CountFn>("nvmlDeviceGetCount_v2");
-  auto handle = lib.Get<HandleFn>("nvmlDeviceGetHandleByIndex_v2");
-  auto name = lib.Get<NameFn>("nvmlDeviceGetName");
-  auto uuid = lib.Get<NameFn>("nvmlDeviceGetUUID");
-  auto memory = lib.Get<MemoryFn>("nvmlDeviceGetMemoryInfo");
-  auto driver = lib.Get<DriverFn>("nvmlSystemGetDriverVersion");
-  if (!init || !shutdown || !count || !handle || !name) {
-    p.why_none = "NVML library lacks the functions dlbench needs";
-    return p;
-  }
-  if (int rc = init(); rc != 0) {
-    p.why_none = fmt::format("nvmlInit failed (NVML error {})", rc);
-    return p;
-  }
+  auto count = nvml.lib.Get<CountFn>("nvmlDeviceGetCount_v2");
+  auto uuid = nvml.lib.Get<NameFn>("nvmlDeviceGetUUID");
+  auto memory = nvml.lib.Get<MemoryFn>("nvmlDeviceGetMemoryInfo");
+  auto driver = nvml.lib.Get<DriverFn>("nvmlSystemGetDriverVersion");
   p.nvml_available = true;
   char buf[256] = {0};
   if (driver && driver(buf, sizeof buf) == 0) p.driver_version = buf;
   unsigned int n = 0;
-  if (count(&n) == 0) {
+  if (count && count(&n) == 0) {
     for (unsigned int i = 0; i < n; ++i) {
       nvmlDevice_t dev = nullptr;
-      if (handle(i, &dev) != 0) continue;
+      if (nvml.handle(i, &dev) != 0) continue;
       GpuInfo g;
       g.index = static_cast<int>(i);
-      if (name(dev, buf, sizeof buf) == 0) g.name = buf;
+      if (nvml.name && nvml.name(dev, buf, sizeof buf) == 0) g.name = buf;
       if (uuid && uuid(dev, buf, sizeof buf) == 0) g.uuid = buf;
       nvmlMemory_t mem{};
       if (memory && memory(dev, &mem) == 0) g.memory_total_bytes = static_cast<long long>(mem.total);
@@ -105,7 +230,6 @@ GpuProbe ProbeGpus() {
     }
   }
   if (p.gpus.empty()) p.why_none = "NVML found no GPU";
-  shutdown();
   return p;
 }
 

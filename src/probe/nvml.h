@@ -3,6 +3,9 @@
 // Absent library or no GPU: an empty list and the reason, never a crash.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,5 +31,37 @@ GpuProbe ProbeGpus();
 // The GPU's core temperature in °C through NVML (NVML_TEMPERATURE_GPU), or nullopt when NVML or
 // the device is unavailable. Loads NVML once per process.
 std::optional<int> GpuTemperatureC(int index);
+
+// One reading of a GPU's counters; each field is nullopt where NVML does not answer it (an older
+// GPU, a driver without the function, no permission).
+struct GpuReading {
+  std::optional<uint64_t> energy_mj;        // nvmlDeviceGetTotalEnergyConsumption: mJ since load
+  std::optional<double> power_w;            // nvmlDeviceGetPowerUsage (an average, see T11)
+  std::optional<int> temperature_c;
+  std::optional<int> sm_clock_mhz, mem_clock_mhz;
+  std::optional<uint64_t> clock_event_reasons;  // nvmlClocksEventReason* bits
+  std::optional<int> gpu_util_pct, mem_util_pct;
+  std::optional<int64_t> process_bytes;     // device memory of the given processes (per process)
+};
+
+// A GPU's telemetry handle: NVML loaded and initialised once per process (NVML is thread-safe).
+class GpuTelemetry {
+ public:
+  // nullopt and why (NVML missing, no such GPU) when the device cannot be read.
+  static std::optional<GpuTelemetry> Open(int index, std::string* why);
+  // Reads every counter; process_bytes sums the compute processes whose process group is pgid.
+  GpuReading Read(pid_t pgid) const;
+  const std::string& name() const { return name_; }
+
+ private:
+  void* device_ = nullptr;
+  std::string name_;
+};
+
+// The clock-event (throttle) reasons that mean the GPU ran slower than it could: power cap, thermal
+// and hardware slowdowns. Idle, application clocks, sync boost and display settings are not.
+inline constexpr uint64_t kThrottleMask = 0x4 | 0x8 | 0x20 | 0x40 | 0x80;
+// "sw_power_cap, hw_thermal_slowdown" for the set bits of a reasons mask (all bits, named).
+std::string ClockEventReasonNames(uint64_t reasons);
 
 }  // namespace dlb::probe

@@ -1,5 +1,7 @@
 #include "run/gate.h"
 
+#include "probe/nvml.h"
+
 #include "util/strings.h"
 
 namespace dlb::run {
@@ -40,6 +42,20 @@ std::optional<int> CudaIndex(const std::string& device) {
   auto n = ParseInt(device.substr(5));
   if (!n || *n < 0) return std::nullopt;
   return static_cast<int>(*n);
+}
+
+std::optional<int> NvmlIndex(const std::string& device, const std::string& cuda_visible_devices) {
+  auto cuda = CudaIndex(device);
+  if (!cuda || Trim(cuda_visible_devices).empty()) return cuda;
+  auto listed = Split(cuda_visible_devices, ',');
+  if (static_cast<size_t>(*cuda) >= listed.size()) return std::nullopt;
+  std::string entry(Trim(listed[static_cast<size_t>(*cuda)]));
+  if (auto n = ParseInt(entry)) return *n >= 0 ? std::optional<int>(static_cast<int>(*n)) : std::nullopt;
+  if (!StartsWith(entry, "GPU-") && !StartsWith(entry, "MIG-")) return std::nullopt;
+  for (const auto& gpu : probe::ProbeGpus().gpus) {
+    if (StartsWith(gpu.uuid, entry)) return gpu.index;
+  }
+  return std::nullopt;
 }
 
 }  // namespace dlb::run

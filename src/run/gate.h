@@ -25,4 +25,10 @@ GateOutcome WaitForTemperature(const std::function<std::optional<int>()>& read, 
 // The NVML index for a device string: "cuda" -> 0, "cuda:N" -> N, anything else nullopt.
 std::optional<int> CudaIndex(const std::string& device);
 
+// The NVML index of a cell's CUDA device: CUDA numbers the devices CUDA_VISIBLE_DEVICES lists
+// (indices, or GPU-/MIG- UUID prefixes, looked up through NVML); nullopt when it cannot be told.
+// CUDA's default order (fastest first) can differ from NVML's (PCI bus) on mixed multi-GPU hosts:
+// set CUDA_DEVICE_ORDER=PCI_BUS_ID there.
+std::optional<int> NvmlIndex(const std::string& device, const std::string& cuda_visible_devices);
+
 }  // namespace dlb::run

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 
+#include "plan/profile.h"
+#include "run/gate.h"
 #include "run/protocol.h"
 #include "run/sampler.h"
 #include "run/worker.h"
@@ -39,12 +42,25 @@ bool IsRelevantVariable(std::string_view name) {
 // Runs the protocol conversation for one repetition and fills in the result as it goes.
 class Session {
  public:
-  Session(const RepetitionSpec& spec, WorkerProcess& worker, RepetitionResult& r)
-      : spec_(spec), cell_(*spec.cell), worker_(worker), r_(r) {}
+  Session(const RepetitionSpec& spec, WorkerProcess& worker, probe::TelemetrySampler& telemetry,
+          RepetitionResult& r)
+      : spec_(spec), cell_(*spec.cell), worker_(worker), telemetry_(telemetry), r_(r) {}
 
   // Returns false once the repetition has ended (failed, unsupported or interrupted).
   bool Run() {
-    return Hello() && Load() && Warmup() && Measure() && Window();
+    return Hello() && Load() && Warmup() && Measure() && Window() && Energy();
+  }
+
+  // The energy windows from the finished telemetry series (after the sampler has stopped).
+  void ComputeEnergyWindows() {
+    for (const auto& [begin, end, iterations] : energy_edges_) {
+      if (auto w = MakeEnergyWindow(r_.energy_source, begin, end, r_.telemetry, iterations)) {
+        r_.energy_windows.push_back(*w);
+      }
+    }
+    if (r_.energy_windows.empty() && r_.energy_note.empty() && !energy_edges_.empty()) {
+      r_.energy_note = "the energy source gave no reading at a window's edges";
+    }
   }
 
   void Bye() {
@@ -120,6 +136,7 @@ class Session {
   }
 
   bool Hello() {
+    telemetry_.SetPhase("hello");
     auto line = Call("hello", EncodeHello(), Millis(cell_.timeout_s));
     if (!line) return false;
     try {
@@ -146,6 +163,7 @@ class Session {
     LoadRequest req{cell_.model, cell_.batch, cell_.precision, cell_.device, cell_.mode,
                     cell_.layout, static_cast<int64_t>(spec_.seed), cell_.options_json, std::nullopt};
     auto t = Clock::now();
+    telemetry_.SetPhase("load");
     auto line = Call("load", EncodeLoad(req), Millis(cell_.timeout_s));
     if (!line) return false;
     r_.load_call_s = SecondsSince(t);
@@ -161,6 +179,11 @@ class Session {
       r_.settings_json = reply->settings_json;
       r_.peak_device_bytes = reply->peak_device_bytes;
       estimate_ns_ = reply->first_call_s * 1e9;
+      if (!cell_.profile.empty()) {
+        auto deviations = plan::CheckProfile(cell_.profile, cell_.framework, cell_.device,
+                                             r_.settings_json);
+        r_.profile_check = deviations.empty() ? "ok" : Join(deviations, "; ");
+      }
       return true;
     } catch (const ProtocolError& e) {
       return BrokeProtocol("load", e);
@@ -206,6 +229,7 @@ class Session {
   }
 
   bool Warmup() {
+    telemetry_.SetPhase("warmup");
     const auto& s = cell_.sampling;
     while (true) {
       auto warm = std::span<const int64_t>(r_.wall_ns);
@@ -232,6 +256,7 @@ class Session {
 
   bool Measure() {
     const auto& s = cell_.sampling;
+    telemetry_.SetPhase("measure");
     Calibrate();
     auto t0 = Clock::now();
     while (true) {
@@ -258,27 +283,80 @@ class Session {
     if (s.window_min_time_s <= 0 || !r_.median_ns || *r_.median_ns <= 0) return true;
     double want = std::ceil(s.window_min_time_s * 1e9 / *r_.median_ns);
     auto n = static_cast<int64_t>(std::clamp(want, 2.0, 1e6));
-    double expected_s = *r_.median_ns * 1e-9 * static_cast<double>(n);
-    auto line = Call("window", EncodeMeasure({n, Sync::kWindow}),
-                     Millis(cell_.timeout_s + 2 * expected_s));
-    if (!line) return false;
+    telemetry_.SetPhase("window");
+    auto reply = Pipelined("window", n);
+    if (!reply) return false;
+    r_.window_ns = reply->window_ns;
+    r_.window_iterations = reply->iterations;
+    return true;
+  }
+
+  // n calls back to back, synced once (measure with sync `window`); nullopt if the repetition ended.
+  std::optional<MeasureReply> Pipelined(const char* phase, int64_t n) {
+    double expected_s = r_.median_ns.value_or(estimate_ns_) * 1e-9 * static_cast<double>(n);
+    auto line = Call(phase, EncodeMeasure({n, Sync::kWindow}), Millis(cell_.timeout_s + 2 * expected_s));
+    if (!line) return std::nullopt;
     try {
       auto reply = DecodeMeasure(*line, Sync::kWindow);
-      if (!reply) return Fail("window", reply.error());
+      if (!reply) {
+        Fail(phase, reply.error());
+        return std::nullopt;
+      }
       Note(*reply);
-      r_.window_ns = reply->window_ns;
-      r_.window_iterations = reply->iterations;
       r_.sample_s += static_cast<double>(reply->window_ns) * 1e-9;
-      return true;
+      return std::move(*reply);
     } catch (const ProtocolError& e) {
-      return BrokeProtocol("window", e);
+      BrokeProtocol(phase, e);
+      return std::nullopt;
     }
+  }
+
+  // The energy phase (METHODOLOGY T11): windows of back-to-back calls, each at least as long as
+  // the source can resolve, with the counters read exactly at each window's edges.
+  bool Energy() {
+    const bool gpu = CudaIndex(cell_.device).has_value();
+    if (gpu) {
+      if (!telemetry_.has_gpu()) {
+        r_.energy_note = telemetry_.gpu_source();
+      } else {
+        r_.energy_source = telemetry_.gpu_has_energy_counter() ? EnergySource::kNvmlCounter
+                                                               : EnergySource::kNvmlPower;
+      }
+    } else if (!telemetry_.has_rapl()) {
+      r_.energy_note = telemetry_.cpu_source();
+    } else {
+      r_.energy_source = EnergySource::kRapl;
+    }
+    if (r_.energy_source == EnergySource::kNone) return true;
+    if (cell_.energy.windows == 0) {
+      r_.energy_source = EnergySource::kNone;
+      r_.energy_note = "energy phase off (energy.windows = 0)";
+      return true;
+    }
+    if (!r_.median_ns || *r_.median_ns <= 0) return true;
+    double window_s = MinWindowSeconds(r_.energy_source, cell_.energy.gpu_window_s, cell_.energy.cpu_window_s);
+    auto n = static_cast<int64_t>(std::clamp(std::ceil(window_s * 1e9 / *r_.median_ns), 1.0, 1e7));
+    telemetry_.SetPhase("energy");
+    for (int w = 0; w < cell_.energy.windows; ++w) {
+      probe::TelemetrySample begin = telemetry_.SampleNow();
+      auto reply = Pipelined("energy", n);
+      if (!reply) return false;
+      probe::TelemetrySample end = telemetry_.SampleNow();
+      energy_edges_.push_back({begin, end, reply->iterations});
+    }
+    return true;
   }
 
   const RepetitionSpec& spec_;
   const plan::Cell& cell_;
   WorkerProcess& worker_;
+  probe::TelemetrySampler& telemetry_;
   RepetitionResult& r_;
+  struct EnergyEdges {
+    probe::TelemetrySample begin, end;
+    int64_t iterations;
+  };
+  std::vector<EnergyEdges> energy_edges_;
   Clock::time_point start_ = Clock::now();
   double estimate_ns_ = 0;
   int32_t chunk_ = 0;
@@ -364,8 +442,27 @@ RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& l
     r.finished_at = NowIso8601();
     return r;
   }
-  Session session(spec, *worker, r);
+  probe::TelemetryConfig tc;
+  std::string visible;
+  for (const auto& [k, v] : spec.cell->env) {
+    if (k == "CUDA_VISIBLE_DEVICES") visible = v;
+  }
+  if (visible.empty()) {
+    if (const char* env = std::getenv("CUDA_VISIBLE_DEVICES")) visible = env;
+  }
+  tc.gpu_index = NvmlIndex(spec.cell->device, visible);
+  tc.interval_s = spec.cell->telemetry_interval_s;
+  if (CudaIndex(spec.cell->device) && !tc.gpu_index) {
+    tc.no_gpu_reason = fmt::format("cannot map {} to an NVML device (CUDA_VISIBLE_DEVICES={})",
+                                   spec.cell->device, visible);
+  }
+  probe::TelemetrySampler telemetry(tc);
+  telemetry.Start(worker->pid());
+  Session session(spec, *worker, telemetry, r);
   if (session.Run()) r.status = RepStatus::kOk;
+  // Stopped before bye: the series covers the worker's life up to the end of its measurements,
+  // and never reads a pid that has been reaped (and could be reused).
+  telemetry.Stop();
   if (!session.worker_ended()) {
     if (r.status != RepStatus::kInterrupted) session.Bye();
     if (!session.worker_ended()) {
@@ -378,6 +475,10 @@ RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& l
       if (!r.peak_rss_bytes && st.max_rss_bytes > 0) r.peak_rss_bytes = st.max_rss_bytes;
     }
   }
+  r.telemetry = telemetry.Series();
+  r.gpu_telemetry = telemetry.gpu_source();
+  r.cpu_telemetry = telemetry.cpu_source();
+  session.ComputeEnergyWindows();
   r.log = worker->Log();
   r.wall_s = SecondsSince(t0);
   r.finished_at = NowIso8601();

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "plan/experiment.h"
+#include "probe/telemetry.h"
+#include "run/energy.h"
 
 namespace dlb::run {
 
@@ -57,6 +59,18 @@ struct RepetitionResult {
   std::optional<int64_t> window_ns, window_iterations;
   std::optional<int64_t> peak_rss_bytes, peak_device_bytes;
   std::string log;
+
+  // The profile's expectations checked against settings_json after load: empty without a
+  // profile, "ok", or the deviations joined by "; " (plan/profile.h).
+  std::string profile_check;
+
+  // Telemetry (probe/telemetry.h): the series, each source's state ("nvml", "rapl: ...", or
+  // "unavailable: why"), and the energy phase's windows from the cell's energy source.
+  std::vector<probe::TelemetrySample> telemetry;
+  std::string gpu_telemetry, cpu_telemetry;
+  EnergySource energy_source = EnergySource::kNone;
+  std::string energy_note;  // why there is no energy figure, when there is none
+  std::vector<EnergyWindow> energy_windows;
 
   // Where the time went, for the controller-overhead figure (selftest --bench).
   double wall_s = 0;          // spawn to reaped

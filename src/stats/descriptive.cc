@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/math/distributions/binomial.hpp>
 #include <boost/math/distributions/normal.hpp>
+#include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 
 namespace dlb::stats {
@@ -42,6 +43,20 @@ std::optional<Summary> Summarize(std::span<const double> values) {
 std::optional<Summary> Summarize(std::span<const int64_t> values) {
   std::vector<double> d(values.begin(), values.end());
   return Summarize(std::span<const double>(d));
+}
+
+std::optional<MeanCi> MeanConfidenceInterval(std::span<const double> values, double confidence) {
+  const auto n = static_cast<double>(values.size());
+  if (values.size() < 2) return std::nullopt;
+  double mean = 0;
+  for (double v : values) mean += v;
+  mean /= n;
+  double ss = 0;
+  for (double v : values) ss += (v - mean) * (v - mean);
+  double sem = std::sqrt(ss / (n - 1)) / std::sqrt(n);
+  double t = boost::math::quantile(boost::math::students_t_distribution<double>(n - 1),
+                                   0.5 + confidence / 2);
+  return MeanCi{mean, mean - t * sem, mean + t * sem};
 }
 
 std::optional<MedianCi> MedianConfidenceInterval(std::span<const double> sorted,

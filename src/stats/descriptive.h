@@ -37,6 +37,13 @@ struct MedianCi {
 };
 std::optional<MedianCi> MedianConfidenceInterval(std::span<const double> sorted, double confidence);
 
+// Student-t confidence interval of the mean, scipy.stats.t.interval(confidence, n - 1, mean,
+// sem) with sem = std(ddof=1) / sqrt(n); needs n >= 2 (energy per sample across windows, T11).
+struct MeanCi {
+  double mean = 0, lo = 0, hi = 0;
+};
+std::optional<MeanCi> MeanConfidenceInterval(std::span<const double> values, double confidence);
+
 // The smallest n for which a median CI at `confidence` exists.
 int64_t MinSamplesForMedianCi(double confidence);
 

@@ -100,6 +100,11 @@ std::optional<double> Stmt::OptDouble(int col) const {
   return Double(col);
 }
 
+std::optional<std::string> Stmt::OptText(int col) const {
+  if (IsNull(col)) return std::nullopt;
+  return Text(col);
+}
+
 Transaction::Transaction(Db& db) : db_(db) { db_.Exec("BEGIN IMMEDIATE"); }
 
 Transaction::~Transaction() {

@@ -40,6 +40,7 @@ class Stmt {
   bool IsNull(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
   std::optional<int64_t> OptInt(int col) const;
   std::optional<double> OptDouble(int col) const;
+  std::optional<std::string> OptText(int col) const;
 
  private:
   Db* db_;

@@ -17,11 +17,6 @@ constexpr const char* kRunColumns =
     "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status IN ('failed', 'partial')), "
     "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'unsupported')";
 
-std::optional<std::string> OptText(const Stmt& s, int col) {
-  if (s.IsNull(col)) return std::nullopt;
-  return s.Text(col);
-}
-
 RunRow ReadRun(const Stmt& s) {
   RunRow r;
   int i = 0;
@@ -31,7 +26,7 @@ RunRow ReadRun(const Stmt& s) {
   r.experiment_toml = s.Text(i++);
   r.status = s.Text(i++);
   r.started_at = s.Text(i++);
-  r.finished_at = OptText(s, i++);
+  r.finished_at = s.OptText(i++);
   r.host = s.Text(i++);
   r.dlbench_version = s.Text(i++);
   r.dlbench_revision = s.Text(i++);
@@ -89,7 +84,13 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
       "repetitions_run, n_samples, mean_ns, std_ns, min_ns, p50_ns, p90_ns, p95_ns, p99_ns, max_ns, "
       "median_ci_lo_ns, median_ci_hi_ns, median_ci_coverage, throughput_sps, "
       "window_throughput_sps, parameters, flops_per_sample, load_s, compile_s, first_call_s, "
-      "peak_rss_bytes, peak_device_bytes FROM cells WHERE run_id = ? ORDER BY cell_idx");
+      "peak_rss_bytes, peak_device_bytes, profile, energy_source, energy_per_sample_j, "
+      "energy_ci_lo_j, energy_ci_hi_j, avg_power_w, throttled_repetitions, profile_deviations, "
+      "(SELECT hello_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
+      " ORDER BY rep_idx LIMIT 1), "
+      "(SELECT settings_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
+      " ORDER BY rep_idx LIMIT 1) "
+      "FROM cells WHERE run_id = ? ORDER BY cell_idx");
   s.Bind(1, run_id);
   std::vector<CellRow> out;
   while (s.Step()) {
@@ -109,7 +110,7 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
     c.environment = s.Text(i++);
     c.config_json = s.Text(i++);
     c.status = s.Text(i++);
-    c.message = OptText(s, i++);
+    c.message = s.OptText(i++);
     c.repetitions_ok = s.Int(i++);
     c.repetitions_run = s.Int(i++);
     c.n_samples = s.OptInt(i++);
@@ -125,6 +126,15 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
     c.first_call_s = s.OptDouble(i++);
     c.peak_rss_bytes = s.OptInt(i++);
     c.peak_device_bytes = s.OptInt(i++);
+    c.profile = s.Text(i++);
+    c.energy_source = s.OptText(i++);
+    for (auto* f : {&c.energy_per_sample_j, &c.energy_ci_lo_j, &c.energy_ci_hi_j, &c.avg_power_w}) {
+      *f = s.OptDouble(i++);
+    }
+    c.throttled_repetitions = s.OptInt(i++);
+    c.profile_deviations = s.OptInt(i++);
+    c.hello_json = s.OptText(i++);
+    c.settings_json = s.OptText(i++);
     out.push_back(std::move(c));
   }
   return out;
@@ -138,7 +148,9 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
       "compile_s, first_call_s, sync_overhead_ns, timer_overhead_ns, warmup_iterations, "
       "warmup_settled, n_samples, converged, stop_reason, median_ns, rel_ci, window_ns, "
       "window_iterations, peak_rss_bytes, peak_device_bytes, log, block_iterations, near_overhead, "
-      "gate_status, gpu_temperature_c, gate_wait_s FROM repetitions "
+      "gate_status, gpu_temperature_c, gate_wait_s, profile_check, gpu_telemetry, cpu_telemetry, "
+      "energy_source, energy_note, energy_per_sample_j, avg_power_w, max_temperature_c, "
+      "throttle_reasons, peak_device_bytes_nvml FROM repetitions "
       "WHERE cell_id = ? ORDER BY rep_idx");
   s.Bind(1, cell_id);
   std::vector<RepetitionRow> out;
@@ -150,9 +162,9 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
     r.rep_idx = s.Int(i++);
     r.order_idx = s.Int(i++);
     r.status = s.Text(i++);
-    r.error_kind = OptText(s, i++);
-    r.message = OptText(s, i++);
-    r.phase = OptText(s, i++);
+    r.error_kind = s.OptText(i++);
+    r.message = s.OptText(i++);
+    r.phase = s.OptText(i++);
     r.exit_code = s.OptInt(i++);
     r.term_signal = s.OptInt(i++);
     r.started_at = s.Text(i++);
@@ -161,8 +173,8 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
     r.launch_prefix = s.Text(i++);
     r.env_json = s.Text(i++);
     r.env_padding_bytes = s.Int(i++);
-    r.hello_json = OptText(s, i++);
-    r.settings_json = OptText(s, i++);
+    r.hello_json = s.OptText(i++);
+    r.settings_json = s.OptText(i++);
     r.parameters = s.OptInt(i++);
     r.flops_per_sample = s.OptInt(i++);
     r.load_s = s.OptDouble(i++);
@@ -174,7 +186,7 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
     r.warmup_settled = s.Int(i++);
     r.n_samples = s.Int(i++);
     r.converged = s.Int(i++);
-    r.stop_reason = OptText(s, i++);
+    r.stop_reason = s.OptText(i++);
     r.median_ns = s.OptDouble(i++);
     r.rel_ci = s.OptDouble(i++);
     r.window_ns = s.OptInt(i++);
@@ -184,10 +196,76 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
     r.log = s.Text(i++);
     r.block_iterations = s.Int(i++);
     r.near_overhead = s.Int(i++);
-    r.gate_status = OptText(s, i++);
+    r.gate_status = s.OptText(i++);
     r.gpu_temperature_c = s.OptInt(i++);
     r.gate_wait_s = s.Double(i++);
+    for (auto* f : {&r.profile_check, &r.gpu_telemetry, &r.cpu_telemetry, &r.energy_source,
+                    &r.energy_note}) {
+      *f = s.OptText(i++);
+    }
+    r.energy_per_sample_j = s.OptDouble(i++);
+    r.avg_power_w = s.OptDouble(i++);
+    r.max_temperature_c = s.OptInt(i++);
+    r.throttle_reasons = s.OptText(i++);
+    r.peak_device_bytes_nvml = s.OptInt(i++);
     out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<TelemetryRow> GetTelemetry(Db& db, int64_t repetition_id) {
+  Stmt s = db.Prepare(
+      "SELECT t_ns, phase, gpu_energy_j, gpu_power_w, gpu_temperature_c, sm_clock_mhz, "
+      "mem_clock_mhz, clock_event_reasons, gpu_util_pct, mem_util_pct, device_bytes, cpu_energy_j, "
+      "rss_bytes FROM telemetry WHERE repetition_id = ? ORDER BY t_ns");
+  s.Bind(1, repetition_id);
+  std::vector<TelemetryRow> out;
+  while (s.Step()) {
+    TelemetryRow t;
+    int i = 0;
+    t.t_ns = s.Int(i++);
+    t.phase = s.Text(i++);
+    t.gpu_energy_j = s.OptDouble(i++);
+    t.gpu_power_w = s.OptDouble(i++);
+    for (auto* f : {&t.gpu_temperature_c, &t.sm_clock_mhz, &t.mem_clock_mhz, &t.clock_event_reasons,
+                    &t.gpu_util_pct, &t.mem_util_pct, &t.device_bytes}) {
+      *f = s.OptInt(i++);
+    }
+    t.cpu_energy_j = s.OptDouble(i++);
+    t.rss_bytes = s.OptInt(i++);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::vector<EnergyWindowRow> GetEnergyWindows(Db& db, int64_t repetition_id) {
+  Stmt s = db.Prepare(
+      "SELECT window_idx, t_start_ns, duration_ns, iterations, energy_j, avg_power_w, "
+      "max_temperature_c, sm_clock_mhz, mem_clock_mhz, clock_event_reasons FROM energy_windows "
+      "WHERE repetition_id = ? ORDER BY window_idx");
+  s.Bind(1, repetition_id);
+  std::vector<EnergyWindowRow> out;
+  while (s.Step()) {
+    EnergyWindowRow w;
+    w.window_idx = s.Int(0);
+    w.t_start_ns = s.Int(1);
+    w.duration_ns = s.Int(2);
+    w.iterations = s.Int(3);
+    w.energy_j = s.Double(4);
+    w.avg_power_w = s.Double(5);
+    w.max_temperature_c = s.OptInt(6);
+    w.sm_clock_mhz = s.OptDouble(7);
+    w.mem_clock_mhz = s.OptDouble(8);
+    w.clock_event_reasons = s.Int(9);
+    out.push_back(w);
+  }
+  return out;
+}
+
+std::vector<double> GetEnergyPerSample(Db& db, int64_t repetition_id, int64_t batch) {
+  std::vector<double> out;
+  for (const auto& w : GetEnergyWindows(db, repetition_id)) {
+    out.push_back(w.energy_j / (static_cast<double>(w.iterations) * static_cast<double>(batch)));
   }
   return out;
 }
@@ -206,14 +284,14 @@ std::vector<ValidationRow> GetValidations(Db& db, int64_t run_id) {
     v.precision = s.Text(i++);
     v.device = s.Text(i++);
     v.framework_a = s.Text(i++);
-    v.framework_b = OptText(s, i++);
+    v.framework_b = s.OptText(i++);
     v.status = s.Text(i++);
     v.inputs = s.Int(i++);
     for (auto* f : {&v.max_abs_err, &v.max_rel_err, &v.cosine, &v.top1_agreement, &v.tolerance}) {
       *f = s.OptDouble(i++);
     }
     for (auto* f : {&v.tolerance_reason, &v.settings_a, &v.settings_b, &v.weights_source, &v.message}) {
-      *f = OptText(s, i++);
+      *f = s.OptText(i++);
     }
     out.push_back(std::move(v));
   }

@@ -34,6 +34,12 @@ struct CellRow {
   std::optional<int64_t> parameters, flops_per_sample;
   std::optional<double> load_s, compile_s, first_call_s;
   std::optional<int64_t> peak_rss_bytes, peak_device_bytes;
+  std::string profile;  // empty: none
+  std::optional<std::string> energy_source;
+  std::optional<double> energy_per_sample_j, energy_ci_lo_j, energy_ci_hi_j, avg_power_w;
+  std::optional<int64_t> throttled_repetitions, profile_deviations;
+  // From the cell's first ok repetition: the device as the worker named it, and its settings.
+  std::optional<std::string> hello_json, settings_json;
 };
 
 struct RepetitionRow {
@@ -57,6 +63,29 @@ struct RepetitionRow {
   std::optional<std::string> gate_status;
   std::optional<int64_t> gpu_temperature_c;
   double gate_wait_s = 0;
+  std::optional<std::string> profile_check, gpu_telemetry, cpu_telemetry, energy_source, energy_note;
+  std::optional<double> energy_per_sample_j, avg_power_w;
+  std::optional<int64_t> max_temperature_c;
+  std::optional<std::string> throttle_reasons;
+  std::optional<int64_t> peak_device_bytes_nvml;
+};
+
+struct TelemetryRow {
+  int64_t t_ns = 0;
+  std::string phase;
+  std::optional<double> gpu_energy_j, gpu_power_w;
+  std::optional<int64_t> gpu_temperature_c, sm_clock_mhz, mem_clock_mhz, clock_event_reasons;
+  std::optional<int64_t> gpu_util_pct, mem_util_pct, device_bytes;
+  std::optional<double> cpu_energy_j;
+  std::optional<int64_t> rss_bytes;
+};
+
+struct EnergyWindowRow {
+  int64_t window_idx = 0, t_start_ns = 0, duration_ns = 0, iterations = 0;
+  double energy_j = 0, avg_power_w = 0;
+  std::optional<int64_t> max_temperature_c;
+  std::optional<double> sm_clock_mhz, mem_clock_mhz;
+  int64_t clock_event_reasons = 0;
 };
 
 struct SampleRow {
@@ -80,6 +109,10 @@ RunRow GetRun(Db& db, int64_t run_id);
 std::vector<CellRow> GetCells(Db& db, int64_t run_id);
 std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id);
 std::vector<SampleRow> GetSamples(Db& db, int64_t repetition_id);
+std::vector<TelemetryRow> GetTelemetry(Db& db, int64_t repetition_id);
+std::vector<EnergyWindowRow> GetEnergyWindows(Db& db, int64_t repetition_id);
+// Joules per input sample of each energy window of a repetition (energy / (iterations * batch)).
+std::vector<double> GetEnergyPerSample(Db& db, int64_t repetition_id, int64_t batch);
 // One repetition's steady-state samples (warm-up excluded), in order: what every comparison uses.
 std::vector<double> GetSteadyWallNs(Db& db, int64_t repetition_id);
 

@@ -143,6 +143,61 @@ ALTER TABLE repetitions ADD COLUMN gpu_temperature_c INTEGER;
 ALTER TABLE repetitions ADD COLUMN gate_wait_s REAL NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN gpu_temperature_max_c INTEGER;
 )sql",
+    // 3 -> 4: profiles, telemetry and energy (issue 7).
+    R"sql(
+ALTER TABLE cells ADD COLUMN profile TEXT NOT NULL DEFAULT '';
+-- Energy per input sample over the cell's ok repetitions: the mean of the repetitions' values,
+-- with a Student-t CI across them (or across the windows when there is one repetition).
+ALTER TABLE cells ADD COLUMN energy_source TEXT;
+ALTER TABLE cells ADD COLUMN energy_per_sample_j REAL;
+ALTER TABLE cells ADD COLUMN energy_ci_lo_j REAL;
+ALTER TABLE cells ADD COLUMN energy_ci_hi_j REAL;
+ALTER TABLE cells ADD COLUMN avg_power_w REAL;
+ALTER TABLE cells ADD COLUMN throttled_repetitions INTEGER;
+ALTER TABLE cells ADD COLUMN profile_deviations INTEGER;
+-- "ok", or the profile's deviations as read back after load; NULL without a profile.
+ALTER TABLE repetitions ADD COLUMN profile_check TEXT;
+ALTER TABLE repetitions ADD COLUMN gpu_telemetry TEXT;   -- "nvml" or "unavailable: why"
+ALTER TABLE repetitions ADD COLUMN cpu_telemetry TEXT;   -- "rapl: zones" or "unavailable: why"
+ALTER TABLE repetitions ADD COLUMN energy_source TEXT;   -- nvml-total-energy, nvml-power-integrated, rapl-package
+ALTER TABLE repetitions ADD COLUMN energy_note TEXT;     -- why there is no energy figure
+ALTER TABLE repetitions ADD COLUMN energy_per_sample_j REAL;  -- sum of window energy / samples
+ALTER TABLE repetitions ADD COLUMN avg_power_w REAL;     -- over the energy windows
+ALTER TABLE repetitions ADD COLUMN max_temperature_c INTEGER;  -- GPU, whole repetition
+ALTER TABLE repetitions ADD COLUMN throttle_reasons TEXT;      -- slowdown reasons seen while measuring
+ALTER TABLE repetitions ADD COLUMN peak_device_bytes_nvml INTEGER;  -- the worker's processes, NVML
+CREATE TABLE telemetry (
+  repetition_id   INTEGER NOT NULL REFERENCES repetitions(repetition_id) ON DELETE CASCADE,
+  t_ns            INTEGER NOT NULL,   -- since the worker started
+  phase           TEXT NOT NULL,
+  gpu_energy_j    REAL,               -- NVML total-energy counter, since the worker started
+  gpu_power_w     REAL,
+  gpu_temperature_c INTEGER,
+  sm_clock_mhz    INTEGER,
+  mem_clock_mhz   INTEGER,
+  clock_event_reasons INTEGER,        -- nvmlClocksEventReason bits
+  gpu_util_pct    INTEGER,
+  mem_util_pct    INTEGER,
+  device_bytes    INTEGER,            -- the worker's processes on the GPU
+  cpu_energy_j    REAL,               -- RAPL packages, since the worker started
+  rss_bytes       INTEGER             -- the worker's resident set
+);
+CREATE INDEX telemetry_by_repetition ON telemetry(repetition_id, t_ns);
+CREATE TABLE energy_windows (
+  repetition_id   INTEGER NOT NULL REFERENCES repetitions(repetition_id) ON DELETE CASCADE,
+  window_idx      INTEGER NOT NULL,
+  t_start_ns      INTEGER NOT NULL,
+  duration_ns     INTEGER NOT NULL,
+  iterations      INTEGER NOT NULL,   -- calls of the model, each a batch
+  energy_j        REAL NOT NULL,
+  avg_power_w     REAL NOT NULL,
+  max_temperature_c INTEGER,
+  sm_clock_mhz    REAL,
+  mem_clock_mhz   REAL,
+  clock_event_reasons INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX energy_windows_by_repetition ON energy_windows(repetition_id, window_idx);
+)sql",
 };
 
 }  // namespace

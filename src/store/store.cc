@@ -116,13 +116,13 @@ int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan) {
 
   Stmt cell = db_.Prepare(
       "INSERT INTO cells (run_id, cell_idx, cell_key, framework, model, batch, precision, device, "
-      "mode, layout, variant, environment, config_json, status) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
+      "mode, layout, variant, environment, config_json, profile, status) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
   cell_ids_.clear();
   for (const auto& c : plan.cells) {
     Binder(cell) << run_id << c.cell_idx << c.Key() << c.framework << c.model << c.batch
                  << c.precision << c.device << c.mode << c.layout << c.variant << c.environment
-                 << CellConfigJson(c);
+                 << CellConfigJson(c) << c.profile;
     cell.Run();
     cell_ids_.push_back(db_.LastInsertId());
   }
@@ -145,6 +145,68 @@ void InsertSamples(Db& db, int64_t repetition_id, const run::RepetitionResult& r
   }
 }
 
+void InsertTelemetry(Db& db, int64_t repetition_id, const run::RepetitionResult& r) {
+  Stmt s = db.Prepare(
+      "INSERT INTO telemetry (repetition_id, t_ns, phase, gpu_energy_j, gpu_power_w, "
+      "gpu_temperature_c, sm_clock_mhz, mem_clock_mhz, clock_event_reasons, gpu_util_pct, "
+      "mem_util_pct, device_bytes, cpu_energy_j, rss_bytes) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const auto& t : r.telemetry) {
+    std::optional<int64_t> reasons;
+    if (t.gpu.clock_event_reasons) reasons = static_cast<int64_t>(*t.gpu.clock_event_reasons);
+    Binder(s) << repetition_id << t.t_ns << t.phase << t.gpu_energy_j << t.gpu.power_w
+              << t.gpu.temperature_c << t.gpu.sm_clock_mhz << t.gpu.mem_clock_mhz << reasons
+              << t.gpu.gpu_util_pct << t.gpu.mem_util_pct << t.gpu.process_bytes << t.cpu_energy_j
+              << t.rss_bytes;
+    s.Run();
+  }
+  Stmt w = db.Prepare(
+      "INSERT INTO energy_windows (repetition_id, window_idx, t_start_ns, duration_ns, iterations, "
+      "energy_j, avg_power_w, max_temperature_c, sm_clock_mhz, mem_clock_mhz, clock_event_reasons) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  for (size_t i = 0; i < r.energy_windows.size(); ++i) {
+    const auto& e = r.energy_windows[i];
+    Binder(w) << repetition_id << static_cast<int64_t>(i) << e.t_start_ns << e.duration_ns
+              << e.iterations << e.energy_j << e.avg_power_w << e.max_temperature_c
+              << e.sm_clock_mhz << e.mem_clock_mhz << static_cast<int64_t>(e.clock_event_reasons);
+    w.Run();
+  }
+}
+
+// What a repetition's telemetry says in a few numbers: energy per input sample and average power
+// over the energy windows, the hottest GPU reading, the slowdown reasons seen from warm-up on, and
+// the worker's peak device memory as NVML saw it.
+struct TelemetrySummary {
+  std::optional<double> energy_per_sample_j, avg_power_w;
+  std::optional<int> max_temperature_c;
+  std::optional<std::string> throttle_reasons;
+  std::optional<int64_t> peak_device_bytes_nvml;
+};
+
+TelemetrySummary SummarizeTelemetry(const run::RepetitionResult& r, int batch) {
+  TelemetrySummary t;
+  double joules = 0, seconds = 0;
+  int64_t iterations = 0;
+  for (const auto& w : r.energy_windows) {
+    joules += w.energy_j;
+    seconds += static_cast<double>(w.duration_ns) * 1e-9;
+    iterations += w.iterations;
+  }
+  if (iterations > 0) t.energy_per_sample_j = joules / (static_cast<double>(iterations) * batch);
+  if (seconds > 0) t.avg_power_w = joules / seconds;
+  uint64_t reasons = 0;
+  for (const auto& s : r.telemetry) {
+    if (s.gpu.temperature_c) t.max_temperature_c = std::max(t.max_temperature_c.value_or(-1000), *s.gpu.temperature_c);
+    if (s.gpu.process_bytes) t.peak_device_bytes_nvml = std::max(t.peak_device_bytes_nvml.value_or(0), *s.gpu.process_bytes);
+    bool measuring = s.phase == "warmup" || s.phase == "measure" || s.phase == "window" || s.phase == "energy";
+    if (measuring && s.gpu.clock_event_reasons) reasons |= *s.gpu.clock_event_reasons & probe::kThrottleMask;
+  }
+  if (!r.gpu_telemetry.empty() && r.gpu_telemetry == "nvml") {
+    t.throttle_reasons = reasons ? probe::ClockEventReasonNames(reasons) : "none";
+  }
+  return t;
+}
+
 void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::RepetitionResult& r) {
   (void)run_id;
   DLB_CHECK(static_cast<size_t>(cell.cell_idx) < cell_ids_.size()) << "cell not in this run";
@@ -157,9 +219,11 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::Rep
       "compile_s, first_call_s, sync_overhead_ns, timer_overhead_ns, warmup_iterations, "
       "warmup_settled, n_samples, converged, stop_reason, median_ns, rel_ci, window_ns, "
       "window_iterations, peak_rss_bytes, peak_device_bytes, log, block_iterations, near_overhead, "
-      "gate_status, gpu_temperature_c, gate_wait_s) "
+      "gate_status, gpu_temperature_c, gate_wait_s, profile_check, gpu_telemetry, cpu_telemetry, "
+      "energy_source, energy_note, energy_per_sample_j, avg_power_w, max_temperature_c, "
+      "throttle_reasons, peak_device_bytes_nvml) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto opt_text = [](const std::string& s) {
     return s.empty() ? std::nullopt : std::optional<std::string>(s);
   };
@@ -176,8 +240,15 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::Rep
   b << r.window_ns << r.window_iterations << r.peak_rss_bytes << r.peak_device_bytes << r.log;
   b << r.block_iterations << static_cast<int64_t>(r.near_overhead) << opt_text(r.gate_status);
   b << r.gpu_temperature_c << r.gate_wait_s;
+  TelemetrySummary t = SummarizeTelemetry(r, cell.batch);
+  b << opt_text(r.profile_check) << opt_text(r.gpu_telemetry) << opt_text(r.cpu_telemetry);
+  b << opt_text(run::EnergySourceName(r.energy_source)) << opt_text(r.energy_note);
+  b << t.energy_per_sample_j << t.avg_power_w << t.max_temperature_c << t.throttle_reasons;
+  b << t.peak_device_bytes_nvml;
   rep.Run();
-  InsertSamples(db_, db_.LastInsertId(), r);
+  int64_t repetition_id = db_.LastInsertId();
+  InsertSamples(db_, repetition_id, r);
+  InsertTelemetry(db_, repetition_id, r);
   UpdateCell(cell_id, cell.batch);
   txn.Commit();
 }
@@ -265,6 +336,69 @@ void Store::UpdateCell(int64_t cell_id, int batch) {
   }
   b << throughput << window_throughput << parameters << flops;
   b << MedianOf(load) << MedianOf(compile) << MedianOf(first_call) << peak_rss << peak_device;
+  b << cell_id;
+  up.Run();
+  UpdateCellEnergy(cell_id, batch);
+}
+
+// The cell's energy per input sample: the mean over its ok repetitions with a Student-t CI across
+// them (the repetition is the unit); with one repetition, across its windows.
+void Store::UpdateCellEnergy(int64_t cell_id, int batch) {
+  Stmt reps = db_.Prepare(
+      "SELECT repetition_id, energy_per_sample_j, avg_power_w, energy_source, throttle_reasons, "
+      "profile_check FROM repetitions WHERE cell_id = ? AND status = 'ok' ORDER BY rep_idx");
+  reps.Bind(1, cell_id);
+  std::vector<double> per_rep, power;
+  std::vector<int64_t> rep_ids;
+  std::optional<std::string> source;
+  int64_t throttled = 0, deviations = 0;
+  bool any_gpu_telemetry = false, any_profile = false;
+  while (reps.Step()) {
+    if (auto e = reps.OptDouble(1)) {
+      per_rep.push_back(*e);
+      rep_ids.push_back(reps.Int(0));
+    }
+    if (auto p = reps.OptDouble(2)) power.push_back(*p);
+    if (auto src = reps.OptText(3)) source = *src;
+    if (auto tr = reps.OptText(4)) {
+      any_gpu_telemetry = true;
+      if (*tr != "none") ++throttled;
+    }
+    if (auto pc = reps.OptText(5)) {
+      any_profile = true;
+      if (*pc != "ok") ++deviations;
+    }
+  }
+  std::optional<double> mean, lo, hi, avg_power;
+  if (per_rep.size() >= 2) {
+    auto ci = stats::MeanConfidenceInterval(per_rep, 0.95);
+    mean = ci->mean;
+    lo = ci->lo;
+    hi = ci->hi;
+  } else if (per_rep.size() == 1) {
+    mean = per_rep[0];
+    Stmt w = db_.Prepare("SELECT energy_j, iterations FROM energy_windows WHERE repetition_id = ?");
+    w.Bind(1, rep_ids[0]);
+    std::vector<double> windows;
+    while (w.Step()) windows.push_back(w.Double(0) / (static_cast<double>(w.Int(1)) * batch));
+    if (auto ci = stats::MeanConfidenceInterval(windows, 0.95)) {
+      lo = ci->lo;
+      hi = ci->hi;
+    }
+  }
+  if (!power.empty()) {
+    double sum = 0;
+    for (double p : power) sum += p;
+    avg_power = sum / static_cast<double>(power.size());
+  }
+  Stmt up = db_.Prepare(
+      "UPDATE cells SET energy_source = ?, energy_per_sample_j = ?, energy_ci_lo_j = ?, "
+      "energy_ci_hi_j = ?, avg_power_w = ?, throttled_repetitions = ?, profile_deviations = ? "
+      "WHERE cell_id = ?");
+  Binder b(up);
+  b << source << mean << lo << hi << avg_power;
+  b << (any_gpu_telemetry ? std::optional<int64_t>(throttled) : std::nullopt);
+  b << (any_profile ? std::optional<int64_t>(deviations) : std::nullopt);
   b << cell_id;
   up.Run();
 }

@@ -41,6 +41,7 @@ class Store {
  private:
   explicit Store(Db db) : db_(std::move(db)) {}
   void UpdateCell(int64_t cell_id, int batch);
+  void UpdateCellEnergy(int64_t cell_id, int batch);
   void MarkDeadRuns();
 
   Db db_;

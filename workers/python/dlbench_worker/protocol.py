@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 import os
 import re
 import sys
@@ -48,6 +49,7 @@ class WorkerError(Exception):
 
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+PROBE_PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 MODES = ("inference",)
 LAYOUTS = ("default", "channels_last", "channels_first")
 SYNCS = ("each", "window")
@@ -97,12 +99,28 @@ class OutputsRequest:
 
 
 @dataclass(frozen=True)
+class ProbeRequest:
+    """Measures the device's dense matmul throughput and copy bandwidth; needs no load."""
+
+    op: ClassVar[str] = "probe"
+    device: str
+    precision: str  # one of PROBE_PRECISIONS: tf32 is fp32 inputs with TF32 allowed
+    seconds: float  # > 0: half for the matmul, half for the copy, after untimed warm-up
+
+
+@dataclass(frozen=True)
 class ByeRequest:
     op: ClassVar[str] = "bye"
 
 
 Request = (
-    HelloRequest | LoadRequest | MeasureRequest | SaveWeightsRequest | OutputsRequest | ByeRequest
+    HelloRequest
+    | LoadRequest
+    | MeasureRequest
+    | SaveWeightsRequest
+    | OutputsRequest
+    | ProbeRequest
+    | ByeRequest
 )
 _REQUEST_TYPES: dict[str, type] = {
     t.op: t
@@ -112,6 +130,7 @@ _REQUEST_TYPES: dict[str, type] = {
         MeasureRequest,
         SaveWeightsRequest,
         OutputsRequest,
+        ProbeRequest,
         ByeRequest,
     )
 }
@@ -138,6 +157,24 @@ def _check_choice(op: str, name: str, value: Any, allowed: tuple[str, ...]) -> N
         raise ProtocolError(
             f'{op}: field "{name}" is {json.dumps(value)}; allowed: {_names(allowed)}'
         )
+
+
+def _check_device(op: str, value: Any) -> None:
+    if not isinstance(value, str) or not _DEVICE_RE.fullmatch(value):
+        raise ProtocolError(
+            f'{op}: field "device" is {json.dumps(value)}; allowed: cpu, cuda, cuda:N'
+        )
+
+
+def _check_positive_number(op: str, name: str, value: Any) -> None:
+    # json.loads accepts NaN and Infinity, so finiteness is checked too.
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ProtocolError(f'{op}: field "{name}" must be a number > 0, got {json.dumps(value)}')
 
 
 def _is_optional(field: dataclasses.Field) -> bool:
@@ -171,10 +208,7 @@ def _validate_load(obj: dict[str, Any]) -> None:
         )
     _check_int("load", "batch", obj["batch"], minimum=1)
     _check_choice("load", "precision", obj["precision"], PRECISIONS)
-    if not isinstance(obj["device"], str) or not _DEVICE_RE.fullmatch(obj["device"]):
-        raise ProtocolError(
-            f'load: field "device" is {json.dumps(obj["device"])}; allowed: cpu, cuda, cuda:N'
-        )
+    _check_device("load", obj["device"])
     _check_choice("load", "mode", obj["mode"], MODES)
     _check_choice("load", "layout", obj["layout"], LAYOUTS)
     _check_int("load", "seed", obj["seed"])
@@ -204,11 +238,18 @@ def _validate_outputs(obj: dict[str, Any]) -> None:
     _check_path("outputs", "output_file", obj["output_file"])
 
 
+def _validate_probe(obj: dict[str, Any]) -> None:
+    _check_device("probe", obj["device"])
+    _check_choice("probe", "precision", obj["precision"], PROBE_PRECISIONS)
+    _check_positive_number("probe", "seconds", obj["seconds"])
+
+
 _VALIDATORS = {
     "load": _validate_load,
     "measure": _validate_measure,
     "save_weights": _validate_save_weights,
     "outputs": _validate_outputs,
+    "probe": _validate_probe,
 }
 
 

@@ -27,6 +27,7 @@ from dlbench_worker.protocol import (
     LoadRequest,
     MeasureRequest,
     OutputsRequest,
+    ProbeRequest,
     ProtocolError,
     Request,
     SaveWeightsRequest,
@@ -97,6 +98,8 @@ class Server:
                 return self.save_weights(request)
             if isinstance(request, OutputsRequest):
                 return self.outputs(request)
+            if isinstance(request, ProbeRequest):
+                return self.probe(request)
             return {"ok": True}
         except Exception as e:  # noqa: BLE001 - every failure becomes a reply, by design
             return error_from_exception(e)
@@ -146,6 +149,10 @@ class Server:
         if not self.loaded:
             raise ProtocolError("outputs before load")
         return {"ok": True, **self.adapter.outputs(request.input_file, request.output_file)}
+
+    def probe(self, request: ProbeRequest) -> dict[str, Any]:
+        # Needs no load and leaves one alone: `loaded` is not touched, even when the probe fails.
+        return {"ok": True, **self.adapter.probe(request)}
 
     def _send(self, reply: dict[str, Any]) -> None:
         try:

@@ -1,6 +1,7 @@
 """The torch and jax adapters in-process: the load reply's fields and types, the timed loops, and
 the errors docs/protocol.md names (cuda where there is none: unsupported; an unknown option:
-bad_request). One real worker per framework speaks the protocol through pipes.
+bad_request; TF32 asked for on the CPU: unsupported). One real worker per framework speaks the
+protocol through pipes.
 
 resnet18 at batch 1 on the CPU keeps each load to a few seconds on 2 cores. A GPU cannot be faked
 (STYLE.md section 6), so on a machine with one the cuda test is skipped rather than inverted.
@@ -161,6 +162,19 @@ def test_jax_matmul_precision_option_is_read_back() -> None:
         jax.config.update("jax_default_matmul_precision", before)
 
 
+def test_jax_tensorfloat32_on_cpu_is_unsupported() -> None:
+    import jax
+
+    before = jax.config.jax_default_matmul_precision
+    with pytest.raises(WorkerError) as caught:
+        make_adapter("jax").load(load_request(options={"matmul_precision": "tensorfloat32"}))
+    assert caught.value.kind == ErrorKind.UNSUPPORTED
+    assert caught.value.message == (
+        "matmul_precision tensorfloat32 needs a cuda device: TF32 is a tensor-core format"
+    )
+    assert jax.config.jax_default_matmul_precision == before  # refused before setting anything
+
+
 def _has_gpu(framework: str) -> bool:
     if framework == "torch":
         import torch
@@ -202,12 +216,65 @@ def test_unknown_model_is_unsupported(framework: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", [{"num_threads": 0}, {"compile": "fast"}, {"cudnn_benchmark": "yes"}]
+    "bad",
+    [
+        {"num_threads": 0},
+        {"compile": "fast"},
+        {"cudnn_benchmark": "yes"},
+        {"fp32_precision": "high"},
+        {"fp32_precision": True},
+    ],
 )
 def test_torch_bad_option_values_are_bad_requests(bad: dict) -> None:
     with pytest.raises(WorkerError) as caught:
         make_adapter("torch").load(load_request(options=bad))
     assert caught.value.kind == ErrorKind.BAD_REQUEST
+    assert f"options.{next(iter(bad))}" in caught.value.message
+
+
+@pytest.fixture
+def torch_fp32_flags():
+    """Restores torch's process-wide fp32_precision flags after a test that sets them."""
+    torch = pytest.importorskip("torch")
+    flags = [
+        torch.backends.cuda.matmul,
+        torch.backends.cudnn.conv,
+        torch.backends.cudnn.rnn,
+        torch.backends.mkldnn.matmul,
+        torch.backends.mkldnn.conv,
+        torch.backends.mkldnn.rnn,
+    ]
+    before = [flag.fp32_precision for flag in flags]
+    yield
+    for flag, value in zip(flags, before, strict=True):
+        flag.fp32_precision = value
+
+
+def test_torch_fp32_precision_ieee_is_read_back(torch_fp32_flags) -> None:
+    """On the CPU "ieee" pins mkldnn's flags too, and the effective values follow them."""
+    settings = make_adapter("torch").load(load_request(options={"fp32_precision": "ieee"}))[
+        "settings"
+    ]
+    assert settings["fp32_precision_mkldnn_matmul"] == "ieee"
+    assert settings["fp32_precision_mkldnn_conv"] == "ieee"
+    assert settings["fp32_precision_mkldnn_rnn"] == "ieee"
+    assert settings["fp32_precision_cuda_matmul"] == "ieee"
+    assert settings["fp32_precision_cudnn_conv"] == "ieee"
+    assert settings["matmul_fp32_precision"] == "ieee"
+    assert settings["conv_fp32_precision"] == "ieee"
+
+
+def test_torch_fp32_precision_tf32_on_cpu_is_unsupported(torch_fp32_flags) -> None:
+    import torch
+
+    before = torch.backends.cuda.matmul.fp32_precision
+    with pytest.raises(WorkerError) as caught:
+        make_adapter("torch").load(load_request(options={"fp32_precision": "tf32"}))
+    assert caught.value.kind == ErrorKind.UNSUPPORTED
+    assert caught.value.message == (
+        "fp32_precision tf32 needs a cuda device: TF32 is a tensor-core format"
+    )
+    assert torch.backends.cuda.matmul.fp32_precision == before  # refused before setting anything
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

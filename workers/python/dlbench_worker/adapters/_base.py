@@ -15,7 +15,7 @@ import statistics
 import time
 from typing import Any
 
-from dlbench_worker.protocol import ErrorKind, LoadRequest, WorkerError
+from dlbench_worker.protocol import ErrorKind, LoadRequest, ProbeRequest, WorkerError
 
 
 class Adapter(abc.ABC):
@@ -57,6 +57,14 @@ class Adapter(abc.ABC):
         to `output_path` (docs/protocol.md, `outputs`); returns the reply without `ok`: shape.
         Called only after a successful load."""
         raise WorkerError(ErrorKind.UNSUPPORTED, f"the {self.framework} worker has no outputs")
+
+    def probe(self, req: ProbeRequest) -> dict[str, Any]:
+        """Measures the device's matmul throughput and copy bandwidth (docs/protocol.md, `probe`,
+        timed by adapters/_probe.py, never by the loops below); returns the reply without `ok`.
+        Callable with or without a load, and leaves a loaded model as it was."""
+        raise WorkerError(
+            ErrorKind.UNSUPPORTED, f"the {self.framework} worker has no device to probe"
+        )
 
     def versions(self) -> dict[str, str]:
         """Library versions for the hello reply (the server adds `python`)."""

@@ -32,6 +32,36 @@ def check_model(worker: str, model: str) -> None:
         )
 
 
+# NVIDIA, "TensorFloat-32 in the A100 GPU" (2020): TF32 runs on the tensor cores of compute
+# capability 8.0 (Ampere) and later. A CPU has no such format, so asking for it there is refused
+# rather than silently run in full fp32 under a "tf32" label.
+TF32_MIN_CAPABILITY = (8, 0)
+
+
+def check_tf32(what: str, device: DeviceSpec) -> None:
+    """`what` (e.g. "fp32_precision tf32") on a CPU device is unsupported."""
+    if device.kind != "cuda":
+        raise WorkerError(
+            ErrorKind.UNSUPPORTED, f"{what} needs a cuda device: TF32 is a tensor-core format"
+        )
+
+
+def check_tf32_capability(
+    what: str, device_id: str, name: str, capability: tuple[int, int]
+) -> None:
+    """`what` on a GPU older than Ampere is unsupported: it would run in fp32, labelled tf32."""
+    if capability < TF32_MIN_CAPABILITY:
+        raise WorkerError(
+            ErrorKind.UNSUPPORTED,
+            f"{what} needs compute capability {_dotted(TF32_MIN_CAPABILITY)} (Ampere) or newer; "
+            f"{device_id} ({name}) has {_dotted(capability)}",
+        )
+
+
+def _dotted(capability: tuple[int, int]) -> str:
+    return ".".join(str(part) for part in capability)
+
+
 def check_option_names(worker: str, options: dict[str, Any], allowed: tuple[str, ...]) -> None:
     for key in options:
         if key not in allowed:

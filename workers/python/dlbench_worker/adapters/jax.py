@@ -10,11 +10,21 @@ Facts that shaped it (JAX docs and openxla sources, read 2026-11; METHODOLOGY.md
   compiled executable, so nothing is compiled again in the timed loop (T2).
 - fp32 dots may run in TF32 on recent GPUs at the DEFAULT precision; the `matmul_precision` option
   sets jax_default_matmul_precision before tracing, and the settings report the config read back
-  (T3).
+  (T3). "tensorfloat32" on a CPU device is refused as unsupported: XLA's CPU backend would run it in
+  fp32 under a TF32 label.
 - Flax convolutions take NHWC; channels_first is not offered (T4).
 - --xla_gpu_autotune_level defaults to 4 (openxla debug_options_flags.cc); XLA_FLAGS is recorded
   (T7).
 - device.memory_stats() peaks span the process with no reset (jax#8096): one load per worker (T6).
+- `probe` (adapters/_probe.py) times jnp.dot at Precision.HIGHEST (fp32) or DEFAULT (tf32, which
+  is TF32 on Ampere and later: "Matmul precision", JAX docs, read 2026-11) and a copy, both
+  jitted (the first, untimed call compiles). The copy is jit(lambda src, dst: src.copy()) with dst
+  donated: the compiled HLO is `ROOT copy(src)` with the output aliasing dst (seen on the CPU,
+  jax 0.11.2), so every call reads and writes the whole buffer and allocates nothing. XLA cannot
+  elide it: src is not donated, so an output may not share its buffer; the first call checks
+  that it does not. The matmul's output buffer is donated the same way. jax's peak memory cannot
+  be reset (T6), so on a GPU a probe that raised the process's peak makes peak_device_bytes null
+  until the model exceeds it.
 - Canonical weights (torchvision's layout, docs/protocol.md) go through models/convert.py both
   ways, and the files through _canonical; neither imports torch, and neither may: the jax worker
   runs where torch is not installed. `outputs` takes NCHW and transposes it to NHWC; another batch
@@ -39,19 +49,21 @@ import jax.numpy as jnp
 import jaxlib
 import numpy
 
-from dlbench_worker.adapters import _canonical
-from dlbench_worker.adapters._base import Adapter
+from dlbench_worker.adapters import _canonical, _probe
+from dlbench_worker.adapters._base import Adapter, cpu_name
 from dlbench_worker.adapters._common import (
     DeviceSpec,
     bad_option,
     check_model,
     check_option_names,
+    check_tf32,
+    check_tf32_capability,
     env_settings,
     observed_threads,
     parse_device,
 )
 from dlbench_worker.models import IMAGE_SIZE, convert, flax_models, flops
-from dlbench_worker.protocol import ErrorKind, LoadRequest, WorkerError
+from dlbench_worker.protocol import ErrorKind, LoadRequest, ProbeRequest, WorkerError
 
 OPTIONS = ("matmul_precision",)
 MATMUL_PRECISIONS = ("default", "float32", "tensorfloat32", "bfloat16", "highest")
@@ -105,6 +117,9 @@ class JaxAdapter(Adapter):
         self._device: jax.Device | None = None
         self._request: LoadRequest | None = None  # the last successful load
         self._other_batches: dict[tuple[int, ...], Any] = {}  # input shape -> Compiled, outputs
+        # Per GPU (device id): the process's peak after a probe that raised it; below it, the
+        # model's own peak is unknown, since jax cannot reset peaks (T6).
+        self._probe_peak_bytes: dict[int, int] = {}
 
     def load(self, req: LoadRequest) -> dict[str, Any]:
         check_model("jax", req.model)
@@ -114,7 +129,10 @@ class JaxAdapter(Adapter):
                 "Flax convolutions take NHWC; the jax worker has no channels_first",
             )
         options = parse_options(req.options)
-        device = jax_device(parse_device(req.device))
+        spec = parse_device(req.device)
+        if options.matmul_precision == "tensorfloat32":
+            check_tf32("matmul_precision tensorfloat32", spec)
+        device = jax_device(spec)
         if options.matmul_precision is not None:
             jax.config.update("jax_default_matmul_precision", options.matmul_precision)
         self._device = device
@@ -188,9 +206,28 @@ class JaxAdapter(Adapter):
     def peak_device_bytes(self) -> int | None:
         if self._device is None or self._device.platform != "gpu":
             return None
-        stats = self._device.memory_stats() or {}
-        peak = stats.get("peak_bytes_in_use")
-        return None if peak is None else int(peak)
+        peak = _peak_bytes(self._device)
+        if peak is not None and peak <= self._probe_peak_bytes.get(self._device.id, -1):
+            return None  # the probe's buffers, not the model's (module docstring)
+        return peak
+
+    def probe(self, req: ProbeRequest) -> dict[str, Any]:
+        """jnp.dot and a copy on the probe's device, apart from any loaded model."""
+        probe = _probe.plan(req)
+        device = jax_device(probe.device)
+        name = device.device_kind if device.platform == "gpu" else cpu_name()
+        capability = _capability(device)
+        if req.precision == "tf32" and capability is not None:
+            check_tf32_capability("precision tf32", probe.device_id, name, capability)
+        peak_before = _peak_bytes(device)
+        try:
+            matmul_ns = _probe_matmul(device, probe)
+            copy_ns = _probe_copy(device, probe)
+        finally:
+            peak_after = _peak_bytes(device)
+            if peak_after is not None and peak_after > (peak_before or 0):
+                self._probe_peak_bytes[device.id] = peak_after
+        return _probe.reply(probe, name, matmul_ns, copy_ns)
 
     def versions(self) -> dict[str, str]:
         return {
@@ -232,6 +269,74 @@ class JaxAdapter(Adapter):
         if on_gpu:
             settings["bytes_limit"] = (device.memory_stats() or {}).get("bytes_limit")
         return settings
+
+
+def _peak_bytes(device: jax.Device) -> int | None:
+    if device.platform != "gpu":
+        return None
+    peak = (device.memory_stats() or {}).get("peak_bytes_in_use")
+    return None if peak is None else int(peak)
+
+
+def _capability(device: jax.Device) -> tuple[int, int] | None:
+    """A CUDA device's compute capability, e.g. (9, 0), from the string "9.0" jax reports (as
+    jax/_src/cudnn/fused_attention_stablehlo.py reads it); None on the CPU or a ROCm GPU."""
+    text = getattr(device, "compute_capability", None) if device.platform == "gpu" else None
+    if text is None:
+        return None
+    major, _, minor = str(text).partition(".")
+    return int(major), int(minor or 0)
+
+
+def _sync(out: Any) -> None:
+    out.block_until_ready()
+
+
+# Per probe precision: the input dtype and the dot's precision. HIGHEST is true fp32 on a GPU;
+# DEFAULT lets XLA use TF32 for fp32 inputs on Ampere and later; 16-bit inputs ignore it.
+_PROBE_DOTS = {
+    "fp32": (jnp.float32, jax.lax.Precision.HIGHEST),
+    "tf32": (jnp.float32, jax.lax.Precision.DEFAULT),
+    "bf16": (jnp.bfloat16, jax.lax.Precision.DEFAULT),
+    "fp16": (jnp.float16, jax.lax.Precision.DEFAULT),
+}
+
+
+def _probe_matmul(device: jax.Device, probe: _probe.ProbePlan) -> list[int]:
+    """jnp.dot of two random N x N matrices at an explicit precision (so the configured default
+    does not apply), each call's output buffer donated to the next call."""
+    dtype, precision = _PROBE_DOTS[probe.precision]
+    n = probe.matmul_n
+    key_a, key_b = jax.random.split(jax.device_put(jax.random.key(0), device))
+    a = jax.random.normal(key_a, (n, n), dtype)
+    b = jax.random.normal(key_b, (n, n), dtype)
+    dot = jax.jit(
+        lambda x, y, out: jnp.dot(x, y, precision=precision), donate_argnums=2, keep_unused=True
+    )
+    out = [jnp.zeros((n, n), dtype, device=device)]
+
+    def call() -> jax.Array:
+        out[0] = dot(a, b, out[0])
+        return out[0]
+
+    _probe.first_call(call, _sync, refused_as=probe.matmul_refusal)  # compiles
+    return _probe.time_calls(call, _sync, probe.half_s)
+
+
+def _probe_copy(device: jax.Device, probe: _probe.ProbePlan) -> list[int]:
+    """src.copy() into the donated dst, float32 buffers of copy_bytes each (module docstring)."""
+    count = probe.copy_bytes // 4
+    src = jnp.ones((count,), jnp.float32, device=device)
+    copy = jax.jit(lambda s, d: s.copy(), donate_argnums=1, keep_unused=True)
+    dst = [jnp.zeros((count,), jnp.float32, device=device)]
+
+    def call() -> jax.Array:
+        dst[0] = copy(src, dst[0])
+        return dst[0]
+
+    if _probe.first_call(call, _sync).unsafe_buffer_pointer() == src.unsafe_buffer_pointer():
+        raise RuntimeError("probe copy: XLA returned the source buffer instead of copying it")
+    return _probe.time_calls(call, _sync, probe.half_s)
 
 
 def _config_str(value: Any) -> str | None:

@@ -13,7 +13,7 @@ Facts that shaped it:
   the switches in its timed loop.
 - `options.unsupported: "reason"` makes load fail with `unsupported` (for the controller's tests).
 - The model has no weights and no outputs: a load with `weights`, `save_weights` and `outputs` are
-  `unsupported`.
+  `unsupported`. There is no device behind it either, so `probe` is `unsupported` too.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from time import perf_counter_ns
 from typing import Any
 
 from dlbench_worker.adapters._base import Adapter
-from dlbench_worker.protocol import ErrorKind, LoadRequest, WorkerError
+from dlbench_worker.protocol import ErrorKind, LoadRequest, ProbeRequest, WorkerError
 
 MODELS = ("synthetic",)
 OPTIONS = ("faults", "latency", "unsupported")
@@ -59,6 +59,7 @@ FAULT_PARAMS: dict[str, tuple[str, ...]] = {
 GARBAGE = b"this is not json\n"
 NO_WEIGHTS = "the synthetic model has no weights"
 NO_OUTPUTS = "the synthetic model has no outputs"
+NO_DEVICE = "the synthetic worker has no device to probe"
 
 Draw = Callable[[], int]
 
@@ -321,6 +322,9 @@ class SyntheticAdapter(Adapter):
 
     def outputs(self, input_path: str, output_path: str) -> dict[str, Any]:
         raise WorkerError(ErrorKind.UNSUPPORTED, NO_OUTPUTS)
+
+    def probe(self, req: ProbeRequest) -> dict[str, Any]:
+        raise WorkerError(ErrorKind.UNSUPPORTED, NO_DEVICE)
 
     def step(self) -> int:
         ns = self._draw()

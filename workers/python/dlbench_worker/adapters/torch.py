@@ -7,17 +7,26 @@ Facts that shaped it (torch 2.11 sources and docs, read 2026-11; METHODOLOGY.md 
   hits are recorded.
 - TF32: torch 2.9+ has the fp32_precision flags (generic, cuda.matmul, cudnn.conv/rnn, mkldnn.*;
   'none' inherits from the parent). Mixing them with allow_tf32 raises a RuntimeError, so this
-  worker reads the new flags only; the legacy get_float32_matmul_precision() is read behind a guard
-  (T3).
+  worker reads and sets the new flags only; the legacy get_float32_matmul_precision() is read
+  behind a guard (T3), since it raises when the cuda and mkldnn matmul flags differ. The
+  `fp32_precision` option sets cuda.matmul and cudnn.conv/rnn ("tf32", cuda only) or those and
+  mkldnn.matmul/conv/rnn ("ieee", so a CPU run is explicitly strict). Out of the box (2.11)
+  cudnn.conv is "tf32" and the rest "none", i.e. TF32 convolutions and ieee matmuls on a GPU.
 - torch.set_num_threads overrides OMP/MKL env vars; we set intra-op threads to the cpuset size and
   record what is observed in /proc/self/task (T10). Interop threads can be set once per process.
 - nn.MultiheadAttention takes its fused fast path under inference_mode, which is what we time.
+- `probe` times torch.mm into a preallocated output and dst.copy_(src), each synced alone
+  (adapters/_probe.py). For fp32 and tf32 it sets the matmul's fp32_precision flag (cuda or mkldnn)
+  to "ieee" or "tf32" for the probe only and restores it. Its peak memory does not count as the
+  model's: the peak since load is kept aside and the allocator's peak reset after a probe.
 - `load` with `weights` builds the model on the meta device and assigns the file's tensors
   (load_state_dict(assign=True)); `save_weights` and `outputs` go through _canonical, the files'
   one reader and writer.
 """
 
+import contextlib
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,22 +34,25 @@ import numpy
 import torch
 import torchvision
 
-from dlbench_worker.adapters import _canonical
-from dlbench_worker.adapters._base import Adapter
+from dlbench_worker.adapters import _canonical, _probe
+from dlbench_worker.adapters._base import Adapter, cpu_name
 from dlbench_worker.adapters._common import (
     DeviceSpec,
     allowed_cpu_count,
     bad_option,
     check_model,
     check_option_names,
+    check_tf32,
+    check_tf32_capability,
     env_settings,
     observed_threads,
     parse_device,
 )
 from dlbench_worker.models import IMAGE_SIZE, flops, torch_models
-from dlbench_worker.protocol import ErrorKind, LoadRequest, WorkerError
+from dlbench_worker.protocol import ErrorKind, LoadRequest, ProbeRequest, WorkerError
 
-OPTIONS = ("num_threads", "compile", "cudnn_benchmark")
+OPTIONS = ("num_threads", "compile", "cudnn_benchmark", "fp32_precision")
+FP32_PRECISIONS = ("ieee", "tf32")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 _THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -51,6 +63,7 @@ class TorchOptions:
     num_threads: int | None = None
     compile: str | None = None  # a torch.compile mode, or None for eager
     cudnn_benchmark: bool | None = None  # None leaves torch's default
+    fp32_precision: str | None = None  # one of FP32_PRECISIONS; None leaves torch's flags alone
 
 
 def parse_options(options: dict[str, Any]) -> TorchOptions:
@@ -66,7 +79,21 @@ def parse_options(options: dict[str, Any]) -> TorchOptions:
     benchmark = options.get("cudnn_benchmark")
     if benchmark is not None and not isinstance(benchmark, bool):
         raise bad_option("cudnn_benchmark", benchmark, "true or false")
-    return TorchOptions(threads, mode or None, benchmark)
+    fp32_precision = options.get("fp32_precision")
+    if fp32_precision is not None and fp32_precision not in FP32_PRECISIONS:
+        raise bad_option("fp32_precision", fp32_precision, f"one of {', '.join(FP32_PRECISIONS)}")
+    return TorchOptions(threads, mode or None, benchmark, fp32_precision)
+
+
+def apply_fp32_precision(value: str) -> None:
+    """Sets the fp32_precision flags for the option (never allow_tf32: see the module docstring).
+    "ieee" also pins mkldnn's, so that a CPU run is explicitly strict."""
+    flags = [torch.backends.cuda.matmul, torch.backends.cudnn.conv, torch.backends.cudnn.rnn]
+    if value == "ieee":
+        mkldnn = torch.backends.mkldnn
+        flags += [mkldnn.matmul, mkldnn.conv, mkldnn.rnn]
+    for flag in flags:
+        flag.fp32_precision = value
 
 
 def torch_device(spec: DeviceSpec) -> torch.device:
@@ -92,17 +119,26 @@ class TorchAdapter(Adapter):
         self._request: LoadRequest | None = None  # the last successful load
         self._input: torch.Tensor | None = None
         self._device = torch.device("cpu")
+        # The allocator's peak since load before the last probe on the loaded device, whose own
+        # buffers must not count as the model's (the probe resets the allocator's peak).
+        self._peak_before_probe_bytes = 0
 
     def load(self, req: LoadRequest) -> dict[str, Any]:
         check_model("torch", req.model)
         options = parse_options(req.options)
-        device = torch_device(parse_device(req.device))
+        spec = parse_device(req.device)
+        if options.fp32_precision == "tf32":
+            check_tf32("fp32_precision tf32", spec)
+        device = torch_device(spec)
         self._device = device
         self._apply_threads(options)
         if options.cudnn_benchmark is not None:
             torch.backends.cudnn.benchmark = options.cudnn_benchmark
+        if options.fp32_precision is not None:
+            apply_fp32_precision(options.fp32_precision)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
+        self._peak_before_probe_bytes = 0
 
         t0 = time.perf_counter()
         model, example = self._place(req, device)
@@ -203,7 +239,41 @@ class TorchAdapter(Adapter):
     def peak_device_bytes(self) -> int | None:
         if self._device.type != "cuda":
             return None
-        return int(torch.cuda.max_memory_allocated(self._device))
+        peak = int(torch.cuda.max_memory_allocated(self._device))
+        return max(self._peak_before_probe_bytes, peak)
+
+    def probe(self, req: ProbeRequest) -> dict[str, Any]:
+        """Matmul and copy through torch on the probe's device, apart from any loaded model."""
+        probe = _probe.plan(req)
+        device = torch_device(probe.device)
+        name = _device_name(device)
+        if req.precision == "tf32":
+            capability = torch.cuda.get_device_capability(device)
+            check_tf32_capability("precision tf32", probe.device_id, name, capability)
+        if device.type == "cpu" and self._request is None:
+            torch.set_num_threads(allowed_cpu_count())  # what a load without num_threads sets
+        loaded_here = self._request is not None and device == self._device
+        peak_before = self.peak_device_bytes() if loaded_here else None
+        try:
+            with _probe_fp32_precision(device, req.precision):
+                matmul_ns = _probe_matmul(device, probe)
+            copy_ns = _probe_copy(device, probe)
+        finally:
+            self._after_probe(device, peak_before)
+        return _probe.reply(probe, name, matmul_ns, copy_ns)
+
+    def _after_probe(self, device: torch.device, peak_before: int | None) -> None:
+        """Keeps the probe's buffers out of the loaded model's peak (peak_before: the peak since
+        load, None when nothing is loaded on `device`). Before any load, the cached blocks go back
+        to the driver; after one they stay, as the model's own cached blocks do (empty_cache
+        would free those too, on every device)."""
+        if device.type != "cuda":
+            return
+        if peak_before is not None:
+            self._peak_before_probe_bytes = peak_before
+        if self._request is None:
+            torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
 
     def versions(self) -> dict[str, str]:
         cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
@@ -252,6 +322,62 @@ class TorchAdapter(Adapter):
                 torch.cuda.max_memory_reserved(self._device)
             )
         return settings
+
+
+def _device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
+
+
+def _device_sync(device: torch.device) -> Callable[[Any], None]:
+    if device.type == "cuda":
+        return lambda _: torch.cuda.synchronize(device)
+    return lambda _: None  # CPU ops return finished
+
+
+@contextlib.contextmanager
+def _probe_fp32_precision(device: torch.device, precision: str) -> Iterator[None]:
+    """For fp32 inputs, the device's matmul flag at "ieee" (fp32) or "tf32" (tf32) for the probe
+    only; the flag is restored after, so a loaded model runs as it was loaded."""
+    if precision not in ("fp32", "tf32"):
+        yield
+        return
+    flag = torch.backends.cuda.matmul if device.type == "cuda" else torch.backends.mkldnn.matmul
+    before = flag.fp32_precision
+    flag.fp32_precision = "tf32" if precision == "tf32" else "ieee"
+    try:
+        yield
+    finally:
+        flag.fp32_precision = before
+
+
+def _probe_matmul(device: torch.device, probe: _probe.ProbePlan) -> list[int]:
+    """torch.mm of two random N x N matrices into a preallocated output, each call synced."""
+    dtype = DTYPES["fp32" if probe.precision == "tf32" else probe.precision]
+    n = probe.matmul_n
+    generator = torch.Generator(device=device).manual_seed(0)  # leaves the global RNG alone
+    a = torch.randn(n, n, device=device, dtype=dtype, generator=generator)
+    b = torch.randn(n, n, device=device, dtype=dtype, generator=generator)
+    c = torch.empty(n, n, device=device, dtype=dtype)
+    sync = _device_sync(device)
+
+    def call() -> torch.Tensor:
+        return torch.mm(a, b, out=c)
+
+    _probe.first_call(call, sync, refused_as=probe.matmul_refusal)
+    return _probe.time_calls(call, sync, probe.half_s)
+
+
+def _probe_copy(device: torch.device, probe: _probe.ProbePlan) -> list[int]:
+    """dst.copy_(src) between two preallocated float32 buffers of copy_bytes each."""
+    src = torch.ones(probe.copy_bytes // 4, device=device, dtype=torch.float32)  # pages written
+    dst = torch.empty_like(src)
+    sync = _device_sync(device)
+
+    def call() -> torch.Tensor:
+        return dst.copy_(src)
+
+    _probe.first_call(call, sync)
+    return _probe.time_calls(call, sync, probe.half_s)
 
 
 def _build(req: LoadRequest) -> torch.nn.Module:
@@ -307,6 +433,7 @@ def precision_settings(device: torch.device) -> dict[str, Any]:
         "fp32_precision_cudnn_rnn": _fp32_flag("cuda", "rnn"),
         "fp32_precision_mkldnn_matmul": _fp32_flag("mkldnn", "matmul"),
         "fp32_precision_mkldnn_conv": _fp32_flag("mkldnn", "conv"),
+        "fp32_precision_mkldnn_rnn": _fp32_flag("mkldnn", "rnn"),
     }
     try:
         settings["float32_matmul_precision"] = torch.get_float32_matmul_precision()

@@ -1,0 +1,63 @@
+#include "analysis/peaks.h"
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/settings.h"
+
+namespace dlb::analysis {
+
+const std::vector<DevicePeak>& DevicePeaks() {
+  // NVIDIA datasheets, read 2026-11 (docs/peaks.md has the links). Tensor-core figures halved
+  // from the "with sparsity" ones the datasheets print.
+  static const std::vector<DevicePeak> peaks = {
+      {"H200 NVL", "H200 NVL", 60, 417.5, 835.5, 835.5, 4800, "NVIDIA H200 datasheet"},
+      {"H200 SXM 141GB", "H200", 67, 494.7, 989.4, 989.4, 4800, "NVIDIA H200 datasheet"},
+      {"H100 NVL", "H100 NVL", 60, 417.5, 835.5, 835.5, 3900, "NVIDIA H100 datasheet"},
+      {"H100 PCIe", "H100 PCIe", 51, 378, 756, 756, 2000, "NVIDIA H100 datasheet"},
+      {"H100 SXM5 80GB", "H100", 67, 494.7, 989.4, 989.4, 3350, "NVIDIA H100 datasheet"},
+      {"A100 SXM4 80GB", "A100-SXM4-80GB", 19.5, 156, 312, 312, 2039, "NVIDIA A100 datasheet"},
+      {"A100 PCIe 80GB", "A100 80GB PCIe", 19.5, 156, 312, 312, 1935, "NVIDIA A100 datasheet"},
+      {"A100 40GB", "A100", 19.5, 156, 312, 312, 1555, "NVIDIA A100 datasheet"},
+      {"L40S", "L40S", 91.6, 183, 366.5, 366.5, 864, "NVIDIA L40S datasheet"},
+      {"L4", "L4", 30.3, 60, 121, 121, 300, "NVIDIA L4 datasheet"},
+  };
+  return peaks;
+}
+
+const DevicePeak* FindDevicePeak(const std::string& device_name) {
+  if (device_name.empty()) return nullptr;
+  for (const auto& p : DevicePeaks()) {
+    if (device_name.find(p.matches) != std::string::npos) return &p;
+  }
+  return nullptr;
+}
+
+std::string MathMode(const std::string& precision, const std::string& settings_json,
+                     const std::string& device) {
+  if (precision != "fp32") return precision;
+  auto profile = NumericProfile(settings_json, device);
+  bool tf32 = profile["fp32 matmul"] == "tf32" || profile["fp32 conv"] == "tf32";
+  return tf32 ? "tf32" : "fp32";
+}
+
+std::optional<double> PeakFlops(const DevicePeak& peak, const std::string& math) {
+  double tflops = math == "fp32"   ? peak.fp32_tflops
+                  : math == "tf32" ? peak.tf32_tflops
+                  : math == "bf16" ? peak.bf16_tflops
+                  : math == "fp16" ? peak.fp16_tflops
+                                   : 0;
+  if (tflops <= 0) return std::nullopt;
+  return tflops * 1e12;
+}
+
+std::string DeviceNameFromHello(const std::string& hello_json, const std::string& device) {
+  auto hello = nlohmann::json::parse(hello_json, nullptr, false);
+  if (!hello.is_object() || !hello.contains("devices") || !hello["devices"].is_array()) return "";
+  std::string id = device == "cuda" ? "cuda:0" : device;
+  for (const auto& d : hello["devices"]) {
+    if (d.is_object() && d.value("id", "") == id) return d.value("name", "");
+  }
+  return "";
+}
+
+}  // namespace dlb::analysis

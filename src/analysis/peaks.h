@@ -1,0 +1,42 @@
+// Datasheet peaks by device and math mode, for achieved FLOP/s against peak (METHODOLOGY rule 15,
+// Hoefler R11) and `dlbench doctor --probe`. Dense figures (NVIDIA quotes tensor-core figures
+// "with sparsity", twice the dense ones; the table holds the dense halves). Sources and the
+// matching rule are in docs/peaks.md; the table is the one copy, printed by `dlbench doctor`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dlb::analysis {
+
+struct DevicePeak {
+  std::string name;     // "H100 SXM5 80GB"
+  std::string matches;  // substring of the device name NVML and the frameworks report
+  double fp32_tflops = 0;  // CUDA cores, no tensor cores
+  double tf32_tflops = 0;  // tensor cores, dense; 0 where the device has no TF32
+  double bf16_tflops = 0;  // tensor cores, dense, fp32 accumulate
+  double fp16_tflops = 0;
+  double memory_gbps = 0;  // HBM/GDDR bandwidth, GB/s (1e9 bytes)
+  std::string source;      // datasheet
+};
+
+const std::vector<DevicePeak>& DevicePeaks();
+
+// The first entry whose `matches` occurs in the device name (the table lists specific names
+// first: "H100 NVL" before "H100"); nullptr for a device not in the table (every CPU).
+const DevicePeak* FindDevicePeak(const std::string& device_name);
+
+// "fp32", "tf32", "bf16" or "fp16": the math a cell ran, from its precision and read-back
+// settings (an fp32 cell whose matmuls or convolutions run in TF32 counts as tf32: its peak is
+// the tensor-core one, so the utilization shown is not flattered).
+std::string MathMode(const std::string& precision, const std::string& settings_json,
+                     const std::string& device);
+
+// Peak FLOP/s (not TFLOP/s) of a device for a math mode; nullopt where the table has none.
+std::optional<double> PeakFlops(const DevicePeak& peak, const std::string& math);
+
+// The name of `device` ("cpu", "cuda", "cuda:1") in a worker's hello reply (its `devices`).
+std::string DeviceNameFromHello(const std::string& hello_json, const std::string& device);
+
+}  // namespace dlb::analysis
