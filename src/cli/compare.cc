@@ -29,7 +29,7 @@ using nlohmann::json;
 using nlohmann::ordered_json;
 
 const std::vector<std::string> kAxes = {"framework", "precision", "variant", "environment", "layout",
-                                        "batch", "run"};
+                                        "batch", "profile", "run"};
 const std::vector<std::string> kMetrics = {"latency", "throughput", "memory", "energy"};
 
 struct CompareCliOptions {
@@ -56,18 +56,22 @@ std::string AxisValue(const Side& s, const std::string& by) {
   if (by == "environment") return c.environment;
   if (by == "layout") return c.layout;
   if (by == "batch") return std::to_string(c.batch);
+  if (by == "profile") return c.profile.empty() ? "(none)" : c.profile;
   return "run " + std::to_string(s.run_id);
 }
 
 // Everything that identifies a cell except the axis being compared.
 std::string GroupKey(const Side& s, const std::string& by) {
   const auto& c = s.cell;
+  // A profile sets the precision and the layout, so comparing profiles leaves both free.
+  const bool profile = by == "profile";
   std::vector<std::string> parts = {c.model, by == "batch" ? "*" : std::to_string(c.batch),
-                                    by == "precision" ? "*" : c.precision, c.device, c.mode,
-                                    by == "layout" ? "*" : c.layout,
+                                    by == "precision" || profile ? "*" : c.precision, c.device, c.mode,
+                                    by == "layout" || profile ? "*" : c.layout,
                                     by == "variant" ? "*" : c.variant,
                                     by == "environment" ? "*" : c.environment,
-                                    by == "framework" ? "*" : c.framework};
+                                    by == "framework" ? "*" : c.framework,
+                                    profile ? "*" : c.profile};
   return Join(parts, "/");
 }
 
@@ -78,6 +82,11 @@ std::vector<std::vector<double>> Groups(store::Db& db, const store::CellRow& c, 
     if (r.status != "ok") continue;
     if (metric == "memory") {
       if (r.peak_rss_bytes) groups.push_back({static_cast<double>(*r.peak_rss_bytes)});
+      continue;
+    }
+    if (metric == "energy") {  // joules per input sample, one value per energy window
+      auto g = store::GetEnergyPerSample(db, r.repetition_id, c.batch);
+      if (!g.empty()) groups.push_back(std::move(g));
       continue;
     }
     std::vector<double> g = store::GetSteadyWallNs(db, r.repetition_id);
@@ -117,6 +126,7 @@ std::string Pct(const std::optional<double>& v) { return v ? fmt::format("{:.2f}
 std::string Value(double v, const std::string& metric) {
   if (metric == "latency") return FormatNs(v);
   if (metric == "memory") return FormatBytes(v);
+  if (metric == "energy") return fmt::format("{:.4g} J", v);
   return fmt::format("{:.4g}/s", v);
 }
 
@@ -133,11 +143,6 @@ ExitCode Compare(CompareCliOptions o) {
     throw UserError(fmt::format("two runs given but --by {}; use --by run to compare runs", o.by));
   }
   auto store = store::Store::OpenExisting(o.db);
-  if (o.metric == "energy") {
-    throw UserError(fmt::format("--metric energy: database {} holds no energy measurements (dlbench does "
-                                "not measure energy yet); allowed now: latency, throughput, memory",
-                                o.db));
-  }
   o.compare.lower_is_better = o.metric != "throughput";
 
   std::vector<Side> sides;
@@ -173,6 +178,12 @@ ExitCode Compare(CompareCliOptions o) {
     for (size_t j = 1; j < idx.size(); ++j) {
       if (AxisValue(sides[idx[j]], o.by) != AxisValue(sides[idx[0]], o.by)) pairs.emplace_back(idx[0], idx[j]);
     }
+  }
+  if (pairs.empty() && o.metric == "energy") {
+    throw UserError(fmt::format("--metric energy: no two cells that differ only in {} both have "
+                                "energy windows in {} (energy needs NVML on a GPU or readable RAPL: "
+                                "see `dlbench show RUN --cell N`)",
+                                o.by, o.db));
   }
   if (pairs.empty()) {
     throw UserError(fmt::format("no two successful cells differ only in {}; nothing to compare", o.by));
@@ -253,9 +264,9 @@ void AddCompareCommand(CLI::App& app, ExitCode& result) {
   auto o = std::make_shared<CompareCliOptions>();
   cmd->add_option("RUN", o->runs, "run id(s) or latest; two runs with --by run")->required();
   cmd->add_option("--db", o->db, "SQLite database")->capture_default_str();
-  cmd->add_option("--by", o->by, "axis that differs: framework, precision, variant, environment, layout, batch, run")
+  cmd->add_option("--by", o->by, "axis that differs: framework, precision, variant, environment, layout, batch, profile, run")
       ->capture_default_str();
-  cmd->add_option("--metric", o->metric, "latency, throughput, memory (energy: not measured yet)")
+  cmd->add_option("--metric", o->metric, "latency, throughput, memory, energy (J per sample over energy windows)")
       ->capture_default_str();
   cmd->add_option("--alpha", o->compare.alpha, "significance level")->capture_default_str()->check(CLI::Range(1e-6, 0.5));
   cmd->add_option("--threshold", o->compare.threshold, "practical-equivalence band, as a fraction")

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "analysis/peaks.h"
 #include "cli/common.h"
 #include "plan/catalog.h"
 #include "probe/host.h"
@@ -26,10 +27,72 @@ struct DoctorOptions {
   std::string python;
   bool json_output = false;
   double timeout_s = 180;
+  bool probe = false;                  // measure matmul FLOP/s and copy bandwidth per device
+  double probe_seconds = 2;
+  std::vector<std::string> probe_precisions;  // default: fp32, bf16, and tf32 on cuda
 };
 
+// The table's peak for a probe's device and math, as "72.1% of H100 SXM5 80GB's 989.4 TFLOP/s".
+json PeakFields(const run::ProbeReply& r) {
+  json out = json::object();
+  const analysis::DevicePeak* peak = analysis::FindDevicePeak(r.device_name);
+  if (!peak) return out;
+  out["peak_name"] = peak->name;
+  if (auto flops = analysis::PeakFlops(*peak, r.precision)) out["peak_flops_per_s"] = *flops;
+  out["peak_bytes_per_s"] = peak->memory_gbps * 1e9;
+  return out;
+}
+
+// After hello: `probe` for each of the worker's devices and each precision; unsupported
+// combinations (tf32 on the CPU) are recorded with the worker's reason.
+json RunProbes(run::WorkerProcess& worker, const json& hello, const DoctorOptions& o) {
+  json out = json::array();
+  for (const auto& d : hello["devices"]) {
+    std::string device = d.value("id", "");
+    std::vector<std::string> precisions = o.probe_precisions;
+    if (precisions.empty()) {
+      precisions = {"fp32", "bf16"};
+      if (device != "cpu") precisions.insert(precisions.begin() + 1, "tf32");
+    }
+    for (const auto& precision : precisions) {
+      json p = {{"device", device}, {"precision", precision}};
+      auto line = worker.Call(run::EncodeProbe({device, precision, o.probe_seconds}),
+                              std::chrono::milliseconds(static_cast<int64_t>((o.probe_seconds + o.timeout_s) * 1000)));
+      if (!line) {
+        p["ok"] = false;
+        p["error"] = fmt::format("worker {}", run::ChannelFaultName(line.error()));
+        out.push_back(p);
+        return out;  // the worker is gone
+      }
+      try {
+        auto reply = run::DecodeProbe(*line);
+        if (!reply) {
+          p["ok"] = false;
+          p["error"] = fmt::format("{}: {}", run::ErrorKindName(reply.error().kind), reply.error().message);
+        } else {
+          p["ok"] = true;
+          p["device_name"] = reply->device_name;
+          p["matmul_n"] = reply->matmul_n;
+          p["matmul_calls"] = reply->matmul_calls;
+          p["matmul_flops_per_s"] = reply->matmul_flops_per_s;
+          p["copy_bytes"] = reply->copy_bytes;
+          p["copy_calls"] = reply->copy_calls;
+          p["copy_bytes_per_s"] = reply->copy_bytes_per_s;
+          p.update(PeakFields(*reply));
+        }
+      } catch (const run::ProtocolError& e) {
+        p["ok"] = false;
+        p["error"] = e.what();
+      }
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
 // Starts one worker, asks hello, says bye. Returns the hello reply or the reason it failed.
-json ProbeWorker(const std::string& name, const LaunchChoice& launch, double timeout_s) {
+json ProbeWorker(const std::string& name, const LaunchChoice& launch, const DoctorOptions& o) {
+  const double timeout_s = o.timeout_s;
   json out = {{"worker", name}};
   auto worker = run::WorkerProcess::Start(run::WorkerCommand(launch.launch, name),
                                          run::WorkerBaseEnvironment(launch.launch));
@@ -59,6 +122,7 @@ json ProbeWorker(const std::string& name, const LaunchChoice& launch, double tim
       out["ok"] = true;
       out["start_s"] = start_s;
       out["hello"] = json::parse(hello->raw_json);
+      if (o.probe && hello->framework != "synthetic") out["probes"] = RunProbes(*worker, out["hello"], o);
     }
   } catch (const run::ProtocolError& e) {
     out["ok"] = false;
@@ -113,6 +177,28 @@ void PrintHuman(const json& report) {
     fmt::print("  {:10} ok in {:.2f} s: {}; devices: {}; timer overhead {} ns\n", name,
                w["start_s"].get<double>(), Join(versions, ", "), Join(devices, ", "),
                hello["timer"]["overhead_ns"].get<int64_t>());
+    if (!w.contains("probes")) continue;
+    for (const auto& p : w["probes"]) {
+      std::string what = fmt::format("    probe {} {}", p["device"].get<std::string>(), p["precision"].get<std::string>());
+      if (!p["ok"].get<bool>()) {
+        fmt::print("{}: {}\n", what, p["error"].get<std::string>());
+        continue;
+      }
+      double flops = p["matmul_flops_per_s"].get<double>(), bw = p["copy_bytes_per_s"].get<double>();
+      std::string peak_f, peak_b;
+      if (p.contains("peak_flops_per_s")) {
+        peak_f = fmt::format(" = {:.1f}% of {}'s {:.4g} TFLOP/s", 100 * flops / p["peak_flops_per_s"].get<double>(),
+                             p["peak_name"].get<std::string>(), p["peak_flops_per_s"].get<double>() / 1e12);
+      }
+      if (p.contains("peak_bytes_per_s")) {
+        peak_b = fmt::format(" = {:.1f}% of {:.4g} GB/s", 100 * bw / p["peak_bytes_per_s"].get<double>(),
+                             p["peak_bytes_per_s"].get<double>() / 1e9);
+      }
+      fmt::print("{}: matmul {:.4g} TFLOP/s (N={}, median of {} calls){}; copy {:.4g} GB/s "
+                 "({} per call){}\n",
+                 what, flops / 1e12, p["matmul_n"].get<int64_t>(), p["matmul_calls"].get<int64_t>(), peak_f,
+                 bw / 1e9, FormatBytes(p["copy_bytes"].get<double>()), peak_b);
+    }
   }
 }
 
@@ -136,7 +222,7 @@ ExitCode Doctor(const DoctorOptions& o) {
   bool all_ok = true;
   report["workers"] = json::array();
   for (const auto& name : plan::FrameworkNames()) {
-    json w = ProbeWorker(name, launch, o.timeout_s);
+    json w = ProbeWorker(name, launch, o);
     all_ok = all_ok && w["ok"].get<bool>();
     report["workers"].push_back(std::move(w));
   }
@@ -160,6 +246,15 @@ void AddDoctorCommand(CLI::App& app, ExitCode& result) {
   cmd->add_flag("--json", o->json_output, "machine-readable output");
   cmd->add_option("--timeout", o->timeout_s, "seconds to wait for each worker to start")
       ->capture_default_str();
+  cmd->add_flag("--probe", o->probe,
+                "measure dense matmul FLOP/s and copy bandwidth on every device through each "
+                "framework worker, against the datasheet peak (docs/peaks.md)");
+  cmd->add_option("--probe-seconds", o->probe_seconds, "seconds per probe (half matmul, half copy)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 600.0));
+  cmd->add_option("--probe-precision", o->probe_precisions,
+                  "precisions to probe: fp32, tf32, bf16, fp16 (default fp32, bf16, and tf32 on cuda)")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16", "fp16"}));
   cmd->callback([o, &result] { result = Doctor(*o); });
 }
 

@@ -82,7 +82,7 @@ std::string SettingsNote(const store::CellRow& a, const store::CellRow& b, const
 
 std::string GroupKey(int64_t run_id, const store::CellRow& c, const std::string& axis) {
   return Join({std::to_string(run_id), c.model, std::to_string(c.batch), c.precision, c.device,
-               c.mode, c.environment, axis == "framework" ? c.variant : c.framework,
+               c.mode, c.environment, c.profile, axis == "framework" ? c.variant : c.framework,
                axis == "framework" ? "*" : c.layout},
               "/");
 }

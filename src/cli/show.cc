@@ -75,9 +75,36 @@ void ShowCell(store::Db& db, const store::CellRow& c, int log_lines) {
       fmt::print("    pipelined window: {} iterations in {}\n", Or(r.window_iterations),
                  FormatNs(static_cast<double>(*r.window_ns)));
     }
-    fmt::print("    peak RSS {}, peak device memory {}\n",
+    fmt::print("    peak RSS {}, peak device memory {} (framework){}\n",
                r.peak_rss_bytes ? FormatBytes(static_cast<double>(*r.peak_rss_bytes)) : "-",
-               r.peak_device_bytes ? FormatBytes(static_cast<double>(*r.peak_device_bytes)) : "-");
+               r.peak_device_bytes ? FormatBytes(static_cast<double>(*r.peak_device_bytes)) : "-",
+               r.peak_device_bytes_nvml
+                   ? ", " + FormatBytes(static_cast<double>(*r.peak_device_bytes_nvml)) +
+                         " (NVML, the worker's processes)"
+                   : std::string());
+    if (r.profile_check) fmt::print("    profile check: {}\n", *r.profile_check);
+    auto telemetry = store::GetTelemetry(db, r.repetition_id);
+    fmt::print("    telemetry: {} readings; GPU {}; CPU {}\n", telemetry.size(),
+               r.gpu_telemetry.value_or("-"), r.cpu_telemetry.value_or("-"));
+    if (r.max_temperature_c || r.throttle_reasons) {
+      fmt::print("    GPU: hottest {} °C; slowdown reasons while measuring: {}\n",
+                 Or(r.max_temperature_c), r.throttle_reasons.value_or("-"));
+    }
+    auto windows = store::GetEnergyWindows(db, r.repetition_id);
+    if (r.energy_per_sample_j) {
+      fmt::print("    energy ({}): {:.4g} J per sample, average {:.4g} W over {} windows:\n",
+                 r.energy_source.value_or("-"), *r.energy_per_sample_j, r.avg_power_w.value_or(NAN),
+                 windows.size());
+      for (const auto& w : windows) {
+        fmt::print("      window {}: {} iterations in {}, {:.4g} J, {:.4g} W{}{}\n", w.window_idx,
+                   w.iterations, FormatNs(static_cast<double>(w.duration_ns)), w.energy_j,
+                   w.avg_power_w,
+                   w.sm_clock_mhz ? fmt::format(", SM {:.0f} MHz", *w.sm_clock_mhz) : "",
+                   w.max_temperature_c ? fmt::format(", {} °C", *w.max_temperature_c) : "");
+      }
+    } else {
+      fmt::print("    energy: {}\n", r.energy_note.value_or("-"));
+    }
     if (!r.log.empty()) fmt::print("    log (last {} lines):\n{}", log_lines, LastLines(r.log, log_lines));
   }
 }

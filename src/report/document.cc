@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "analysis/peaks.h"
 #include "report/escape.h"
 #include "report/plots.h"
 #include "util/error.h"
@@ -85,6 +86,43 @@ std::vector<Table> BuildTables(const ReportInput& in) {
                         Opt(c.parameters), Opt(c.load_s, "{:.3g}"), Opt(c.compile_s, "{:.3g}"),
                         Opt(c.first_call_s, "{:.3g}")});
   }
+  Table eff{"efficiency",
+            "Numeric profile, achieved FLOP/s against the device's datasheet peak for the math the "
+            "cell ran (docs/peaks.md; pipelined throughput where measured), and energy per input "
+            "sample with its 95% CI over repetitions (docs/telemetry.md)",
+            {"cell", "profile", "profile check", "math", "achieved TFLOP/s", "peak TFLOP/s",
+             "utilization", "energy J/sample", "energy 95% CI", "avg power W", "throttled reps"},
+            {false, false, false, false, true, true, true, true, true, true, true},
+            {}};
+  for (const auto& rc : in.cells) {
+    const auto& c = rc.cell;
+    if (!Ok(c)) continue;
+    std::string math = analysis::MathMode(c.precision, c.settings_json.value_or("{}"), c.device);
+    std::optional<double> rate = c.window_throughput_sps ? c.window_throughput_sps : c.throughput_sps;
+    std::optional<double> achieved;
+    if (rate && c.flops_per_sample) achieved = *rate * static_cast<double>(*c.flops_per_sample);
+    std::string device_name = analysis::DeviceNameFromHello(c.hello_json.value_or("{}"), c.device);
+    const analysis::DevicePeak* peak = analysis::FindDevicePeak(device_name);
+    double peak_flops = 0;  // 0: no peak for this device and math
+    if (peak) peak_flops = analysis::PeakFlops(*peak, math).value_or(0);
+    std::string check = c.profile.empty()               ? "-"
+                        : c.profile_deviations.value_or(0) == 0 ? "ok"
+                        : fmt::format("{} rep(s) deviate (see dlbench show)", *c.profile_deviations);
+    std::string energy = c.energy_per_sample_j ? fmt::format("{:.4g}", *c.energy_per_sample_j)
+                         : c.energy_note       ? "unavailable: " + *c.energy_note
+                                               : "-";
+    eff.rows.push_back(
+        {CellName(rc, multi), c.profile.empty() ? "-" : c.profile, check, math,
+         achieved ? fmt::format("{:.4g}", *achieved / 1e12) : "-",
+         peak_flops > 0 ? fmt::format("{:.4g} ({})", peak_flops / 1e12, peak->name)
+                    : (device_name.empty() ? "-" : "not in table: " + device_name),
+         achieved && peak_flops > 0 ? fmt::format("{:.1f}%", 100 * *achieved / peak_flops) : "-",
+         energy,
+         c.energy_ci_lo_j && c.energy_ci_hi_j
+             ? fmt::format("{:.4g} to {:.4g}", *c.energy_ci_lo_j, *c.energy_ci_hi_j)
+             : "-",
+         Opt(c.avg_power_w, "{:.4g}"), Opt(c.throttled_repetitions)});
+  }
   Table sp{"speedups",
            "Comparisons over repetitions: B/A latency ratio with its hierarchical-bootstrap 95% CI",
            {"model", "batch", "precision", "A", "B", "median A", "median B", "B/A", "95% CI",
@@ -98,7 +136,7 @@ std::vector<Table> BuildTables(const ReportInput& in) {
                        f.ci ? fmt::format("[{:.3f}, {:.3f}]", f.ci->lo, f.ci->hi) : "-",
                        fmt::format("{}/{}", f.reps_a, f.reps_b), f.verdict});
   }
-  return {thr, lat, mem, sp};
+  return {thr, lat, mem, eff, sp};
 }
 
 Table Validations(const ReportInput& in) {
@@ -165,10 +203,9 @@ std::vector<std::string> FindingSentences(const ReportInput& in) {
 }
 
 const char* kNotMeasured =
-    "Roofline and energy: dlbench does not yet measure the bytes a model moves or the energy it "
-    "uses, so "
-    "there is no roofline plot (achieved FLOP/s against arithmetic intensity) and no "
-    "energy-per-sample plot.";
+    "Roofline: dlbench does not measure the bytes a model moves, so there is no roofline plot "
+    "(achieved FLOP/s against arithmetic intensity); utilization against the datasheet peak is in "
+    "the efficiency table.";
 
 void Write(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary);
@@ -250,7 +287,7 @@ std::string Html(const ReportInput& in, const std::vector<Table>& tables, const 
          "</pre>\n";
   }
   s += "<h2 id=\"summary\">Summary</h2>\n";
-  for (size_t i = 0; i < 3; ++i) s += tables[i].rows.empty() ? "" : HtmlTable(tables[i]);
+  for (size_t i = 0; i < 4; ++i) s += tables[i].rows.empty() ? "" : HtmlTable(tables[i]);
   if (tables[0].rows.empty())
     s += "<p>No cell succeeded, so there are no results to summarise.</p>\n";
   s += "<h2 id=\"findings\">Findings</h2>\n";
@@ -261,7 +298,7 @@ std::string Html(const ReportInput& in, const std::vector<Table>& tables, const 
   } else {
     s += "<ul>\n";
     for (const auto& f : sentences) s += "<li>" + HtmlEscape(f) + "</li>\n";
-    s += "</ul>\n<p>" + HtmlEscape(in.findings_method) + "</p>\n" + HtmlTable(tables[3]);
+    s += "</ul>\n<p>" + HtmlEscape(in.findings_method) + "</p>\n" + HtmlTable(tables[4]);
   }
   s += "<h2 id=\"validation\">Validation</h2>\n";
   s += val.rows.empty() ? "<p>No output validation was recorded with this run.</p>\n"
@@ -310,13 +347,13 @@ std::string Markdown(const ReportInput& in, const std::vector<Table>& tables, co
   s += "\n## Experiment\n\n";
   for (const auto& r : in.runs) s += "```toml\n" + r.experiment_toml + "\n```\n\n";
   s += "## Summary\n\n";
-  for (size_t i = 0; i < 3; ++i) s += MdTable(tables[i]);
+  for (size_t i = 0; i < 4; ++i) s += MdTable(tables[i]);
   s += "## Findings\n\n";
   auto sentences = FindingSentences(in);
   if (sentences.empty()) s += "No two successful cells differ only in framework or variant.\n\n";
   for (const auto& f : sentences) s += "- " + MarkdownEscape(f) + "\n";
   if (!sentences.empty())
-    s += "\n" + MarkdownEscape(in.findings_method) + "\n\n" + MdTable(tables[3]);
+    s += "\n" + MarkdownEscape(in.findings_method) + "\n\n" + MdTable(tables[4]);
   s += "## Validation\n\n" +
        (val.rows.empty() ? std::string("No output validation was recorded.\n\n") : MdTable(val));
   s += "## Failed and unsupported cells\n\n" +

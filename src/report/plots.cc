@@ -364,6 +364,7 @@ std::string WithTerminal(const Script& s, const fs::path& tmp, const fs::path& p
 
 std::string SeriesLabel(const store::CellRow& c) {
   std::string s = c.framework + " " + c.precision;
+  if (!c.profile.empty()) s += " " + c.profile;
   if (IsSet(c.variant)) s += " " + c.variant;
   if (IsSet(c.layout)) s += " " + c.layout;
   if (IsSet(c.environment)) s += " [" + c.environment + "]";

@@ -29,6 +29,7 @@ std::string Seconds(const std::optional<double>& v) {
 
 std::string CellName(const store::CellRow& c) {
   std::string s = fmt::format("{} {} bs{} {} {}", c.framework, c.model, c.batch, c.precision, c.device);
+  if (!c.profile.empty()) s += " {" + c.profile + "}";
   if (c.layout != "default") s += " " + c.layout;
   if (c.variant != "default") s += " [" + c.variant + "]";
   if (c.environment != "native") s += " @" + c.environment;
@@ -39,8 +40,8 @@ std::string CellName(const store::CellRow& c) {
 
 std::string CellTable(const std::vector<store::CellRow>& cells) {
   TextTable t({"cell", "status", "reps", "n", "median [95% CI]", "p90", "p99", "mean ± std",
-               "samples/s", "pipelined/s", "compile s", "1st call s", "peak RSS"},
-              {false, false, true, true, true, true, true, true, true, true, true, true, true});
+               "samples/s", "pipelined/s", "compile s", "1st call s", "peak RSS", "J/sample"},
+              {false, false, true, true, true, true, true, true, true, true, true, true, true, true});
   for (const auto& c : cells) {
     std::string median = "-";
     if (c.p50_ns) {
@@ -55,18 +56,21 @@ std::string CellTable(const std::vector<store::CellRow>& cells) {
               Tail(c, c.p90_ns, stats::kMinSamplesP90), Tail(c, c.p99_ns, stats::kMinSamplesP99),
               mean, Rate(c.throughput_sps), Rate(c.window_throughput_sps), Seconds(c.compile_s),
               Seconds(c.first_call_s),
-              c.peak_rss_bytes ? FormatBytes(static_cast<double>(*c.peak_rss_bytes)) : "-"});
+              c.peak_rss_bytes ? FormatBytes(static_cast<double>(*c.peak_rss_bytes)) : "-",
+              c.energy_per_sample_j ? fmt::format("{:.4g}", *c.energy_per_sample_j) : "-"});
   }
   return t.Render();
 }
 
 std::string FrameworkComparison(const std::vector<store::CellRow>& cells) {
   using Key = std::tuple<std::string, int64_t, std::string, std::string, std::string, std::string,
-                         std::string, std::string>;
+                         std::string, std::string, std::string>;
   std::map<Key, std::vector<const store::CellRow*>> groups;
   for (const auto& c : cells) {
     if (c.status != "ok" || !c.p50_ns) continue;
-    groups[{c.model, c.batch, c.precision, c.device, c.mode, c.layout, c.variant, c.environment}]
+    // Under a profile the layout is each framework's choice for that profile, not an axis.
+    groups[{c.model, c.batch, c.precision, c.device, c.mode, c.profile.empty() ? c.layout : "*",
+            c.variant, c.environment, c.profile}]
         .push_back(&c);
   }
   TextTable t({"model", "batch", "precision", "device", "A", "median A", "B", "median B",

@@ -127,6 +127,12 @@ std::string EncodeOutputs(const std::string& input_file, const std::string& outp
   return json{{"op", "outputs"}, {"input_file", input_file}, {"output_file", output_file}}.dump();
 }
 
+std::string EncodeProbe(const ProbeRequest& req) {
+  return json{{"op", "probe"}, {"device", req.device}, {"precision", req.precision},
+              {"seconds", req.seconds}}
+      .dump();
+}
+
 Reply<HelloReply> DecodeHello(std::string_view line) {
   auto j = ParseReply(line);
   if (!j) return std::unexpected(j.error());
@@ -207,6 +213,25 @@ Reply<OutputsReply> DecodeOutputs(std::string_view line) {
   for (const auto& d : shape) {
     if (!d.is_number_integer()) throw ProtocolError("\"shape\" holds a non-integer");
     r.shape.push_back(d.get<int64_t>());
+  }
+  return r;
+}
+
+Reply<ProbeReply> DecodeProbe(std::string_view line) {
+  auto j = ParseReply(line);
+  if (!j) return std::unexpected(j.error());
+  ProbeReply r;
+  r.device = String(*j, "device");
+  r.device_name = String(*j, "device_name");
+  r.precision = String(*j, "precision");
+  r.matmul_n = Int(*j, "matmul_n");
+  r.matmul_calls = Int(*j, "matmul_calls");
+  r.matmul_flops_per_s = Number(*j, "matmul_flops_per_s");
+  r.copy_bytes = Int(*j, "copy_bytes");
+  r.copy_calls = Int(*j, "copy_calls");
+  r.copy_bytes_per_s = Number(*j, "copy_bytes_per_s");
+  if (r.matmul_flops_per_s <= 0 || r.copy_bytes_per_s <= 0) {
+    throw ProtocolError("probe figures must be positive");
   }
   return r;
 }

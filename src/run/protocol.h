@@ -68,6 +68,14 @@ std::string EncodeBye();
 std::string EncodeSaveWeights(const std::string& file);
 std::string EncodeOutputs(const std::string& input_file, const std::string& output_file);
 
+// `probe`: the device's dense matmul FLOP/s and copy bandwidth through the framework.
+struct ProbeRequest {
+  std::string device;     // cpu, cuda, cuda:N
+  std::string precision;  // fp32, tf32, bf16, fp16
+  double seconds = 2;     // split between the matmul and the copy
+};
+std::string EncodeProbe(const ProbeRequest& req);
+
 struct HelloReply {
   int protocol = 0;
   std::string worker, framework;
@@ -111,5 +119,12 @@ struct OutputsReply {
   std::vector<int64_t> shape;
 };
 Reply<OutputsReply> DecodeOutputs(std::string_view line);
+
+struct ProbeReply {
+  std::string device, device_name, precision;
+  int64_t matmul_n = 0, matmul_calls = 0, copy_bytes = 0, copy_calls = 0;
+  double matmul_flops_per_s = 0, copy_bytes_per_s = 0;
+};
+Reply<ProbeReply> DecodeProbe(std::string_view line);
 
 }  // namespace dlb::run

@@ -48,7 +48,8 @@ void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
          "status,repetitions_ok,repetitions_run,n_samples,mean_ns,std_ns,min_ns,p50_ns,p90_ns,"
          "p95_ns,p99_ns,max_ns,median_ci_lo_ns,median_ci_hi_ns,throughput_sps,"
          "window_throughput_sps,parameters,flops_per_sample,load_s,compile_s,first_call_s,"
-         "peak_rss_bytes,peak_device_bytes,message\n";
+         "peak_rss_bytes,peak_device_bytes,message,profile,energy_source,energy_per_sample_j,"
+         "energy_ci_lo_j,energy_ci_hi_j,avg_power_w,throttled_repetitions\n";
   for (const CellRow& c : GetCells(db, run_id)) {
     std::vector<std::string> f = {
         std::to_string(run_id), std::to_string(c.cell_idx), CsvField(c.framework),
@@ -60,7 +61,10 @@ void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
         CsvOpt(c.median_ci_lo_ns), CsvOpt(c.median_ci_hi_ns), CsvOpt(c.throughput_sps),
         CsvOpt(c.window_throughput_sps), CsvOpt(c.parameters), CsvOpt(c.flops_per_sample),
         CsvOpt(c.load_s), CsvOpt(c.compile_s), CsvOpt(c.first_call_s), CsvOpt(c.peak_rss_bytes),
-        CsvOpt(c.peak_device_bytes), CsvField(c.message.value_or(""))};
+        CsvOpt(c.peak_device_bytes), CsvField(c.message.value_or("")), CsvField(c.profile),
+        CsvField(c.energy_source.value_or("")), CsvOpt(c.energy_per_sample_j),
+        CsvOpt(c.energy_ci_lo_j), CsvOpt(c.energy_ci_hi_j), CsvOpt(c.avg_power_w),
+        CsvOpt(c.throttled_repetitions)};
     for (size_t i = 0; i < f.size(); ++i) out << (i ? "," : "") << f[i];
     out << "\n";
   }
@@ -106,7 +110,14 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
         {"parameters", Opt(c.parameters)}, {"flops_per_sample", Opt(c.flops_per_sample)},
         {"load_s", Opt(c.load_s)}, {"compile_s", Opt(c.compile_s)},
         {"first_call_s", Opt(c.first_call_s)}, {"peak_rss_bytes", Opt(c.peak_rss_bytes)},
-        {"peak_device_bytes", Opt(c.peak_device_bytes)}};
+        {"peak_device_bytes", Opt(c.peak_device_bytes)},
+        {"profile", c.profile},
+        {"profile_deviations", Opt(c.profile_deviations)},
+        {"energy", {{"source", Opt(c.energy_source)},
+                    {"per_sample_j", Opt(c.energy_per_sample_j)},
+                    {"ci_j", {Opt(c.energy_ci_lo_j), Opt(c.energy_ci_hi_j)}},
+                    {"avg_power_w", Opt(c.avg_power_w)},
+                    {"throttled_repetitions", Opt(c.throttled_repetitions)}}}};
     ordered_json reps = ordered_json::array();
     for (const RepetitionRow& r : GetRepetitions(db, c.cell_id)) {
       ordered_json rj = {
@@ -132,7 +143,39 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
           {"block_iterations", r.block_iterations}, {"near_overhead", r.near_overhead != 0},
           {"gate", {{"status", Opt(r.gate_status)}, {"gpu_temperature_c", Opt(r.gpu_temperature_c)},
                     {"waited_s", r.gate_wait_s}}},
+          {"profile_check", Opt(r.profile_check)},
+          {"telemetry", {{"gpu", Opt(r.gpu_telemetry)}, {"cpu", Opt(r.cpu_telemetry)},
+                         {"max_temperature_c", Opt(r.max_temperature_c)},
+                         {"throttle_reasons", Opt(r.throttle_reasons)},
+                         {"peak_device_bytes_nvml", Opt(r.peak_device_bytes_nvml)}}},
+          {"energy", {{"source", Opt(r.energy_source)}, {"note", Opt(r.energy_note)},
+                      {"per_sample_j", Opt(r.energy_per_sample_j)},
+                      {"avg_power_w", Opt(r.avg_power_w)}}},
           {"log", r.log}};
+      ordered_json windows = ordered_json::array();
+      for (const EnergyWindowRow& w : GetEnergyWindows(db, r.repetition_id)) {
+        windows.push_back({{"duration_ns", w.duration_ns}, {"iterations", w.iterations},
+                           {"energy_j", w.energy_j}, {"avg_power_w", w.avg_power_w},
+                           {"max_temperature_c", Opt(w.max_temperature_c)},
+                           {"sm_clock_mhz", Opt(w.sm_clock_mhz)},
+                           {"mem_clock_mhz", Opt(w.mem_clock_mhz)},
+                           {"clock_event_reasons", w.clock_event_reasons}});
+      }
+      rj["energy"]["windows"] = std::move(windows);
+      if (with_samples) {
+        ordered_json series = ordered_json::array();
+        for (const TelemetryRow& t : GetTelemetry(db, r.repetition_id)) {
+          series.push_back({{"t_ns", t.t_ns}, {"phase", t.phase}, {"gpu_energy_j", Opt(t.gpu_energy_j)},
+                            {"gpu_power_w", Opt(t.gpu_power_w)},
+                            {"gpu_temperature_c", Opt(t.gpu_temperature_c)},
+                            {"sm_clock_mhz", Opt(t.sm_clock_mhz)}, {"mem_clock_mhz", Opt(t.mem_clock_mhz)},
+                            {"clock_event_reasons", Opt(t.clock_event_reasons)},
+                            {"gpu_util_pct", Opt(t.gpu_util_pct)}, {"mem_util_pct", Opt(t.mem_util_pct)},
+                            {"device_bytes", Opt(t.device_bytes)}, {"cpu_energy_j", Opt(t.cpu_energy_j)},
+                            {"rss_bytes", Opt(t.rss_bytes)}});
+        }
+        rj["telemetry"]["series"] = std::move(series);
+      }
       if (with_samples) {
         ordered_json chunk = ordered_json::array(), wall = ordered_json::array();
         int64_t warm = 0;

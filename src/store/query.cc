@@ -89,6 +89,8 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
       "(SELECT hello_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
       " ORDER BY rep_idx LIMIT 1), "
       "(SELECT settings_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
+      " ORDER BY rep_idx LIMIT 1), "
+      "(SELECT energy_note FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
       " ORDER BY rep_idx LIMIT 1) "
       "FROM cells WHERE run_id = ? ORDER BY cell_idx");
   s.Bind(1, run_id);
@@ -135,6 +137,7 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
     c.profile_deviations = s.OptInt(i++);
     c.hello_json = s.OptText(i++);
     c.settings_json = s.OptText(i++);
+    c.energy_note = s.OptText(i++);
     out.push_back(std::move(c));
   }
   return out;

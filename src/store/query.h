@@ -40,6 +40,7 @@ struct CellRow {
   std::optional<int64_t> throttled_repetitions, profile_deviations;
   // From the cell's first ok repetition: the device as the worker named it, and its settings.
   std::optional<std::string> hello_json, settings_json;
+  std::optional<std::string> energy_note;  // why there is no energy figure (first ok repetition)
 };
 
 struct RepetitionRow {
