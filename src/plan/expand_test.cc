@@ -64,7 +64,7 @@ TEST(Filter, RejectsUnknownKeysAndEmptyResults) {
   } catch (const UserError& e) {
     EXPECT_STREQ(e.what(),
                  "--filter modle=resnet18: \"modle\" is not a filter key; allowed: framework, "
-                 "model, batch, precision, device, mode, layout, variant, environment (did you "
+                 "model, batch, precision, device, mode, layout, variant, environment, profile (did you "
                  "mean \"model\"?)");
   }
   EXPECT_THROW(ParseFilter("model"), UserError);

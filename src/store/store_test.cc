@@ -144,7 +144,7 @@ TEST_F(StoreTest, MigratesAFreshFileAndRefusesANewerSchema) {
     Store::Open(path_);
     FAIL();
   } catch (const EnvError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this dlbench understands (3)"),
+    EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this dlbench understands (4)"),
               std::string::npos) << e.what();
   }
 }
@@ -263,5 +263,88 @@ TEST_F(StoreTest, ExportsCsvAndJson) {
   EXPECT_EQ(j["cells"][1]["status"], "failed");
 }
 
+
+// Energy per sample: J / (iterations * batch) per repetition, the cell's mean with a Student-t CI
+// across repetitions; telemetry rows and windows are stored and read back.
+TEST_F(StoreTest, EnergyWindowsAndTelemetrySummarise) {
+  Store s = Store::Open(path_);
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[\"dlbench\"]", "{}"}, plan_);
+  auto with_energy = [&](int rep, double joules_per_window) {
+    run::RepetitionResult r = Rep(1, rep, {100, 200, 300}, 1);
+    r.energy_source = run::EnergySource::kRapl;
+    r.cpu_telemetry = "rapl: package-0 (intel-rapl:0)";
+    r.gpu_telemetry = "unavailable: not a GPU cell";
+    for (int w = 0; w < 2; ++w) {
+      run::EnergyWindow e;
+      e.t_start_ns = w * 1'000'000'000LL;
+      e.duration_ns = 1'000'000'000;
+      e.iterations = 100;
+      e.energy_j = joules_per_window;
+      e.avg_power_w = joules_per_window;
+      r.energy_windows.push_back(e);
+    }
+    probe::TelemetrySample t;
+    t.t_ns = 5;
+    t.phase = "energy";
+    t.cpu_energy_j = 1.5;
+    t.rss_bytes = 4096;
+    r.telemetry = {t};
+    return r;
+  };
+  s.AddRepetition(run, plan_.cells[1], with_energy(0, 400));  // batch 4: 400 J / 400 samples = 1 J
+  auto cell = GetCells(s.db(), run)[1];
+  ASSERT_TRUE(cell.energy_per_sample_j);
+  EXPECT_DOUBLE_EQ(*cell.energy_per_sample_j, 1.0);
+  // One repetition: the CI is across its windows, here two equal ones.
+  EXPECT_DOUBLE_EQ(cell.energy_ci_lo_j.value_or(-1), 1.0);
+  EXPECT_DOUBLE_EQ(cell.energy_ci_hi_j.value_or(-1), 1.0);
+  s.AddRepetition(run, plan_.cells[1], with_energy(1, 480));  // 1.2 J per sample
+  cell = GetCells(s.db(), run)[1];
+  EXPECT_DOUBLE_EQ(*cell.energy_per_sample_j, 1.1);
+  // scipy.stats.t.interval(0.95, 1, 1.1, 0.1) = (-0.1706204736174705, 2.3706204736174705)
+  EXPECT_NEAR(*cell.energy_ci_lo_j, -0.1706204736174705, 1e-12);
+  EXPECT_NEAR(*cell.energy_ci_hi_j, 2.3706204736174705, 1e-12);
+  EXPECT_EQ(cell.energy_source.value_or(""), "rapl-package");
+  EXPECT_DOUBLE_EQ(*cell.avg_power_w, 440.0);
+  EXPECT_FALSE(cell.throttled_repetitions);  // no GPU telemetry: not known, not "0"
+  auto reps = GetRepetitions(s.db(), cell.cell_id);
+  auto windows = GetEnergyWindows(s.db(), reps[1].repetition_id);
+  ASSERT_EQ(windows.size(), 2u);
+  EXPECT_DOUBLE_EQ(windows[0].energy_j, 480);
+  EXPECT_EQ(GetEnergyPerSample(s.db(), reps[1].repetition_id, 4), (std::vector<double>{1.2, 1.2}));
+  auto series = GetTelemetry(s.db(), reps[0].repetition_id);
+  ASSERT_EQ(series.size(), 1u);
+  EXPECT_EQ(series[0].phase, "energy");
+  EXPECT_EQ(series[0].rss_bytes.value_or(0), 4096);
+  EXPECT_FALSE(series[0].gpu_power_w);
+}
+
+// GPU telemetry: slowdown reasons seen while measuring count as throttled; idle does not.
+TEST_F(StoreTest, ThrottleReasonsWhileMeasuringMarkARepetition) {
+  Store s = Store::Open(path_);
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[\"dlbench\"]", "{}"}, plan_);
+  auto rep = [&](int idx, uint64_t reasons) {
+    run::RepetitionResult r = Rep(0, idx, {100, 200}, 1);
+    r.gpu_telemetry = "nvml";
+    probe::TelemetrySample idle, busy;
+    idle.phase = "load";
+    idle.gpu.clock_event_reasons = 0x4;  // power cap while loading: not while measuring
+    busy.phase = "measure";
+    busy.gpu.clock_event_reasons = reasons;
+    busy.gpu.temperature_c = 71;
+    busy.gpu.process_bytes = 1 << 30;
+    r.telemetry = {idle, busy};
+    return r;
+  };
+  s.AddRepetition(run, plan_.cells[0], rep(0, 0x1));         // gpu_idle only
+  s.AddRepetition(run, plan_.cells[0], rep(1, 0x1 | 0x40));  // hw thermal slowdown
+  auto cell = GetCells(s.db(), run)[0];
+  EXPECT_EQ(cell.throttled_repetitions.value_or(-1), 1);
+  auto reps = GetRepetitions(s.db(), cell.cell_id);
+  EXPECT_EQ(reps[0].throttle_reasons.value_or(""), "none");
+  EXPECT_EQ(reps[1].throttle_reasons.value_or(""), "hw_thermal_slowdown");
+  EXPECT_EQ(reps[1].max_temperature_c.value_or(0), 71);
+  EXPECT_EQ(reps[1].peak_device_bytes_nvml.value_or(0), 1 << 30);
+}
 }  // namespace
 }  // namespace dlb::store
