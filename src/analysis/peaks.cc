@@ -1,5 +1,7 @@
 #include "analysis/peaks.h"
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "analysis/settings.h"
@@ -26,8 +28,16 @@ const std::vector<DevicePeak>& DevicePeaks() {
 
 const DevicePeak* FindDevicePeak(const std::string& device_name) {
   if (device_name.empty()) return nullptr;
+  // A whole-word match: "L4" is not "L40S", "H200" is not "GH200".
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
   for (const auto& p : DevicePeaks()) {
-    if (device_name.find(p.matches) != std::string::npos) return &p;
+    for (size_t at = device_name.find(p.matches); at != std::string::npos;
+         at = device_name.find(p.matches, at + 1)) {
+      size_t end = at + p.matches.size();
+      if ((at == 0 || !word(device_name[at - 1])) && (end == device_name.size() || !word(device_name[end]))) {
+        return &p;
+      }
+    }
   }
   return nullptr;
 }

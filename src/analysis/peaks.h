@@ -23,8 +23,9 @@ struct DevicePeak {
 
 const std::vector<DevicePeak>& DevicePeaks();
 
-// The first entry whose `matches` occurs in the device name (the table lists specific names
-// first: "H100 NVL" before "H100"); nullptr for a device not in the table (every CPU).
+// The first entry whose `matches` occurs in the device name as whole words (the table lists
+// specific names first: "H100 NVL" before "H100"; "L4" does not match "L40S"); nullptr for a
+// device not in the table (every CPU).
 const DevicePeak* FindDevicePeak(const std::string& device_name);
 
 // "fp32", "tf32", "bf16" or "fp16": the math a cell ran, from its precision and read-back

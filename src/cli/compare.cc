@@ -67,7 +67,8 @@ std::string GroupKey(const Side& s, const std::string& by) {
   const bool profile = by == "profile";
   std::vector<std::string> parts = {c.model, by == "batch" ? "*" : std::to_string(c.batch),
                                     by == "precision" || profile ? "*" : c.precision, c.device, c.mode,
-                                    by == "layout" || profile ? "*" : c.layout,
+                                    // Under a profile the layout is each framework's choice.
+                                    by == "layout" || profile || !c.profile.empty() ? "*" : c.layout,
                                     by == "variant" ? "*" : c.variant,
                                     by == "environment" ? "*" : c.environment,
                                     by == "framework" ? "*" : c.framework,

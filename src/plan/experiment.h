@@ -61,7 +61,7 @@ struct Matrix {
   std::vector<std::string> framework, model;
   std::vector<int> batch;
   std::vector<std::string> precision, device, mode, layout, variant, environment;
-  std::vector<std::string> profile;  // {""} when the experiment names no profile (plan/profile.h)
+  std::vector<std::string> profile;  // empty when the experiment names no profile (plan/profile.h)
 };
 
 struct Experiment {

@@ -25,7 +25,6 @@ struct nvmlProcessInfo_t {
   unsigned int gpuInstanceId;
   unsigned int computeInstanceId;
 };
-constexpr int kNvmlErrorInsufficientSize = 7;
 constexpr unsigned long long kNvmlValueNotAvailable = ~0ULL;
 constexpr int kNvmlTemperatureGpu = 0;
 constexpr int kNvmlClockSm = 1, kNvmlClockMem = 2;
@@ -168,8 +167,9 @@ GpuReading GpuTelemetry::Read(pid_t pgid) const {
   if (nvml.processes && pgid > 0) {
     nvmlProcessInfo_t infos[64];
     unsigned int count = 64;
+    // On NVML_ERROR_INSUFFICIENT_SIZE (more than 64 processes) the entries are not filled: unknown.
     int rc = nvml.processes(dev, &count, infos);
-    if (rc == 0 || rc == kNvmlErrorInsufficientSize) {
+    if (rc == 0) {
       int64_t bytes = 0;
       bool any = false;
       for (unsigned int i = 0; i < count && i < 64; ++i) {
@@ -178,7 +178,8 @@ GpuReading GpuTelemetry::Read(pid_t pgid) const {
         bytes += static_cast<int64_t>(infos[i].usedGpuMemory);
         any = true;
       }
-      if (any || rc == 0) r.process_bytes = bytes;
+      // No match (another PID namespace, or no context yet) is unknown, not zero.
+      if (any) r.process_bytes = bytes;
     }
   }
   return r;

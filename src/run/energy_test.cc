@@ -202,6 +202,10 @@ TEST(Peaks, MatchesSpecificNamesFirst) {
   EXPECT_EQ(FindDevicePeak("NVIDIA H200 NVL")->name, "H200 NVL");
   EXPECT_EQ(FindDevicePeak("NVIDIA A100-SXM4-80GB")->name, "A100 SXM4 80GB");
   EXPECT_EQ(FindDevicePeak("Intel(R) Xeon(R) CPU"), nullptr);
+  EXPECT_EQ(FindDevicePeak("NVIDIA L4")->name, "L4");
+  EXPECT_EQ(FindDevicePeak("NVIDIA L40S")->name, "L40S");
+  EXPECT_EQ(FindDevicePeak("NVIDIA L40"), nullptr);    // not in the table: not the L4
+  EXPECT_EQ(FindDevicePeak("NVIDIA GH200 480GB"), nullptr);  // not the H200
   EXPECT_EQ(FindDevicePeak(""), nullptr);
   const auto& h100 = *FindDevicePeak("NVIDIA H100 80GB HBM3");
   EXPECT_DOUBLE_EQ(analysis::PeakFlops(h100, "bf16").value(), 989.4e12);

@@ -335,7 +335,12 @@ class Session {
     }
     if (!r_.median_ns || *r_.median_ns <= 0) return true;
     double window_s = MinWindowSeconds(r_.energy_source, cell_.energy.gpu_window_s, cell_.energy.cpu_window_s);
-    auto n = static_cast<int64_t>(std::clamp(std::ceil(window_s * 1e9 / *r_.median_ns), 1.0, 1e7));
+    // Back-to-back calls are usually faster than synced ones: size from the pipelined window's rate.
+    double per_call_ns = *r_.median_ns;
+    if (r_.window_ns && r_.window_iterations && *r_.window_iterations > 0 && *r_.window_ns > 0) {
+      per_call_ns = static_cast<double>(*r_.window_ns) / static_cast<double>(*r_.window_iterations);
+    }
+    auto n = static_cast<int64_t>(std::clamp(std::ceil(window_s * 1e9 / per_call_ns), 1.0, 1e7));
     telemetry_.SetPhase("energy");
     for (int w = 0; w < cell_.energy.windows; ++w) {
       probe::TelemetrySample begin = telemetry_.SampleNow();

@@ -1,5 +1,6 @@
 #include "run/scheduler.h"
 
+#include <cstdlib>
 #include <vector>
 
 #include <fmt/format.h>
@@ -36,7 +37,12 @@ RunTotals RunPlan(const plan::Plan& plan, const WorkerLaunch& launch, ResultSink
       break;
     }
     GateOutcome gate;
-    if (auto gpu = CudaIndex(cell.device); gpu && e.gpu_temperature_max_c) {
+    std::string visible;
+    for (const auto& [k, v] : cell.env) {
+      if (k == "CUDA_VISIBLE_DEVICES") visible = v;
+    }
+    if (const char* env = std::getenv("CUDA_VISIBLE_DEVICES"); visible.empty() && env) visible = env;
+    if (auto gpu = NvmlIndex(cell.device, visible); gpu && e.gpu_temperature_max_c) {
       gate = WaitForTemperature([&] { return probe::GpuTemperatureC(*gpu); }, *e.gpu_temperature_max_c,
                                 e.gpu_temperature_timeout_s, 1.0, InterruptibleSleep);
       if (gate.status == "interrupted") {

@@ -195,13 +195,17 @@ TelemetrySummary SummarizeTelemetry(const run::RepetitionResult& r, int batch) {
   if (iterations > 0) t.energy_per_sample_j = joules / (static_cast<double>(iterations) * batch);
   if (seconds > 0) t.avg_power_w = joules / seconds;
   uint64_t reasons = 0;
+  bool reasons_read = false;
   for (const auto& s : r.telemetry) {
     if (s.gpu.temperature_c) t.max_temperature_c = std::max(t.max_temperature_c.value_or(-1000), *s.gpu.temperature_c);
     if (s.gpu.process_bytes) t.peak_device_bytes_nvml = std::max(t.peak_device_bytes_nvml.value_or(0), *s.gpu.process_bytes);
     bool measuring = s.phase == "warmup" || s.phase == "measure" || s.phase == "window" || s.phase == "energy";
-    if (measuring && s.gpu.clock_event_reasons) reasons |= *s.gpu.clock_event_reasons & probe::kThrottleMask;
+    if (measuring && s.gpu.clock_event_reasons) {
+      reasons |= *s.gpu.clock_event_reasons & probe::kThrottleMask;
+      reasons_read = true;
+    }
   }
-  if (!r.gpu_telemetry.empty() && r.gpu_telemetry == "nvml") {
+  if (r.gpu_telemetry == "nvml" && reasons_read) {
     t.throttle_reasons = reasons ? probe::ClockEventReasonNames(reasons) : "none";
   }
   return t;
