@@ -66,7 +66,8 @@ def test_html_is_self_contained_with_every_plot_inline(report: tuple[Dlbench, Pa
         m = re.search(rf'<figure id="plot-{plot}">\s*<svg', html)
         assert m, plot
     assert html.count("<svg") == len(PLOTS)
-    assert "does not yet measure the bytes" in html  # roofline and energy: a sentence, no empty frame
+    assert "does not measure the bytes a model moves" in html  # roofline: a sentence, no empty frame
+    assert "efficiency" in html and "achieved TFLOP/s" in html
 
 
 def test_html_renders_in_headless_chromium(report: tuple[Dlbench, Path]) -> None:
