@@ -2,14 +2,13 @@
 
 #include <algorithm>
 
+#include "stats/sample_check.h"
+
 namespace dlb::run {
 namespace {
 
-std::optional<double> MedianOf(std::vector<double> v) {
-  if (v.empty()) return std::nullopt;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+std::optional<double> MedianOf(const std::vector<double>& v) {
+  return v.empty() ? std::nullopt : std::optional<double>(stats::Median(v));
 }
 
 // Trapezoids over the power readings from begin to end, the edges included.

@@ -1,5 +1,7 @@
 #include "run/gate.h"
 
+#include <cstdlib>
+
 #include "probe/nvml.h"
 
 #include "util/strings.h"
@@ -56,6 +58,14 @@ std::optional<int> NvmlIndex(const std::string& device, const std::string& cuda_
     if (StartsWith(gpu.uuid, entry)) return gpu.index;
   }
   return std::nullopt;
+}
+
+std::string CudaVisibleDevices(const plan::EnvVars& cell_env) {
+  for (const auto& [k, v] : cell_env) {
+    if (k == "CUDA_VISIBLE_DEVICES") return v;
+  }
+  const char* env = std::getenv("CUDA_VISIBLE_DEVICES");
+  return env ? env : "";
 }
 
 }  // namespace dlb::run

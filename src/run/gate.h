@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "plan/experiment.h"
+
 namespace dlb::run {
 
 struct GateOutcome {
@@ -30,5 +32,8 @@ std::optional<int> CudaIndex(const std::string& device);
 // CUDA's default order (fastest first) can differ from NVML's (PCI bus) on mixed multi-GPU hosts:
 // set CUDA_DEVICE_ORDER=PCI_BUS_ID there.
 std::optional<int> NvmlIndex(const std::string& device, const std::string& cuda_visible_devices);
+
+// The CUDA_VISIBLE_DEVICES a cell's worker sees: the cell's own, else the controller's, else "".
+std::string CudaVisibleDevices(const plan::EnvVars& cell_env);
 
 }  // namespace dlb::run

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 
 #include "plan/profile.h"
 #include "run/gate.h"
@@ -448,13 +447,7 @@ RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& l
     return r;
   }
   probe::TelemetryConfig tc;
-  std::string visible;
-  for (const auto& [k, v] : spec.cell->env) {
-    if (k == "CUDA_VISIBLE_DEVICES") visible = v;
-  }
-  if (visible.empty()) {
-    if (const char* env = std::getenv("CUDA_VISIBLE_DEVICES")) visible = env;
-  }
+  std::string visible = CudaVisibleDevices(spec.cell->env);
   tc.gpu_index = NvmlIndex(spec.cell->device, visible);
   tc.interval_s = spec.cell->telemetry_interval_s;
   if (CudaIndex(spec.cell->device) && !tc.gpu_index) {

@@ -1,6 +1,5 @@
 #include "run/scheduler.h"
 
-#include <cstdlib>
 #include <vector>
 
 #include <fmt/format.h>
@@ -37,12 +36,7 @@ RunTotals RunPlan(const plan::Plan& plan, const WorkerLaunch& launch, ResultSink
       break;
     }
     GateOutcome gate;
-    std::string visible;
-    for (const auto& [k, v] : cell.env) {
-      if (k == "CUDA_VISIBLE_DEVICES") visible = v;
-    }
-    if (const char* env = std::getenv("CUDA_VISIBLE_DEVICES"); visible.empty() && env) visible = env;
-    if (auto gpu = NvmlIndex(cell.device, visible); gpu && e.gpu_temperature_max_c) {
+    if (auto gpu = NvmlIndex(cell.device, CudaVisibleDevices(cell.env)); gpu && e.gpu_temperature_max_c) {
       gate = WaitForTemperature([&] { return probe::GpuTemperatureC(*gpu); }, *e.gpu_temperature_max_c,
                                 e.gpu_temperature_timeout_s, 1.0, InterruptibleSleep);
       if (gate.status == "interrupted") {

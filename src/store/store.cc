@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "stats/descriptive.h"
+#include "store/query.h"
 #include "store/schema.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -381,10 +382,7 @@ void Store::UpdateCellEnergy(int64_t cell_id, int batch) {
     hi = ci->hi;
   } else if (per_rep.size() == 1) {
     mean = per_rep[0];
-    Stmt w = db_.Prepare("SELECT energy_j, iterations FROM energy_windows WHERE repetition_id = ?");
-    w.Bind(1, rep_ids[0]);
-    std::vector<double> windows;
-    while (w.Step()) windows.push_back(w.Double(0) / (static_cast<double>(w.Int(1)) * batch));
+    std::vector<double> windows = GetEnergyPerSample(db_, rep_ids[0], batch);
     if (auto ci = stats::MeanConfidenceInterval(windows, 0.95)) {
       lo = ci->lo;
       hi = ci->hi;
