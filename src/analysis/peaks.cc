@@ -43,10 +43,11 @@ const DevicePeak* FindDevicePeak(const std::string& device_name) {
 }
 
 std::string MathMode(const std::string& precision, const std::string& settings_json,
-                     const std::string& device) {
+                     const std::string& device, const std::string& flops_mostly) {
   if (precision != "fp32") return precision;
   auto profile = NumericProfile(settings_json, device);
-  bool tf32 = profile["fp32 matmul"] == "tf32" || profile["fp32 conv"] == "tf32";
+  bool matmul = profile["fp32 matmul"] == "tf32", conv = profile["fp32 conv"] == "tf32";
+  bool tf32 = flops_mostly == "conv" ? conv : flops_mostly == "matmul" ? matmul : (matmul || conv);
   return tf32 ? "tf32" : "fp32";
 }
 

@@ -29,10 +29,12 @@ const std::vector<DevicePeak>& DevicePeaks();
 const DevicePeak* FindDevicePeak(const std::string& device_name);
 
 // "fp32", "tf32", "bf16" or "fp16": the math a cell ran, from its precision and read-back
-// settings (an fp32 cell whose matmuls or convolutions run in TF32 counts as tf32: its peak is
-// the tensor-core one, so the utilization shown is not flattered).
+// settings. An fp32 cell counts as tf32 when the operation class that holds most of the model's
+// FLOPs runs in TF32 (`flops_mostly`: "conv" or "matmul", plan::DominantFlopOp): torch's defaults
+// run convolutions in TF32 but matmuls in IEEE fp32, so ResNet-50 is tf32 there and ViT-B/16 fp32.
+// Where the class is unknown, TF32 in either counts, so the utilization shown is not flattered.
 std::string MathMode(const std::string& precision, const std::string& settings_json,
-                     const std::string& device);
+                     const std::string& device, const std::string& flops_mostly = "");
 
 // Peak FLOP/s (not TFLOP/s) of a device for a math mode; nullopt where the table has none.
 std::optional<double> PeakFlops(const DevicePeak& peak, const std::string& math);

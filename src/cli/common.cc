@@ -36,6 +36,11 @@ std::string ExecutableDir() {
 
 std::string DlbenchVersion() { return DLBENCH_VERSION; }
 
+analysis::CellCoordinates CoordinatesOf(int64_t run_id, const store::CellRow& c) {
+  return {run_id,   c.framework, c.model,   std::to_string(c.batch), c.precision, c.device, c.mode,
+          c.layout, c.variant,   c.environment, c.profile};
+}
+
 namespace {
 std::vector<std::string>& CommandLineStorage() {
   static std::vector<std::string> argv;

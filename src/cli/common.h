@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "analysis/pairing.h"
 #include "run/repetition.h"
+#include "store/query.h"
 
 namespace dlb::cli {
 
@@ -28,6 +30,9 @@ LaunchChoice ChooseLaunch(const std::string& python_flag);
 std::string ExecutableDir();
 
 std::string DlbenchVersion();
+
+// A stored cell's coordinates for pairing (analysis/pairing.h).
+analysis::CellCoordinates CoordinatesOf(int64_t run_id, const store::CellRow& c);
 
 // The command line dlbench was started with, recorded with every run.
 void SetCommandLine(int argc, char** argv);

@@ -12,9 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/compare.h"
+#include "analysis/pairing.h"
 #include "analysis/settings.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "report/summary.h"
 #include "report/table.h"
 #include "stats/sample_check.h"
 #include "store/query.h"
@@ -28,8 +30,6 @@ namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-const std::vector<std::string> kAxes = {"framework", "precision", "variant", "environment", "layout",
-                                        "batch", "profile", "run"};
 const std::vector<std::string> kMetrics = {"latency", "throughput", "memory", "energy"};
 
 struct CompareCliOptions {
@@ -49,31 +49,7 @@ struct Side {
 };
 
 std::string AxisValue(const Side& s, const std::string& by) {
-  const auto& c = s.cell;
-  if (by == "framework") return c.framework;
-  if (by == "precision") return c.precision;
-  if (by == "variant") return c.variant;
-  if (by == "environment") return c.environment;
-  if (by == "layout") return c.layout;
-  if (by == "batch") return std::to_string(c.batch);
-  if (by == "profile") return c.profile.empty() ? "(none)" : c.profile;
-  return "run " + std::to_string(s.run_id);
-}
-
-// Everything that identifies a cell except the axis being compared.
-std::string GroupKey(const Side& s, const std::string& by) {
-  const auto& c = s.cell;
-  // A profile sets the precision and the layout, so comparing profiles leaves both free.
-  const bool profile = by == "profile";
-  std::vector<std::string> parts = {c.model, by == "batch" ? "*" : std::to_string(c.batch),
-                                    by == "precision" || profile ? "*" : c.precision, c.device, c.mode,
-                                    // Under a profile the layout is each framework's choice.
-                                    by == "layout" || profile || !c.profile.empty() ? "*" : c.layout,
-                                    by == "variant" ? "*" : c.variant,
-                                    by == "environment" ? "*" : c.environment,
-                                    by == "framework" ? "*" : c.framework,
-                                    profile ? "*" : c.profile};
-  return Join(parts, "/");
+  return analysis::AxisValue(CoordinatesOf(s.run_id, s.cell), by);
 }
 
 // Per-repetition values of the metric. Throughput is per sample, batch / time.
@@ -132,8 +108,9 @@ std::string Value(double v, const std::string& metric) {
 }
 
 ExitCode Compare(CompareCliOptions o) {
-  if (std::find(kAxes.begin(), kAxes.end(), o.by) == kAxes.end()) {
-    throw UserError(fmt::format("--by {}: {}", o.by, AllowedValues(o.by, kAxes)));
+  const auto& axes = analysis::ComparisonAxes();
+  if (std::find(axes.begin(), axes.end(), o.by) == axes.end()) {
+    throw UserError(fmt::format("--by {}: {}", o.by, AllowedValues(o.by, axes)));
   }
   if (std::find(kMetrics.begin(), kMetrics.end(), o.metric) == kMetrics.end()) {
     throw UserError(fmt::format("--metric {}: {}", o.metric, AllowedValues(o.metric, kMetrics)));
@@ -163,23 +140,11 @@ ExitCode Compare(CompareCliOptions o) {
       if (!s.sample.groups.empty()) sides.push_back(std::move(s));
     }
   }
-  // Group cells that differ only in the axis; the first of each group is the baseline A.
-  std::map<std::string, std::vector<size_t>> groups;
-  std::vector<std::string> order;
-  for (size_t i = 0; i < sides.size(); ++i) {
-    std::string k = o.by == "run" ? sides[i].cell.key : GroupKey(sides[i], o.by);
-    if (!groups.count(k)) order.push_back(k);
-    groups[k].push_back(i);
-  }
+  std::vector<analysis::CellCoordinates> coordinates;
+  for (const auto& side : sides) coordinates.push_back(CoordinatesOf(side.run_id, side.cell));
+  std::vector<std::pair<size_t, size_t>> pairs = analysis::PairAlong(coordinates, o.by);
   std::vector<analysis::Sample> samples;
   for (const auto& s : sides) samples.push_back(s.sample);
-  std::vector<std::pair<size_t, size_t>> pairs;
-  for (const auto& k : order) {
-    const auto& idx = groups[k];
-    for (size_t j = 1; j < idx.size(); ++j) {
-      if (AxisValue(sides[idx[j]], o.by) != AxisValue(sides[idx[0]], o.by)) pairs.emplace_back(idx[0], idx[j]);
-    }
-  }
   if (pairs.empty() && o.metric == "energy") {
     throw UserError(fmt::format("--metric energy: no two cells that differ only in {} both have "
                                 "energy windows in {} (energy needs NVML on a GPU or readable RAPL: "
@@ -205,7 +170,8 @@ ExitCode Compare(CompareCliOptions o) {
     auto [between_b, within_b] = Variation(b.sample);
     std::string diff = SettingsDiff(a, b);
     auto p = [](const auto& v) { return v ? fmt::format("{:.3g}", *v) : std::string("-"); };
-    t.AddRow({a.cell.model, std::to_string(a.cell.batch), a.cell.precision, a.cell.device,
+    t.AddRow({a.cell.model, std::to_string(a.cell.batch),
+              report::PrecisionLabel(a.cell.precision, a.cell.profile), a.cell.device,
               AxisValue(a, o.by), AxisValue(b, o.by), Value(r.median_a, o.metric), Value(r.median_b, o.metric),
               r.ratio_ci ? fmt::format("{:.3f} [{:.3f}, {:.3f}]", r.ratio, r.ratio_ci->lo, r.ratio_ci->hi)
                          : fmt::format("{:.3f}", r.ratio),
@@ -215,7 +181,8 @@ ExitCode Compare(CompareCliOptions o) {
               Pct(between_a) + " / " + Pct(within_a), diff.empty() ? "-" : "yes"});
     if (!diff.empty()) {
       notes += fmt::format("{} bs{} {}: {} vs {} ran with different numeric settings: {}\n",
-                           a.cell.model, a.cell.batch, a.cell.precision, AxisValue(a, o.by),
+                           a.cell.model, a.cell.batch,
+                           report::PrecisionLabel(a.cell.precision, a.cell.profile), AxisValue(a, o.by),
                            AxisValue(b, o.by), diff);
     }
     auto opt = [](const auto& v) { return v ? ordered_json(*v) : ordered_json(nullptr); };

@@ -16,6 +16,7 @@
 #include "cli/common.h"
 #include "report/document.h"
 #include "report/gnuplot.h"
+#include "report/summary.h"
 #include "stats/descriptive.h"
 #include "store/query.h"
 #include "store/store.h"
@@ -80,40 +81,21 @@ std::string SettingsNote(const store::CellRow& a, const store::CellRow& b, const
   return diff;
 }
 
-std::string GroupKey(int64_t run_id, const store::CellRow& c, const std::string& axis) {
-  return Join({std::to_string(run_id), c.model, std::to_string(c.batch), c.precision, c.device,
-               c.mode, c.environment, c.profile, axis == "framework" ? c.variant : c.framework,
-               axis == "framework" ? "*" : c.layout},
-              "/");
-}
-
 std::vector<report::Finding> Findings(const report::ReportInput& in, const std::vector<Side>& sides,
                                       const analysis::CompareOptions& options) {
   std::vector<analysis::Sample> samples;
   for (const auto& s : sides) samples.push_back(s.sample);
   std::vector<std::pair<size_t, size_t>> pairs;
   std::vector<std::string> axis_of;
+  std::vector<analysis::CellCoordinates> coordinates;
+  for (const auto& side : sides) {
+    const auto& rc = in.cells[side.cell_idx];
+    coordinates.push_back(CoordinatesOf(rc.run_id, rc.cell));
+  }
   for (const std::string axis : {"framework", "variant"}) {
-    std::map<std::string, std::vector<size_t>> groups;
-    std::vector<std::string> order;
-    for (size_t i = 0; i < sides.size(); ++i) {
-      const auto& rc = in.cells[sides[i].cell_idx];
-      std::string k = GroupKey(rc.run_id, rc.cell, axis);
-      if (!groups.count(k)) order.push_back(k);
-      groups[k].push_back(i);
-    }
-    auto value = [&](size_t i) {
-      const auto& c = in.cells[sides[i].cell_idx].cell;
-      return axis == "framework" ? c.framework : c.variant;
-    };
-    for (const auto& k : order) {
-      const auto& idx = groups[k];
-      for (size_t j = 1; j < idx.size(); ++j) {
-        if (value(idx[j]) != value(idx[0])) {
-          pairs.emplace_back(idx[0], idx[j]);
-          axis_of.push_back(axis);
-        }
-      }
+    for (const auto& pair : analysis::PairAlong(coordinates, axis)) {
+      pairs.push_back(pair);
+      axis_of.push_back(axis);
     }
   }
   std::vector<report::Finding> out;
@@ -125,7 +107,7 @@ std::vector<report::Finding> Findings(const report::ReportInput& in, const std::
     const auto& b = in.cells[sides[r.b].cell_idx].cell;
     bool fw = axis_of[i] == "framework";
     out.push_back({axis_of[i], fw ? a.framework : a.variant, fw ? b.framework : b.variant, a.model,
-                   a.precision, a.device, a.batch, sides[r.a].sample.groups.size(),
+                   report::PrecisionLabel(a.precision, a.profile), a.device, a.batch, sides[r.a].sample.groups.size(),
                    sides[r.b].sample.groups.size(), r.median_a, r.median_b, r.ratio, r.ratio_ci,
                    r.verdict,
                    SettingsNote(a, b, sides[r.a].settings_json, sides[r.b].settings_json)});

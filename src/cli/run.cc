@@ -2,6 +2,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -36,7 +38,46 @@ struct RunOptions {
   std::vector<std::string> filters;
   bool dry_run = false;
   bool quiet = false;
+  bool no_validate = false;
   std::string python;
+  std::string compile_cache;  // empty: a fresh temporary directory, removed after the run
+};
+
+// The run's compile cache root: the user's directory (kept), none, or a fresh temporary one that
+// is removed when the run ends, so that every run's first repetition of a cell compiles cold.
+class CompileCacheRoot {
+ public:
+  explicit CompileCacheRoot(const std::string& flag) {
+    if (flag == "none") return;
+    if (!flag.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(flag, ec);
+      if (ec) {
+        throw EnvError(fmt::format("--compile-cache {}: cannot create it: {}", flag, ec.message()));
+      }
+      path_ = std::filesystem::absolute(flag).string();
+      return;
+    }
+    std::string tmpl = (std::filesystem::temp_directory_path() / "dlbench-cache-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      throw EnvError(fmt::format("cannot create a compile cache directory {}: {}", tmpl,
+                                 std::strerror(errno)));
+    }
+    path_ = tmpl;
+    temporary_ = true;
+  }
+  ~CompileCacheRoot() {
+    if (!temporary_) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  CompileCacheRoot(const CompileCacheRoot&) = delete;
+  CompileCacheRoot& operator=(const CompileCacheRoot&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool temporary_ = false;
 };
 
 class StoreSink : public run::ResultSink {
@@ -113,6 +154,8 @@ ExitCode RunCommand(const RunOptions& o) {
     return ExitCode::kDone;
   }
   LaunchChoice launch = ChooseLaunch(o.python);
+  CompileCacheRoot cache(o.compile_cache);
+  launch.launch.compile_cache_root = cache.path();
   store::Store store = store::Store::Open(o.db);
   probe::HostFacts host = probe::ReadHostFacts();
   for (const auto& w : probe::HostWarnings(host)) PrintWarning(w);
@@ -135,7 +178,7 @@ ExitCode RunCommand(const RunOptions& o) {
     throw;
   }
   bool validations_ok = true;
-  if (experiment.validate && !totals.interrupted) {
+  if (experiment.validate && !o.no_validate && !totals.interrupted) {
     validations_ok = RunValidations(plan, launch, store, run_id);
   }
   store.FinishRun(run_id, !Interrupted());
@@ -181,9 +224,15 @@ void AddRunCommand(CLI::App& app, ExitCode& result) {
                   "model, batch, precision, device, mode, layout, variant or environment");
   cmd->add_flag("--dry-run", o->dry_run, "print the planned cells and exit");
   cmd->add_flag("-q,--quiet", o->quiet, "no progress lines");
+  cmd->add_flag("--no-validate", o->no_validate,
+                "skip the output validation that the experiment's validate = true asks for");
   cmd->add_option("--python", o->python,
                   "Python interpreter that has the frameworks (default: $DLBENCH_PYTHON, then the "
                   "source tree's .venv, then python3)");
+  cmd->add_option("--compile-cache", o->compile_cache,
+                  "root of the per-cell compile caches (JAX, torch inductor, Triton): DIR is kept "
+                  "and reused by later runs, none turns them off; default: a fresh temporary "
+                  "directory removed after the run");
   cmd->callback([o, &result] { result = RunCommand(*o); });
 }
 

@@ -20,6 +20,15 @@ const std::vector<FrameworkInfo>& Frameworks() {
   return frameworks;
 }
 
+std::string DominantFlopOp(const std::string& model) {
+  if (model == "vit_b_16") return "matmul";
+  if (model == "resnet18" || model == "resnet50" || model == "mobilenet_v3_small" ||
+      model == "efficientnet_b0") {
+    return "conv";
+  }
+  return "";
+}
+
 const FrameworkInfo* FindFramework(const std::string& name) {
   for (const auto& f : Frameworks()) {
     if (f.name == name) return &f;

@@ -15,16 +15,6 @@ using nvmlDevice_t = void*;
 struct nvmlMemory_t {
   unsigned long long total, free, used;
 };
-struct nvmlUtilization_t {
-  unsigned int gpu, memory;
-};
-// nvmlProcessInfo_t as nvmlDeviceGetComputeRunningProcesses_v3 fills it.
-struct nvmlProcessInfo_t {
-  unsigned int pid;
-  unsigned long long usedGpuMemory;
-  unsigned int gpuInstanceId;
-  unsigned int computeInstanceId;
-};
 constexpr unsigned long long kNvmlValueNotAvailable = ~0ULL;
 constexpr int kNvmlTemperatureGpu = 0;
 constexpr int kNvmlClockSm = 1, kNvmlClockMem = 2;
@@ -37,12 +27,7 @@ using NameFn = int (*)(nvmlDevice_t, char*, unsigned int);
 using MemoryFn = int (*)(nvmlDevice_t, nvmlMemory_t*);
 using DriverFn = int (*)(char*, unsigned int);
 using TemperatureFn = int (*)(nvmlDevice_t, int, unsigned int*);
-using EnergyFn = int (*)(nvmlDevice_t, unsigned long long*);
-using UintFn = int (*)(nvmlDevice_t, unsigned int*);
-using ClockFn = int (*)(nvmlDevice_t, int, unsigned int*);
 using ReasonsFn = int (*)(nvmlDevice_t, unsigned long long*);
-using UtilFn = int (*)(nvmlDevice_t, nvmlUtilization_t*);
-using ProcessesFn = int (*)(nvmlDevice_t, unsigned int*, nvmlProcessInfo_t*);
 
 class Library {
  public:
@@ -75,15 +60,17 @@ struct Nvml {
   HandleFn handle = lib.Get<HandleFn>("nvmlDeviceGetHandleByIndex_v2");
   NameFn name = lib.Get<NameFn>("nvmlDeviceGetName");
   TemperatureFn temperature = lib.Get<TemperatureFn>("nvmlDeviceGetTemperature");
-  EnergyFn energy = lib.Get<EnergyFn>("nvmlDeviceGetTotalEnergyConsumption");
-  UintFn power = lib.Get<UintFn>("nvmlDeviceGetPowerUsage");
-  ClockFn clock = lib.Get<ClockFn>("nvmlDeviceGetClockInfo");
-  // Renamed in CUDA 12.2 (clocks "event" reasons); the old name is kept by newer drivers.
-  ReasonsFn reasons = lib.Get<ReasonsFn>("nvmlDeviceGetCurrentClocksEventReasons")
-                          ? lib.Get<ReasonsFn>("nvmlDeviceGetCurrentClocksEventReasons")
-                          : lib.Get<ReasonsFn>("nvmlDeviceGetCurrentClocksThrottleReasons");
-  UtilFn utilization = lib.Get<UtilFn>("nvmlDeviceGetUtilizationRates");
-  ProcessesFn processes = lib.Get<ProcessesFn>("nvmlDeviceGetComputeRunningProcesses_v3");
+  NvmlReadFunctions read{
+      lib.Get<decltype(NvmlReadFunctions::energy)>("nvmlDeviceGetTotalEnergyConsumption"),
+      lib.Get<decltype(NvmlReadFunctions::power)>("nvmlDeviceGetPowerUsage"),
+      temperature,
+      lib.Get<decltype(NvmlReadFunctions::clock)>("nvmlDeviceGetClockInfo"),
+      // Renamed in CUDA 12.2 (clocks "event" reasons); the old name is kept by newer drivers.
+      lib.Get<ReasonsFn>("nvmlDeviceGetCurrentClocksEventReasons")
+          ? lib.Get<ReasonsFn>("nvmlDeviceGetCurrentClocksEventReasons")
+          : lib.Get<ReasonsFn>("nvmlDeviceGetCurrentClocksThrottleReasons"),
+      lib.Get<decltype(NvmlReadFunctions::utilization)>("nvmlDeviceGetUtilizationRates"),
+      lib.Get<decltype(NvmlReadFunctions::processes)>("nvmlDeviceGetComputeRunningProcesses_v3")};
   std::string why_not;
   bool ok = false;
 
@@ -110,12 +97,59 @@ struct Nvml {
   }
 };
 
-template <typename T>
-std::optional<T> Ok(int rc, T value) {
-  return rc == 0 ? std::optional<T>(value) : std::nullopt;
+// Calls `call` (which writes its result into `out`), and only then reads `out`. A single
+// expression Ok(call(&u), u) would leave the order unspecified: GCC reads u first, and every counter
+// got the previous call's value (seen on the first H100 run).
+template <typename T, typename Out, typename Call>
+std::optional<T> ReadOne(Call call) {
+  Out out{};
+  if (call(&out) != 0) return std::nullopt;
+  return static_cast<T>(out);
 }
 
 }  // namespace
+
+GpuReading ReadGpu(const NvmlReadFunctions& f, void* dev, pid_t pgid) {
+  using U = unsigned int;
+  using ULL = unsigned long long;
+  GpuReading r;
+  if (f.energy) r.energy_mj = ReadOne<uint64_t, ULL>([&](ULL* v) { return f.energy(dev, v); });
+  if (f.power) {
+    if (auto mw = ReadOne<double, U>([&](U* v) { return f.power(dev, v); })) r.power_w = *mw / 1000.0;
+  }
+  if (f.temperature) {
+    r.temperature_c = ReadOne<int, U>([&](U* v) { return f.temperature(dev, kNvmlTemperatureGpu, v); });
+  }
+  if (f.clock) {
+    r.sm_clock_mhz = ReadOne<int, U>([&](U* v) { return f.clock(dev, kNvmlClockSm, v); });
+    r.mem_clock_mhz = ReadOne<int, U>([&](U* v) { return f.clock(dev, kNvmlClockMem, v); });
+  }
+  if (f.reasons) r.clock_event_reasons = ReadOne<uint64_t, ULL>([&](ULL* v) { return f.reasons(dev, v); });
+  NvmlUtilization util{};
+  if (f.utilization && f.utilization(dev, &util) == 0) {
+    r.gpu_util_pct = static_cast<int>(util.gpu);
+    r.mem_util_pct = static_cast<int>(util.memory);
+  }
+  if (f.processes && pgid > 0) {
+    NvmlProcessInfo infos[64];
+    unsigned int count = 64;
+    // On NVML_ERROR_INSUFFICIENT_SIZE (more than 64 processes) the entries are not filled: unknown.
+    int rc = f.processes(dev, &count, infos);
+    if (rc == 0) {
+      int64_t bytes = 0;
+      bool any = false;
+      for (unsigned int i = 0; i < count && i < 64; ++i) {
+        if (::getpgid(static_cast<pid_t>(infos[i].pid)) != pgid) continue;
+        if (infos[i].usedGpuMemory == kNvmlValueNotAvailable) continue;
+        bytes += static_cast<int64_t>(infos[i].usedGpuMemory);
+        any = true;
+      }
+      // No match (another PID namespace, or no context yet) is unknown, not zero.
+      if (any) r.process_bytes = bytes;
+    }
+  }
+  return r;
+}
 
 std::optional<int> GpuTemperatureC(int index) {
   const Nvml& nvml = Nvml::Get();
@@ -146,43 +180,7 @@ std::optional<GpuTelemetry> GpuTelemetry::Open(int index, std::string* why) {
 }
 
 GpuReading GpuTelemetry::Read(pid_t pgid) const {
-  const Nvml& nvml = Nvml::Get();
-  auto* dev = static_cast<nvmlDevice_t>(device_);
-  GpuReading r;
-  unsigned long long ull = 0;
-  unsigned int u = 0;
-  if (nvml.energy) r.energy_mj = Ok<uint64_t>(nvml.energy(dev, &ull), ull);
-  if (nvml.power && nvml.power(dev, &u) == 0) r.power_w = u / 1000.0;
-  if (nvml.temperature) r.temperature_c = Ok<int>(nvml.temperature(dev, kNvmlTemperatureGpu, &u), static_cast<int>(u));
-  if (nvml.clock) {
-    r.sm_clock_mhz = Ok<int>(nvml.clock(dev, kNvmlClockSm, &u), static_cast<int>(u));
-    r.mem_clock_mhz = Ok<int>(nvml.clock(dev, kNvmlClockMem, &u), static_cast<int>(u));
-  }
-  if (nvml.reasons) r.clock_event_reasons = Ok<uint64_t>(nvml.reasons(dev, &ull), ull);
-  nvmlUtilization_t util{};
-  if (nvml.utilization && nvml.utilization(dev, &util) == 0) {
-    r.gpu_util_pct = static_cast<int>(util.gpu);
-    r.mem_util_pct = static_cast<int>(util.memory);
-  }
-  if (nvml.processes && pgid > 0) {
-    nvmlProcessInfo_t infos[64];
-    unsigned int count = 64;
-    // On NVML_ERROR_INSUFFICIENT_SIZE (more than 64 processes) the entries are not filled: unknown.
-    int rc = nvml.processes(dev, &count, infos);
-    if (rc == 0) {
-      int64_t bytes = 0;
-      bool any = false;
-      for (unsigned int i = 0; i < count && i < 64; ++i) {
-        if (::getpgid(static_cast<pid_t>(infos[i].pid)) != pgid) continue;
-        if (infos[i].usedGpuMemory == kNvmlValueNotAvailable) continue;
-        bytes += static_cast<int64_t>(infos[i].usedGpuMemory);
-        any = true;
-      }
-      // No match (another PID namespace, or no context yet) is unknown, not zero.
-      if (any) r.process_bytes = bytes;
-    }
-  }
-  return r;
+  return ReadGpu(Nvml::Get().read, device_, pgid);
 }
 
 std::string ClockEventReasonNames(uint64_t reasons) {

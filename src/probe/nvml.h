@@ -44,6 +44,31 @@ struct GpuReading {
   std::optional<int64_t> process_bytes;     // device memory of the given processes (per process)
 };
 
+// The NVML functions one reading calls, as dlsym found them (nullptr: absent in this driver). The
+// signatures are nvml.h's; a test passes its own functions.
+struct NvmlProcessInfo {  // nvmlProcessInfo_t as nvmlDeviceGetComputeRunningProcesses_v3 fills it
+  unsigned int pid;
+  unsigned long long usedGpuMemory;
+  unsigned int gpuInstanceId;
+  unsigned int computeInstanceId;
+};
+struct NvmlUtilization {  // nvmlUtilization_t
+  unsigned int gpu, memory;
+};
+struct NvmlReadFunctions {
+  int (*energy)(void* device, unsigned long long* mj) = nullptr;
+  int (*power)(void* device, unsigned int* mw) = nullptr;
+  int (*temperature)(void* device, int sensor, unsigned int* celsius) = nullptr;
+  int (*clock)(void* device, int type, unsigned int* mhz) = nullptr;
+  int (*reasons)(void* device, unsigned long long* mask) = nullptr;
+  int (*utilization)(void* device, NvmlUtilization* util) = nullptr;
+  int (*processes)(void* device, unsigned int* count, NvmlProcessInfo* infos) = nullptr;
+};
+
+// One reading through `f`: each counter from its own call, read only after that call returned
+// success.
+GpuReading ReadGpu(const NvmlReadFunctions& f, void* device, pid_t pgid);
+
 // A GPU's telemetry handle: NVML loaded and initialised once per process (NVML is thread-safe).
 class GpuTelemetry {
  public:

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "analysis/peaks.h"
+#include "plan/catalog.h"
 #include "report/escape.h"
 #include "report/plots.h"
 #include "util/error.h"
@@ -97,7 +98,8 @@ std::vector<Table> BuildTables(const ReportInput& in) {
   for (const auto& rc : in.cells) {
     const auto& c = rc.cell;
     if (!Ok(c)) continue;
-    std::string math = analysis::MathMode(c.precision, c.settings_json.value_or("{}"), c.device);
+    std::string math = analysis::MathMode(c.precision, c.settings_json.value_or("{}"), c.device,
+                                          plan::DominantFlopOp(c.model));
     std::optional<double> rate = c.window_throughput_sps ? c.window_throughput_sps : c.throughput_sps;
     std::optional<double> achieved;
     if (rate && c.flops_per_sample) achieved = *rate * static_cast<double>(*c.flops_per_sample);

@@ -38,6 +38,10 @@ std::string CellName(const store::CellRow& c) {
 
 }  // namespace
 
+std::string PrecisionLabel(const std::string& precision, const std::string& profile) {
+  return profile.empty() ? precision : precision + " {" + profile + "}";
+}
+
 std::string CellTable(const std::vector<store::CellRow>& cells) {
   TextTable t({"cell", "status", "reps", "n", "median [95% CI]", "p90", "p99", "mean ± std",
                "samples/s", "pipelined/s", "compile s", "1st call s", "peak RSS", "J/sample"},
@@ -84,7 +88,7 @@ std::string FrameworkComparison(const std::vector<store::CellRow>& cells) {
         double ratio = *b.p50_ns / *a.p50_ns;
         std::string faster = ratio > 1 ? fmt::format("{} {:.2f}×", a.framework, ratio)
                                        : fmt::format("{} {:.2f}×", b.framework, 1 / ratio);
-        t.AddRow({a.model, std::to_string(a.batch), a.precision, a.device, a.framework,
+        t.AddRow({a.model, std::to_string(a.batch), PrecisionLabel(a.precision, a.profile), a.device, a.framework,
                   FormatNs(*a.p50_ns), b.framework, FormatNs(*b.p50_ns),
                   fmt::format("{:.3f}", ratio), faster});
       }

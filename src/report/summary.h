@@ -12,6 +12,10 @@ namespace dlb::report {
 
 std::string CellTable(const std::vector<store::CellRow>& cells);
 
+// "fp32", or "fp32 {fp32-strict}" when a numeric profile set the precision: the precision column of
+// every table that compares cells, so rows of different profiles never look alike.
+std::string PrecisionLabel(const std::string& precision, const std::string& profile);
+
 // For cells that differ only in framework: the ratio of medians, with both absolute medians
 // (Hoefler & Belli rule 1). Empty when no such pair exists.
 std::string FrameworkComparison(const std::vector<store::CellRow>& cells);

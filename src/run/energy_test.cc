@@ -219,6 +219,10 @@ TEST(Peaks, MathModeFromReadBackSettings) {
   // torch's defaults on CUDA: matmuls ieee, cuDNN convolutions TF32.
   EXPECT_EQ(MathMode("fp32", R"({"matmul_fp32_precision":"ieee","conv_fp32_precision":"tf32"})", "cuda:0"), "tf32");
   EXPECT_EQ(MathMode("fp32", R"({"matmul_fp32_precision":"ieee","conv_fp32_precision":"ieee"})", "cuda:0"), "fp32");
+  // torch's defaults on a GPU: TF32 convolutions, IEEE matmuls. A CNN ran tf32, a ViT fp32.
+  const char* torch_default = R"({"matmul_fp32_precision":"ieee","conv_fp32_precision":"tf32"})";
+  EXPECT_EQ(MathMode("fp32", torch_default, "cuda:0", "conv"), "tf32");
+  EXPECT_EQ(MathMode("fp32", torch_default, "cuda:0", "matmul"), "fp32");
   EXPECT_EQ(MathMode("fp32", R"({"jax_default_matmul_precision":null})", "cuda:0"), "tf32");
   EXPECT_EQ(MathMode("fp32", R"({"jax_default_matmul_precision":null})", "cpu"), "fp32");
   EXPECT_EQ(MathMode("fp32", R"({"jax_default_matmul_precision":"highest"})", "cuda:0"), "fp32");

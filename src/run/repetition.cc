@@ -386,6 +386,21 @@ std::vector<std::string> WorkerEnvironment(const RepetitionSpec& spec, const Wor
       r.env.emplace_back(k, v);
     }
   }
+  if (!launch.compile_cache_root.empty()) {
+    // The cell's own env wins: a variant may point a cache elsewhere or turn it off.
+    for (auto& [k, v] : CompileCacheVariables(CompileCacheDir(launch.compile_cache_root, cell.cell_idx))) {
+      bool set_by_cell = std::any_of(cell.env.begin(), cell.env.end(),
+                                     [&](const auto& p) { return p.first == k; });
+      if (set_by_cell) continue;
+      SetEnv(env, k, v);
+      auto it = std::find_if(r.env.begin(), r.env.end(), [&](const auto& p) { return p.first == k; });
+      if (it != r.env.end()) {
+        it->second = v;
+      } else {
+        r.env.emplace_back(k, v);
+      }
+    }
+  }
   // Environment size moves code and stack layout (Mytkowicz et al.): vary it per repetition and
   // record its length rather than fixing one arbitrary layout.
   SetEnv(env, "DLBENCH_ENV_PADDING", std::string(static_cast<size_t>(spec.env_padding_bytes), 'x'));
@@ -403,6 +418,18 @@ std::string RepStatusName(RepStatus s) {
     case RepStatus::kInterrupted: return "interrupted";
   }
   return "failed";
+}
+
+std::string CompileCacheDir(const std::string& root, int cell_idx) {
+  return fmt::format("{}/cell-{}", root, cell_idx);
+}
+
+std::vector<std::pair<std::string, std::string>> CompileCacheVariables(const std::string& dir) {
+  return {{"JAX_COMPILATION_CACHE_DIR", dir + "/jax"},
+          {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0"},
+          {"JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0"},
+          {"TORCHINDUCTOR_CACHE_DIR", dir + "/inductor"},
+          {"TRITON_CACHE_DIR", dir + "/triton"}};
 }
 
 std::vector<std::string> WorkerCommand(const WorkerLaunch& launch, const std::string& worker) {

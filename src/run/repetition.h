@@ -14,7 +14,18 @@ namespace dlb::run {
 struct WorkerLaunch {
   std::string python;       // interpreter that has the frameworks
   std::string workers_dir;  // directory holding the dlbench_worker package
+  // Per-run root of the compile caches; empty turns them off. Each cell gets its own directory
+  // below it (CompileCacheDir), so repetitions of one cell share a cache and different settings
+  // never do.
+  std::string compile_cache_root;
 };
+
+// ROOT/cell-N: the compile cache directory of one cell of a run.
+std::string CompileCacheDir(const std::string& root, int cell_idx);
+
+// The variables that point JAX's persistent compilation cache, torch inductor's and Triton's
+// caches at `dir` (JAX with no minimum compile time, so every executable is kept).
+std::vector<std::pair<std::string, std::string>> CompileCacheVariables(const std::string& dir);
 
 struct RepetitionSpec {
   const plan::Cell* cell;
