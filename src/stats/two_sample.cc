@@ -130,6 +130,24 @@ Expected<WelchResult> WelchTTest(std::span<const double> a, std::span<const doub
   return WelchResult{.t = t, .df = df, .p = p};
 }
 
+Expected<DifferenceInterval> WelchInterval(std::span<const double> a, std::span<const double> b,
+                                           double confidence) {
+  if (!(confidence > 0 && confidence < 1)) {
+    return std::unexpected(fmt::format("{}: confidence {} is outside (0, 1)", kWelch, confidence));
+  }
+  auto w = WelchTTest(a, b);
+  if (!w) return std::unexpected(w.error());
+  if (w->both_constant) {
+    return std::unexpected(fmt::format("{}: both samples are constant; the interval is undefined", kWelch));
+  }
+  const Moments ma = MomentsOf(a), mb = MomentsOf(b);
+  const double se = std::sqrt(ma.ss / (ma.n - 1) / ma.n + mb.ss / (mb.n - 1) / mb.n);
+  const double q = boost::math::quantile(boost::math::students_t_distribution<double>(w->df),
+                                         (1 + confidence) / 2);
+  const double d = ma.mean - mb.mean;
+  return DifferenceInterval{.difference = d, .lo = d - q * se, .hi = d + q * se, .df = w->df};
+}
+
 double MannWhitneyExactP(int64_t n1, int64_t n2, int64_t u) {
   // Counts by f(i, j, k) = f(i, j - 1, k) + f(i - 1, j, k - j): the number of ways U = k with i
   // values from one sample and j from the other (Mann & Whitney 1947), in double because

@@ -30,6 +30,19 @@ struct WelchResult {
 [[nodiscard]] Expected<WelchResult> WelchTTest(std::span<const double> a,
                                                std::span<const double> b);
 
+// The two-sided `confidence` interval of mean(a) - mean(b) that goes with Welch's test:
+// scipy.stats.ttest_ind(a, b, equal_var=False).confidence_interval(confidence), that is
+// d +- t_{df, (1 + confidence) / 2} * se with the Welch-Satterthwaite df. Errors: as WelchTTest, and
+// two constant samples (se = 0: SciPy returns nan there).
+struct DifferenceInterval {
+  double difference = 0;  // mean(a) - mean(b)
+  double lo = 0, hi = 0;
+  double df = 0;
+};
+[[nodiscard]] Expected<DifferenceInterval> WelchInterval(std::span<const double> a,
+                                                         std::span<const double> b,
+                                                         double confidence);
+
 enum class MwuMethod { Auto, Exact, Asymptotic };
 
 struct MannWhitneyResult {

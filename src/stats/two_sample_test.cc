@@ -111,6 +111,15 @@ TEST(StatsTwoSampleOracle, MatchesScipyOnEveryFixtureCase) {
       EXPECT_TRUE(Near(welch->t, c["welch"]["t"]));
       EXPECT_TRUE(Near(welch->df, c["welch"]["df"]));
       EXPECT_TRUE(Near(welch->p, c["welch"]["p"]));
+      for (const auto& [key, level] : {std::pair{"ci95", 0.95}, std::pair{"ci99", 0.99}}) {
+        auto ci = WelchInterval(x, y, level);
+        EXPECT_EQ(ci.has_value(), !c["welch"][key].is_null()) << key;
+        if (ci) {
+          // The quantile comes from Boost's inverse t, SciPy's from stdtrit: 1e-9 relative.
+          EXPECT_TRUE(Near(ci->lo, c["welch"][key][0])) << key;
+          EXPECT_TRUE(Near(ci->hi, c["welch"][key][1])) << key;
+        }
+      }
     }
     auto effect = CohensD(x, y);
     EXPECT_EQ(effect.has_value(), !c["cohen"]["d"].is_null());

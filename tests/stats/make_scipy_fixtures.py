@@ -109,6 +109,14 @@ def mwu_method(x, y):
     return "asymptotic" if ties else "exact"
 
 
+def welch_ci(w, level):
+    """scipy's TtestResult.confidence_interval(level): the interval of mean(x) - mean(y)."""
+    if not np.isfinite(w.statistic):
+        return None
+    ci = w.confidence_interval(confidence_level=level)
+    return [num(ci.low), num(ci.high)]
+
+
 def two_sample_cases(rng):
     cases = []
     for name, x, y in two_sample_datasets(rng):
@@ -122,7 +130,8 @@ def two_sample_cases(rng):
         cases.append({
             "name": name, "x": x, "y": y,
             "welch_call": "scipy.stats.ttest_ind(x, y, equal_var=False)",
-            "welch": {"t": num(w.statistic), "p": num(w.pvalue), "df": num(w.df)},
+            "welch": {"t": num(w.statistic), "p": num(w.pvalue), "df": num(w.df),
+                      "ci95": welch_ci(w, 0.95), "ci99": welch_ci(w, 0.99)},
             "mwu_call": "scipy.stats.mannwhitneyu(x, y, alternative='two-sided', method='auto')",
             "mwu": {"u1": num(m.statistic), "p": num(m.pvalue), "method": mwu_method(xa, ya)},
             "cohen_call": "numpy: pooled sd with ddof=1; g = d * (1 - 3 / (4 (n1 + n2) - 9))",
