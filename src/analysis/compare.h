@@ -1,12 +1,16 @@
-// Two-sample comparisons for a family of pairs (dlbench stats, dlbench compare): the ratio of
-// medians B/A with a bootstrap CI, Welch's t-test and Mann-Whitney U with Holm-adjusted p-values
-// across the family, Hedges' g, and a verdict that needs statistical *and* practical significance
-// (METHODOLOGY §2 rule 11): both adjusted p-values below alpha and the ratio's CI entirely outside
-// ±threshold; a CI entirely inside ±threshold is "equivalent"; anything else "no significant
-// difference".
+// Two-sample comparisons for a family of pairs, with Holm-adjusted p-values across the family and
+// a verdict that needs statistical *and* practical significance: the adjusted p below alpha and the
+// ratio's CI entirely outside ±threshold; a CI entirely inside ±threshold is "equivalent"; anything
+// else "no significant difference" (docs/statistics.md).
+// - Over repetitions (dlbench compare, the report, the run's precision target) each repetition is
+//   one observation, its median: the ratio is exp(mean log B - mean log A) with the Welch interval
+//   on the log scale, and Welch's test there decides.
+// - Over plain values (dlbench stats): the ratio of medians with a bootstrap CI, and both Welch's
+//   test and Mann-Whitney must agree.
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,12 +40,16 @@ enum class Grouping {
                   // the ratio's CI from the hierarchical bootstrap (repetitions, then samples)
 };
 
+enum class VerdictKind { kBLower, kBHigher, kEquivalent, kUndecided };
+
 struct PairComparison {
   size_t a = 0, b = 0;  // indices into the samples
   double median_a = 0, median_b = 0;
-  double ratio = 0;     // median(B) / median(A)
+  double ratio = 0;     // over repetitions: geometric mean ratio of medians; else median(B) / median(A)
   std::optional<stats::Interval> ratio_ci;
-  std::string ci_method;  // "BCa", "percentile" (when BCa is undefined), or empty with an error
+  // "welch-log" over repetitions; "BCa" or "percentile" (BCa undefined) over values; empty when
+  // there is no interval (see notes).
+  std::string ci_method;
   std::optional<stats::WelchResult> welch;
   std::optional<stats::MannWhitneyResult> mwu;
   double ratio_of_means = 0;  // mean(B) / mean(A)
@@ -51,7 +59,8 @@ struct PairComparison {
   // of A's mean, at the pooled standard deviation seen here (statsmodels' TTestIndPower rule).
   std::optional<int64_t> n_for_power;
   std::optional<double> p_welch_adjusted, p_mwu_adjusted;  // Holm over the family
-  std::string verdict;
+  VerdictKind kind = VerdictKind::kUndecided;
+  std::string verdict;  // VerdictText(kind)
   std::vector<std::string> notes;  // why a test or interval is missing, small-n warnings
 };
 
@@ -60,8 +69,36 @@ std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
                                           const std::vector<std::pair<size_t, size_t>>& pairs,
                                           Grouping grouping, const CompareOptions& options);
 
-// The verdict rule alone, for tests and reports.
+// The verdict rule: `require_mwu` asks Mann-Whitney to agree with Welch (over plain values).
+VerdictKind Decide(std::optional<double> p_welch_adj, std::optional<double> p_mwu_adj,
+                   bool require_mwu, std::optional<stats::Interval> ci, const CompareOptions& options);
+// "B faster" / "B slower" (lower is better) or "B lower" / "B higher", "equivalent within ±1%",
+// "no significant difference".
+std::string VerdictText(VerdictKind kind, const CompareOptions& options);
+// Decide with both tests, worded.
 std::string Verdict(std::optional<double> p_welch_adj, std::optional<double> p_mwu_adj,
                     std::optional<stats::Interval> ci, const CompareOptions& options);
+
+// B/A over repetitions from one positive value per repetition (its median): the geometric mean
+// ratio, Welch's test on the logs and its `confidence` interval, exponentiated. With fewer than 2
+// repetitions a side there is a ratio but no interval (`note` says why). Errors: an empty side, or
+// a value that is not positive and finite.
+struct RatioEstimate {
+  double ratio = 0;
+  std::optional<stats::Interval> ci;
+  std::optional<stats::WelchResult> welch;
+  std::string note;
+};
+[[nodiscard]] stats::Expected<RatioEstimate> RepetitionRatio(std::span<const double> medians_a,
+                                                             std::span<const double> medians_b,
+                                                             double confidence);
+
+// One paragraph that says how comparisons over repetitions are made and decided, for `compare`
+// and the report alike.
+std::string RepetitionMethodText(const CompareOptions& options, size_t family_size);
+
+// The interval's half-width relative to its centre on the log scale: sqrt(hi / lo) - 1, so a
+// ±2% interval gives 0.02. The precision target compares against this.
+double RelativeHalfWidth(const stats::Interval& ci);
 
 }  // namespace dlb::analysis

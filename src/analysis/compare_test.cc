@@ -57,23 +57,66 @@ TEST(CompareFamily, OrientationAndHolm) {
 }
 
 TEST(CompareFamily, RepetitionsAreTheUnit) {
-  // Two repetitions per side with 50 samples each: the tests see 2 observations per side, so
-  // nothing can be significant however many samples there are, and the notes say why.
+  // Two repetitions per side with 50 samples each: the tests see 2 observations per side (their
+  // medians), however many samples there are. A 10% shift with little between-repetition noise is
+  // still found by Welch on the log medians; Mann-Whitney cannot be significant and is not asked.
   Sample a{"a", {}}, b{"b", {}};
   for (int r = 0; r < 2; ++r) {
-    a.groups.push_back(Normal("", 100, 1, 50, 10 + r).groups[0]);
+    a.groups.push_back({});
+    for (const auto& g : Normal("", 100, 1, 50, 30 + r).groups) a.groups.back().push_back(g[0]);
     b.groups.push_back({});
     for (const auto& g : Normal("", 110, 1, 50, 20 + r).groups) b.groups.back().push_back(g[0]);
-    a.groups.back().clear();
-    for (const auto& g : Normal("", 100, 1, 50, 30 + r).groups) a.groups.back().push_back(g[0]);
   }
   CompareOptions o;
-  o.n_resamples = 1000;
   auto r = CompareFamily({a, b}, {{0, 1}}, Grouping::kRepetitions, o);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_NEAR(r[0].ratio, 1.1, 0.01);
+  EXPECT_EQ(r[0].ci_method, "welch-log");
+  ASSERT_TRUE(r[0].ratio_ci);
+  EXPECT_LT(r[0].ratio_ci->lo, r[0].ratio);
+  EXPECT_GT(r[0].ratio_ci->hi, r[0].ratio);
+  EXPECT_GT(*r[0].p_mwu_adjusted, 0.05);
+  EXPECT_EQ(r[0].kind, VerdictKind::kBHigher);
+  EXPECT_EQ(r[0].verdict, "B slower");
+  EXPECT_FALSE(r[0].notes.empty());  // Mann-Whitney below 9 per side
+
+  // One repetition a side: a ratio, no interval, no verdict.
+  Sample a1{"a", {a.groups[0]}}, b1{"b", {b.groups[0]}};
+  r = CompareFamily({a1, b1}, {{0, 1}}, Grouping::kRepetitions, o);
+  EXPECT_FALSE(r[0].ratio_ci);
   EXPECT_EQ(r[0].verdict, "no significant difference");
-  EXPECT_FALSE(r[0].notes.empty());
+}
+
+TEST(RepetitionRatio, IsWelchOnTheLogsOfTheMedians) {
+  // scipy.stats.ttest_ind(log(b), log(a), equal_var=False) and its confidence_interval(0.95),
+  // exponentiated (SciPy 1.18.1).
+  std::vector<double> a = {10.0, 10.4, 9.8}, b = {12.0, 11.5, 12.3, 11.9};
+  auto r = RepetitionRatio(a, b, 0.95);
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_NEAR(r->ratio, 1.1846216117788144, 1e-12);
+  ASSERT_TRUE(r->ci);
+  EXPECT_NEAR(r->ci->lo, 1.114841160402657, 1e-9);
+  EXPECT_NEAR(r->ci->hi, 1.2587697807879499, 1e-9);
+  EXPECT_NEAR(r->welch->p, 0.001304689909379839, 1e-9);
+  EXPECT_NEAR(RelativeHalfWidth(*r->ci), std::sqrt(r->ci->hi / r->ci->lo) - 1, 1e-15);
+}
+
+TEST(RepetitionRatio, RefusesValuesARatioCannotUse) {
+  std::vector<double> ok = {1, 2}, zero = {0, 1}, negative = {-1, -2};
+  EXPECT_FALSE(RepetitionRatio(ok, zero, 0.95));
+  EXPECT_FALSE(RepetitionRatio(negative, ok, 0.95));
+  EXPECT_FALSE(RepetitionRatio({}, ok, 0.95));
+}
+
+TEST(Decide, OverRepetitionsWelchAloneDecides) {
+  CompareOptions o;
+  stats::Interval above{1.05, 1.10}, inside{0.995, 1.004}, straddle{0.98, 1.08};
+  EXPECT_EQ(Decide(0.001, 0.3, false, above, o), VerdictKind::kBHigher);
+  EXPECT_EQ(Decide(0.001, 0.3, true, above, o), VerdictKind::kUndecided);
+  EXPECT_EQ(Decide(0.2, 0.3, false, above, o), VerdictKind::kUndecided);
+  EXPECT_EQ(Decide(0.2, 0.3, false, inside, o), VerdictKind::kEquivalent);
+  EXPECT_EQ(Decide(0.001, 0.001, false, straddle, o), VerdictKind::kUndecided);
+  EXPECT_EQ(Decide(0.001, 0.001, false, std::nullopt, o), VerdictKind::kUndecided);
 }
 
 }  // namespace

@@ -206,21 +206,17 @@ ExitCode Compare(CompareCliOptions o) {
                   {"verdict", r.verdict}, {"settings_differ", diff}, {"notes", r.notes}});
   }
   if (o.json_output) {
-    ordered_json j = {{"format", "dlbench-compare"}, {"version", 1}, {"runs", o.runs},
+    ordered_json j = {{"format", "dlbench-compare"}, {"version", 2}, {"runs", o.runs},
                       {"by", o.by}, {"metric", o.metric}, {"alpha", o.compare.alpha},
-                      {"threshold", o.compare.threshold}, {"seed", o.compare.seed},
-                      {"n_resamples", o.compare.n_resamples}, {"comparisons", jc}};
+                      {"threshold", o.compare.threshold},
+                      {"interval", "welch-log"}, {"comparisons", jc}};
     fmt::print("{}\n", j.dump(2, ' ', false, ordered_json::error_handler_t::replace));
     return ExitCode::kDone;
   }
   fmt::print("{} by {}: B relative to A over repetitions (each repetition one observation)\n\n",
              o.metric, o.by);
   fmt::print("{}", t.Render());
-  fmt::print("\nverdict: both Holm-adjusted p < {:g} (Welch and Mann-Whitney on per-repetition medians, "
-             "family of {}) and the ratio's hierarchical-bootstrap CI outside ±{:g}%; \"equivalent\": "
-             "the CI inside ±{:g}%. Few repetitions cannot reach significance: Mann-Whitney needs at least "
-             "4 per side for p < 0.05.\n",
-             o.compare.alpha, results.size(), o.compare.threshold * 100, o.compare.threshold * 100);
+  fmt::print("\n{}\n", analysis::RepetitionMethodText(o.compare, results.size()));
   if (!notes.empty()) fmt::print("\n{}", notes);
   return ExitCode::kDone;
 }
@@ -239,9 +235,7 @@ void AddCompareCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--alpha", o->compare.alpha, "significance level")->capture_default_str()->check(CLI::Range(1e-6, 0.5));
   cmd->add_option("--threshold", o->compare.threshold, "practical-equivalence band, as a fraction")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--resamples", o->compare.n_resamples, "bootstrap resamples")->capture_default_str()->check(CLI::Range(100, 1'000'000));
-  cmd->add_option("--seed", o->compare.seed, "bootstrap seed")->capture_default_str();
-  cmd->add_flag("--json", o->json_output, "machine-readable output (format dlbench-compare, version 1)");
+  cmd->add_flag("--json", o->json_output, "machine-readable output (format dlbench-compare, version 2)");
   cmd->callback([o, &result] { result = Compare(*o); });
 }
 

@@ -29,10 +29,6 @@ namespace {
 using nlohmann::json;
 
 const std::vector<std::string> kFormats = {"html", "md", "latex", "csv"};
-// Each side's repetition is thinned to at most this many evenly spaced samples for the
-// hierarchical bootstrap: about 0.2 s per comparison on the 2-core machine instead of 0.6 s at
-// 2,000. The report states the thinning next to the findings.
-constexpr size_t kMaxSamplesPerRepetition = 500;
 
 struct ReportCliOptions {
   std::vector<std::string> runs;
@@ -40,7 +36,7 @@ struct ReportCliOptions {
   std::string out = "report";
   std::string format = "html,md,latex,csv";
   bool png = false;
-  analysis::CompareOptions compare{.n_resamples = 2000};
+  analysis::CompareOptions compare;
 };
 
 struct Side {
@@ -48,16 +44,6 @@ struct Side {
   analysis::Sample sample;
   std::string settings_json = "{}";
 };
-
-std::vector<double> Thin(std::vector<double> v) {
-  if (v.size() <= kMaxSamplesPerRepetition) return v;
-  std::vector<double> out;
-  out.reserve(kMaxSamplesPerRepetition);
-  double step = static_cast<double>(v.size()) / kMaxSamplesPerRepetition;
-  for (size_t i = 0; i < kMaxSamplesPerRepetition; ++i)
-    out.push_back(v[static_cast<size_t>(i * step)]);
-  return out;
-}
 
 report::LatencyBox Box(std::vector<double> all) {
   std::sort(all.begin(), all.end());
@@ -110,6 +96,7 @@ std::vector<report::Finding> Findings(const report::ReportInput& in, const std::
                    report::PrecisionLabel(a.precision, a.profile), a.device, a.batch, sides[r.a].sample.groups.size(),
                    sides[r.b].sample.groups.size(), r.median_a, r.median_b, r.ratio, r.ratio_ci,
                    r.verdict,
+                   r.kind == analysis::VerdictKind::kBLower || r.kind == analysis::VerdictKind::kBHigher,
                    SettingsNote(a, b, sides[r.a].settings_json, sides[r.b].settings_json)});
   }
   return out;
@@ -181,7 +168,7 @@ ExitCode Report(const ReportCliOptions& o) {
         n_samples += static_cast<int64_t>(g.size());
         if (g.empty()) continue;
         if (rc.cell.batch == 1) pooled.insert(pooled.end(), g.begin(), g.end());
-        side.sample.groups.push_back(Thin(std::move(g)));
+        side.sample.groups.push_back(std::move(g));
       }
       if (!pooled.empty()) rc.box = Box(std::move(pooled));
       in.cells.push_back(std::move(rc));
@@ -189,19 +176,7 @@ ExitCode Report(const ReportCliOptions& o) {
     }
   }
   in.findings = Findings(in, sides, o.compare);
-  in.findings_method = fmt::format(
-      "Each comparison treats a repetition (a fresh worker process) as one observation: the ratio "
-      "of medians "
-      "B/A with a hierarchical-bootstrap 95% CI ({} resamples, seed {}; each repetition thinned to "
-      "at most {} "
-      "evenly spaced samples), Welch and Mann-Whitney on per-repetition medians, Holm-adjusted "
-      "over all {} "
-      "comparisons. A difference is claimed when both adjusted p < {:g} and the CI lies outside "
-      "±{:g}%; "
-      "\"equivalent\" when the CI lies inside ±{:g}%. Fewer than 4 repetitions per side cannot "
-      "reach significance.",
-      o.compare.n_resamples, o.compare.seed, kMaxSamplesPerRepetition, in.findings.size(),
-      o.compare.alpha, o.compare.threshold * 100, o.compare.threshold * 100);
+  in.findings_method = analysis::RepetitionMethodText(o.compare, in.findings.size());
   auto written = report::WriteReport(in, options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (const auto& p : written) {
@@ -228,10 +203,6 @@ void AddReportCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--format", o->format, "comma-separated: html, md, latex, csv")
       ->capture_default_str();
   cmd->add_flag("--png", o->png, "also write plots/*.png (gnuplot pngcairo)");
-  cmd->add_option("--resamples", o->compare.n_resamples, "bootstrap resamples for the findings")
-      ->capture_default_str()
-      ->check(CLI::Range(100, 1'000'000));
-  cmd->add_option("--seed", o->compare.seed, "bootstrap seed")->capture_default_str();
   cmd->callback([o, &result] { result = Report(*o); });
 }
 

@@ -38,6 +38,7 @@ struct Finding {
   double median_a_ns = 0, median_b_ns = 0, ratio = 0;  // ratio = B/A latency
   std::optional<stats::Interval> ci;
   std::string verdict;
+  bool significant = false;   // a difference was claimed (B faster or slower)
   std::string settings_note;  // "layout NCHW vs NHWC; ..." or empty
 };
 

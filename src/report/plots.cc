@@ -220,12 +220,6 @@ void Memory(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set)
   set.plots.push_back({"memory", title, ""});
 }
 
-bool Significant(const std::string& verdict) {
-  return verdict.find("faster") != std::string::npos ||
-         verdict.find("slower") != std::string::npos ||
-         verdict.find("higher") != std::string::npos || verdict.find("lower") != std::string::npos;
-}
-
 // Rows: comparison (A vs B, model, precision); columns: batch. Each cell is drawn as 2x2 image
 // pixels because gnuplot's `with image` needs a grid of at least 2x2 points.
 void Heatmap(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set) {
@@ -258,7 +252,7 @@ void Heatmap(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set
     grid[r][c] = v;
     max_abs = std::max(max_abs, std::fabs(v));
     labels += fmt::format("{} {} \"{:.2f}x{}\"\n", c, r, speedup,
-                          Significant(f.verdict) ? "" : " (n.s.)");
+                          f.significant ? "" : " (n.s.)");
   }
   std::string data;
   for (size_t r = 0; r < rows.size(); ++r) {

@@ -26,7 +26,7 @@ def run(dlbench: Dlbench, name: str = "cmp") -> None:
 
 def test_compare_by_variant_over_repetitions(dlbench: Dlbench) -> None:
     run(dlbench)
-    r = dlbench("compare", "latest", "--by", "variant", "--json", "--resamples", "2000")
+    r = dlbench("compare", "latest", "--by", "variant", "--json")
     assert r.code == 0, r.err
     out = json.loads(r.out)
     assert out["format"] == "dlbench-compare" and out["by"] == "variant"
@@ -38,20 +38,20 @@ def test_compare_by_variant_over_repetitions(dlbench: Dlbench) -> None:
     assert slower["p_welch_holm"] < 0.05 and slower["p_mann_whitney_holm"] < 0.05
     assert same["verdict"] != "B slower" and same["verdict"] != "B faster"
     assert same["a"]["cv_between_repetitions"] is not None
-    text = dlbench("compare", "latest", "--by", "variant", "--resamples", "2000")
+    text = dlbench("compare", "latest", "--by", "variant")
     assert "B slower" in text.out and "CV between/within A" in text.out
 
 
 def test_compare_two_runs_and_throughput(dlbench: Dlbench) -> None:
     run(dlbench, "one")
     run(dlbench, "two")
-    r = dlbench("compare", "1", "2", "--by", "run", "--json", "--resamples", "1000")
+    r = dlbench("compare", "1", "2", "--by", "run", "--json")
     assert r.code == 0, r.err
     comparisons = json.loads(r.out)["comparisons"]
     assert len(comparisons) == 3  # each cell of run 1 against the same cell of run 2
     assert all(c["verdict"] in ("no significant difference",) or c["verdict"].startswith("equivalent")
                for c in comparisons), [c["verdict"] for c in comparisons]
-    t = dlbench("compare", "1", "--by", "variant", "--metric", "throughput", "--json", "--resamples", "1000")
+    t = dlbench("compare", "1", "--by", "variant", "--metric", "throughput", "--json")
     assert t.code == 0
     slower = [c for c in json.loads(t.out)["comparisons"] if "slower" in c["b"]["key"]][0]
     assert slower["ratio_b_over_a"] < 0.9
