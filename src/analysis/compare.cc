@@ -93,6 +93,17 @@ stats::Expected<RatioEstimate> RepetitionRatio(std::span<const double> medians_a
   return r;
 }
 
+std::vector<std::optional<double>> PairHalfWidths(const std::vector<std::vector<double>>& medians,
+                                                  const std::vector<std::pair<size_t, size_t>>& pairs,
+                                                  double confidence) {
+  std::vector<std::optional<double>> out;
+  for (const auto& [a, b] : pairs) {
+    auto r = RepetitionRatio(medians[a], medians[b], confidence);
+    out.push_back(r && r->ci ? std::optional<double>(RelativeHalfWidth(*r->ci)) : std::nullopt);
+  }
+  return out;
+}
+
 std::string RepetitionMethodText(const CompareOptions& o, size_t family_size) {
   return fmt::format(
       "Each repetition (a fresh worker process) is one observation, its median. B/A is the ratio "

@@ -93,6 +93,14 @@ struct RatioEstimate {
                                                              std::span<const double> medians_b,
                                                              double confidence);
 
+// For each pair of cells (indices into medians, one value per ok repetition): the relative
+// half-width of its ratio interval over repetitions at `confidence`, or nullopt while a side has
+// fewer than 2 repetitions (or a value a ratio cannot use). What a precision target stops on: the
+// interval's width, never its position, so stopping does not select for a verdict.
+std::vector<std::optional<double>> PairHalfWidths(const std::vector<std::vector<double>>& medians,
+                                                  const std::vector<std::pair<size_t, size_t>>& pairs,
+                                                  double confidence);
+
 // One paragraph that says how comparisons over repetitions are made and decided, for `compare`
 // and the report alike.
 std::string RepetitionMethodText(const CompareOptions& options, size_t family_size);

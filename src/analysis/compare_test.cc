@@ -108,6 +108,20 @@ TEST(RepetitionRatio, RefusesValuesARatioCannotUse) {
   EXPECT_FALSE(RepetitionRatio({}, ok, 0.95));
 }
 
+TEST(PairHalfWidths, WidthOfTheRepetitionIntervalOrNothingYet) {
+  std::vector<std::vector<double>> medians = {{10.0, 10.4, 9.8}, {12.0, 11.5, 12.3, 11.9}, {5.0}};
+  auto h = PairHalfWidths(medians, {{0, 1}, {0, 2}}, 0.95);
+  ASSERT_EQ(h.size(), 2u);
+  ASSERT_TRUE(h[0]);
+  EXPECT_NEAR(*h[0], std::sqrt(1.2587697807879499 / 1.114841160402657) - 1, 1e-9);
+  EXPECT_FALSE(h[1]);  // one repetition: no interval yet, so the rule asks for more
+  // The width depends on the spread, not on where the ratio lies: a far pair and a near pair with
+  // the same scatter are equally precise, so stopping never selects for a verdict.
+  std::vector<std::vector<double>> far = {{10.0, 10.4, 9.8}, {20.0, 20.8, 19.6}};
+  std::vector<std::vector<double>> near = {{10.0, 10.4, 9.8}, {10.1, 10.504, 9.898}};
+  EXPECT_NEAR(*PairHalfWidths(far, {{0, 1}}, 0.95)[0], *PairHalfWidths(near, {{0, 1}}, 0.95)[0], 1e-12);
+}
+
 TEST(Decide, OverRepetitionsWelchAloneDecides) {
   CompareOptions o;
   stats::Interval above{1.05, 1.10}, inside{0.995, 1.004}, straddle{0.98, 1.08};

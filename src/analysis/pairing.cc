@@ -12,12 +12,6 @@ CellCoordinates Coordinates(const plan::Cell& c, int64_t run_id) {
           c.layout, c.variant,   c.environment, c.profile};
 }
 
-const std::vector<std::string>& ComparisonAxes() {
-  static const std::vector<std::string> axes = {"framework", "precision", "variant", "environment",
-                                                "layout",    "batch",     "profile", "run"};
-  return axes;
-}
-
 std::string AxisValue(const CellCoordinates& c, const std::string& axis) {
   if (axis == "framework") return c.framework;
   if (axis == "precision") return c.precision;

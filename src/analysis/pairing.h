@@ -24,9 +24,6 @@ struct CellCoordinates {
 
 CellCoordinates Coordinates(const plan::Cell& cell, int64_t run_id = 0);
 
-// The axes cells can be compared along, in the order `--by` lists them.
-const std::vector<std::string>& ComparisonAxes();
-
 // The cell's value on `axis` ("torch", "bf16", "run 3", "(none)" for a missing profile).
 std::string AxisValue(const CellCoordinates& c, const std::string& axis);
 

@@ -16,6 +16,7 @@
 #include "analysis/settings.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "plan/catalog.h"
 #include "report/summary.h"
 #include "report/table.h"
 #include "stats/sample_check.h"
@@ -108,7 +109,7 @@ std::string Value(double v, const std::string& metric) {
 }
 
 ExitCode Compare(CompareCliOptions o) {
-  const auto& axes = analysis::ComparisonAxes();
+  const auto& axes = plan::ComparisonAxes();
   if (std::find(axes.begin(), axes.end(), o.by) == axes.end()) {
     throw UserError(fmt::format("--by {}: {}", o.by, AllowedValues(o.by, axes)));
   }

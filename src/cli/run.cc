@@ -94,9 +94,19 @@ class StoreSink : public run::ResultSink {
 
 void PrintPlan(const plan::Plan& plan) {
   const auto& e = plan.experiment;
-  std::printf("experiment %s: %zu cells x %d repetitions = %zu worker processes, order %s, seed %llu\n",
-              e.name.c_str(), plan.cells.size(), e.repetitions, plan.tasks.size(),
-              plan::OrderName(e.order).c_str(), static_cast<unsigned long long>(e.seed));
+  if (e.target_ratio_ci) {
+    std::printf("experiment %s: %zu cells x %d-%d repetitions = %zu-%zu worker processes (more than "
+                "%d only while a %s comparison's ratio interval is wider than ±%g%%), order %s, "
+                "seed %llu\n",
+                e.name.c_str(), plan.cells.size(), e.repetitions, e.max_repetitions,
+                plan.tasks.size(), plan.cells.size() * static_cast<size_t>(e.max_repetitions),
+                e.repetitions, e.compare_by.c_str(), *e.target_ratio_ci * 100,
+                plan::OrderName(e.order).c_str(), static_cast<unsigned long long>(e.seed));
+  } else {
+    std::printf("experiment %s: %zu cells x %d repetitions = %zu worker processes, order %s, seed %llu\n",
+                e.name.c_str(), plan.cells.size(), e.repetitions, plan.tasks.size(),
+                plan::OrderName(e.order).c_str(), static_cast<unsigned long long>(e.seed));
+  }
   report::TextTable t({"cell", "framework", "model", "batch", "precision", "device", "mode",
                        "layout", "variant", "environment", "launch prefix"},
                       {true, false, false, true});

@@ -57,7 +57,7 @@ void BenchHarness(const LaunchChoice& launch, int64_t samples) {
   };
   call(run::EncodeHello());
   call(run::EncodeLoad({"synthetic", 1, "fp32", "cpu", "inference", "default", 0,
-                        R"({"latency": {"distribution": "constant", "value_ns": 0}})", std::nullopt}));
+                        R"({"latency": {"distribution": "constant", "value_ns": 0}})", std::nullopt, std::nullopt}));
   std::vector<int64_t> all;
   int64_t chunk = 100'000;
   auto t0 = Clock::now();

@@ -20,6 +20,12 @@ const std::vector<FrameworkInfo>& Frameworks() {
   return frameworks;
 }
 
+const std::vector<std::string>& ComparisonAxes() {
+  static const std::vector<std::string> axes = {"framework", "precision", "variant", "environment",
+                                                "layout",    "batch",     "profile", "run"};
+  return axes;
+}
+
 std::string DominantFlopOp(const std::string& model) {
   if (model == "vit_b_16") return "matmul";
   if (model == "resnet18" || model == "resnet50" || model == "mobilenet_v3_small" ||

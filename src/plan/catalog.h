@@ -25,6 +25,10 @@ inline const std::vector<std::string> kPrecisions = {"fp32", "bf16", "fp16"};
 inline const std::vector<std::string> kModes = {"inference"};
 inline const std::vector<std::string> kLayouts = {"default", "channels_last", "channels_first"};
 
+// The axes cells can be compared along (`compare --by`, an experiment's compare_by), in that
+// order; "run" (the same cell in two runs) is last.
+const std::vector<std::string>& ComparisonAxes();
+
 // "conv" or "matmul": the operation class that holds most of a model's FLOPs (the CNNs: over 99%
 // in convolutions; vit_b_16: over 99% in matmuls, its patch embedding is one convolution); "" for
 // a model not in the catalog.

@@ -69,7 +69,12 @@ struct Experiment {
   std::string source_text;  // the file's bytes, stored with the run
   std::string name;
   std::string description;
-  int repetitions = 3;
+  int repetitions = 3;      // every cell gets this many (the minimum)
+  int max_repetitions = 3;  // up to this many while a precision target is unmet
+  // Add repetitions to both cells of every comparison whose ratio interval is wider than
+  // ±target_ratio_ci (a fraction), until it is not or max_repetitions is reached.
+  std::optional<double> target_ratio_ci;
+  std::string compare_by = "framework";  // the axis whose pairs are the experiment's comparisons
   Order order = Order::kSequential;
   uint64_t seed = 1;
   double cooldown_s = 0;

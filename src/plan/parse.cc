@@ -172,7 +172,8 @@ const std::vector<std::string> kExperimentKeys = {"name",      "description", "r
                                                   "timeout_s", "validate",
                                                   "gpu_temperature_max_c",
                                                   "gpu_temperature_timeout_s",
-                                                  "telemetry_interval_s"};
+                                                  "telemetry_interval_s", "compare_by"};
+const std::vector<std::string> kRepetitionKeys = {"min", "max", "target_ratio_ci"};
 const std::vector<std::string> kMatrixKeys = {"framework", "model",  "batch",   "precision",
                                               "device",    "mode",   "layout",  "variant",
                                               "environment", "profile"};
@@ -248,6 +249,49 @@ std::vector<std::string> ParseNames(const Parser& p, const toml::table& m, const
   return out;
 }
 
+// `repetitions = 5`, or `repetitions = { min = 3, max = 12, target_ratio_ci = 0.02 }`: at least
+// min, and more (up to max) for the cells of any comparison whose ratio interval is still wider
+// than ±target_ratio_ci.
+void ParseRepetitions(const Parser& p, const toml::table& t, Experiment& e) {
+  const toml::node* n = t.get("repetitions");
+  if (n == nullptr) return;
+  if (n->is_integer()) {
+    e.repetitions = static_cast<int>(*p.Int(t, "repetitions", "experiment.repetitions", 1, 10'000));
+    e.max_repetitions = e.repetitions;
+    return;
+  }
+  if (!n->is_table()) {
+    p.Fail(n, "experiment.repetitions",
+           "expected an integer, or a table { min = 3, max = 12, target_ratio_ci = 0.02 }");
+  }
+  const toml::table& r = *n->as_table();
+  p.CheckKeys(r, "experiment.repetitions", kRepetitionKeys);
+  auto min = p.Int(r, "min", "experiment.repetitions.min", 1, 10'000);
+  auto max = p.Int(r, "max", "experiment.repetitions.max", 1, 10'000);
+  if (!min) p.Fail(n, "experiment.repetitions.min", "missing (the repetitions every cell gets)");
+  e.repetitions = static_cast<int>(*min);
+  e.max_repetitions = static_cast<int>(max.value_or(*min));
+  if (e.max_repetitions < e.repetitions) {
+    p.Fail(r.get("max"), "experiment.repetitions.max",
+           fmt::format("{} is below min ({})", e.max_repetitions, e.repetitions));
+  }
+  if (const toml::node* target = r.get("target_ratio_ci")) {
+    if (!target->is_number() || !(*target->value<double>() > 0) || *target->value<double>() >= 1) {
+      p.Fail(target, "experiment.repetitions.target_ratio_ci",
+             "expected a number above 0 and below 1 (the half-width of the ratio's interval "
+             "as a fraction: 0.02 stops at ±2%)");
+    }
+    e.target_ratio_ci = *target->value<double>();
+    if (e.repetitions < 2) {
+      p.Fail(r.get("min"), "experiment.repetitions.min",
+             "a precision target needs at least 2 repetitions per cell (an interval needs 2)");
+    }
+  } else if (e.max_repetitions != e.repetitions) {
+    p.Fail(r.get("max"), "experiment.repetitions.max",
+           "more repetitions than min are only run for a target_ratio_ci; add one, or set max = min");
+  }
+}
+
 void ParseExperimentTable(const Parser& p, const toml::table& root, Experiment& e) {
   const toml::table* t = p.Table(root, "experiment", "experiment");
   if (t == nullptr) p.Fail(nullptr, "experiment", "missing [experiment] table with a name");
@@ -256,8 +300,17 @@ void ParseExperimentTable(const Parser& p, const toml::table& root, Experiment& 
   if (!name || Trim(*name).empty()) p.Fail(t, "experiment.name", "missing or empty");
   e.name = *name;
   e.description = p.String(*t, "description", "experiment.description").value_or("");
-  e.repetitions = static_cast<int>(p.Int(*t, "repetitions", "experiment.repetitions", 1, 10'000)
-                                       .value_or(e.repetitions));
+  ParseRepetitions(p, *t, e);
+  if (auto by = p.String(*t, "compare_by", "experiment.compare_by")) {
+    const auto& axes = ComparisonAxes();
+    if (*by == "run" || std::find(axes.begin(), axes.end(), *by) == axes.end()) {
+      std::vector<std::string> allowed(axes.begin(), axes.end() - 1);  // every axis but `run`
+      p.Fail(t->get("compare_by"), "experiment.compare_by",
+             fmt::format("\"{}\" is not an axis cells can be compared along; {}", *by,
+                         AllowedValues(*by, allowed)));
+    }
+    e.compare_by = *by;
+  }
   if (auto order = p.String(*t, "order", "experiment.order")) {
     auto it = std::find(kOrders.begin(), kOrders.end(), *order);
     if (it == kOrders.end()) {

@@ -38,9 +38,17 @@ void Progress::Redraw(const std::string& line) {
 
 void Progress::Skip() { --total_; }
 
-void Progress::Start(const std::string& label, int rep_idx, int repetitions) {
+void Progress::Extend(int n) { total_ += n; }
+
+void Progress::Start(const std::string& label, int rep_idx, int repetitions,
+                     const std::string& reason) {
   task_start_ = std::chrono::steady_clock::now();
-  if (!enabled_ || !tty_) return;
+  if (!enabled_) return;
+  if (!reason.empty() && reason != last_reason_) {  // why the run goes on, once per reason
+    Note(fmt::format("[{}/{}] more repetitions: {}", done_ + 1, total_, reason));
+  }
+  last_reason_ = reason;
+  if (!tty_) return;
   Redraw(fmt::format("[{}/{}] {} rep {}/{}{}", done_ + 1, total_, label, rep_idx + 1, repetitions,
                      EtaText()));
 }

@@ -14,8 +14,10 @@ namespace dlb::run {
 class Progress {
  public:
   Progress(int total, bool enabled);
-  void Start(const std::string& label, int rep_idx, int repetitions);
-  void Skip();  // a task that will not run (its cell is unsupported)
+  // `reason`, when not empty, says why this repetition runs (a precision target not yet met).
+  void Start(const std::string& label, int rep_idx, int repetitions, const std::string& reason = "");
+  void Skip();          // a task that will not run (its cell is unsupported)
+  void Extend(int n);   // n more tasks than planned (a round towards a precision target)
   void Finish(const std::string& label, int repetitions, const RepetitionResult& r);
   void Note(const std::string& line);  // a line that must not be overwritten (a warning)
   void Done();
@@ -30,6 +32,7 @@ class Progress {
   bool tty_;
   bool dirty_ = false;  // a redrawn line is on screen
   double spent_s_ = 0;
+  std::string last_reason_;
   std::chrono::steady_clock::time_point task_start_;
 };
 

@@ -39,8 +39,9 @@ std::string Encode(const json& req) {
                           req.value("block", int64_t{1})});
   }
   LoadRequest l{req["model"], req["batch"], req["precision"], req["device"], req["mode"],
-                req["layout"], req["seed"], req["options"].dump(), std::nullopt};
+                req["layout"], req["seed"], req["options"].dump(), std::nullopt, std::nullopt};
   if (req.contains("weights")) l.weights = req["weights"].get<std::string>();
+  if (req.contains("repetition")) l.repetition = req["repetition"].get<int>();
   return EncodeLoad(l);
 }
 

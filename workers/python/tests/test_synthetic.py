@@ -8,6 +8,7 @@ above: a loaded machine may make anything slower.
 from __future__ import annotations
 
 import json
+import math
 import signal
 import sys
 from typing import Any
@@ -317,3 +318,18 @@ def test_bad_options_are_bad_requests(options: dict[str, Any], named: list[str])
     assert info.value.kind == "bad_request"
     for word in named:
         assert word in info.value.message
+
+
+def test_between_sigma_shifts_each_repetition_reproducibly() -> None:
+    spec = {"distribution": "constant", "value_ns": 1_000_000, "between_sigma": 0.05}
+    per_rep = [make_draw(spec, 3, repetition)() for repetition in range(200)]
+    assert per_rep[7] == make_draw(spec, 3, 7)()  # the same (seed, repetition): the same shift
+    assert len(set(per_rep)) > 190  # every repetition its own
+    logs = [math.log(v / 1_000_000) for v in per_rep]
+    mean = sum(logs) / len(logs)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
+    assert abs(mean) < 0.015 and 0.04 < sd < 0.06  # exp(N(0, 0.05)), 200 draws
+    plain = make_draw({"distribution": "constant", "value_ns": 1_000_000}, 3, 7)
+    assert plain() == 1_000_000  # without between_sigma nothing moves
+    with pytest.raises(WorkerError, match="between_sigma"):
+        make_draw({**spec, "between_sigma": 2}, 0)

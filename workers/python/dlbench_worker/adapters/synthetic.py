@@ -96,17 +96,26 @@ def _integer(where: str, obj: dict[str, Any], key: str, low: int = 0) -> int:
     return value
 
 
-def make_draw(latency: dict[str, Any], seed: int) -> Draw:
-    """Validates a latency spec and returns the function that draws the next latency in ns."""
+def make_draw(latency: dict[str, Any], seed: int, repetition: int | None = None) -> Draw:
+    """Validates a latency spec and returns the function that draws the next latency in ns.
+
+    `between_sigma` (any distribution) scales every latency of one repetition by
+    exp(N(0, between_sigma)), drawn from (seed, repetition): processes differ the way real
+    repetitions do (layout, clocks, placement), reproducibly for a seed."""
     if not isinstance(latency, dict):
         raise _bad(f"options.latency must be an object, got {latency!r}")
     name = latency.get("distribution")
     if name not in DISTRIBUTIONS:
         raise _bad(f"options.latency.distribution is {name!r}; allowed: {_names(DISTRIBUTIONS)}")
     where = f"options.latency ({name})"
-    _check_keys(where, latency, ("distribution", *DISTRIBUTIONS[name]))
+    _check_keys(where, latency, ("distribution", *DISTRIBUTIONS[name], "between_sigma"))
     rng = random.Random(seed)
-    return _DRAW_MAKERS[name](where, latency, rng)
+    draw = _DRAW_MAKERS[name](where, latency, rng)
+    if "between_sigma" not in latency:
+        return draw
+    sigma = _number(where, latency, "between_sigma", high=1.0)
+    factor = math.exp(random.Random(f"{seed}/{repetition or 0}").gauss(0.0, sigma))
+    return lambda: round(draw() * factor)
 
 
 def _constant(where: str, p: dict[str, Any], rng: random.Random) -> Draw:
@@ -275,7 +284,7 @@ class SyntheticAdapter(Adapter):
         options = req.options
         _check_keys("options", options, OPTIONS)
         latency = options.get("latency", DEFAULT_LATENCY)
-        draw = make_draw(latency, req.seed)
+        draw = make_draw(latency, req.seed, req.repetition)
         fault = parse_faults(options.get("faults", {}))
         self._check_unsupported(options)
         if fault.stdout_noise:

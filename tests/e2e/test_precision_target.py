@@ -1,0 +1,93 @@
+"""Repetitions to a precision target: after the minimum, a comparison whose ratio interval is still
+wider than the target gets more repetitions (both its cells), up to the cap; one that is precise
+stops at the minimum. What decides is the interval's width, never the verdict."""
+
+from __future__ import annotations
+
+from conftest import Dlbench
+
+SAMPLING = """
+[sampling]
+warmup_min_iterations = 2
+min_iterations = 20
+min_time_s = 0.01
+max_time_s = 1
+window_min_time_s = 0
+[energy]
+windows = 0
+"""
+
+
+def experiment(name: str, b_latency: str, target: float) -> str:
+    return f"""
+[experiment]
+name = "{name}"
+repetitions = {{ min = 3, max = 6, target_ratio_ci = {target} }}
+compare_by = "variant"
+order = "interleaved"
+seed = 11
+[matrix]
+framework = ["synthetic"]
+model = ["synthetic"]
+[variants.a]
+options = {{ latency = {{ distribution = "constant", value_ns = 200000 }} }}
+[variants.b]
+options = {{ latency = {b_latency} }}
+{SAMPLING}"""
+
+
+def reps_per_variant(dlbench: Dlbench) -> dict[str, int]:
+    rows = dlbench.query(
+        "SELECT c.variant, COUNT(*) FROM repetitions r JOIN cells c USING (cell_id) "
+        "WHERE c.run_id = (SELECT MAX(run_id) FROM runs) GROUP BY c.variant")
+    return dict(rows)
+
+
+def test_a_precise_pair_stops_at_the_minimum(dlbench: Dlbench) -> None:
+    # Twice as slow and quiet: the interval is within ±5% after 3 repetitions a side.
+    dlbench.write("far.toml", experiment(
+        "far", '{ distribution = "constant", value_ns = 400000 }', 0.05))
+    r = dlbench("run", "far.toml")
+    assert r.code == 0, r.err
+    assert reps_per_variant(dlbench) == {"a": 3, "b": 3}
+    assert "of at most 6" not in r.err
+
+
+def test_an_imprecise_pair_continues_to_the_cap(dlbench: Dlbench) -> None:
+    # A near tie whose repetitions scatter by ~10%: ±5% is out of reach within 6 repetitions.
+    dlbench.write("near.toml", experiment(
+        "near", '{ distribution = "constant", value_ns = 201000, between_sigma = 0.1 }', 0.05))
+    r = dlbench("run", "near.toml")
+    assert r.code == 0, r.err
+    assert reps_per_variant(dlbench) == {"a": 6, "b": 6}
+    # Progress says why the run goes on.
+    assert "more repetitions: synthetic bs1 fp32: ratio CI ±" in r.err
+    assert "target ±5%: repetition 4 of at most 6" in r.err
+    assert "target ±5%: repetition 6 of at most 6" in r.err
+    plan = dlbench("run", "near.toml", "--dry-run")
+    assert "2 cells x 3-6 repetitions = 6-12 worker processes" in plan.out
+    assert "variant comparison's ratio interval is wider than ±5%" in plan.out
+
+
+def test_bad_targets_are_refused_with_the_field(dlbench: Dlbench) -> None:
+    cases = {
+        "target_ratio_ci = 0": "experiment.repetitions.target_ratio_ci",
+        "target_ratio_ci = -0.1": "experiment.repetitions.target_ratio_ci",
+        "target_ratio_ci = 0.02, min = 8, max = 4": "experiment.repetitions.max",
+        "max = 12": "experiment.repetitions.max",
+        "min = 1, max = 4, target_ratio_ci = 0.02": "experiment.repetitions.min",
+        "min = 3, maximum = 4": "experiment.repetitions",
+    }
+    for table, field in cases.items():
+        text = experiment("bad", '{ distribution = "constant", value_ns = 1000 }', 0.05)
+        text = text.replace("repetitions = { min = 3, max = 6, target_ratio_ci = 0.05 }",
+                            f"repetitions = {{ {table if 'min' in table else 'min = 3, ' + table} }}")
+        dlbench.write("bad.toml", text)
+        r = dlbench("run", "bad.toml", "--dry-run")
+        assert r.code == 2, (table, r.err)
+        assert field in r.err and "bad.toml:" in r.err, (table, r.err)
+        assert len(r.err.strip().splitlines()) == 1, r.err
+    dlbench.write("axis.toml", experiment("axis", '{ distribution = "constant", value_ns = 1 }', 0.05)
+                  .replace('compare_by = "variant"', 'compare_by = "run"'))
+    r = dlbench("run", "axis.toml", "--dry-run")
+    assert r.code == 2 and "experiment.compare_by" in r.err and "framework" in r.err
