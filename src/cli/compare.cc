@@ -186,12 +186,24 @@ ExitCode Compare(CompareCliOptions o) {
                            report::PrecisionLabel(a.cell.precision, a.cell.profile), AxisValue(a, o.by),
                            AxisValue(b, o.by), diff);
     }
+    const int64_t contaminated_a = a.cell.contaminated_repetitions.value_or(0);
+    const int64_t contaminated_b = b.cell.contaminated_repetitions.value_or(0);
+    if (contaminated_a + contaminated_b > 0) {
+      notes += fmt::format("{} bs{} {}: CONTAMINATED: {} of A's and {} of B's repetitions ran beside "
+                           "other processes (more than 10% of the worker's CPUs); rerun on a quiet "
+                           "machine before trusting this row\n",
+                           a.cell.model, a.cell.batch,
+                           report::PrecisionLabel(a.cell.precision, a.cell.profile), contaminated_a,
+                           contaminated_b);
+    }
     auto opt = [](const auto& v) { return v ? ordered_json(*v) : ordered_json(nullptr); };
     jc.push_back({{"a", {{"run", a.run_id}, {"cell", a.cell.cell_idx}, {"key", a.cell.key},
                          {"repetitions", a.sample.groups.size()}, {"median", r.median_a},
+                         {"contaminated_repetitions", opt(a.cell.contaminated_repetitions)},
                          {"cv_between_repetitions", opt(between_a)}, {"cv_within_repetitions", opt(within_a)}}},
                   {"b", {{"run", b.run_id}, {"cell", b.cell.cell_idx}, {"key", b.cell.key},
                          {"repetitions", b.sample.groups.size()}, {"median", r.median_b},
+                         {"contaminated_repetitions", opt(b.cell.contaminated_repetitions)},
                          {"cv_between_repetitions", opt(between_b)}, {"cv_within_repetitions", opt(within_b)}}},
                   {"ratio_b_over_a", r.ratio},
                   {"ratio_ci", r.ratio_ci ? ordered_json::array({r.ratio_ci->lo, r.ratio_ci->hi}) : ordered_json(nullptr)},

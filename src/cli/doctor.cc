@@ -10,6 +10,7 @@
 #include "analysis/peaks.h"
 #include "cli/common.h"
 #include "plan/catalog.h"
+#include "probe/contention.h"
 #include "probe/host.h"
 #include "probe/nvml.h"
 #include "run/protocol.h"
@@ -202,6 +203,9 @@ void PrintHuman(const json& report) {
   }
 }
 
+// How long doctor and run watch the machine for other processes before they start.
+constexpr double kBusySampleS = 0.5;
+
 ExitCode Doctor(const DoctorOptions& o) {
   LaunchChoice launch = ChooseLaunch(o.python);
   probe::HostFacts host = probe::ReadHostFacts();
@@ -209,6 +213,13 @@ ExitCode Doctor(const DoctorOptions& o) {
   json report;
   report["host"] = json::parse(probe::HostFactsJson(host));
   report["warnings"] = probe::HostWarnings(host);
+  if (auto busy = probe::SampleMachineBusy(kBusySampleS)) {
+    report["busy"] = {{"other_cpu_frac", busy->busy_frac}, {"load_avg_1m", busy->load_avg_1m},
+                      {"cpus", busy->cpus}, {"sample_s", kBusySampleS}};
+    if (auto w = probe::BusyMachineWarning(*busy, kBusySampleS); !w.empty()) {
+      report["warnings"].push_back(w);
+    }
+  }
   json devices = json::array();
   for (const auto& d : gpus.gpus) {
     devices.push_back({{"index", d.index}, {"name", d.name}, {"uuid", d.uuid},

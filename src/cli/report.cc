@@ -139,7 +139,8 @@ ExitCode Report(const ReportCliOptions& o) {
     for (auto& v : store::GetValidations(store.db(), run_id))
       in.validations.push_back(std::move(v));
     for (auto& c : store::GetCells(store.db(), run_id)) {
-      report::ReportCell rc{run_id, std::move(c), {}, {}};
+      report::ReportCell rc{run_id, std::move(c), {}, {}, {}, {}, {}};
+      std::vector<double> warm_compiles;
       Side side{in.cells.size(), {rc.cell.key, {}}};
       std::vector<double> pooled;
       bool ok_cell = rc.cell.status == "ok" || rc.cell.status == "partial";
@@ -149,6 +150,14 @@ ExitCode Report(const ReportCliOptions& o) {
           rc.failed_reps.push_back(std::move(r));
           continue;
         }
+        if (r.compile_s) {
+          if (!rc.compile_cold_s) {
+            rc.compile_cold_s = r.compile_s;
+          } else {
+            warm_compiles.push_back(*r.compile_s);
+          }
+        }
+        if (r.contaminated.value_or(0)) rc.contaminated.emplace_back(r.rep_idx, r.other_cpu_frac.value_or(0));
         if (r.hello_json && seen_frameworks.insert(rc.cell.framework).second) {
           auto h = json::parse(*r.hello_json, nullptr, false);
           std::vector<std::string> kv;
@@ -171,6 +180,7 @@ ExitCode Report(const ReportCliOptions& o) {
         side.sample.groups.push_back(std::move(g));
       }
       if (!pooled.empty()) rc.box = Box(std::move(pooled));
+      if (!warm_compiles.empty()) rc.compile_warm_s = stats::Median(warm_compiles);
       in.cells.push_back(std::move(rc));
       if (!side.sample.groups.empty()) sides.push_back(std::move(side));
     }

@@ -17,6 +17,7 @@
 #include "cli/common.h"
 #include "plan/expand.h"
 #include "plan/parse.h"
+#include "probe/contention.h"
 #include "probe/host.h"
 #include "report/summary.h"
 #include "report/table.h"
@@ -169,6 +170,10 @@ ExitCode RunCommand(const RunOptions& o) {
   store::Store store = store::Store::Open(o.db);
   probe::HostFacts host = probe::ReadHostFacts();
   for (const auto& w : probe::HostWarnings(host)) PrintWarning(w);
+  constexpr double kBusySampleS = 0.5;  // watch the machine this long before the first worker
+  if (auto busy = probe::SampleMachineBusy(kBusySampleS)) {
+    if (auto w = probe::BusyMachineWarning(*busy, kBusySampleS); !w.empty()) PrintWarning(w);
+  }
 
   store::RunInfo info{host.hostname, static_cast<int64_t>(::getpid()), DlbenchVersion(),
                       kGitRevision, nlohmann::json(CommandLine()).dump(), probe::HostFactsJson(host)};

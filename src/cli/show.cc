@@ -83,6 +83,13 @@ void ShowCell(store::Db& db, const store::CellRow& c, int log_lines) {
                          " (NVML, the worker's processes)"
                    : std::string());
     if (r.profile_check) fmt::print("    profile check: {}\n", *r.profile_check);
+    if (r.other_cpu_frac) {
+      fmt::print("    neighbours while timed: other processes {:.1f}% of the worker's CPUs, steal {:.1f}%, "
+                 "load average {}{}\n",
+                 *r.other_cpu_frac * 100, r.steal_frac.value_or(0) * 100,
+                 r.load_avg_1m ? fmt::format("{:.2f}", *r.load_avg_1m) : "-",
+                 r.contaminated.value_or(0) ? "; CONTAMINATED (above 10%)" : "");
+    }
     auto telemetry = store::GetTelemetry(db, r.repetition_id);
     fmt::print("    telemetry: {} readings; GPU {}; CPU {}\n", telemetry.size(),
                r.gpu_telemetry.value_or("-"), r.cpu_telemetry.value_or("-"));
@@ -137,6 +144,11 @@ ExitCode Show(const ShowOptions& o) {
     fmt::print("\n{}", v);
   }
   for (const auto& c : cells) {
+    if (c.contaminated_repetitions.value_or(0) > 0) {
+      fmt::print("\ncell {} {}: {} of {} repetitions CONTAMINATED (other processes took more than "
+                 "10% of the worker's CPUs while it was timed; --cell {} has the figures)\n",
+                 c.cell_idx, c.key, *c.contaminated_repetitions, c.repetitions_ok, c.cell_idx);
+    }
     if (c.status == "ok" || c.status == "pending") continue;
     fmt::print("\ncell {} {}: {}\n", c.cell_idx, c.key, c.status);
     for (const auto& r : store::GetRepetitions(store.db(), c.cell_id)) {

@@ -76,7 +76,7 @@ TEST(ParseErrors, UnknownKeyWithLineAndSuggestion) {
   EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\nrepetitons = 3\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n"),
             "exp.toml:3: experiment.repetitons: unknown key \"repetitons\" in [experiment]; "
             "allowed: name, description, repetitions, order, seed, cooldown_s, timeout_s, validate, "
-            "gpu_temperature_max_c, gpu_temperature_timeout_s, telemetry_interval_s "
+            "gpu_temperature_max_c, gpu_temperature_timeout_s, telemetry_interval_s, compare_by "
             "(did you mean \"repetitions\"?)");
 }
 

@@ -58,9 +58,9 @@ std::vector<Table> BuildTables(const ReportInput& in) {
             {}};
   Table mem{"memory",
             "Peak memory and start-up times",
-            {"cell", "peak host RSS", "peak device", "parameters", "load (s)", "compile (s)",
-             "first call (s)"},
-            {false, true, true, true, true, true, true},
+            {"cell", "peak host RSS", "peak device", "parameters", "load (s)",
+             "compile, 1st rep (s)", "compile, later (s)", "first call (s)"},
+            {false, true, true, true, true, true, true, true},
             {}};
   for (const auto& rc : in.cells) {
     const auto& c = rc.cell;
@@ -84,7 +84,8 @@ std::vector<Table> BuildTables(const ReportInput& in) {
                         n >= 64 ? Ns(c.p95_ns) : "(n<64)", n >= 662 ? Ns(c.p99_ns) : "(n<662)",
                         Ns(c.max_ns), Ns(c.mean_ns), Ns(c.std_ns)});
     mem.rows.push_back({name, Bytes(c.peak_rss_bytes), Bytes(c.peak_device_bytes),
-                        Opt(c.parameters), Opt(c.load_s, "{:.3g}"), Opt(c.compile_s, "{:.3g}"),
+                        Opt(c.parameters), Opt(c.load_s, "{:.3g}"),
+                        Opt(rc.compile_cold_s, "{:.3g}"), Opt(rc.compile_warm_s, "{:.3g}"),
                         Opt(c.first_call_s, "{:.3g}")});
   }
   Table eff{"efficiency",
@@ -165,12 +166,18 @@ Table Validations(const ReportInput& in) {
 
 Table Problems(const ReportInput& in) {
   Table t{"problems",
-          "Cells that failed or are unsupported, with their reasons",
+          "Cells that failed or are unsupported, and repetitions measured beside busy "
+          "neighbours, with their reasons",
           {"cell", "status", "repetition", "error kind", "phase", "reason"},
           {false, false, true, false, false, false},
           {}};
   bool multi = in.runs.size() > 1;
   for (const auto& rc : in.cells) {
+    for (const auto& [rep, share] : rc.contaminated) {
+      t.rows.push_back({CellName(rc, multi), "contaminated", std::to_string(rep), "-", "measure",
+                        fmt::format("other processes took {:.0f}% of the worker's CPUs while it was "
+                                    "timed (above 10%)", share * 100)});
+    }
     if (Ok(rc.cell) && rc.failed_reps.empty()) continue;
     if (rc.cell.status == "pending") continue;
     if (rc.failed_reps.empty()) {

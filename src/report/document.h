@@ -27,6 +27,11 @@ struct ReportCell {
   store::CellRow cell;
   std::vector<store::RepetitionRow> failed_reps;  // repetitions that did not succeed
   std::optional<LatencyBox> box;                  // batch-1 cells with samples
+  // compile_s of the first ok repetition (cold: an empty compile cache) and the median of the
+  // later ones (warm: the run's per-cell cache); empty for eager frameworks.
+  std::optional<double> compile_cold_s, compile_warm_s;
+  // Ok repetitions measured beside busy neighbours: (repetition, others' share of its CPUs).
+  std::vector<std::pair<int64_t, double>> contaminated;
 };
 
 // One comparison of two cells that differ only in `axis`, over repetitions

@@ -121,9 +121,16 @@ std::string ValidationSummary(const std::vector<store::ValidationRow>& rows) {
 std::string Problems(const std::vector<store::CellRow>& cells) {
   std::string out;
   for (const auto& c : cells) {
-    if (c.status == "ok") continue;
-    out += fmt::format("cell {} {}: {}{}\n", c.cell_idx, CellName(c), c.status,
-                       c.message ? ": " + *c.message : "");
+    if (c.status != "ok") {
+      out += fmt::format("cell {} {}: {}{}\n", c.cell_idx, CellName(c), c.status,
+                         c.message ? ": " + *c.message : "");
+    }
+    if (c.contaminated_repetitions.value_or(0) > 0) {
+      out += fmt::format("cell {} {}: {} of {} repetitions ran beside other processes (more than 10% "
+                         "of the worker's CPUs): contaminated; see dlbench show RUN --cell {}\n",
+                         c.cell_idx, CellName(c), *c.contaminated_repetitions, c.repetitions_ok,
+                         c.cell_idx);
+    }
   }
   return out;
 }

@@ -47,7 +47,13 @@ class Session {
 
   // Returns false once the repetition has ended (failed, unsupported or interrupted).
   bool Run() {
-    return Hello() && Load() && Warmup() && Measure() && Window() && Energy();
+    if (!(Hello() && Load())) return false;
+    probe::ContentionMeter neighbours;
+    neighbours.Begin(worker_.pid());
+    bool timed = Warmup() && Measure() && Window();
+    neighbours.End();
+    r_.contention = neighbours.Result();
+    return timed && Energy();
   }
 
   // The energy windows from the finished telemetry series (after the sampler has stopped).

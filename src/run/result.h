@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "plan/experiment.h"
+#include "probe/contention.h"
 #include "probe/telemetry.h"
 #include "run/energy.h"
 
@@ -71,6 +72,10 @@ struct RepetitionResult {
   EnergySource energy_source = EnergySource::kNone;
   std::string energy_note;  // why there is no energy figure, when there is none
   std::vector<EnergyWindow> energy_windows;
+
+  // Other processes on the worker's CPUs from the start of warm-up to the end of the pipelined
+  // window (probe/contention.h); empty where /proc could not be read.
+  std::optional<probe::Contention> contention;
 
   // Where the time went, for the controller-overhead figure (selftest --bench).
   double wall_s = 0;          // spawn to reaped

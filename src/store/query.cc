@@ -86,6 +86,7 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
       "window_throughput_sps, parameters, flops_per_sample, load_s, compile_s, first_call_s, "
       "peak_rss_bytes, peak_device_bytes, profile, energy_source, energy_per_sample_j, "
       "energy_ci_lo_j, energy_ci_hi_j, avg_power_w, throttled_repetitions, profile_deviations, "
+      "contaminated_repetitions, "
       "(SELECT hello_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
       " ORDER BY rep_idx LIMIT 1), "
       "(SELECT settings_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
@@ -135,6 +136,7 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
     }
     c.throttled_repetitions = s.OptInt(i++);
     c.profile_deviations = s.OptInt(i++);
+    c.contaminated_repetitions = s.OptInt(i++);
     c.hello_json = s.OptText(i++);
     c.settings_json = s.OptText(i++);
     c.energy_note = s.OptText(i++);
@@ -153,8 +155,8 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
       "window_iterations, peak_rss_bytes, peak_device_bytes, log, block_iterations, near_overhead, "
       "gate_status, gpu_temperature_c, gate_wait_s, profile_check, gpu_telemetry, cpu_telemetry, "
       "energy_source, energy_note, energy_per_sample_j, avg_power_w, max_temperature_c, "
-      "throttle_reasons, peak_device_bytes_nvml FROM repetitions "
-      "WHERE cell_id = ? ORDER BY rep_idx");
+      "throttle_reasons, peak_device_bytes_nvml, other_cpu_frac, steal_frac, load_avg_1m, "
+      "contaminated FROM repetitions WHERE cell_id = ? ORDER BY rep_idx");
   s.Bind(1, cell_id);
   std::vector<RepetitionRow> out;
   while (s.Step()) {
@@ -211,6 +213,10 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
     r.max_temperature_c = s.OptInt(i++);
     r.throttle_reasons = s.OptText(i++);
     r.peak_device_bytes_nvml = s.OptInt(i++);
+    r.other_cpu_frac = s.OptDouble(i++);
+    r.steal_frac = s.OptDouble(i++);
+    r.load_avg_1m = s.OptDouble(i++);
+    r.contaminated = s.OptInt(i++);
     out.push_back(std::move(r));
   }
   return out;

@@ -38,6 +38,7 @@ struct CellRow {
   std::optional<std::string> energy_source;
   std::optional<double> energy_per_sample_j, energy_ci_lo_j, energy_ci_hi_j, avg_power_w;
   std::optional<int64_t> throttled_repetitions, profile_deviations;
+  std::optional<int64_t> contaminated_repetitions;  // ok repetitions beside busy neighbours
   // From the cell's first ok repetition: the device as the worker named it, and its settings.
   std::optional<std::string> hello_json, settings_json;
   std::optional<std::string> energy_note;  // why there is no energy figure (first ok repetition)
@@ -69,6 +70,9 @@ struct RepetitionRow {
   std::optional<int64_t> max_temperature_c;
   std::optional<std::string> throttle_reasons;
   std::optional<int64_t> peak_device_bytes_nvml;
+  // Noisy neighbours while it was timed (probe/contention.h); NULL where unknown.
+  std::optional<double> other_cpu_frac, steal_frac, load_avg_1m;
+  std::optional<int64_t> contaminated;
 };
 
 struct TelemetryRow {

@@ -7,7 +7,7 @@
 
 namespace dlb::store {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 int SchemaVersion(Db& db);
 

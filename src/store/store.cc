@@ -226,9 +226,10 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::Rep
       "window_iterations, peak_rss_bytes, peak_device_bytes, log, block_iterations, near_overhead, "
       "gate_status, gpu_temperature_c, gate_wait_s, profile_check, gpu_telemetry, cpu_telemetry, "
       "energy_source, energy_note, energy_per_sample_j, avg_power_w, max_temperature_c, "
-      "throttle_reasons, peak_device_bytes_nvml) "
+      "throttle_reasons, peak_device_bytes_nvml, other_cpu_frac, steal_frac, load_avg_1m, "
+      "contaminated) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto opt_text = [](const std::string& s) {
     return s.empty() ? std::nullopt : std::optional<std::string>(s);
   };
@@ -250,6 +251,11 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::Rep
   b << opt_text(run::EnergySourceName(r.energy_source)) << opt_text(r.energy_note);
   b << t.energy_per_sample_j << t.avg_power_w << t.max_temperature_c << t.throttle_reasons;
   b << t.peak_device_bytes_nvml;
+  const auto& n = r.contention;
+  b << (n ? std::optional<double>(n->other_cpu_frac) : std::nullopt)
+    << (n ? std::optional<double>(n->steal_frac) : std::nullopt)
+    << (n ? n->load_avg_1m : std::nullopt)
+    << (n ? std::optional<int64_t>(n->contaminated) : std::nullopt);
   rep.Run();
   int64_t repetition_id = db_.LastInsertId();
   InsertSamples(db_, repetition_id, r);
@@ -351,13 +357,14 @@ void Store::UpdateCell(int64_t cell_id, int batch) {
 void Store::UpdateCellEnergy(int64_t cell_id, int batch) {
   Stmt reps = db_.Prepare(
       "SELECT repetition_id, energy_per_sample_j, avg_power_w, energy_source, throttle_reasons, "
-      "profile_check FROM repetitions WHERE cell_id = ? AND status = 'ok' ORDER BY rep_idx");
+      "profile_check, contaminated FROM repetitions WHERE cell_id = ? AND status = 'ok' "
+      "ORDER BY rep_idx");
   reps.Bind(1, cell_id);
   std::vector<double> per_rep, power;
   std::vector<int64_t> rep_ids;
   std::optional<std::string> source;
-  int64_t throttled = 0, deviations = 0;
-  bool any_gpu_telemetry = false, any_profile = false;
+  int64_t throttled = 0, deviations = 0, contaminated = 0;
+  bool any_gpu_telemetry = false, any_profile = false, any_contention = false;
   while (reps.Step()) {
     if (auto e = reps.OptDouble(1)) {
       per_rep.push_back(*e);
@@ -372,6 +379,10 @@ void Store::UpdateCellEnergy(int64_t cell_id, int batch) {
     if (auto pc = reps.OptText(5)) {
       any_profile = true;
       if (*pc != "ok") ++deviations;
+    }
+    if (auto c = reps.OptInt(6)) {
+      any_contention = true;
+      contaminated += *c;
     }
   }
   std::optional<double> mean, lo, hi, avg_power;
@@ -395,12 +406,13 @@ void Store::UpdateCellEnergy(int64_t cell_id, int batch) {
   }
   Stmt up = db_.Prepare(
       "UPDATE cells SET energy_source = ?, energy_per_sample_j = ?, energy_ci_lo_j = ?, "
-      "energy_ci_hi_j = ?, avg_power_w = ?, throttled_repetitions = ?, profile_deviations = ? "
-      "WHERE cell_id = ?");
+      "energy_ci_hi_j = ?, avg_power_w = ?, throttled_repetitions = ?, profile_deviations = ?, "
+      "contaminated_repetitions = ? WHERE cell_id = ?");
   Binder b(up);
   b << source << mean << lo << hi << avg_power;
   b << (any_gpu_telemetry ? std::optional<int64_t>(throttled) : std::nullopt);
   b << (any_profile ? std::optional<int64_t>(deviations) : std::nullopt);
+  b << (any_contention ? std::optional<int64_t>(contaminated) : std::nullopt);
   b << cell_id;
   up.Run();
 }
