@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <cstring>
 #include <cstdio>
@@ -22,6 +23,7 @@
 #include "report/summary.h"
 #include "report/table.h"
 #include "revision.h"
+#include "run/estimate.h"
 #include "run/scheduler.h"
 #include "run/validation.h"
 #include "store/query.h"
@@ -42,7 +44,32 @@ struct RunOptions {
   bool no_validate = false;
   std::string python;
   std::string compile_cache;  // empty: a fresh temporary directory, removed after the run
+  std::string budget;         // empty: none
 };
+
+// Earlier repetitions of these cells on this host, from the database when it exists (read only;
+// nothing is created).
+run::History LoadHistory(const std::string& db, const std::string& host, const plan::Plan& plan) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(db, ec)) return {};
+  auto store = store::Store::OpenExisting(db);
+  return store::GetHistory(store.db(), host, plan);
+}
+
+std::string EstimateText(const run::RunEstimate& e, size_t cells) {
+  std::string source =
+      e.cells_from_history == 0
+          ? "from the built-in per-phase costs (no earlier repetition of these cells on this host)"
+          : fmt::format("from {} earlier repetitions of {} of the {} cells on this host{}",
+                        e.history_repetitions, e.cells_from_history, cells,
+                        static_cast<size_t>(e.cells_from_history) < cells
+                            ? ", built-in per-phase costs for the rest"
+                            : "");
+  std::string text = fmt::format("estimated duration: {} ({} to {}), {}", FormatDuration(e.expected_s),
+                                 FormatDuration(e.low_s), FormatDuration(e.high_s), source);
+  if (e.validation_s > 0) text += fmt::format("; output validation ~{}", FormatDuration(e.validation_s));
+  return text;
+}
 
 // The run's compile cache root: the user's directory (kept), none, or a fresh temporary one that
 // is removed when the run ends, so that every run's first repetition of a cell compiles cold.
@@ -160,15 +187,45 @@ ExitCode RunCommand(const RunOptions& o) {
   std::vector<plan::Filter> filters;
   for (const auto& f : o.filters) filters.push_back(plan::ParseFilter(f));
   plan::Plan plan = plan::Expand(experiment, filters);
+  std::optional<double> budget;
+  if (!o.budget.empty()) {
+    budget = run::ParseDuration(o.budget);
+    if (!budget) {
+      throw UserError(fmt::format("--budget {}: expected a duration such as 8m, 90s, 1h30m or 45 "
+                                  "(seconds)", o.budget));
+    }
+  }
+  probe::HostFacts host = probe::ReadHostFacts();
+  run::History history = LoadHistory(o.db, host.hostname, plan);
+  std::vector<std::string> gave_up;
+  if (budget) {
+    run::BudgetFit fit = run::FitBudget(plan, history, *budget);
+    if (!fit.fits) {
+      throw UserError(fmt::format(
+          "--budget {}: too small for this experiment: its minimum ({} cells x {} repetitions, every "
+          "measurement at its min_time_s{}) needs about {}; give at least that, or fewer cells "
+          "(--filter)",
+          o.budget, plan.cells.size(), experiment.repetitions,
+          experiment.validate ? ", then the output validation" : "",
+          FormatDuration(std::ceil(fit.smallest_s))));
+    }
+    gave_up = fit.gave_up;
+  }
+  run::RunEstimate estimate = run::EstimateRun(plan, history);
   if (o.dry_run) {
     PrintPlan(plan);
+    std::printf("%s\n", EstimateText(estimate, plan.cells.size()).c_str());
+    if (budget) {
+      std::printf("budget %s: %s\n", o.budget.c_str(),
+                  gave_up.empty() ? "the design fits as it is" : "to fit, dlbench gives up:");
+      for (const auto& g : gave_up) std::printf("  - %s\n", g.c_str());
+    }
     return ExitCode::kDone;
   }
   LaunchChoice launch = ChooseLaunch(o.python);
   CompileCacheRoot cache(o.compile_cache);
   launch.launch.compile_cache_root = cache.path();
   store::Store store = store::Store::Open(o.db);
-  probe::HostFacts host = probe::ReadHostFacts();
   for (const auto& w : probe::HostWarnings(host)) PrintWarning(w);
   constexpr double kBusySampleS = 0.5;  // watch the machine this long before the first worker
   if (auto busy = probe::SampleMachineBusy(kBusySampleS)) {
@@ -183,11 +240,16 @@ ExitCode RunCommand(const RunOptions& o) {
                  static_cast<long long>(run_id), experiment.name.c_str(), plan.cells.size(),
                  experiment.repetitions, o.db.c_str(), launch.launch.python.c_str());
   }
+  if (!o.quiet) {
+    std::fprintf(stderr, "%s\n", EstimateText(estimate, plan.cells.size()).c_str());
+    for (const auto& g : gave_up) std::fprintf(stderr, "budget %s: gives up %s\n", o.budget.c_str(), g.c_str());
+  }
   StoreSink sink(store, run_id);
   run::Progress progress(static_cast<int>(plan.tasks.size()), !o.quiet);
   run::RunTotals totals;
   try {
-    totals = run::RunPlan(plan, launch.launch, sink, progress);
+    run::RunLimits limits{budget, estimate.validation_s};
+    totals = run::RunPlan(plan, launch.launch, sink, progress, limits);
   } catch (...) {
     store.FinishRun(run_id, false);  // the database stays consistent; the run is marked incomplete
     throw;
@@ -237,13 +299,17 @@ void AddRunCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--filter", o->filters,
                   "keep cells whose KEY has one of the values: KEY=V1[,V2...]; KEY is framework, "
                   "model, batch, precision, device, mode, layout, variant or environment");
-  cmd->add_flag("--dry-run", o->dry_run, "print the planned cells and exit");
+  cmd->add_flag("--dry-run", o->dry_run, "print the planned cells and the estimated duration, and exit");
   cmd->add_flag("-q,--quiet", o->quiet, "no progress lines");
   cmd->add_flag("--no-validate", o->no_validate,
                 "skip the output validation that the experiment's validate = true asks for");
   cmd->add_option("--python", o->python,
                   "Python interpreter that has the frameworks (default: $DLBENCH_PYTHON, then the "
                   "source tree's .venv, then python3)");
+  cmd->add_option("--budget", o->budget,
+                  "fit the run into this much time (8m, 90s, 1h30m): shorter measurement caps if "
+                  "the minimum design needs it, precision rounds only while time is left; refused "
+                  "when even the minimum cannot fit");
   cmd->add_option("--compile-cache", o->compile_cache,
                   "root of the per-cell compile caches (JAX, torch inductor, Triton): DIR is kept "
                   "and reused by later runs, none turns them off; default: a fresh temporary "

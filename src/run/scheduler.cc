@@ -1,6 +1,8 @@
 #include "run/scheduler.h"
 
 #include <algorithm>
+#include <chrono>
+#include <set>
 #include <map>
 #include <vector>
 
@@ -27,8 +29,10 @@ std::string HalfWidthText(const std::optional<double>& h) {
 
 class Runner {
  public:
-  Runner(const plan::Plan& plan, const WorkerLaunch& launch, ResultSink& sink, Progress& progress)
-      : plan_(plan),
+  Runner(const plan::Plan& plan, const WorkerLaunch& launch, ResultSink& sink, Progress& progress,
+         const RunLimits& limits)
+      : limits_(limits),
+        plan_(plan),
         e_(plan.experiment),
         launch_(launch),
         sink_(sink),
@@ -81,6 +85,19 @@ class Runner {
       if (need.empty()) break;
       std::vector<size_t> round;
       for (const auto& [cell, why] : need) round.push_back(cell);
+      if (!RoundFits(round.size())) {
+        std::set<size_t> open;
+        for (size_t k = 0; k < pairs.size(); ++k) {
+          if (!widths[k] || *widths[k] > *e_.target_ratio_ci) open.insert(k);
+        }
+        totals_.imprecise_at_budget = static_cast<int>(open.size());
+        progress_.Note(fmt::format(
+            "dlbench: budget: another round of {} repetitions would not end within {}; stopping "
+            "with {} comparison(s) still wider than ±{:g}%",
+            round.size(), FormatDuration(*limits_.budget_s), open.size(),
+            *e_.target_ratio_ci * 100));
+        break;
+      }
       if (e_.order == plan::Order::kShuffled) Shuffle(round, shuffle_rng);
       progress_.Extend(static_cast<int>(round.size()));
       for (size_t cell : round) {
@@ -93,6 +110,14 @@ class Runner {
         if (!RunTask(static_cast<int>(cell), reps_run_[cell], reason)) return;
       }
     }
+  }
+
+  // Whether `n` more repetitions, at the mean duration of those so far, end within the budget.
+  bool RoundFits(size_t n) const {
+    if (!limits_.budget_s || order_idx_ == 0) return true;
+    double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    double mean = elapsed / order_idx_;
+    return elapsed + mean * static_cast<double>(n) + limits_.reserve_s <= *limits_.budget_s;
   }
 
   // Runs one repetition; false when the run was interrupted.
@@ -158,6 +183,9 @@ class Runner {
     return true;
   }
 
+  using Clock = std::chrono::steady_clock;
+  const RunLimits limits_;
+  const Clock::time_point start_ = Clock::now();
   const plan::Plan& plan_;
   const plan::Experiment& e_;
   const WorkerLaunch& launch_;
@@ -175,8 +203,8 @@ class Runner {
 }  // namespace
 
 RunTotals RunPlan(const plan::Plan& plan, const WorkerLaunch& launch, ResultSink& sink,
-                  Progress& progress) {
-  return Runner(plan, launch, sink, progress).Run();
+                  Progress& progress, const RunLimits& limits) {
+  return Runner(plan, launch, sink, progress, limits).Run();
 }
 
 }  // namespace dlb::run

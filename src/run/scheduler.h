@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 
 #include "plan/experiment.h"
 #include "run/progress.h"
@@ -24,9 +25,19 @@ struct RunTotals {
   int repetitions_unsupported = 0;
   int repetitions_skipped = 0;  // not run because the cell was unsupported
   bool interrupted = false;
+  // Comparisons still wider than the precision target when the run stopped adding repetitions
+  // because its time budget had no room for another round.
+  int imprecise_at_budget = 0;
 };
 
+struct RunLimits {
+  std::optional<double> budget_s;  // the whole run's time budget (dlbench run --budget)
+  double reserve_s = 0;            // of it, kept for what follows the repetitions (validation)
+};
+
+// The minimum repetitions always run; a precision round (plan.experiment.target_ratio_ci) starts
+// only when the mean repetition so far says it ends within the budget.
 RunTotals RunPlan(const plan::Plan& plan, const WorkerLaunch& launch, ResultSink& sink,
-                  Progress& progress);
+                  Progress& progress, const RunLimits& limits = {});
 
 }  // namespace dlb::run

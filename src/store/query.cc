@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
+#include "stats/descriptive.h"
+#include "store/store.h"
+
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -75,6 +80,30 @@ RunRow GetRun(Db& db, int64_t run_id) {
   s.Bind(1, run_id);
   if (!s.Step()) throw UserError(fmt::format("database {} has no run {}", db.path(), run_id));
   return ReadRun(s);
+}
+
+run::History GetHistory(Db& db, const std::string& host, const plan::Plan& plan) {
+  Stmt s = db.Prepare(
+      "SELECT r.rep_idx = 0, (julianday(r.finished_at) - julianday(r.started_at)) * 86400.0 "
+      "FROM repetitions r JOIN cells c USING (cell_id) JOIN runs USING (run_id) "
+      "WHERE runs.host = ? AND c.cell_key = ? AND c.config_json = ? AND r.status = 'ok'");
+  run::History h;
+  for (const auto& cell : plan.cells) {
+    s.Bind(1, host);
+    s.Bind(2, cell.Key());
+    s.Bind(3, CellConfigJson(cell));
+    std::vector<double> first, later;
+    while (s.Step()) (s.Int(0) ? first : later).push_back(s.Double(1));
+    s.Reset();
+    if (first.empty() && later.empty()) continue;
+    run::CellHistory c;
+    if (!first.empty()) c.first_s = stats::Median(first);
+    if (!later.empty()) c.later_s = stats::Median(later);
+    if (!c.first_s) c.first_s = c.later_s;  // only later repetitions survived: use those
+    c.repetitions = static_cast<int>(first.size() + later.size());
+    h[cell.cell_idx] = c;
+  }
+  return h;
 }
 
 std::vector<CellRow> GetCells(Db& db, int64_t run_id) {

@@ -1,6 +1,8 @@
 // Reading results back: runs, cells and repetitions as plain rows for list, show and export.
 #pragma once
 
+#include "run/estimate.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -111,6 +113,11 @@ std::vector<ValidationRow> GetValidations(Db& db, int64_t run_id);
 // "latest" or a run id; throws UserError naming the database when there is no such run.
 int64_t ResolveRun(Db& db, const std::string& spec);
 RunRow GetRun(Db& db, int64_t run_id);
+
+// Earlier ok repetitions, on `host`, of each of the plan's cells: same key and same resolved
+// settings (sampling, options, environment). Medians of whole-repetition wall times, a cell's first
+// repetitions apart from the later ones (run::EstimateRun).
+run::History GetHistory(Db& db, const std::string& host, const plan::Plan& plan);
 std::vector<CellRow> GetCells(Db& db, int64_t run_id);
 std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id);
 std::vector<SampleRow> GetSamples(Db& db, int64_t repetition_id);

@@ -91,3 +91,39 @@ def test_bad_targets_are_refused_with_the_field(dlbench: Dlbench) -> None:
                   .replace('compare_by = "variant"', 'compare_by = "run"'))
     r = dlbench("run", "axis.toml", "--dry-run")
     assert r.code == 2 and "experiment.compare_by" in r.err and "framework" in r.err
+
+
+def test_dry_run_estimates_from_phase_costs_then_from_history(dlbench: Dlbench) -> None:
+    dlbench.write("far.toml", experiment(
+        "far", '{ distribution = "constant", value_ns = 400000 }', 0.05))
+    before = dlbench("run", "far.toml", "--dry-run")
+    assert before.code == 0
+    assert "estimated duration:" in before.out
+    assert "from the built-in per-phase costs" in before.out
+    assert not dlbench.db.exists()  # a dry run creates nothing
+    assert dlbench("run", "far.toml", "-q").code == 0
+    after = dlbench("run", "far.toml", "--dry-run")
+    assert "from 6 earlier repetitions of 2 of the 2 cells on this host" in after.out, after.out
+
+
+def test_a_budget_stops_precision_rounds_and_refuses_when_too_small(dlbench: Dlbench) -> None:
+    text = experiment(
+        "near", '{ distribution = "constant", value_ns = 201000, between_sigma = 0.1 }', 0.05)
+    text = text.replace("max = 6", "max = 12").replace("min_time_s = 0.01", "min_time_s = 1") \
+               .replace("max_time_s = 1", "max_time_s = 1")
+    dlbench.write("near.toml", text)
+    small = dlbench("run", "near.toml", "--budget", "3s")
+    assert small.code == 2
+    assert "--budget 3s: too small for this experiment" in small.err and "needs about" in small.err
+    assert len(small.err.strip().splitlines()) == 1
+    assert not dlbench.db.exists()
+    bad = dlbench("run", "near.toml", "--budget", "soon")
+    assert bad.code == 2 and "expected a duration such as 8m" in bad.err
+    plan = dlbench("run", "near.toml", "--dry-run", "--budget", "20s")
+    assert "budget 20s: to fit, dlbench gives up:" in plan.out
+    assert "repetitions above the minimum (3 of at most 12)" in plan.out
+    r = dlbench("run", "near.toml", "--budget", "20s")
+    assert r.code == 0, r.err
+    assert "dlbench: budget: another round of 2 repetitions would not end within 20" in r.err
+    reps = reps_per_variant(dlbench)
+    assert 3 <= reps["a"] < 12 and reps["a"] == reps["b"], reps
