@@ -16,6 +16,7 @@
 #include "analysis/settings.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/comparisons.h"
 #include "plan/catalog.h"
 #include "report/summary.h"
 #include "report/table.h"
@@ -31,7 +32,6 @@ namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-const std::vector<std::string> kMetrics = {"latency", "throughput", "memory", "energy"};
 
 struct CompareCliOptions {
   std::vector<std::string> runs;
@@ -42,38 +42,10 @@ struct CompareCliOptions {
   analysis::CompareOptions compare;
 };
 
-struct Side {
-  int64_t run_id;
-  store::CellRow cell;
-  analysis::Sample sample;     // one group per ok repetition
-  std::string settings_json;  // of the first ok repetition
-};
+using Side = ComparedCell;
 
 std::string AxisValue(const Side& s, const std::string& by) {
   return analysis::AxisValue(CoordinatesOf(s.run_id, s.cell), by);
-}
-
-// Per-repetition values of the metric. Throughput is per sample, batch / time.
-std::vector<std::vector<double>> Groups(store::Db& db, const store::CellRow& c, const std::string& metric) {
-  std::vector<std::vector<double>> groups;
-  for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
-    if (r.status != "ok") continue;
-    if (metric == "memory") {
-      if (r.peak_rss_bytes) groups.push_back({static_cast<double>(*r.peak_rss_bytes)});
-      continue;
-    }
-    if (metric == "energy") {  // joules per input sample, one value per energy window
-      auto g = store::GetEnergyPerSample(db, r.repetition_id, c.batch);
-      if (!g.empty()) groups.push_back(std::move(g));
-      continue;
-    }
-    std::vector<double> g = store::GetSteadyWallNs(db, r.repetition_id);
-    if (metric == "throughput") {
-      for (double& v : g) v = static_cast<double>(c.batch) * 1e9 / v;
-    }
-    if (!g.empty()) groups.push_back(std::move(g));
-  }
-  return groups;
 }
 
 std::string SettingsDiff(const Side& a, const Side& b) {
@@ -113,8 +85,9 @@ ExitCode Compare(CompareCliOptions o) {
   if (std::find(axes.begin(), axes.end(), o.by) == axes.end()) {
     throw UserError(fmt::format("--by {}: {}", o.by, AllowedValues(o.by, axes)));
   }
-  if (std::find(kMetrics.begin(), kMetrics.end(), o.metric) == kMetrics.end()) {
-    throw UserError(fmt::format("--metric {}: {}", o.metric, AllowedValues(o.metric, kMetrics)));
+  const auto& metrics = ComparisonMetrics();
+  if (std::find(metrics.begin(), metrics.end(), o.metric) == metrics.end()) {
+    throw UserError(fmt::format("--metric {}: {}", o.metric, AllowedValues(o.metric, metrics)));
   }
   if (o.runs.size() > 2) throw UserError("give one run, or two to compare runs");
   if (o.by == "run" && o.runs.size() != 2) throw UserError("--by run: give two runs (RUN RUN2)");
@@ -122,40 +95,21 @@ ExitCode Compare(CompareCliOptions o) {
     throw UserError(fmt::format("two runs given but --by {}; use --by run to compare runs", o.by));
   }
   auto store = store::Store::OpenExisting(o.db);
-  o.compare.lower_is_better = o.metric != "throughput";
-
-  std::vector<Side> sides;
-  for (const auto& spec : o.runs) {
-    int64_t run_id = store::ResolveRun(store.db(), spec);
-    for (const auto& c : store::GetCells(store.db(), run_id)) {
-      if (c.status != "ok" && c.status != "partial") continue;
-      Side s{run_id, c, {}, "{}"};
-      s.sample.name = c.key;
-      s.sample.groups = Groups(store.db(), c, o.metric);
-      for (const auto& r : store::GetRepetitions(store.db(), c.cell_id)) {
-        if (r.status == "ok" && r.settings_json) {
-          s.settings_json = *r.settings_json;
-          break;
-        }
-      }
-      if (!s.sample.groups.empty()) sides.push_back(std::move(s));
-    }
-  }
-  std::vector<analysis::CellCoordinates> coordinates;
-  for (const auto& side : sides) coordinates.push_back(CoordinatesOf(side.run_id, side.cell));
-  std::vector<std::pair<size_t, size_t>> pairs = analysis::PairAlong(coordinates, o.by);
-  std::vector<analysis::Sample> samples;
-  for (const auto& s : sides) samples.push_back(s.sample);
-  if (pairs.empty() && o.metric == "energy") {
+  std::vector<int64_t> run_ids;
+  for (const auto& spec : o.runs) run_ids.push_back(store::ResolveRun(store.db(), spec));
+  Comparisons cmp = CompareStored(store.db(), run_ids, o.by, o.metric, o.compare);
+  o.compare = cmp.options;
+  if (cmp.results.empty() && o.metric == "energy") {
     throw UserError(fmt::format("--metric energy: no two cells that differ only in {} both have "
                                 "energy windows in {} (energy needs NVML on a GPU or readable RAPL: "
                                 "see `dlbench show RUN --cell N`)",
                                 o.by, o.db));
   }
-  if (pairs.empty()) {
+  if (cmp.results.empty()) {
     throw UserError(fmt::format("no two successful cells differ only in {}; nothing to compare", o.by));
   }
-  auto results = analysis::CompareFamily(samples, pairs, analysis::Grouping::kRepetitions, o.compare);
+  const std::vector<Side>& sides = cmp.cells;
+  const auto& results = cmp.results;
 
   report::TextTable t({"model", "batch", "precision", "device", "A", "B", "median A", "median B",
                        "B/A [95% CI]", "reps", "Welch p", "M-W p", "g", "verdict", "CV between/within A",

@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/comparisons.h"
 #include "plan/expand.h"
 #include "plan/parse.h"
 #include "probe/contention.h"
@@ -54,6 +55,14 @@ run::History LoadHistory(const std::string& db, const std::string& host, const p
   if (!std::filesystem::is_regular_file(db, ec)) return {};
   auto store = store::Store::OpenExisting(db);
   return store::GetHistory(store.db(), host, plan);
+}
+
+// The run's answer first: each comparison along the experiment's axis, decided or not.
+std::string VerdictBlock(store::Db& db, int64_t run_id, const std::string& by) {
+  Comparisons c = CompareStored(db, {run_id}, by, "latency", {});
+  if (c.results.empty()) return "";
+  return fmt::format("verdicts by {}, over repetitions (dlbench compare {} --by {} has the details):\n{}\n",
+                     by, run_id, by, VerdictSentences(c));
 }
 
 std::string EstimateText(const run::RunEstimate& e, size_t cells) {
@@ -264,11 +273,8 @@ ExitCode RunCommand(const RunOptions& o) {
   auto cells = store::GetCells(store.db(), run_id);
   std::printf("\nrun %lld (%s): %s\n\n", static_cast<long long>(run_id), experiment.name.c_str(),
               totals.interrupted ? "interrupted, incomplete" : "complete");
+  std::fputs(VerdictBlock(store.db(), run_id, experiment.compare_by).c_str(), stdout);
   std::fputs(report::CellTable(cells).c_str(), stdout);
-  if (auto cmp = report::FrameworkComparison(cells); !cmp.empty()) {
-    std::printf("\n");
-    std::fputs(cmp.c_str(), stdout);
-  }
   if (auto v = report::ValidationSummary(store::GetValidations(store.db(), run_id)); !v.empty()) {
     std::printf("\n");
     std::fputs(v.c_str(), stdout);

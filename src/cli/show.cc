@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/comparisons.h"
 #include "report/summary.h"
 #include "store/query.h"
 #include "store/store.h"
@@ -138,8 +139,11 @@ ExitCode Show(const ShowOptions& o) {
              run.host, run.dlbench_version, run.dlbench_revision, run.order_kind, run.seed,
              run.repetitions, run.cooldown_s);
   fmt::print("host facts: {}\ncommand: {}\n\n", run.host_json, run.command_line);
+  Comparisons verdicts = CompareStored(store.db(), {run_id}, "framework", "latency", {});
+  if (!verdicts.results.empty()) {
+    fmt::print("verdicts by framework, over repetitions:\n{}\n", VerdictSentences(verdicts));
+  }
   fmt::print("{}", report::CellTable(cells));
-  if (auto cmp = report::FrameworkComparison(cells); !cmp.empty()) fmt::print("\n{}", cmp);
   if (auto v = report::ValidationSummary(store::GetValidations(store.db(), run_id)); !v.empty()) {
     fmt::print("\n{}", v);
   }

@@ -66,40 +66,6 @@ std::string CellTable(const std::vector<store::CellRow>& cells) {
   return t.Render();
 }
 
-std::string FrameworkComparison(const std::vector<store::CellRow>& cells) {
-  using Key = std::tuple<std::string, int64_t, std::string, std::string, std::string, std::string,
-                         std::string, std::string, std::string>;
-  std::map<Key, std::vector<const store::CellRow*>> groups;
-  for (const auto& c : cells) {
-    if (c.status != "ok" || !c.p50_ns) continue;
-    // Under a profile the layout is each framework's choice for that profile, not an axis.
-    groups[{c.model, c.batch, c.precision, c.device, c.mode, c.profile.empty() ? c.layout : "*",
-            c.variant, c.environment, c.profile}]
-        .push_back(&c);
-  }
-  TextTable t({"model", "batch", "precision", "device", "A", "median A", "B", "median B",
-               "B/A (median)", "faster"},
-              {false, true, false, false, false, true, false, true, true, false});
-  for (const auto& [key, group] : groups) {
-    for (size_t i = 0; i < group.size(); ++i) {
-      for (size_t j = i + 1; j < group.size(); ++j) {
-        const auto& a = *group[i];
-        const auto& b = *group[j];
-        double ratio = *b.p50_ns / *a.p50_ns;
-        std::string faster = ratio > 1 ? fmt::format("{} {:.2f}×", a.framework, ratio)
-                                       : fmt::format("{} {:.2f}×", b.framework, 1 / ratio);
-        t.AddRow({a.model, std::to_string(a.batch), PrecisionLabel(a.precision, a.profile), a.device, a.framework,
-                  FormatNs(*a.p50_ns), b.framework, FormatNs(*b.p50_ns),
-                  fmt::format("{:.3f}", ratio), faster});
-      }
-    }
-  }
-  if (t.empty()) return {};
-  return t.Render() +
-         "Ratios of pooled medians, without a test: `dlbench compare RUN` tests them over "
-         "repetitions and flags differing numeric settings.\n";
-}
-
 std::string ValidationSummary(const std::vector<store::ValidationRow>& rows) {
   std::string out;
   for (const auto& v : rows) {

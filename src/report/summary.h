@@ -16,10 +16,6 @@ std::string CellTable(const std::vector<store::CellRow>& cells);
 // every table that compares cells, so rows of different profiles never look alike.
 std::string PrecisionLabel(const std::string& precision, const std::string& profile);
 
-// For cells that differ only in framework: the ratio of medians, with both absolute medians
-// (Hoefler & Belli rule 1). Empty when no such pair exists.
-std::string FrameworkComparison(const std::vector<store::CellRow>& cells);
-
 // "outputs agree" lines for validations recorded with a run; empty when there are none.
 std::string ValidationSummary(const std::vector<store::ValidationRow>& rows);
 

@@ -106,7 +106,7 @@ std::string EncodeLoad(const LoadRequest& r) {
             {"precision", r.precision}, {"device", r.device}, {"mode", r.mode},
             {"layout", r.layout},   {"seed", r.seed},     {"options", json::parse(r.options_json)}};
   if (r.weights) j["weights"] = *r.weights;
-  if (r.repetition) j["repetition"] = *r.repetition;
+  if (r.process_index) j["process_index"] = *r.process_index;
   return j.dump();
 }
 

@@ -51,7 +51,7 @@ struct LoadRequest {
   int64_t seed = 0;
   std::string options_json = "{}";
   std::optional<std::string> weights;  // canonical-layout safetensors file; sent only when set
-  std::optional<int> repetition;       // the repetition's index in its cell; sent only when set
+  std::optional<int> process_index;    // the process's position in the run's order; sent only when set
 };
 
 enum class Sync { kEach, kWindow };

@@ -41,7 +41,7 @@ std::string Encode(const json& req) {
   LoadRequest l{req["model"], req["batch"], req["precision"], req["device"], req["mode"],
                 req["layout"], req["seed"], req["options"].dump(), std::nullopt, std::nullopt};
   if (req.contains("weights")) l.weights = req["weights"].get<std::string>();
-  if (req.contains("repetition")) l.repetition = req["repetition"].get<int>();
+  if (req.contains("process_index")) l.process_index = req["process_index"].get<int>();
   return EncodeLoad(l);
 }
 

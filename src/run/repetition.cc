@@ -167,7 +167,7 @@ class Session {
   bool Load() {
     LoadRequest req{cell_.model, cell_.batch, cell_.precision, cell_.device, cell_.mode,
                     cell_.layout, static_cast<int64_t>(spec_.seed), cell_.options_json, std::nullopt,
-                    spec_.rep_idx};
+                    spec_.order_idx};
     auto t = Clock::now();
     telemetry_.SetPhase("load");
     auto line = Call("load", EncodeLoad(req), Millis(cell_.timeout_s));

@@ -52,7 +52,8 @@ def test_torch_and_jax_on_a_tiny_matrix(dlbench: Dlbench) -> None:
     assert "jax_default_matmul_precision" in jax_settings
     assert json.loads(by[("torch", "fp32")][9])["versions"]["torch"].startswith("2.11.0")
     assert json.loads(by[("jax", "fp32")][9])["versions"]["jax"] == "0.11.2"
-    assert "B/A (median)" in r.out  # the framework comparison table
+    assert "verdicts by framework, over repetitions" in r.out  # the summary leads with them
+    assert "resnet18 bs1 fp32: " in r.out
 
 
 def test_doctor_lists_host_and_every_worker(dlbench: Dlbench) -> None:

@@ -73,9 +73,9 @@ class LoadRequest:
     seed: int
     options: dict[str, Any]
     weights: str | None = None  # a canonical safetensors file; None draws the weights from seed
-    # The repetition's index within its cell (0, 1, ...). Workers may ignore it; the synthetic
-    # worker's latency.between_sigma draws each repetition's offset from it.
-    repetition: int | None = None
+    # This worker process's position in the run's order (0, 1, ...): unique within a run. Workers
+    # may ignore it; the synthetic worker's latency.between_sigma draws each process's offset from it.
+    process_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -221,8 +221,8 @@ def _validate_load(obj: dict[str, Any]) -> None:
         )
     if obj.get("weights") is not None:
         _check_path("load", "weights", obj["weights"])
-    if obj.get("repetition") is not None:
-        _check_int("load", "repetition", obj["repetition"], minimum=0)
+    if obj.get("process_index") is not None:
+        _check_int("load", "process_index", obj["process_index"], minimum=0)
 
 
 def _validate_measure(obj: dict[str, Any]) -> None:

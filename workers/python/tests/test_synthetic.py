@@ -320,11 +320,11 @@ def test_bad_options_are_bad_requests(options: dict[str, Any], named: list[str])
         assert word in info.value.message
 
 
-def test_between_sigma_shifts_each_repetition_reproducibly() -> None:
+def test_between_sigma_shifts_each_process_reproducibly() -> None:
     spec = {"distribution": "constant", "value_ns": 1_000_000, "between_sigma": 0.05}
-    per_rep = [make_draw(spec, 3, repetition)() for repetition in range(200)]
-    assert per_rep[7] == make_draw(spec, 3, 7)()  # the same (seed, repetition): the same shift
-    assert len(set(per_rep)) > 190  # every repetition its own
+    per_rep = [make_draw(spec, 3, process)() for process in range(200)]
+    assert per_rep[7] == make_draw(spec, 3, 7)()  # the same (seed, process): the same shift
+    assert len(set(per_rep)) > 190  # every process its own
     logs = [math.log(v / 1_000_000) for v in per_rep]
     mean = sum(logs) / len(logs)
     sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))

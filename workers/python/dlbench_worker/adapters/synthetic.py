@@ -96,12 +96,13 @@ def _integer(where: str, obj: dict[str, Any], key: str, low: int = 0) -> int:
     return value
 
 
-def make_draw(latency: dict[str, Any], seed: int, repetition: int | None = None) -> Draw:
+def make_draw(latency: dict[str, Any], seed: int, process_index: int | None = None) -> Draw:
     """Validates a latency spec and returns the function that draws the next latency in ns.
 
-    `between_sigma` (any distribution) scales every latency of one repetition by
-    exp(N(0, between_sigma)), drawn from (seed, repetition): processes differ the way real
-    repetitions do (layout, clocks, placement), reproducibly for a seed."""
+    `between_sigma` (any distribution) scales every latency of one worker process by
+    exp(N(0, between_sigma)), drawn from (seed, process_index): processes differ the way real
+    repetitions do (layout, clocks, placement), independently of each other and reproducibly for
+    a seed."""
     if not isinstance(latency, dict):
         raise _bad(f"options.latency must be an object, got {latency!r}")
     name = latency.get("distribution")
@@ -114,7 +115,7 @@ def make_draw(latency: dict[str, Any], seed: int, repetition: int | None = None)
     if "between_sigma" not in latency:
         return draw
     sigma = _number(where, latency, "between_sigma", high=1.0)
-    factor = math.exp(random.Random(f"{seed}/{repetition or 0}").gauss(0.0, sigma))
+    factor = math.exp(random.Random(f"{seed}/{process_index or 0}").gauss(0.0, sigma))
     return lambda: round(draw() * factor)
 
 
@@ -284,7 +285,7 @@ class SyntheticAdapter(Adapter):
         options = req.options
         _check_keys("options", options, OPTIONS)
         latency = options.get("latency", DEFAULT_LATENCY)
-        draw = make_draw(latency, req.seed, req.repetition)
+        draw = make_draw(latency, req.seed, req.process_index)
         fault = parse_faults(options.get("faults", {}))
         self._check_unsupported(options)
         if fault.stdout_noise:

@@ -1,0 +1,106 @@
+#include "cli/comparisons.h"
+
+#include <fmt/format.h>
+
+#include "cli/common.h"
+#include "report/summary.h"
+
+namespace dlb::cli {
+
+const std::vector<std::string>& ComparisonMetrics() {
+  static const std::vector<std::string> metrics = {"latency", "throughput", "memory", "energy"};
+  return metrics;
+}
+
+std::vector<std::vector<double>> MetricGroups(store::Db& db, const store::CellRow& c,
+                                              const std::string& metric) {
+  std::vector<std::vector<double>> groups;
+  for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
+    if (r.status != "ok") continue;
+    if (metric == "memory") {
+      if (r.peak_rss_bytes) groups.push_back({static_cast<double>(*r.peak_rss_bytes)});
+      continue;
+    }
+    if (metric == "energy") {
+      auto g = store::GetEnergyPerSample(db, r.repetition_id, c.batch);
+      if (!g.empty()) groups.push_back(std::move(g));
+      continue;
+    }
+    std::vector<double> g = store::GetSteadyWallNs(db, r.repetition_id);
+    if (metric == "throughput") {
+      for (double& v : g) v = static_cast<double>(c.batch) * 1e9 / v;
+    }
+    if (!g.empty()) groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
+Comparisons CompareStored(store::Db& db, const std::vector<int64_t>& run_ids, const std::string& by,
+                          const std::string& metric, analysis::CompareOptions options) {
+  Comparisons out;
+  out.by = by;
+  out.metric = metric;
+  options.lower_is_better = metric != "throughput";
+  out.options = options;
+  for (int64_t run_id : run_ids) {
+    for (const auto& c : store::GetCells(db, run_id)) {
+      if (c.status != "ok" && c.status != "partial") continue;
+      ComparedCell s{run_id, c, {c.key, MetricGroups(db, c, metric)}, "{}"};
+      if (s.sample.groups.empty()) continue;
+      if (c.settings_json) s.settings_json = *c.settings_json;
+      out.cells.push_back(std::move(s));
+    }
+  }
+  std::vector<analysis::CellCoordinates> coordinates;
+  std::vector<analysis::Sample> samples;
+  for (const auto& s : out.cells) {
+    coordinates.push_back(CoordinatesOf(s.run_id, s.cell));
+    samples.push_back(s.sample);
+  }
+  auto pairs = analysis::PairAlong(coordinates, by);
+  if (!pairs.empty()) {
+    out.results = analysis::CompareFamily(samples, pairs, analysis::Grouping::kRepetitions, options);
+  }
+  return out;
+}
+
+std::string VerdictSentences(const Comparisons& c) {
+  std::string out;
+  for (const auto& r : c.results) {
+    const auto& a = c.cells[r.a];
+    const auto& b = c.cells[r.b];
+    std::string name_a = analysis::AxisValue(CoordinatesOf(a.run_id, a.cell), c.by);
+    std::string name_b = analysis::AxisValue(CoordinatesOf(b.run_id, b.cell), c.by);
+    std::string where = fmt::format("{} bs{} {}", a.cell.model, a.cell.batch,
+                                    report::PrecisionLabel(a.cell.precision, a.cell.profile));
+    // "faster" reads off the ratio: B/A below 1 is B faster for latency, B slower for throughput.
+    const bool b_better = c.options.lower_is_better ? r.ratio < 1 : r.ratio > 1;
+    const double factor = r.ratio >= 1 ? r.ratio : 1 / r.ratio;
+    std::string ci;
+    if (r.ratio_ci) {
+      double lo = r.ratio >= 1 ? r.ratio_ci->lo : 1 / r.ratio_ci->hi;
+      double hi = r.ratio >= 1 ? r.ratio_ci->hi : 1 / r.ratio_ci->lo;
+      ci = fmt::format("95% CI {:.3f}-{:.3f}x; ", lo, hi);
+    }
+    std::string reps = fmt::format("{} and {} repetitions", a.sample.groups.size(), b.sample.groups.size());
+    switch (r.kind) {
+      case analysis::VerdictKind::kBLower:
+      case analysis::VerdictKind::kBHigher:
+        out += fmt::format("{}: {} {:.2f}x faster than {} ({}{})\n", where, b_better ? name_b : name_a,
+                           factor, b_better ? name_a : name_b, ci, reps);
+        break;
+      case analysis::VerdictKind::kEquivalent:
+        out += fmt::format("{}: {} and {} equivalent within ±{:g}% (ratio {:.3f}; {}{})\n", where,
+                           name_a, name_b, c.options.threshold * 100, r.ratio, ci, reps);
+        break;
+      case analysis::VerdictKind::kUndecided:
+        out += fmt::format("{}: not decided, {} vs {} ratio {:.3f} ({}{}){}\n", where, name_b, name_a,
+                           r.ratio, ci, reps,
+                           r.ratio_ci ? "" : ": an interval needs 2 repetitions a side");
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace dlb::cli
