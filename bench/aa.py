@@ -38,7 +38,7 @@ EXPERIMENT = """
 name = "aa-{seed}"
 repetitions = {{ min = {min}, max = {max}, target_ratio_ci = {target} }}
 compare_by = "variant"
-order = "interleaved"
+order = "{order}"
 seed = {seed}
 telemetry_interval_s = 0
 [matrix]
@@ -66,7 +66,7 @@ def one(seed: int, args: argparse.Namespace, workdir: Path, binary: Path) -> dic
     toml = workdir / f"aa-{seed}.toml"
     db = workdir / f"aa-{seed}.db"
     toml.write_text(EXPERIMENT.format(seed=seed, min=args.min, max=args.max, target=args.target,
-                                      latency=latency))
+                                      latency=latency, order=args.order))
     run = subprocess.run([binary, "run", toml, "--db", db, "-q", "--compile-cache", "none"],
                          capture_output=True, text=True)
     if run.returncode != 0:
@@ -83,8 +83,13 @@ def one(seed: int, args: argparse.Namespace, workdir: Path, binary: Path) -> dic
     medians = {"a": [], "b": []}
     for variant, median in rows:
         medians[variant].append(median)
+    la = [math.log(v) for v in medians["a"]]
+    lb = [math.log(v) for v in medians["b"]]
     return {"seed": seed, "verdict": c["verdict"], "p": c["p_welch"],
-            "reps": len(medians["a"]), "peek": peeking_claims(medians, args.min)}
+            "reps": len(medians["a"]), "peek": peeking_claims(medians, args.min),
+            "log_ratio": sum(lb) / len(lb) - sum(la) / len(la),
+            "sd": [float(stats.tstd(la)) if len(la) > 1 else None,
+                   float(stats.tstd(lb)) if len(lb) > 1 else None]}
 
 
 def significant(a: list[float], b: list[float]) -> bool:
@@ -124,6 +129,7 @@ def main() -> int:
     ap.add_argument("--target", type=float, default=0.02)
     ap.add_argument("--between-sigma", type=float, default=0.02)
     ap.add_argument("--first-seed", type=int, default=1)
+    ap.add_argument("--order", default="interleaved", choices=["interleaved", "shuffled", "sequential"])
     args = ap.parse_args()
     if not BIN.exists():
         print(f"bench-aa: {BIN} is not built", file=sys.stderr)
@@ -151,7 +157,7 @@ def main() -> int:
     at_cap = sum(r["reps"] >= args.max for r in results)
     print(f"A/A benchmark: {n} seeded experiments (seeds {seeds.start}-{seeds.stop - 1}), synthetic "
           f"worker, two identical cells, between-repetition sigma {args.between_sigma}, "
-          f"repetitions min {args.min} max {args.max}, target ±{100 * args.target:g}%; "
+          f"repetitions min {args.min} max {args.max}, target ±{100 * args.target:g}%, order {args.order}; "
           f"{time.monotonic() - t0:.0f} s with {args.jobs} jobs")
     print(f"  repetitions per cell at the end: median {reps[n // 2]}, min {reps[0]}, max {reps[-1]}; "
           f"{at_cap} experiments reached the cap")
@@ -159,6 +165,16 @@ def main() -> int:
     print(f"  Welch p < {ALPHA} alone, at the end:               {rate(p_below, n)}   (nominal {100 * ALPHA:g}%)")
     print(f"  'equivalent within ±1%' verdicts:                 {rate(equivalent, n)}")
     print(f"  had it stopped as soon as it looked significant:   {rate(peek, n)}   (same repetitions, checked after each round)")
+    # Diagnostics: a systematic difference between the two identical cells (an order effect) and
+    # the scatter the repetitions really had, against the between_sigma they were given.
+    logs = [r["log_ratio"] for r in results]
+    m = sum(logs) / n
+    se = math.sqrt(sum((x - m) ** 2 for x in logs) / (n - 1) / n)
+    sds = [v for r in results for v in r["sd"] if v is not None]
+    print(f"  mean log(B/A) over the experiments: {m:+.5f} ± {1.96 * se:.5f} (95%); "
+          f"B is second in every round of an interleaved order")
+    print(f"  between-repetition sd of log medians, median over cells: {sorted(sds)[len(sds) // 2]:.4f} "
+          f"(between_sigma {args.between_sigma})")
     return 0
 
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <boost/math/distributions/students_t.hpp>
+
 #include <fmt/format.h>
 
 #include "stats/multitest.h"
@@ -56,23 +58,77 @@ void CompareObservations(const std::vector<double>& a, const std::vector<double>
 
 }  // namespace
 
-stats::Expected<RatioEstimate> RepetitionRatio(std::span<const double> medians_a,
-                                        std::span<const double> medians_b, double confidence) {
-  for (auto side : {medians_a, medians_b}) {
-    for (double v : side) {
-      if (!(v > 0) || !std::isfinite(v)) {
-        return std::unexpected(fmt::format(
-            "ratio over repetitions: a per-repetition value is {}; a ratio needs positive values",
-            v));
-      }
+namespace {
+
+std::optional<std::string> CheckPositive(std::span<const double> side) {
+  for (double v : side) {
+    if (!(v > 0) || !std::isfinite(v)) {
+      return fmt::format(
+          "ratio over repetitions: a per-repetition value is {}; a ratio needs positive values", v);
     }
+  }
+  return std::nullopt;
+}
+
+std::vector<double> Logs(std::span<const double> v) {
+  std::vector<double> out;
+  out.reserve(v.size());
+  for (double x : v) out.push_back(std::log(x));
+  return out;
+}
+
+double SampleVariance(std::span<const double> v) {
+  return stats::SumSquaredDeviations(v, stats::Mean(v)) / static_cast<double>(v.size() - 1);
+}
+
+// Welch-Satterthwaite degrees of freedom of a difference of two means from n_a and n_b values
+// with sample variances va and vb; nullopt when both are 0.
+std::optional<double> WelchDf(double va, double na, double vb, double nb) {
+  const double qa = va / na, qb = vb / nb;
+  const double denominator = qa * qa / (na - 1) + qb * qb / (nb - 1);
+  if (!(denominator > 0)) return std::nullopt;
+  return (qa + qb) * (qa + qb) / denominator;
+}
+
+double TQuantile(double df, double confidence) {
+  return boost::math::quantile(boost::math::students_t_distribution<double>(df), (1 + confidence) / 2);
+}
+
+// Stein's interval: the difference of the means of all values, its standard error from the first
+// stage1 values' variances over the final sizes, and t at the first stage's Welch df.
+void TwoStage(const std::vector<double>& la, const std::vector<double>& lb, int stage1,
+              double confidence, RatioEstimate& r) {
+  const auto n0 = static_cast<size_t>(stage1);
+  std::span<const double> a0(la.data(), n0), b0(lb.data(), n0);
+  const double va = SampleVariance(a0), vb = SampleVariance(b0);
+  auto df = WelchDf(va, static_cast<double>(n0), vb, static_cast<double>(n0));
+  if (!df) {
+    r.note = "two-stage: the first stage's repetitions are all equal; no interval";
+    return;
+  }
+  const double d = stats::Mean(lb) - stats::Mean(la);
+  const double se = std::sqrt(va / static_cast<double>(la.size()) + vb / static_cast<double>(lb.size()));
+  const double q = TQuantile(*df, confidence);
+  r.ci = stats::Interval{std::exp(d - q * se), std::exp(d + q * se)};
+  const double t = d / se;
+  const double p =
+      2 * boost::math::cdf(boost::math::students_t_distribution<double>(*df), -std::fabs(t));
+  r.welch = stats::WelchResult{.t = t, .df = *df, .p = p};
+  r.two_stage = true;
+}
+
+}  // namespace
+
+stats::Expected<RatioEstimate> RepetitionRatio(std::span<const double> medians_a,
+                                               std::span<const double> medians_b,
+                                               double confidence, int stage1) {
+  for (auto side : {medians_a, medians_b}) {
+    if (auto bad = CheckPositive(side)) return std::unexpected(*bad);
   }
   if (medians_a.empty() || medians_b.empty()) {
     return std::unexpected("ratio over repetitions: a side has no repetition");
   }
-  std::vector<double> la, lb;
-  for (double v : medians_a) la.push_back(std::log(v));
-  for (double v : medians_b) lb.push_back(std::log(v));
+  std::vector<double> la = Logs(medians_a), lb = Logs(medians_b);
   RatioEstimate r;
   r.ratio = std::exp(stats::Mean(lb) - stats::Mean(la));
   if (la.size() < 2 || lb.size() < 2) {
@@ -80,9 +136,18 @@ stats::Expected<RatioEstimate> RepetitionRatio(std::span<const double> medians_a
                          lb.size());
     return r;
   }
+  const auto n0 = static_cast<size_t>(std::max(stage1, 0));
+  if (n0 >= 2 && la.size() >= n0 && lb.size() >= n0) {
+    TwoStage(la, lb, stage1, confidence, r);
+    return r;
+  }
+  if (stage1 > 0) {
+    r.note = fmt::format("two-stage design: fewer than {} successful repetitions on a side, so the "
+                         "ordinary Welch interval over all of them", stage1);
+  }
   if (auto w = stats::WelchTTest(lb, la)) {
     r.welch = *w;
-  } else {
+  } else if (r.note.empty()) {
     r.note = w.error();
   }
   if (auto ci = stats::WelchInterval(lb, la, confidence)) {
@@ -93,15 +158,26 @@ stats::Expected<RatioEstimate> RepetitionRatio(std::span<const double> medians_a
   return r;
 }
 
-std::vector<std::optional<double>> PairHalfWidths(const std::vector<std::vector<double>>& medians,
-                                                  const std::vector<std::pair<size_t, size_t>>& pairs,
-                                                  double confidence) {
-  std::vector<std::optional<double>> out;
-  for (const auto& [a, b] : pairs) {
-    auto r = RepetitionRatio(medians[a], medians[b], confidence);
-    out.push_back(r && r->ci ? std::optional<double>(RelativeHalfWidth(*r->ci)) : std::nullopt);
+std::optional<SteinPlan> SteinRepetitions(std::span<const double> stage1_a,
+                                          std::span<const double> stage1_b, double target,
+                                          double confidence) {
+  if (stage1_a.size() < 2 || stage1_b.size() < 2) return std::nullopt;
+  if (CheckPositive(stage1_a) || CheckPositive(stage1_b)) return std::nullopt;
+  std::vector<double> la = Logs(stage1_a), lb = Logs(stage1_b);
+  const double na = static_cast<double>(la.size()), nb = static_cast<double>(lb.size());
+  const double va = SampleVariance(la), vb = SampleVariance(lb);
+  SteinPlan plan;
+  const int n0 = static_cast<int>(std::min(la.size(), lb.size()));
+  auto df = WelchDf(va, na, vb, nb);
+  if (!df) {  // no scatter at all in the first stage: it is as precise as it will get
+    plan.repetitions = n0;
+    return plan;
   }
-  return out;
+  const double q = TQuantile(*df, confidence);
+  plan.stage1_half_width = std::exp(q * std::sqrt(va / na + vb / nb)) - 1;
+  const double h = std::log1p(target);
+  plan.repetitions = std::max(n0, static_cast<int>(std::ceil(q * q * (va + vb) / (h * h))));
+  return plan;
 }
 
 std::string RepetitionMethodText(const CompareOptions& o, size_t family_size) {
@@ -124,8 +200,8 @@ namespace {
 // One observation per repetition (dlbench compare, the report, the scheduler's precision target):
 // the per-repetition medians on a log scale, Welch's test and its interval there (RepetitionRatio).
 void CompareRepetitions(const std::vector<double>& ta, const std::vector<double>& tb,
-                        const CompareOptions& o, PairComparison& c) {
-  auto r = RepetitionRatio(ta, tb, 1 - o.alpha);
+                        const CompareOptions& o, int stage1, PairComparison& c) {
+  auto r = RepetitionRatio(ta, tb, 1 - o.alpha, stage1);
   if (!r) {
     c.notes.push_back(r.error());
     return;
@@ -133,7 +209,7 @@ void CompareRepetitions(const std::vector<double>& ta, const std::vector<double>
   c.ratio = r->ratio;
   c.welch = r->welch;
   c.ratio_ci = r->ci;
-  if (r->ci) c.ci_method = "welch-log";
+  if (r->ci) c.ci_method = r->two_stage ? "two-stage-log" : "welch-log";
   if (!r->note.empty()) c.notes.push_back(r->note);
 }
 
@@ -168,7 +244,8 @@ std::string Verdict(std::optional<double> p_welch_adj, std::optional<double> p_m
 
 std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
                                           const std::vector<std::pair<size_t, size_t>>& pairs,
-                                          Grouping grouping, const CompareOptions& o) {
+                                          Grouping grouping, const CompareOptions& o,
+                                          const std::vector<int>& stage1) {
   std::vector<PairComparison> out;
   std::vector<double> p_welch, p_mwu;
   std::vector<size_t> welch_idx, mwu_idx;
@@ -187,7 +264,7 @@ std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
     std::vector<double> ta = grouping == Grouping::kRepetitions ? GroupMedians(A) : a;
     std::vector<double> tb = grouping == Grouping::kRepetitions ? GroupMedians(B) : b;
     if (grouping == Grouping::kRepetitions) {
-      CompareRepetitions(ta, tb, o, c);
+      CompareRepetitions(ta, tb, o, out.size() < stage1.size() ? stage1[out.size()] : 0, c);
     } else {
       CompareObservations(a, b, o, c);
     }

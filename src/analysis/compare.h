@@ -64,10 +64,13 @@ struct PairComparison {
   std::vector<std::string> notes;  // why a test or interval is missing, small-n warnings
 };
 
-// Compares each (a, b) pair. The Holm family is the whole list of pairs, per test.
+// Compares each (a, b) pair. The Holm family is the whole list of pairs, per test. stage1, when
+// given (one entry per pair; 0 = none), marks pairs whose repetitions a two-stage design chose
+// (RepetitionRatio); only with Grouping::kRepetitions.
 std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
                                           const std::vector<std::pair<size_t, size_t>>& pairs,
-                                          Grouping grouping, const CompareOptions& options);
+                                          Grouping grouping, const CompareOptions& options,
+                                          const std::vector<int>& stage1 = {});
 
 // The verdict rule: `require_mwu` asks Mann-Whitney to agree with Welch (over plain values).
 VerdictKind Decide(std::optional<double> p_welch_adj, std::optional<double> p_mwu_adj,
@@ -79,27 +82,38 @@ std::string VerdictText(VerdictKind kind, const CompareOptions& options);
 std::string Verdict(std::optional<double> p_welch_adj, std::optional<double> p_mwu_adj,
                     std::optional<stats::Interval> ci, const CompareOptions& options);
 
-// B/A over repetitions from one positive value per repetition (its median): the geometric mean
-// ratio, Welch's test on the logs and its `confidence` interval, exponentiated. With fewer than 2
-// repetitions a side there is a ratio but no interval (`note` says why). Errors: an empty side, or
-// a value that is not positive and finite.
+// B/A over repetitions from one positive value per repetition (its median), in repetition order:
+// the geometric mean ratio, Welch's test on the logs and its `confidence` interval, exponentiated.
+// With fewer than 2 repetitions a side there is a ratio but no interval (`note` says why).
+//
+// stage1 > 0: the repetitions were chosen by Stein's two-stage rule from their first `stage1` per
+// side (SteinRepetitions). Then the variances and the degrees of freedom come from those first
+// stage1 values only, and the means from all: the interval and test of Stein's procedure, whose
+// level is exact whatever the first stage said. Errors: an empty side, or a value that is not
+// positive and finite.
 struct RatioEstimate {
   double ratio = 0;
   std::optional<stats::Interval> ci;
   std::optional<stats::WelchResult> welch;
+  bool two_stage = false;  // the interval is Stein's (stage1 applied)
   std::string note;
 };
 [[nodiscard]] stats::Expected<RatioEstimate> RepetitionRatio(std::span<const double> medians_a,
                                                              std::span<const double> medians_b,
-                                                             double confidence);
+                                                             double confidence, int stage1 = 0);
 
-// For each pair of cells (indices into medians, one value per ok repetition): the relative
-// half-width of its ratio interval over repetitions at `confidence`, or nullopt while a side has
-// fewer than 2 repetitions (or a value a ratio cannot use). What a precision target stops on: the
-// interval's width, never its position, so stopping does not select for a verdict.
-std::vector<std::optional<double>> PairHalfWidths(const std::vector<std::vector<double>>& medians,
-                                                  const std::vector<std::pair<size_t, size_t>>& pairs,
-                                                  double confidence);
+// Stein's second stage: the repetitions per side that make the pair's `confidence` interval on the
+// log scale no wider than ±log(1 + target), from the first-stage values (at least 2 a side):
+// N = ceil(t^2 (s_a^2 + s_b^2) / log(1 + target)^2), t at the first stage's Welch-Satterthwaite
+// degrees of freedom. Never below the first stage's size; nullopt when a side has fewer than 2
+// values or a value a ratio cannot use. With the first stage's width for progress lines.
+struct SteinPlan {
+  int repetitions = 0;
+  double stage1_half_width = 0;  // relative, as RelativeHalfWidth
+};
+std::optional<SteinPlan> SteinRepetitions(std::span<const double> stage1_a,
+                                          std::span<const double> stage1_b, double target,
+                                          double confidence);
 
 // One paragraph that says how comparisons over repetitions are made and decided, for `compare`
 // and the report alike.

@@ -108,18 +108,38 @@ TEST(RepetitionRatio, RefusesValuesARatioCannotUse) {
   EXPECT_FALSE(RepetitionRatio({}, ok, 0.95));
 }
 
-TEST(PairHalfWidths, WidthOfTheRepetitionIntervalOrNothingYet) {
-  std::vector<std::vector<double>> medians = {{10.0, 10.4, 9.8}, {12.0, 11.5, 12.3, 11.9}, {5.0}};
-  auto h = PairHalfWidths(medians, {{0, 1}, {0, 2}}, 0.95);
-  ASSERT_EQ(h.size(), 2u);
-  ASSERT_TRUE(h[0]);
-  EXPECT_NEAR(*h[0], std::sqrt(1.2587697807879499 / 1.114841160402657) - 1, 1e-9);
-  EXPECT_FALSE(h[1]);  // one repetition: no interval yet, so the rule asks for more
-  // The width depends on the spread, not on where the ratio lies: a far pair and a near pair with
-  // the same scatter are equally precise, so stopping never selects for a verdict.
-  std::vector<std::vector<double>> far = {{10.0, 10.4, 9.8}, {20.0, 20.8, 19.6}};
-  std::vector<std::vector<double>> near = {{10.0, 10.4, 9.8}, {10.1, 10.504, 9.898}};
-  EXPECT_NEAR(*PairHalfWidths(far, {{0, 1}}, 0.95)[0], *PairHalfWidths(near, {{0, 1}}, 0.95)[0], 1e-12);
+TEST(SteinRepetitions, TheSecondStageSizeFromTheFirstStagesScatter) {
+  // By hand with SciPy 1.18.1: Welch-Satterthwaite df of the stage-1 logs, t at 97.5%,
+  // N = ceil(t^2 (s_a^2 + s_b^2) / log(1.02)^2).
+  std::vector<double> a = {10.0, 10.4, 9.8}, b = {12.0, 11.5, 12.3};
+  auto plan = SteinRepetitions(a, b, 0.02, 0.95);
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->repetitions, 42);
+  EXPECT_NEAR(plan->stage1_half_width, 0.07609436001796976, 1e-9);
+  // Twice the target: about a quarter of the repetitions, never below the first stage.
+  EXPECT_EQ(SteinRepetitions(a, b, 0.5, 0.95)->repetitions, 3);
+  // The number depends on the scatter, not on where the ratio lies: stopping never selects for a
+  // verdict.
+  std::vector<double> far = {20.0, 20.8, 19.6}, near = {10.1, 10.504, 9.898};
+  EXPECT_EQ(SteinRepetitions(a, far, 0.02, 0.95)->repetitions,
+            SteinRepetitions(a, near, 0.02, 0.95)->repetitions);
+  EXPECT_FALSE(SteinRepetitions(std::vector<double>{5.0}, b, 0.02, 0.95));  // one value a side
+}
+
+TEST(RepetitionRatio, TwoStageTakesTheVarianceFromTheFirstStage) {
+  std::vector<double> a = {10.0, 10.4, 9.8, 10.1, 9.9}, b = {12.0, 11.5, 12.3, 12.1, 11.8, 12.2};
+  auto r = RepetitionRatio(a, b, 0.95, 3);
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_TRUE(r->two_stage);
+  EXPECT_NEAR(r->ratio, 1.1935081006306205, 1e-12);
+  EXPECT_NEAR(r->ci->lo, 1.1306588968950644, 1e-9);
+  EXPECT_NEAR(r->ci->hi, 1.2598508623446623, 1e-9);
+  EXPECT_NEAR(r->welch->p, 0.0008520603512501187, 1e-9);
+  EXPECT_NEAR(r->welch->df, 3.945023130329316, 1e-9);
+  // A first stage longer than a side: the ordinary interval over everything, with a note.
+  auto fallback = RepetitionRatio(a, b, 0.95, 6);
+  EXPECT_FALSE(fallback->two_stage);
+  EXPECT_FALSE(fallback->note.empty());
 }
 
 TEST(Decide, OverRepetitionsWelchAloneDecides) {

@@ -35,6 +35,30 @@ std::vector<std::vector<double>> MetricGroups(store::Db& db, const store::CellRo
   return groups;
 }
 
+CellDesign DesignOf(const store::RunRow& run, const std::vector<store::RepetitionRow>& reps) {
+  CellDesign d{run.run_id, 0, run.compare_by};
+  if (!run.target_ratio_ci || run.repetitions < 2) return d;
+  int ok_in_stage1 = 0;
+  for (const auto& r : reps) {
+    if (r.rep_idx < run.repetitions && r.status == "ok") ++ok_in_stage1;
+  }
+  if (ok_in_stage1 == run.repetitions) d.stage1 = static_cast<int>(run.repetitions);
+  return d;
+}
+
+int PairStage1(const CellDesign& a, const CellDesign& b, const std::string& by) {
+  if (a.stage1 == 0 || a.stage1 != b.stage1 || a.run_id != b.run_id) return 0;
+  return a.axis == by && b.axis == by ? a.stage1 : 0;
+}
+
+ComparedCell LoadComparedCell(store::Db& db, const store::RunRow& run, const store::CellRow& c,
+                              const std::string& metric) {
+  ComparedCell s{run.run_id, c, {c.key, MetricGroups(db, c, metric)}, "{}", {}};
+  if (c.settings_json) s.settings_json = *c.settings_json;
+  s.design = DesignOf(run, store::GetRepetitions(db, c.cell_id));
+  return s;
+}
+
 Comparisons CompareStored(store::Db& db, const std::vector<int64_t>& run_ids, const std::string& by,
                           const std::string& metric, analysis::CompareOptions options) {
   Comparisons out;
@@ -43,11 +67,11 @@ Comparisons CompareStored(store::Db& db, const std::vector<int64_t>& run_ids, co
   options.lower_is_better = metric != "throughput";
   out.options = options;
   for (int64_t run_id : run_ids) {
+    store::RunRow run = store::GetRun(db, run_id);
     for (const auto& c : store::GetCells(db, run_id)) {
       if (c.status != "ok" && c.status != "partial") continue;
-      ComparedCell s{run_id, c, {c.key, MetricGroups(db, c, metric)}, "{}"};
+      ComparedCell s = LoadComparedCell(db, run, c, metric);
       if (s.sample.groups.empty()) continue;
-      if (c.settings_json) s.settings_json = *c.settings_json;
       out.cells.push_back(std::move(s));
     }
   }
@@ -58,8 +82,13 @@ Comparisons CompareStored(store::Db& db, const std::vector<int64_t>& run_ids, co
     samples.push_back(s.sample);
   }
   auto pairs = analysis::PairAlong(coordinates, by);
+  std::vector<int> stage1;
+  for (const auto& [a, b] : pairs) {
+    stage1.push_back(PairStage1(out.cells[a].design, out.cells[b].design, by));
+  }
   if (!pairs.empty()) {
-    out.results = analysis::CompareFamily(samples, pairs, analysis::Grouping::kRepetitions, options);
+    out.results =
+        analysis::CompareFamily(samples, pairs, analysis::Grouping::kRepetitions, options, stage1);
   }
   return out;
 }

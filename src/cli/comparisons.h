@@ -17,12 +17,31 @@ namespace dlb::cli {
 // repetition), energy (joules per sample, one value per energy window).
 const std::vector<std::string>& ComparisonMetrics();
 
+// Stein's first stage of a cell (analysis::RepetitionRatio), when its run chose repetitions by a
+// two-stage design: the run, its comparison axis, and the first stage's size, set only when all of
+// the cell's first-stage repetitions succeeded.
+struct CellDesign {
+  int64_t run_id = 0;
+  int stage1 = 0;
+  std::string axis;
+};
 struct ComparedCell {
   int64_t run_id = 0;
   store::CellRow cell;
   analysis::Sample sample;          // one group per ok repetition
   std::string settings_json = "{}";  // of its first ok repetition
+  CellDesign design;
 };
+
+CellDesign DesignOf(const store::RunRow& run, const std::vector<store::RepetitionRow>& reps);
+
+// The first stage a pair's comparison uses: the shared design of both cells' run when the pair
+// runs along its axis, else 0.
+int PairStage1(const CellDesign& a, const CellDesign& b, const std::string& by);
+
+// Loads a stored cell's values of a metric and its design (above).
+ComparedCell LoadComparedCell(store::Db& db, const store::RunRow& run, const store::CellRow& c,
+                              const std::string& metric);
 
 struct Comparisons {
   std::string by, metric;

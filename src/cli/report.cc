@@ -14,6 +14,7 @@
 #include "analysis/settings.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/comparisons.h"
 #include "report/document.h"
 #include "report/gnuplot.h"
 #include "report/summary.h"
@@ -43,6 +44,7 @@ struct Side {
   size_t cell_idx;  // into ReportInput::cells
   analysis::Sample sample;
   std::string settings_json = "{}";
+  CellDesign design;
 };
 
 report::LatencyBox Box(std::vector<double> all) {
@@ -73,6 +75,7 @@ std::vector<report::Finding> Findings(const report::ReportInput& in, const std::
   for (const auto& s : sides) samples.push_back(s.sample);
   std::vector<std::pair<size_t, size_t>> pairs;
   std::vector<std::string> axis_of;
+  std::vector<int> stage1;
   std::vector<analysis::CellCoordinates> coordinates;
   for (const auto& side : sides) {
     const auto& rc = in.cells[side.cell_idx];
@@ -82,11 +85,13 @@ std::vector<report::Finding> Findings(const report::ReportInput& in, const std::
     for (const auto& pair : analysis::PairAlong(coordinates, axis)) {
       pairs.push_back(pair);
       axis_of.push_back(axis);
+      stage1.push_back(PairStage1(sides[pair.first].design, sides[pair.second].design, axis));
     }
   }
   std::vector<report::Finding> out;
   if (pairs.empty()) return out;
-  auto results = analysis::CompareFamily(samples, pairs, analysis::Grouping::kRepetitions, options);
+  auto results =
+      analysis::CompareFamily(samples, pairs, analysis::Grouping::kRepetitions, options, stage1);
   for (size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
     const auto& a = in.cells[sides[r.a].cell_idx].cell;
@@ -141,10 +146,12 @@ ExitCode Report(const ReportCliOptions& o) {
     for (auto& c : store::GetCells(store.db(), run_id)) {
       report::ReportCell rc{run_id, std::move(c), {}, {}, {}, {}, {}};
       std::vector<double> warm_compiles;
-      Side side{in.cells.size(), {rc.cell.key, {}}};
+      Side side{in.cells.size(), {rc.cell.key, {}}, "{}", {}};
       std::vector<double> pooled;
       bool ok_cell = rc.cell.status == "ok" || rc.cell.status == "partial";
-      for (auto& r : store::GetRepetitions(store.db(), rc.cell.cell_id)) {
+      auto reps = store::GetRepetitions(store.db(), rc.cell.cell_id);
+      side.design = DesignOf(in.runs.back(), reps);
+      for (auto& r : reps) {
         if (r.status != "ok") {
           r.log.clear();
           rc.failed_reps.push_back(std::move(r));

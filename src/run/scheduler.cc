@@ -22,11 +22,6 @@ namespace {
 // The confidence of the intervals the precision target reads: compare's default (1 - alpha).
 constexpr double kPrecisionConfidence = 0.95;
 
-// "ratio CI ±3.1%" or, below 2 repetitions a side, "no interval yet".
-std::string HalfWidthText(const std::optional<double>& h) {
-  return h ? fmt::format("ratio CI ±{:.1f}%", *h * 100) : std::string("no interval yet");
-}
-
 class Runner {
  public:
   Runner(const plan::Plan& plan, const WorkerLaunch& launch, ResultSink& sink, Progress& progress,
@@ -54,9 +49,12 @@ class Runner {
   }
 
  private:
-  // Rounds after the minimum: each round gives one more repetition to every cell of a comparison
-  // whose ratio interval is still wider than the target, in cell order (shuffled for a shuffled
-  // experiment), until every interval is narrow enough or its cells reach the cap.
+  // Stein's two-stage design: the minimum is the first stage. From its scatter, each comparison
+  // gets the number of repetitions per side that brings its interval within the target
+  // (analysis::SteinRepetitions), capped at the maximum; a cell takes the largest its comparisons
+  // ask for. Rounds then give one more repetition to every cell still short of its number, in cell
+  // order (shuffled for a shuffled experiment). The number is fixed once, from the first stage, so
+  // the comparison at the end keeps its level (docs/statistics.md).
   void RunToPrecision() {
     std::vector<analysis::CellCoordinates> coords;
     for (const auto& c : plan_.cells) coords.push_back(analysis::Coordinates(c));
@@ -67,47 +65,56 @@ class Runner {
           "precise; every cell keeps its {} repetitions", e_.compare_by, e_.repetitions));
       return;
     }
-    Rng shuffle_rng(e_.seed ^ 0x5bd1e995ULL);
-    while (!totals_.interrupted) {
-      auto widths = analysis::PairHalfWidths(medians_, pairs, kPrecisionConfidence);
-      // Each cell that needs more, with the widest interval among its unmet pairs (the reason).
-      std::map<size_t, std::pair<size_t, std::optional<double>>> need;
-      for (size_t k = 0; k < pairs.size(); ++k) {
-        const auto& h = widths[k];
-        if (h && *h <= *e_.target_ratio_ci) continue;
-        for (size_t cell : {pairs[k].first, pairs[k].second}) {
-          if (unsupported_[cell] || reps_run_[cell] >= e_.max_repetitions) continue;
-          auto [it, inserted] = need.try_emplace(cell, k, h);
-          bool wider = !h || (it->second.second && *h > *it->second.second);
-          if (!inserted && wider) it->second = {k, h};
+    std::vector<int> wanted(plan_.cells.size(), 0);
+    std::vector<std::string> reason(plan_.cells.size());
+    for (const auto& [a, b] : pairs) {
+      auto stein = analysis::SteinRepetitions(medians_[a], medians_[b], *e_.target_ratio_ci,
+                                              kPrecisionConfidence);
+      int n = stein ? std::min(stein->repetitions, e_.max_repetitions) : e_.max_repetitions;
+      const plan::Cell& cell = plan_.cells[a];
+      std::string why =
+          stein ? fmt::format("{} bs{} {}: ratio CI ±{:.1f}% after {} repetitions, target ±{:g}% "
+                              "needs {}{}",
+                              cell.model, cell.batch, cell.precision, stein->stage1_half_width * 100,
+                              e_.repetitions, *e_.target_ratio_ci * 100, stein->repetitions,
+                              stein->repetitions > e_.max_repetitions
+                                  ? fmt::format(", capped at {}", e_.max_repetitions)
+                                  : "")
+                : fmt::format("{} bs{} {}: no interval after the first {} repetitions (too few "
+                              "succeeded); up to the cap of {}",
+                              cell.model, cell.batch, cell.precision, e_.repetitions,
+                              e_.max_repetitions);
+      for (size_t side : {a, b}) {
+        if (n > wanted[side]) {
+          wanted[side] = n;
+          reason[side] = why;
         }
       }
-      if (need.empty()) break;
+    }
+    Rng shuffle_rng(e_.seed ^ 0x5bd1e995ULL);
+    while (!totals_.interrupted) {
       std::vector<size_t> round;
-      for (const auto& [cell, why] : need) round.push_back(cell);
+      for (size_t cell = 0; cell < plan_.cells.size(); ++cell) {
+        if (!unsupported_[cell] && reps_run_[cell] < wanted[cell]) round.push_back(cell);
+      }
+      if (round.empty()) break;
       if (!RoundFits(round.size())) {
-        std::set<size_t> open;
-        for (size_t k = 0; k < pairs.size(); ++k) {
-          if (!widths[k] || *widths[k] > *e_.target_ratio_ci) open.insert(k);
-        }
-        totals_.imprecise_at_budget = static_cast<int>(open.size());
+        std::set<size_t> short_cells(round.begin(), round.end());
+        int open = 0;
+        for (const auto& [a, b] : pairs) open += short_cells.count(a) || short_cells.count(b);
+        totals_.imprecise_at_budget = open;
         progress_.Note(fmt::format(
             "dlbench: budget: another round of {} repetitions would not end within {}; stopping "
-            "with {} comparison(s) still wider than ±{:g}%",
-            round.size(), FormatDuration(*limits_.budget_s), open.size(),
-            *e_.target_ratio_ci * 100));
+            "with {} comparison(s) short of the repetitions their ±{:g}% needs",
+            round.size(), FormatDuration(*limits_.budget_s), open, *e_.target_ratio_ci * 100));
         break;
       }
       if (e_.order == plan::Order::kShuffled) Shuffle(round, shuffle_rng);
       progress_.Extend(static_cast<int>(round.size()));
       for (size_t cell : round) {
-        const auto& [pair_idx, h] = need[cell];
-        const plan::Cell& a = plan_.cells[pairs[pair_idx].first];
-        std::string reason = fmt::format("{} bs{} {}: {}, target ±{:g}%: repetition {} of at most {}",
-                                         a.model, a.batch, a.precision, HalfWidthText(h),
-                                         *e_.target_ratio_ci * 100, reps_run_[cell] + 1,
-                                         e_.max_repetitions);
-        if (!RunTask(static_cast<int>(cell), reps_run_[cell], reason)) return;
+        std::string why = fmt::format("{}: repetition {} of {}", reason[cell], reps_run_[cell] + 1,
+                                      wanted[cell]);
+        if (!RunTask(static_cast<int>(cell), reps_run_[cell], why)) return;
       }
     }
   }

@@ -20,7 +20,8 @@ constexpr const char* kRunColumns =
     "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id), "
     "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'ok'), "
     "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status IN ('failed', 'partial')), "
-    "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'unsupported')";
+    "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'unsupported'), "
+    "r.max_repetitions, r.target_ratio_ci, r.compare_by";
 
 RunRow ReadRun(const Stmt& s) {
   RunRow r;
@@ -46,6 +47,9 @@ RunRow ReadRun(const Stmt& s) {
   r.cells_ok = s.Int(i++);
   r.cells_failed = s.Int(i++);
   r.cells_unsupported = s.Int(i++);
+  r.max_repetitions = s.OptInt(i++);
+  r.target_ratio_ci = s.OptDouble(i++);
+  if (auto by = s.OptText(i++)) r.compare_by = *by;
   return r;
 }
 

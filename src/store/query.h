@@ -20,6 +20,10 @@ struct RunRow {
   int64_t seed = 0, repetitions = 0, controller_pid = 0;
   double cooldown_s = 0;
   int64_t cells = 0, cells_ok = 0, cells_failed = 0, cells_unsupported = 0;
+  // A precision target: repetitions is then the first stage of a two-stage design.
+  std::optional<int64_t> max_repetitions;
+  std::optional<double> target_ratio_ci;
+  std::string compare_by = "framework";
 };
 
 struct CellRow {

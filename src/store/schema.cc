@@ -198,7 +198,7 @@ CREATE TABLE energy_windows (
 );
 CREATE INDEX energy_windows_by_repetition ON energy_windows(repetition_id, window_idx);
 )sql",
-    // 4 -> 5: noisy neighbours. Measured from the start of warm-up to the end of the pipelined
+    // 4 -> 5: noisy neighbours and the precision target. Neighbours are measured from the start of warm-up to the end of the pipelined
     // window on the worker's CPUs (probe/contention.h); NULL where /proc could not be read.
     R"sql(
 ALTER TABLE repetitions ADD COLUMN other_cpu_frac REAL;  -- others' CPU time / (wall x CPUs)
@@ -206,6 +206,10 @@ ALTER TABLE repetitions ADD COLUMN steal_frac REAL;      -- hypervisor steal / (
 ALTER TABLE repetitions ADD COLUMN load_avg_1m REAL;     -- /proc/loadavg when warm-up began
 ALTER TABLE repetitions ADD COLUMN contaminated INTEGER; -- 1: either fraction above 0.10
 ALTER TABLE cells ADD COLUMN contaminated_repetitions INTEGER;  -- among ok repetitions; NULL unknown
+-- A precision target (Stein's two-stage design): runs.repetitions is then the first stage.
+ALTER TABLE runs ADD COLUMN max_repetitions INTEGER;   -- NULL: as many as repetitions
+ALTER TABLE runs ADD COLUMN target_ratio_ci REAL;      -- NULL: no precision target
+ALTER TABLE runs ADD COLUMN compare_by TEXT;           -- the experiment's comparison axis
 )sql",
 };
 

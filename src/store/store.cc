@@ -105,13 +105,14 @@ int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan) {
   Stmt run = db_.Prepare(
       "INSERT INTO runs (experiment, experiment_file, experiment_toml, status, started_at, host, "
       "controller_pid, dlbench_version, dlbench_revision, command_line, host_json, order_kind, "
-      "seed, repetitions, cooldown_s, gpu_temperature_max_c) "
-      "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "seed, repetitions, cooldown_s, gpu_temperature_max_c, max_repetitions, target_ratio_ci, "
+      "compare_by) "
+      "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   Binder(run) << e.name << e.path << e.source_text << NowIso8601() << info.host
               << info.controller_pid << info.dlbench_version << info.dlbench_revision
               << info.command_line_json << info.host_json << plan::OrderName(e.order)
               << static_cast<int64_t>(e.seed) << e.repetitions << e.cooldown_s
-              << e.gpu_temperature_max_c;
+              << e.gpu_temperature_max_c << e.max_repetitions << e.target_ratio_ci << e.compare_by;
   run.Run();
   int64_t run_id = db_.LastInsertId();
 

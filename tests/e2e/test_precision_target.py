@@ -1,6 +1,7 @@
-"""Repetitions to a precision target: after the minimum, a comparison whose ratio interval is still
-wider than the target gets more repetitions (both its cells), up to the cap; one that is precise
-stops at the minimum. What decides is the interval's width, never the verdict."""
+"""Repetitions to a precision target (Stein's two-stage design): the minimum is the first stage; a
+comparison whose first-stage scatter says its interval cannot reach the target gets more
+repetitions (both its cells), up to the number the scatter asks for or the cap; one that is precise
+stops at the minimum. What decides is the scatter, never the verdict."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def test_a_precise_pair_stops_at_the_minimum(dlbench: Dlbench) -> None:
     r = dlbench("run", "far.toml")
     assert r.code == 0, r.err
     assert reps_per_variant(dlbench) == {"a": 3, "b": 3}
-    assert "of at most 6" not in r.err
+    assert "more repetitions" not in r.err
 
 
 def test_an_imprecise_pair_continues_to_the_cap(dlbench: Dlbench) -> None:
@@ -62,8 +63,8 @@ def test_an_imprecise_pair_continues_to_the_cap(dlbench: Dlbench) -> None:
     assert reps_per_variant(dlbench) == {"a": 6, "b": 6}
     # Progress says why the run goes on.
     assert "more repetitions: synthetic bs1 fp32: ratio CI ±" in r.err
-    assert "target ±5%: repetition 4 of at most 6" in r.err
-    assert "target ±5%: repetition 6 of at most 6" in r.err
+    assert "after 3 repetitions, target ±5% needs" in r.err and "capped at 6" in r.err
+    assert ": repetition 4 of 6" in r.err and ": repetition 6 of 6" in r.err
     plan = dlbench("run", "near.toml", "--dry-run")
     assert "2 cells x 3-6 repetitions = 6-12 worker processes" in plan.out
     assert "variant comparison's ratio interval is wider than ±5%" in plan.out
