@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import BIN, Dlbench, synthetic_experiment
 
 FAULTS = """
@@ -154,3 +156,62 @@ def test_sigkill_of_the_controller_leaves_a_consistent_database(dlbench: Dlbench
     while worker_pids_alive(dlbench.workdir) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert worker_pids_alive(dlbench.workdir) == []
+
+
+HANG = synthetic_experiment(
+    batches="[1]", repetitions=1, options='faults = { hang = "measure" }',
+    extra="""
+[environments.native]
+[environments.forking]
+prefix = ["sh", "-c", "\\"$@\\"; exit $?", "sh"]
+""").replace("timeout_s = 20", "timeout_s = 600")
+
+
+@pytest.mark.parametrize("environment", ["native", "forking"])
+def test_a_hung_worker_dies_with_a_sigkilled_controller(dlbench: Dlbench, environment: str) -> None:
+    # "native" execs the worker directly (PR_SET_PDEATHSIG); "forking" puts a shell in front that
+    # forks it, which only the watchdog reaches.
+    dlbench.write("hang.toml", HANG)
+    proc = subprocess.Popen([str(BIN), "run", "hang.toml", "-q", "--filter", f"environment={environment}"],
+                            cwd=dlbench.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not worker_pids_alive(dlbench.workdir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert worker_pids_alive(dlbench.workdir), "the worker never started"
+    time.sleep(1)  # into the hang: the worker no longer reads its stdin
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while worker_pids_alive(dlbench.workdir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert worker_pids_alive(dlbench.workdir) == []
+
+
+def test_a_launch_prefix_that_exits_after_closing_its_output_keeps_its_exit_status(dlbench: Dlbench) -> None:
+    # The prefix closes the reply stream first and exits 127 a moment later, as a launcher that
+    # cannot find its program does: the controller must wait for that status, not kill and record
+    # "killed by signal 9".
+    extra = """
+[environments.late]
+prefix = ["sh", "-c", "exec 1>&-; sleep 0.5; exit 127", "sh"]
+"""
+    dlbench.write("late.toml", synthetic_experiment(batches="[1]", repetitions=1, extra=extra))
+    r = dlbench("run", "late.toml", "-q")
+    assert r.code == 1, r.err
+    rows = dlbench.query("SELECT error_kind, phase, exit_code, term_signal, message FROM repetitions")
+    assert rows == [("crashed", "hello", 127, None, "worker exited during hello: exit status 127")]
+
+
+def test_a_worker_out_of_memory_at_start_says_so(dlbench: Dlbench) -> None:
+    # An 8 MB address-space limit: the worker cannot even map its libraries.
+    extra = """
+[environments.small]
+prefix = ["prlimit", "--as=8000000"]
+"""
+    dlbench.write("oom.toml", synthetic_experiment(batches="[1]", repetitions=1, extra=extra))
+    r = dlbench("run", "oom.toml", "-q")
+    assert r.code == 1, r.err
+    [(kind, phase, message)] = dlbench.query("SELECT error_kind, phase, message FROM repetitions")
+    assert (kind, phase) == ("out_of_memory", "hello")
+    assert message.startswith("worker ran out of memory during hello: exit status"), message
+    assert "the log says:" in message
