@@ -14,6 +14,7 @@
 #include "plan/profile.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/limits.h"
 #include "util/strings.h"
 
 namespace dlb::plan {
@@ -512,7 +513,7 @@ Experiment ParseExperiment(const std::string& text, const std::string& path) {
 }
 
 Experiment ParseExperimentFile(const std::string& path) {
-  return ParseExperiment(ReadFileOrThrow(path), path);
+  return ParseExperiment(ReadFileOrThrow(path, kMaxExperimentFileBytes), path);
 }
 
 }  // namespace dlb::plan

@@ -1,6 +1,7 @@
 #include "util/fd.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -41,14 +42,26 @@ bool ReadFile(const std::string& path, std::string* out) {
   return true;
 }
 
-std::string ReadFileOrThrow(const std::string& path) {
-  errno = 0;
-  std::string text;
-  if (!ReadFile(path, &text)) {
-    throw UserError("cannot read " + path + ": " +
-                    (errno != 0 ? std::strerror(errno) : "unreadable file"));
+std::string ReadFileOrThrow(const std::string& path, size_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throw UserError("cannot read " + path + ": " + std::strerror(errno));
+  struct stat st{};
+  if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw UserError(path + ": is a directory; expected a file");
   }
-  return text;
+  std::string text;
+  char buf[1 << 16];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw UserError("cannot read " + path + ": " + std::strerror(errno));
+    if (n == 0) return text;
+    if (text.size() + static_cast<size_t>(n) > max_bytes) {
+      throw UserError(path + ": larger than the limit of " + std::to_string(max_bytes >> 20) +
+                      " MiB for this kind of file");
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
 }
 
 }  // namespace dlb

@@ -44,8 +44,10 @@ Pipe MakePipe();
 // (EPIPE when the reader is gone), leaving errno set.
 [[nodiscard]] bool WriteAll(int fd, std::string_view data);
 
-// Reads a whole file; throws UserError naming the path and strerror when it cannot.
-std::string ReadFileOrThrow(const std::string& path);
+// Reads a whole file of at most max_bytes; throws UserError naming the path and the reason when it
+// cannot: strerror, "is a directory", or the limit (checked while reading, so /dev/zero and a FIFO
+// that never ends are refused too).
+std::string ReadFileOrThrow(const std::string& path, size_t max_bytes);
 
 // Reads a whole file, or returns an empty optional-like empty string and false.
 [[nodiscard]] bool ReadFile(const std::string& path, std::string* out);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "util/fd.h"
+#include "util/limits.h"
 
 namespace dlb {
 
@@ -74,7 +75,7 @@ class LineReader {
     Status status;
     std::string line;  // without the newline, for kLine
   };
-  explicit LineReader(int fd, size_t max_line_bytes = 256u << 20)
+  explicit LineReader(int fd, size_t max_line_bytes = kMaxReplyBytes)
       : fd_(fd), max_line_bytes_(max_line_bytes) {}
   Result ReadLine(std::chrono::steady_clock::time_point deadline, int interrupt_fd);
 

@@ -99,3 +99,35 @@ def test_dry_run_prints_cells_and_writes_nothing(dlbench: Dlbench) -> None:
     assert "8 cells x 3 repetitions = 24 worker processes" in r.out
     assert "vit_b_16" in r.out
     assert not dlbench.db.exists()
+
+
+def test_an_oversized_matrix_is_refused_before_it_is_expanded(dlbench: Dlbench) -> None:
+    # 1000 batch sizes x 1000 variants: a million cells, refused at once even with --dry-run.
+    variants = "".join(f"[variants.v{i}]\n" for i in range(1000))
+    batches = ", ".join(str(b) for b in range(1, 1001))
+    dlbench.write("big.toml", f'[experiment]\nname = "big"\nrepetitions = 10000\n[matrix]\n'
+                              f'framework = "synthetic"\nmodel = "synthetic"\nbatch = [{batches}]\n'
+                              f"{variants}")
+    r = dlbench("run", "big.toml", "--dry-run")
+    assert r.code == 2, r
+    assert r.err.strip() == ("dlbench: error: big.toml: matrix: 1000000 cells (batch 1000 x variant 1000) "
+                             "exceed the limit of 100000; split the experiment")
+    r = dlbench("run", "big.toml", "--dry-run", "--filter", "variant=v1")
+    assert r.code == 2 and "1000000 cells" in r.err  # counted before any filter
+    dlbench.write("reps.toml", f'[experiment]\nname = "reps"\nrepetitions = 10000\n[matrix]\n'
+                               f'framework = "synthetic"\nmodel = "synthetic"\nbatch = [{batches}]\n')
+    r = dlbench("run", "reps.toml", "--dry-run")
+    assert r.code == 2, r
+    assert r.err.strip() == ("dlbench: error: reps.toml: 1000 cells x 10000 repetitions = 10000000 worker "
+                             "processes exceed the limit of 1000000; split the experiment")
+    assert not dlbench.db.exists()
+
+
+def test_a_directory_or_an_endless_file_as_the_experiment(dlbench: Dlbench) -> None:
+    (dlbench.workdir / "exp").mkdir()
+    r = dlbench("run", "exp")
+    assert (r.code, r.err.strip()) == (2, "dlbench: error: exp: is a directory; expected a file")
+    r = dlbench("run", "/dev/zero", timeout=60)
+    assert r.code == 2
+    assert r.err.strip() == "dlbench: error: /dev/zero: larger than the limit of 4 MiB for this kind of file"
+    assert not dlbench.db.exists()
