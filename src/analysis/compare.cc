@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -25,7 +26,91 @@ std::vector<double> GroupMedians(const Sample& s) {
   return v;
 }
 
+// The ratio's intervals for samples of repetitions: the hierarchical bootstrap.
+void RepetitionIntervals(const Sample& A, const Sample& B, const std::vector<double>& a,
+                         const std::vector<double>& b, const stats::BootstrapOptions& bo,
+                         PairComparison& c) {
+  stats::Expected<stats::BootstrapResult> boot =
+      stats::HierarchicalBootstrapRatio({B.groups, A.groups, stats::RatioStatistic::Medians}, bo);
+  if (boot) {
+    if (boot->bca) {
+      c.ratio_ci = boot->bca->interval;
+      c.ci_method = "BCa";
+    } else {
+      c.ratio_ci = boot->percentile;
+      c.ci_method = "percentile";
+      c.notes.push_back("BCa undefined (" + boot->bca.error() + "); percentile interval");
+    }
+  } else {
+    c.notes.push_back(boot.error());
+  }
+  c.ratio_of_means = stats::Mean(a) != 0 ? stats::Mean(b) / stats::Mean(a) : NAN;
+  stats::BootstrapOptions means_options = bo;
+  means_options.seed = bo.seed + 1;
+  auto boot_means =
+      stats::HierarchicalBootstrapRatio({B.groups, A.groups, stats::RatioStatistic::Means}, means_options);
+  if (boot_means) c.ratio_of_means_ci = boot_means->bca ? boot_means->bca->interval : boot_means->percentile;
+}
+
+bool AllPositive(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [](double x) { return x > 0; });
+}
+
+// The intervals for plain values (dlbench stats): bootstrap or analytic by size
+// (stats::IntervalOfContrast), of the ratio B/A when every value is positive, else of B - A.
+void ValueIntervals(const std::vector<double>& a, const std::vector<double>& b,
+                    const stats::BootstrapOptions& bo, PairComparison& c) {
+  bool ratio = AllPositive(a) && AllPositive(b);
+  std::string why_not;
+  if (!ratio) {
+    why_not = "a value <= 0 on a side: a ratio would mean nothing";
+  } else if (!stats::RatioEstimate({b, a})) {
+    why_not = fmt::format("B/A = {:g} / {:g} is beyond the range of a double", c.median_b, c.median_a);
+    ratio = false;
+  }
+  stats::BootstrapOptions means_options = bo;
+  means_options.seed = bo.seed + 1;
+  auto interval = [&](stats::RatioStatistic statistic, const stats::BootstrapOptions& options) {
+    const auto contrast = ratio ? stats::Contrast::kRatio : stats::Contrast::kDifference;
+    return stats::IntervalOfContrast({b, a, statistic, contrast}, options);
+  };
+  auto medians = interval(stats::RatioStatistic::Medians, bo);
+  auto means = interval(stats::RatioStatistic::Means, means_options);
+  if (medians) {
+    c.ci_method = medians->method;
+    if (!medians->note.empty()) c.notes.push_back(medians->note);
+  } else {
+    c.notes.push_back(medians.error());
+  }
+  if (ratio) {
+    c.ratio_of_means = stats::Mean(b) / stats::Mean(a);
+    if (medians) c.ratio_ci = medians->interval;
+    if (means) c.ratio_of_means_ci = means->interval;
+    return;
+  }
+  c.ratio = c.ratio_of_means = NAN;
+  c.notes.push_back(why_not + ", so B - A is compared instead");
+  PairComparison::Difference d{.medians = c.median_b - c.median_a,
+                               .means = stats::Mean(b) - stats::Mean(a)};
+  if (medians) d.medians_ci = medians->interval;
+  if (means) {
+    d.means_ci = means->interval;
+    d.means_ci_method = means->method;
+  }
+  c.difference = d;
+}
+
 }  // namespace
+
+stats::Interval RelativeChange(const stats::Interval& difference_ci, double median_a) {
+  if (median_a != 0) {
+    const double scale = std::abs(median_a);
+    return {1 + difference_ci.lo / scale, 1 + difference_ci.hi / scale};
+  }
+  const double inf = std::numeric_limits<double>::infinity();
+  auto side = [&](double v) { return v > 0 ? inf : v < 0 ? -inf : 1.0; };
+  return {side(difference_ci.lo), side(difference_ci.hi)};
+}
 
 std::string Verdict(std::optional<double> p_welch_adj, std::optional<double> p_mwu_adj,
                     std::optional<stats::Interval> ci, const CompareOptions& o) {
@@ -82,34 +167,16 @@ std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
           "rule)", ta.size(), tb.size()));
     }
     stats::BootstrapOptions bo{o.n_resamples, 1 - o.alpha, o.seed};
-    stats::Expected<stats::BootstrapResult> boot =
-        grouping == Grouping::kRepetitions
-            ? stats::HierarchicalBootstrapRatio({B.groups, A.groups, stats::RatioStatistic::Medians}, bo)
-            : stats::BootstrapRatio({b, a, stats::RatioStatistic::Medians}, bo);
-    if (boot) {
-      if (boot->bca) {
-        c.ratio_ci = boot->bca->interval;
-        c.ci_method = "BCa";
-      } else {
-        c.ratio_ci = boot->percentile;
-        c.ci_method = "percentile";
-        c.notes.push_back("BCa undefined (" + boot->bca.error() + "); percentile interval");
-      }
+    if (grouping == Grouping::kNone) {
+      ValueIntervals(a, b, bo, c);
     } else {
-      c.notes.push_back(boot.error());
+      RepetitionIntervals(A, B, a, b, bo, c);
     }
-    c.ratio_of_means = stats::Mean(a) != 0 ? stats::Mean(b) / stats::Mean(a) : NAN;
-    stats::BootstrapOptions means_options = bo;
-    means_options.seed = o.seed + 1;
-    auto boot_means =
-        grouping == Grouping::kRepetitions
-            ? stats::HierarchicalBootstrapRatio({B.groups, A.groups, stats::RatioStatistic::Means}, means_options)
-            : stats::BootstrapRatio({b, a, stats::RatioStatistic::Means}, means_options);
-    if (boot_means) c.ratio_of_means_ci = boot_means->bca ? boot_means->bca->interval : boot_means->percentile;
     // Power: how many observations per side would detect a `threshold` shift of A's mean.
     if (ta.size() >= 2 && tb.size() >= 2) {
-      double ma = stats::Mean(ta), mb = stats::Mean(tb);
-      double pooled = std::sqrt((stats::SumSquaredDeviations(ta, ma) + stats::SumSquaredDeviations(tb, mb)) /
+      const stats::Scaled s = stats::ScaleTogether(ta, tb);  // the effect size is scale-free
+      double ma = stats::Mean(s.a), mb = stats::Mean(s.b);
+      double pooled = std::sqrt((stats::SumSquaredDeviations(s.a, ma) + stats::SumSquaredDeviations(s.b, mb)) /
                                 static_cast<double>(ta.size() + tb.size() - 2));
       if (pooled > 0 && ma != 0) {
         stats::SampleSizeQuery q;
@@ -140,7 +207,11 @@ std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
       for (size_t k = 0; k < mwu_idx.size(); ++k) out[mwu_idx[k]].p_mwu_adjusted = adj->p[k];
     }
   }
-  for (auto& c : out) c.verdict = Verdict(c.p_welch_adjusted, c.p_mwu_adjusted, c.ratio_ci, o);
+  for (auto& c : out) {
+    std::optional<stats::Interval> ci = c.ratio_ci;
+    if (c.difference && c.difference->medians_ci) ci = RelativeChange(*c.difference->medians_ci, c.median_a);
+    c.verdict = Verdict(c.p_welch_adjusted, c.p_mwu_adjusted, ci, o);
+  }
   return out;
 }
 

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "stats/sample_check.h"
@@ -32,10 +33,18 @@ enum class RatioStatistic {
   Means,    // mean(a) / mean(b)
 };
 
+// How the two locations are set against each other. A ratio means something only for values of
+// one sign away from zero (times, throughputs); the difference serves any values.
+enum class Contrast {
+  kRatio,       // location(a) / location(b)
+  kDifference,  // location(a) - location(b)
+};
+
 struct TwoSampleRatio {
   std::span<const double> a{};  // numerator sample, >= 2 values
   std::span<const double> b{};  // denominator sample, >= 2 values
   RatioStatistic statistic = RatioStatistic::Medians;
+  Contrast contrast = Contrast::kRatio;
 };
 
 // Groups (repetitions) of values; each sample needs >= 2 groups, each group >= 1 value.
@@ -97,6 +106,29 @@ struct BootstrapResult {
 // The hierarchical variant described at the top of this file.
 [[nodiscard]] Expected<BootstrapResult> HierarchicalBootstrapRatio(const GroupedRatio& data,
                                                                    const BootstrapOptions& options);
+
+// The interval that `dlbench stats` reports for a contrast of two plain samples: the BCa bootstrap
+// (percentile where BCa is undefined) while resampling is affordable, n_resamples * (n_a + n_b) <=
+// kMaxBootstrapDraws, and an analytic interval beyond, where the large-sample approximations hold
+// and 10^4 resamples of 10^6 values would take minutes:
+// - medians: each median's standard error from its distribution-free 95% order-statistic interval,
+//   se = (x(k) - x(j)) / (2 z) with z for that interval's exact coverage (McKean & Schrader 1984);
+//   a ratio on the log scale, exp(log(m_a / m_b) +- z sqrt(se_log_a^2 + se_log_b^2)) with se_log
+//   from log x(k) - log x(j) (Price & Bonett 2002), a difference on the raw scale;
+// - means: a ratio by the delta method on the log scale, se^2 = s_a^2 / (n_a m_a^2) +
+//   s_b^2 / (n_b m_b^2); a difference by Welch's interval (two_sample.h).
+inline constexpr double kMaxBootstrapDraws = 5e7;
+
+struct ContrastInterval {
+  double estimate = 0;
+  Interval interval{};
+  std::string method;  // "BCa", "percentile", "Price-Bonett", "McKean-Schrader", "delta method", "Welch"
+  std::string note;    // why BCa or the bootstrap was not used; empty otherwise
+};
+
+// Errors: those of BootstrapRatio; for a ratio, a value <= 0 in the analytic case.
+[[nodiscard]] Expected<ContrastInterval> IntervalOfContrast(const TwoSampleRatio& data,
+                                                            const BootstrapOptions& options);
 
 // Quantile p in [0, 1] of sorted values, scipy.stats.quantile(method='linear') (Hyndman-Fan type 7,
 // the same as numpy.percentile's default), written the way SciPy computes it.
