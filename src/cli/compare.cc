@@ -221,7 +221,7 @@ ExitCode Compare(CompareCliOptions o) {
              "the CI inside ±{:g}%. Few repetitions cannot reach significance: Mann-Whitney needs at least "
              "4 per side for p < 0.05.\n",
              o.compare.alpha, results.size(), o.compare.threshold * 100, o.compare.threshold * 100);
-  if (!notes.empty()) fmt::print("\n{}", notes);
+  if (!notes.empty()) fmt::print("\n{}", TerminalSafe(notes, true));  // notes quote stored names
   return ExitCode::kDone;
 }
 

@@ -241,7 +241,7 @@ ExitCode Stats(const StatsOptions& o) {
                  o.compare.n_resamples, o.compare.seed, stats::kMaxBootstrapDraws,
                  o.compare.threshold * 100);
     }
-    if (!notes.empty()) fmt::print("\n{}", notes);
+    if (!notes.empty()) fmt::print("\n{}", TerminalSafe(notes, true));
   }
   return ExitCode::kDone;
 }

@@ -48,6 +48,15 @@ class Parser {
     }
   }
 
+  // Names reach terminals, tables, LaTeX and file names: a control character (ESC, newline, NUL)
+  // in one is refused here rather than escaped everywhere later.
+  void CheckName(const toml::node* node, const std::string& field, const std::string& name) const {
+    if (auto c = FirstControl(name)) {
+      Fail(node, field, fmt::format("the name \"{}\" holds the control character {}; allowed: "
+                                    "printable characters", TerminalSafe(name), *c));
+    }
+  }
+
   static std::string Dotted(const std::string& prefix, const std::string& key) {
     return prefix.empty() ? key : prefix + "." + key;
   }
@@ -255,6 +264,7 @@ void ParseExperimentTable(const Parser& p, const toml::table& root, Experiment& 
   p.CheckKeys(*t, "experiment", kExperimentKeys);
   auto name = p.String(*t, "name", "experiment.name");
   if (!name || Trim(*name).empty()) p.Fail(t, "experiment.name", "missing or empty");
+  p.CheckName(t->get("name"), "experiment.name", *name);
   e.name = *name;
   e.description = p.String(*t, "description", "experiment.description").value_or("");
   e.repetitions = static_cast<int>(p.Int(*t, "repetitions", "experiment.repetitions", 1, 10'000)
@@ -329,6 +339,7 @@ void ParseVariants(const Parser& p, const toml::table& root, Experiment& e) {
   if (vs == nullptr) return;
   for (const auto& [name, node] : InFileOrder(*vs)) {
     std::string prefix = "variants." + name;
+    p.CheckName(node, "variants", name);
     if (!node->is_table()) p.Fail(node, prefix, "expected a table");
     const toml::table& t = *node->as_table();
     p.CheckKeys(t, prefix, kVariantKeys);
@@ -363,6 +374,7 @@ void ParseEnvironments(const Parser& p, const toml::table& root, Experiment& e) 
   if (es == nullptr) return;
   for (const auto& [name, node] : InFileOrder(*es)) {
     std::string prefix = "environments." + name;
+    p.CheckName(node, "environments", name);
     if (!node->is_table()) p.Fail(node, prefix, "expected a table");
     const toml::table& t = *node->as_table();
     p.CheckKeys(t, prefix, kEnvironmentKeys);

@@ -23,10 +23,11 @@ bool IsSet(const std::string& s) {
   return !s.empty() && s != "default" && s != "-" && s != "native";
 }
 
-// Labels inside gnuplot data files are double-quoted; a '"' would end them early.
-std::string DataLabel(std::string s) {
+// Labels inside gnuplot data files are double-quoted; a '"' would end them early, and a control
+// character would reach the SVG (TerminalSafe shows it, a newline included, on one line).
+std::string DataLabel(const std::string& label) {
+  std::string s = TerminalSafe(label);
   std::replace(s.begin(), s.end(), '"', '\'');
-  std::replace(s.begin(), s.end(), '\n', ' ');
   return "\"" + s + "\"";
 }
 

@@ -105,7 +105,7 @@ std::string ValidationSummary(const std::vector<store::ValidationRow>& rows) {
   for (const auto& v : rows) {
     if (v.status == "error") {
       out += fmt::format("validation {} {} {}: {} could not be compared: {}\n", v.model, v.precision,
-                         v.device, v.framework_a, v.message.value_or(""));
+                         v.device, v.framework_a, TerminalSafe(v.message.value_or("")));
       continue;
     }
     out += fmt::format(
@@ -122,8 +122,8 @@ std::string Problems(const std::vector<store::CellRow>& cells) {
   std::string out;
   for (const auto& c : cells) {
     if (c.status == "ok") continue;
-    out += fmt::format("cell {} {}: {}{}\n", c.cell_idx, CellName(c), c.status,
-                       c.message ? ": " + *c.message : "");
+    out += fmt::format("cell {} {}: {}{}\n", c.cell_idx, TerminalSafe(CellName(c)), c.status,
+                       c.message ? ": " + TerminalSafe(*c.message) : "");
   }
   return out;
 }

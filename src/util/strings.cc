@@ -206,7 +206,7 @@ std::optional<std::string> FirstControl(std::string_view s) {
 }
 
 std::string CsvField(std::string_view s) {
-  std::string field(s);
+  std::string field = TerminalSafe(s, true);
   if (!field.empty() && std::string_view("=+-@\t\r").find(field[0]) != std::string_view::npos) {
     char* end = nullptr;
     std::strtod(field.c_str(), &end);

@@ -36,7 +36,8 @@ std::string TerminalSafe(std::string_view s, bool keep_newlines = false);
 // The first control character (as TerminalSafe defines them) in s, as its escape: nullopt if none.
 std::optional<std::string> FirstControl(std::string_view s);
 
-// One CSV field: RFC 4180 quoting when it holds a comma, quote, CR or LF; and, as OWASP
+// One CSV field: control characters shown as TerminalSafe does (newlines and tabs kept), RFC 4180
+// quoting when it holds a comma, quote, CR or LF; and, as OWASP
 // recommends against formula injection, a leading ' when it starts with =, +, -, @, tab or CR and
 // is not a number, so that a spreadsheet shows it instead of running it.
 std::string CsvField(std::string_view s);

@@ -33,6 +33,23 @@ CASES = {
         HEAD + 'model = "resnet18"\ndevice = ["gpu"]\n',
         'bad.toml:6: matrix.device: "gpu" is not a device; allowed: cpu, cuda, cuda:N',
     ),
+    # Control characters in names: an ESC clears a terminal, a newline splits table rows, a NUL cut
+    # the name short. Refused where they are written, and the message shows them escaped.
+    "escape_in_variant": (
+        HEAD + 'model = "resnet18"\n[variants."a\\u001b[2Jb"]\n',
+        'bad.toml:6: variants: the name "a\\x1b[2Jb" holds the control character \\x1b; allowed: '
+        "printable characters",
+    ),
+    "newline_in_environment": (
+        HEAD + 'model = "resnet18"\n[environments."two\\nlines"]\n',
+        'bad.toml:6: environments: the name "two\\nlines" holds the control character \\n; allowed: '
+        "printable characters",
+    ),
+    "nul_in_experiment_name": (
+        '[experiment]\nname = "x\\u0000y"\n[matrix]\nframework = "synthetic"\nmodel = "synthetic"\n',
+        'bad.toml:2: experiment.name: the name "x\\x00y" holds the control character \\x00; allowed: '
+        "printable characters",
+    ),
 }
 
 
