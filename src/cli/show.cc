@@ -149,8 +149,10 @@ ExitCode Show(const ShowOptions& o) {
     Print("\n{}", v);
   }
   for (const auto& c : cells) {
-    if (c.status == "ok" || c.status == "pending") continue;
-    Print("\ncell {} {}: {}\n", c.cell_idx, TerminalSafe(c.key), c.status);
+    const std::string never = report::NeverRan(c);
+    if ((c.status == "ok" || c.status == "pending") && never.empty()) continue;
+    Print("\ncell {} {}: {}{}\n", c.cell_idx, TerminalSafe(c.key), report::ShownStatus(c),
+          never.empty() ? "" : " (" + never + ")");
     for (const auto& r : store::GetRepetitions(store.db(), c.cell_id)) {
       if (r.status == "ok") continue;
       Print("  repetition {}: {} [{}] during {}: {}\n", r.rep_idx, r.status,

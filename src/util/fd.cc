@@ -64,4 +64,76 @@ std::string ReadFileOrThrow(const std::string& path, size_t max_bytes) {
   }
 }
 
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), out_(nullptr) {
+  struct stat st{};
+  const bool exists = ::stat(path_.c_str(), &st) == 0;
+  if (exists && !S_ISREG(st.st_mode)) {
+    fd_ = UniqueFd(::open(path_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  } else {
+    temp_ = path_ + ".tmp-XXXXXX";
+    fd_ = UniqueFd(::mkostemp(temp_.data(), O_CLOEXEC));
+    if (!fd_.valid()) temp_.clear();
+  }
+  if (!fd_.valid()) Fail(errno);
+  if (!temp_.empty()) {
+    // mkostemp makes 0600; the file gets the mode of the one it replaces, or the usual 0666 & ~umask.
+    mode_t mode = 0;
+    if (exists) {
+      mode = st.st_mode & 07777;
+    } else {
+      mode_t mask = ::umask(0);
+      ::umask(mask);
+      mode = 0666 & ~mask;
+    }
+    ::fchmod(fd_.get(), mode);
+  }
+  buffer_ = std::make_unique<Buffer>(fd_.get());
+  out_.rdbuf(buffer_.get());
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_ && !temp_.empty()) ::unlink(temp_.c_str());
+}
+
+void AtomicFile::Fail(int error) {
+  if (!temp_.empty()) ::unlink(temp_.c_str());
+  temp_.clear();
+  throw EnvError("cannot write " + path_ + ": " + std::strerror(error));
+}
+
+void AtomicFile::Commit() {
+  out_.flush();
+  if (buffer_->error() != 0) Fail(buffer_->error());
+  if (!out_) Fail(EIO);
+  if (::fsync(fd_.get()) != 0 && errno != EINVAL && errno != EROFS) Fail(errno);
+  if (::close(fd_.Release()) != 0) Fail(errno);
+  if (!temp_.empty() && ::rename(temp_.c_str(), path_.c_str()) != 0) Fail(errno);
+  committed_ = true;
+}
+
+AtomicFile::Buffer::int_type AtomicFile::Buffer::overflow(int_type c) {
+  if (!Flush()) return traits_type::eof();
+  if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+  *pptr() = traits_type::to_char_type(c);
+  pbump(1);
+  return c;
+}
+
+bool AtomicFile::Buffer::Flush() {
+  if (error_ != 0) return false;
+  const std::string_view pending(pbase(), static_cast<size_t>(pptr() - pbase()));
+  if (!WriteAll(fd_, pending)) {
+    error_ = errno;
+    return false;
+  }
+  setp(data_, data_ + sizeof data_);
+  return true;
+}
+
+void WriteFileAtomically(const std::string& path, std::string_view data) {
+  AtomicFile file(path);
+  file.stream().write(data.data(), static_cast<std::streamsize>(data.size()));
+  file.Commit();
+}
+
 }  // namespace dlb

@@ -87,7 +87,7 @@ std::string FindProgram(const std::string& name) {
     }
     if (from != to && ::dup2(from, to) < 0) fail();  // dup2 clears O_CLOEXEC on the target
   }
-  for (int sig : {SIGINT, SIGTERM, SIGPIPE, SIGQUIT, SIGHUP}) ::signal(sig, SIG_DFL);
+  for (int sig : {SIGINT, SIGTERM, SIGPIPE, SIGQUIT, SIGHUP, SIGXFSZ}) ::signal(sig, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);

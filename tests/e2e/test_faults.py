@@ -145,11 +145,25 @@ def test_sigkill_of_the_controller_leaves_a_consistent_database(dlbench: Dlbench
     proc.kill()
     proc.wait(timeout=30)
     assert dlbench.query("PRAGMA integrity_check") == [("ok",)]
-    # The next dlbench that opens the file sees the controller is gone and marks the run.
+    # Commands that read see that the controller is gone and show the run as incomplete, finished
+    # at its last stored repetition, without writing that into the file.
     r = dlbench("list")
     assert r.code == 0
     assert "incomplete" in r.out
-    assert dlbench.query("SELECT status FROM runs") == [("incomplete",)]
+    assert dlbench.query("SELECT status, finished_at FROM runs") == [("running", None)]
+    last = dlbench.query("SELECT MAX(finished_at) FROM repetitions")[0][0]
+    show = dlbench("show", "1").out
+    assert f"status incomplete; started" in show and f"finished {last}" in show
+    # Cells that did not run all their repetitions say so: "1/2", not "1/1"; never-run ones too.
+    assert "incomplete" in show and "never ran" in show
+    assert " 0/2 " in show or "not run" in show
+    r = dlbench("report", "1", "--out", "rep", "--format", "md")
+    assert r.code == 0, r.err
+    assert "never ran" in (dlbench.workdir / "rep" / "report.md").read_text()
+    # The next command that writes marks the run in the file, as of its last stored repetition.
+    dlbench.write("tiny.toml", synthetic_experiment(name="tiny", batches="[1]", repetitions=1))
+    assert dlbench("run", "tiny.toml", "-q").code == 0
+    assert dlbench.query("SELECT status, finished_at FROM runs WHERE run_id = 1") == [("incomplete", last)]
     assert dlbench.query("SELECT COUNT(*) FROM repetitions")[0][0] >= 3
     # Orphaned workers leave on their own once their stdin closes (at most one chunk later).
     deadline = time.monotonic() + 20
