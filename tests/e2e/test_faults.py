@@ -229,3 +229,18 @@ prefix = ["prlimit", "--as=8000000"]
     assert (kind, phase) == ("out_of_memory", "hello")
     assert message.startswith("worker ran out of memory during hello: exit status"), message
     assert "the log says:" in message
+
+
+def test_an_endless_reply_line_is_refused_at_the_limit(dlbench: Dlbench) -> None:
+    # A prefix that writes 300 MB without a newline on the reply stream: refused once 256 MiB have
+    # arrived (the scan is linear, so this takes seconds, not minutes), and the matrix goes on.
+    extra = """
+[environments.flood]
+prefix = ["sh", "-c", "yes x | tr -d '\\\\n' | head -c 300000000; exec \\"$@\\"", "sh"]
+"""
+    dlbench.write("flood.toml", synthetic_experiment(batches="[1]", repetitions=1, extra=extra))
+    r = dlbench("run", "flood.toml", "-q", timeout=300)
+    assert r.code == 1, r.err
+    [(kind, phase, message)] = dlbench.query("SELECT error_kind, phase, message FROM repetitions")
+    assert (kind, phase) == ("crashed", "hello")
+    assert message.startswith("worker sent an oversized reply during hello"), message
