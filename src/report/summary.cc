@@ -44,7 +44,9 @@ std::string PrecisionLabel(const std::string& precision, const std::string& prof
 }
 
 std::string NeverRan(const store::CellRow& c) {
-  if (c.status == "unsupported" || c.repetitions_run >= c.repetitions_planned) return {};
+  if (c.run_complete || c.status == "unsupported" || c.repetitions_run >= c.repetitions_planned) {
+    return {};
+  }
   const int64_t first = c.repetitions_run + 1, last = c.repetitions_planned;
   return first == last ? fmt::format("repetition {} of {} never ran", first, last)
                        : fmt::format("repetitions {} to {} of {} never ran", first, last, last);
@@ -69,8 +71,8 @@ std::string CellTable(const std::vector<store::CellRow>& cells) {
     std::string mean = "-";
     if (c.mean_ns) mean = FormatNs(*c.mean_ns) + (c.std_ns ? " ± " + FormatNs(*c.std_ns) : "");
     // ok of planned: a cell of an interrupted run with 1 of 3 repetitions reads 1/3, not 1/1.
-    t.AddRow({CellName(c), ShownStatus(c),
-              fmt::format("{}/{}", c.repetitions_ok, std::max(c.repetitions_planned, c.repetitions_run)),
+    const int64_t of = NeverRan(c).empty() ? c.repetitions_run : c.repetitions_planned;
+    t.AddRow({CellName(c), ShownStatus(c), fmt::format("{}/{}", c.repetitions_ok, of),
               c.n_samples ? std::to_string(*c.n_samples) : "-", median,
               Tail(c, c.p90_ns, stats::kMinSamplesP90), Tail(c, c.p99_ns, stats::kMinSamplesP99),
               mean, Rate(c.throughput_sps), Rate(c.window_throughput_sps), Seconds(c.compile_s),

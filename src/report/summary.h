@@ -27,8 +27,8 @@ std::string ValidationSummary(const std::vector<store::ValidationRow>& rows);
 std::string Problems(const std::vector<store::CellRow>& cells);
 
 // For a cell whose run ended before all its planned repetitions ran: "repetitions 2 to 3 of 3
-// never ran" (rep_idx counts from 0, this from 1). Empty otherwise, and for an unsupported cell,
-// which stops after its first repetition by design.
+// never ran" (rep_idx counts from 0, this from 1). Empty otherwise: for a run that completed, and
+// for an unsupported cell, which stops after its first repetition by design.
 std::string NeverRan(const store::CellRow& c);
 
 // The cell's status as the tables show it: "incomplete" for an ok or partial cell with

@@ -147,7 +147,8 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
       " ORDER BY rep_idx LIMIT 1), "
       "(SELECT energy_note FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
       " ORDER BY rep_idx LIMIT 1), "
-      "(SELECT repetitions FROM runs WHERE runs.run_id = cells.run_id) "
+      "(SELECT repetitions FROM runs WHERE runs.run_id = cells.run_id), "
+      "(SELECT status = 'complete' FROM runs WHERE runs.run_id = cells.run_id) "
       "FROM cells WHERE run_id = ? ORDER BY cell_idx");
   s.Bind(1, run_id);
   std::vector<CellRow> out;
@@ -195,6 +196,7 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
     c.settings_json = s.OptText(i++);
     c.energy_note = s.OptText(i++);
     c.repetitions_planned = s.Int(i++);
+    c.run_complete = s.Int(i++) != 0;
     out.push_back(std::move(c));
   }
   return out;

@@ -32,6 +32,7 @@ struct CellRow {
   std::optional<std::string> message;
   int64_t repetitions_ok = 0, repetitions_run = 0;
   int64_t repetitions_planned = 0;  // the run's repetitions per cell
+  bool run_complete = false;        // the run finished (stored as complete)
   std::optional<int64_t> n_samples;
   std::optional<double> mean_ns, std_ns, min_ns, p50_ns, p90_ns, p95_ns, p99_ns, max_ns;
   std::optional<double> median_ci_lo_ns, median_ci_hi_ns, median_ci_coverage;
