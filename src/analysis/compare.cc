@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <boost/math/distributions/students_t.hpp>
 
@@ -27,8 +28,56 @@ std::vector<double> GroupMedians(const Sample& s) {
   return v;
 }
 
-// Every value is an observation (dlbench stats): Welch on the values, the ratio of medians with a
-// bootstrap CI, and the ratio of means with its own.
+bool AllPositive(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [](double x) { return x > 0; });
+}
+
+// The intervals for plain values (dlbench stats): bootstrap or analytic by size
+// (stats::IntervalOfContrast), of the ratio B/A when every value is positive, else of B - A.
+void ValueIntervals(const std::vector<double>& a, const std::vector<double>& b,
+                    const stats::BootstrapOptions& bo, PairComparison& c) {
+  bool ratio = AllPositive(a) && AllPositive(b);
+  std::string why_not;
+  if (!ratio) {
+    why_not = "a value <= 0 on a side: a ratio would mean nothing";
+  } else if (!stats::RatioEstimate({b, a})) {
+    why_not = fmt::format("B/A = {:g} / {:g} is beyond the range of a double", c.median_b, c.median_a);
+    ratio = false;
+  }
+  stats::BootstrapOptions means_options = bo;
+  means_options.seed = bo.seed + 1;
+  auto interval = [&](stats::RatioStatistic statistic, const stats::BootstrapOptions& options) {
+    const auto contrast = ratio ? stats::Contrast::kRatio : stats::Contrast::kDifference;
+    return stats::IntervalOfContrast({b, a, statistic, contrast}, options);
+  };
+  auto medians = interval(stats::RatioStatistic::Medians, bo);
+  auto means = interval(stats::RatioStatistic::Means, means_options);
+  if (medians) {
+    c.ci_method = medians->method;
+    if (!medians->note.empty()) c.notes.push_back(medians->note);
+  } else {
+    c.notes.push_back(medians.error());
+  }
+  if (ratio) {
+    c.ratio_of_means = stats::Mean(b) / stats::Mean(a);
+    if (medians) c.ratio_ci = medians->interval;
+    if (means) c.ratio_of_means_ci = means->interval;
+    return;
+  }
+  c.ratio = c.ratio_of_means = NAN;
+  c.notes.push_back(why_not + ", so B - A is compared instead");
+  PairComparison::Difference d{.medians = c.median_b - c.median_a,
+                               .means = stats::Mean(b) - stats::Mean(a)};
+  if (medians) d.medians_ci = medians->interval;
+  if (means) {
+    d.means_ci = means->interval;
+    d.means_ci_method = means->method;
+  }
+  c.difference = d;
+}
+
+// Every value is an observation (dlbench stats): Welch on the values, and the intervals of
+// ValueIntervals.
 void CompareObservations(const std::vector<double>& a, const std::vector<double>& b,
                          const CompareOptions& o, PairComparison& c) {
   if (auto w = stats::WelchTTest(b, a)) {
@@ -36,24 +85,7 @@ void CompareObservations(const std::vector<double>& a, const std::vector<double>
   } else {
     c.notes.push_back(w.error());
   }
-  stats::BootstrapOptions bo{o.n_resamples, 1 - o.alpha, o.seed};
-  if (auto boot = stats::BootstrapRatio({b, a, stats::RatioStatistic::Medians}, bo)) {
-    if (boot->bca) {
-      c.ratio_ci = boot->bca->interval;
-      c.ci_method = "BCa";
-    } else {
-      c.ratio_ci = boot->percentile;
-      c.ci_method = "percentile";
-      c.notes.push_back("BCa undefined (" + boot->bca.error() + "); percentile interval");
-    }
-  } else {
-    c.notes.push_back(boot.error());
-  }
-  stats::BootstrapOptions means_options = bo;
-  means_options.seed = o.seed + 1;
-  if (auto boot = stats::BootstrapRatio({b, a, stats::RatioStatistic::Means}, means_options)) {
-    c.ratio_of_means_ci = boot->bca ? boot->bca->interval : boot->percentile;
-  }
+  ValueIntervals(a, b, stats::BootstrapOptions{o.n_resamples, 1 - o.alpha, o.seed}, c);
 }
 
 }  // namespace
@@ -237,6 +269,16 @@ std::string VerdictText(VerdictKind kind, const CompareOptions& o) {
   return "no significant difference";
 }
 
+stats::Interval RelativeChange(const stats::Interval& difference_ci, double median_a) {
+  if (median_a != 0) {
+    const double scale = std::abs(median_a);
+    return {1 + difference_ci.lo / scale, 1 + difference_ci.hi / scale};
+  }
+  const double inf = std::numeric_limits<double>::infinity();
+  auto side = [&](double v) { return v > 0 ? inf : v < 0 ? -inf : 1.0; };
+  return {side(difference_ci.lo), side(difference_ci.hi)};
+}
+
 std::string Verdict(std::optional<double> p_welch_adj, std::optional<double> p_mwu_adj,
                     std::optional<stats::Interval> ci, const CompareOptions& o) {
   return VerdictText(Decide(p_welch_adj, p_mwu_adj, true, ci, o), o);
@@ -285,8 +327,9 @@ std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
     }
     // Power: how many observations per side would detect a `threshold` shift of A's mean.
     if (ta.size() >= 2 && tb.size() >= 2) {
-      double ma = stats::Mean(ta), mb = stats::Mean(tb);
-      double pooled = std::sqrt((stats::SumSquaredDeviations(ta, ma) + stats::SumSquaredDeviations(tb, mb)) /
+      const stats::Scaled s = stats::ScaleTogether(ta, tb);  // the effect size is scale-free
+      double ma = stats::Mean(s.a), mb = stats::Mean(s.b);
+      double pooled = std::sqrt((stats::SumSquaredDeviations(s.a, ma) + stats::SumSquaredDeviations(s.b, mb)) /
                                 static_cast<double>(ta.size() + tb.size() - 2));
       if (pooled > 0 && ma != 0) {
         stats::SampleSizeQuery q;
@@ -322,7 +365,9 @@ std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
   // Over plain values both tests must agree, since latency distributions are rarely normal.
   const bool require_mwu = grouping == Grouping::kNone;
   for (auto& c : out) {
-    c.kind = Decide(c.p_welch_adjusted, c.p_mwu_adjusted, require_mwu, c.ratio_ci, o);
+    std::optional<stats::Interval> ci = c.ratio_ci;
+    if (c.difference && c.difference->medians_ci) ci = RelativeChange(*c.difference->medians_ci, c.median_a);
+    c.kind = Decide(c.p_welch_adjusted, c.p_mwu_adjusted, require_mwu, ci, o);
     c.verdict = VerdictText(c.kind, o);
   }
   return out;

@@ -62,6 +62,16 @@ struct PairComparison {
   VerdictKind kind = VerdictKind::kUndecided;
   std::string verdict;  // VerdictText(kind)
   std::vector<std::string> notes;  // why a test or interval is missing, small-n warnings
+
+  // Plain values (Grouping::kNone) with a value <= 0 on either side. A ratio means nothing there
+  // (a negative median over a positive one reads "lower" when B is higher), so the comparison is
+  // the difference B - A instead, and the ratio fields stay empty (ratio and ratio_of_means NaN).
+  struct Difference {
+    double medians = 0, means = 0;  // median(B) - median(A), mean(B) - mean(A)
+    std::optional<stats::Interval> medians_ci{}, means_ci{};
+    std::string means_ci_method{};  // the medians' method is ci_method
+  };
+  std::optional<Difference> difference;
 };
 
 // Compares each (a, b) pair. The Holm family is the whole list of pairs, per test. stage1, when
@@ -71,6 +81,11 @@ std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
                                           const std::vector<std::pair<size_t, size_t>>& pairs,
                                           Grouping grouping, const CompareOptions& options,
                                           const std::vector<int>& stage1 = {});
+
+// The interval the verdict rule reads for a difference: B - A relative to |median A|, that is
+// 1 + (B - A) / |A|, which is B / A for a positive A. With median A = 0 the band has no width: the
+// interval becomes +-infinity on the side(s) the difference's CI reaches, and exactly 1 for [0, 0].
+stats::Interval RelativeChange(const stats::Interval& difference_ci, double median_a);
 
 // The verdict rule: `require_mwu` asks Mann-Whitney to agree with Welch (over plain values).
 VerdictKind Decide(std::optional<double> p_welch_adj, std::optional<double> p_mwu_adj,

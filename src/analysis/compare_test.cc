@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <random>
 
 namespace dlb::analysis {
@@ -151,6 +153,39 @@ TEST(Decide, OverRepetitionsWelchAloneDecides) {
   EXPECT_EQ(Decide(0.2, 0.3, false, inside, o), VerdictKind::kEquivalent);
   EXPECT_EQ(Decide(0.001, 0.001, false, straddle, o), VerdictKind::kUndecided);
   EXPECT_EQ(Decide(0.001, 0.001, false, std::nullopt, o), VerdictKind::kUndecided);
+}
+
+// A ratio of a negative median over a positive one read "B lower" although every value of B was
+// larger. Without positive values on both sides the comparison is the difference B - A.
+TEST(CompareFamily, SignsAndZeroCompareTheDifference) {
+  CompareOptions o;
+  o.n_resamples = 2000;
+  o.lower_is_better = false;
+  std::vector<Sample> s = {Normal("neg", -6.5, 0.3, 40, 1), Normal("pos", 7.5, 0.3, 40, 2),
+                           Normal("around zero", 0, 1, 40, 3)};
+  auto r = CompareFamily(s, {{0, 1}, {1, 0}, {0, 2}}, Grouping::kNone, o);
+  ASSERT_EQ(r.size(), 3u);
+  ASSERT_TRUE(r[0].difference);
+  EXPECT_TRUE(std::isnan(r[0].ratio));
+  EXPECT_FALSE(r[0].ratio_ci);
+  EXPECT_NEAR(r[0].difference->medians, 14, 0.5);
+  ASSERT_TRUE(r[0].difference->medians_ci);
+  EXPECT_GT(r[0].difference->medians_ci->lo, 13);
+  EXPECT_EQ(r[0].verdict, "B higher");
+  EXPECT_EQ(r[1].verdict, "B lower");
+  EXPECT_EQ(r[2].verdict, "B higher");
+  ASSERT_TRUE(r[2].difference->means_ci);
+  EXPECT_EQ(r[2].difference->means_ci_method, "BCa");  // bootstrapped at this size
+}
+
+TEST(RelativeChange, IsTheRatioForPositiveAAndSignOnlyAtZero) {
+  EXPECT_EQ(RelativeChange({-2, 4}, 100), (stats::Interval{0.98, 1.04}));
+  EXPECT_EQ(RelativeChange({-2, 4}, -100), (stats::Interval{0.98, 1.04}));
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(RelativeChange({1, 4}, 0), (stats::Interval{inf, inf}));
+  EXPECT_EQ(RelativeChange({-4, -1}, 0), (stats::Interval{-inf, -inf}));
+  EXPECT_EQ(RelativeChange({-4, 1}, 0), (stats::Interval{-inf, inf}));
+  EXPECT_EQ(RelativeChange({0, 0}, 0), (stats::Interval{1, 1}));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "util/error.h"
+#include "util/strings.h"
 
 #ifndef DLBENCH_SOURCE_DIR
 #error "DLBENCH_SOURCE_DIR must be defined by the build"
@@ -20,12 +21,13 @@
 namespace dlb::cli {
 namespace fs = std::filesystem;
 
+// Messages quote names and files from outside: their control characters are shown, not obeyed.
 void PrintError(const std::string& message) {
-  std::fprintf(stderr, "dlbench: error: %s\n", message.c_str());
+  std::fprintf(stderr, "dlbench: error: %s\n", TerminalSafe(message).c_str());
 }
 
 void PrintWarning(const std::string& message) {
-  std::fprintf(stderr, "dlbench: warning: %s\n", message.c_str());
+  std::fprintf(stderr, "dlbench: warning: %s\n", TerminalSafe(message).c_str());
 }
 
 std::string ExecutableDir() {

@@ -184,7 +184,7 @@ ExitCode Compare(CompareCliOptions o) {
              o.metric, o.by);
   fmt::print("{}", t.Render());
   fmt::print("\n{}\n", analysis::RepetitionMethodText(o.compare, results.size()));
-  if (!notes.empty()) fmt::print("\n{}", notes);
+  if (!notes.empty()) fmt::print("\n{}", TerminalSafe(notes, true));  // notes quote stored names
   return ExitCode::kDone;
 }
 

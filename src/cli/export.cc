@@ -1,8 +1,10 @@
 // dlbench export RUN --format csv|json: one run's results for other tools.
 #include <fmt/format.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -10,6 +12,7 @@
 #include "store/query.h"
 #include "store/store.h"
 #include "util/error.h"
+#include "util/fd.h"
 
 namespace dlb::cli {
 namespace {
@@ -38,20 +41,20 @@ void AddExportCommand(CLI::App& app, ExitCode& result) {
     }
     auto store = store::Store::OpenExisting(o->db);
     int64_t run_id = store::ResolveRun(store.db(), o->run);
-    std::ofstream file;
-    std::ostream* out = &std::cout;
-    if (!o->output.empty()) {
-      file.open(o->output);
-      if (!file) throw EnvError(fmt::format("cannot write {}", o->output));
-      out = &file;
-    }
+    // -o FILE appears whole or not at all: a failed export leaves a previous FILE as it was.
+    std::optional<AtomicFile> file;
+    if (!o->output.empty()) file.emplace(o->output);
+    std::ostream& out = file ? file->stream() : std::cout;
     if (o->format == "csv") {
-      store::ExportCsv(store.db(), run_id, *out);
+      store::ExportCsv(store.db(), run_id, out);
     } else {
-      store::ExportJson(store.db(), run_id, o->samples, *out);
+      store::ExportJson(store.db(), run_id, o->samples, out);
     }
-    out->flush();
-    if (!*out) throw EnvError(fmt::format("writing {} failed", o->output.empty() ? "stdout" : o->output));
+    if (file) {
+      file->Commit();
+    } else if (!out.flush()) {
+      throw EnvError(fmt::format("cannot write the standard output: {}", std::strerror(errno)));
+    }
     result = ExitCode::kDone;
   });
 }

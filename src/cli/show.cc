@@ -2,6 +2,8 @@
 // numeric settings, environment, command line and log.
 #include <fmt/format.h>
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -22,6 +24,15 @@ struct ShowOptions {
   int cell = -1;
   int log_lines = 20;
 };
+
+// Everything show prints is stored text from outside (names, messages, a worker's log): its
+// control characters are shown as escapes, never obeyed (an OSC title or a clear-screen in a log).
+// Lines stay lines; a name is escaped whole with TerminalSafe, newlines included.
+template <typename... Args>
+void Print(fmt::format_string<Args...> format, Args&&... args) {
+  std::string text = fmt::format(format, std::forward<Args>(args)...);
+  std::fputs(TerminalSafe(text, true).c_str(), stdout);
+}
 
 std::string LastLines(const std::string& text, int n) {
   auto lines = Split(text, '\n');
@@ -44,76 +55,76 @@ std::string Or(const std::optional<T>& v, const char* unit = "") {
 }
 
 void ShowCell(store::Db& db, const store::CellRow& c, int log_lines) {
-  fmt::print("cell {} {}\n  status: {}{}\n  config: {}\n", c.cell_idx, c.key, c.status,
-             c.message ? " (" + *c.message + ")" : "", c.config_json);
+  Print("cell {} {}\n  status: {}{}\n  config: {}\n", c.cell_idx, TerminalSafe(c.key), c.status,
+        c.message ? " (" + TerminalSafe(*c.message) + ")" : "", c.config_json);
   for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
-    fmt::print("\n  repetition {} (position {} in the run order): {}", r.rep_idx, r.order_idx, r.status);
-    if (r.error_kind) fmt::print(" [{}] during {}: {}", *r.error_kind, r.phase.value_or("?"), r.message.value_or(""));
-    fmt::print("\n    started {} finished {}; exit {}{}\n", r.started_at, r.finished_at,
+    Print("\n  repetition {} (position {} in the run order): {}", r.rep_idx, r.order_idx, r.status);
+    if (r.error_kind) Print(" [{}] during {}: {}", *r.error_kind, r.phase.value_or("?"), TerminalSafe(r.message.value_or("")));
+    Print("\n    started {} finished {}; exit {}{}\n", r.started_at, r.finished_at,
                Or(r.exit_code), r.term_signal ? fmt::format(" signal {}", *r.term_signal) : "");
-    fmt::print("    command: {}\n    launch prefix: {}\n    environment: {} (+{} bytes of padding)\n",
+    Print("    command: {}\n    launch prefix: {}\n    environment: {} (+{} bytes of padding)\n",
                r.worker_argv, r.launch_prefix, r.env_json, r.env_padding_bytes);
-    fmt::print("    worker: {}\n", Pretty(r.hello_json));
-    fmt::print("    settings read back: {}\n", Pretty(r.settings_json));
-    fmt::print("    parameters {}, FLOPs/sample {}; load {} s, compile {} s, first call {} s\n",
+    Print("    worker: {}\n", Pretty(r.hello_json));
+    Print("    settings read back: {}\n", Pretty(r.settings_json));
+    Print("    parameters {}, FLOPs/sample {}; load {} s, compile {} s, first call {} s\n",
                Or(r.parameters), Or(r.flops_per_sample), Or(r.load_s), Or(r.compile_s),
                Or(r.first_call_s));
-    fmt::print("    timer overhead {} ns, sync overhead {} ns\n", Or(r.timer_overhead_ns),
+    Print("    timer overhead {} ns, sync overhead {} ns\n", Or(r.timer_overhead_ns),
                Or(r.sync_overhead_ns));
-    fmt::print("    warm-up {} iterations ({}); {} samples, {} ({}), median {} ± {:.2f}%\n",
+    Print("    warm-up {} iterations ({}); {} samples, {} ({}), median {} ± {:.2f}%\n",
                r.warmup_iterations, r.warmup_settled ? "settled" : "not settled", r.n_samples,
                r.converged ? "converged" : "not converged", r.stop_reason.value_or("-"),
                r.median_ns ? FormatNs(*r.median_ns) : "-", r.rel_ci.value_or(NAN) * 100);
     if (r.gate_status) {
-      fmt::print("    GPU temperature gate: {}, {} °C at start, waited {:.0f} s\n", *r.gate_status,
+      Print("    GPU temperature gate: {}, {} °C at start, waited {:.0f} s\n", *r.gate_status,
                  Or(r.gpu_temperature_c), r.gate_wait_s);
     }
     if (r.block_iterations > 1 || r.near_overhead) {
-      fmt::print("    timed in blocks of {} iterations{}\n", r.block_iterations,
+      Print("    timed in blocks of {} iterations{}\n", r.block_iterations,
                  r.near_overhead ? "; FLAGGED: median within 100x of the harness overhead" : "");
     }
     if (r.window_ns) {
-      fmt::print("    pipelined window: {} iterations in {}\n", Or(r.window_iterations),
+      Print("    pipelined window: {} iterations in {}\n", Or(r.window_iterations),
                  FormatNs(static_cast<double>(*r.window_ns)));
     }
-    fmt::print("    peak RSS {}, peak device memory {} (framework){}\n",
+    Print("    peak RSS {}, peak device memory {} (framework){}\n",
                r.peak_rss_bytes ? FormatBytes(static_cast<double>(*r.peak_rss_bytes)) : "-",
                r.peak_device_bytes ? FormatBytes(static_cast<double>(*r.peak_device_bytes)) : "-",
                r.peak_device_bytes_nvml
                    ? ", " + FormatBytes(static_cast<double>(*r.peak_device_bytes_nvml)) +
                          " (NVML, the worker's processes)"
                    : std::string());
-    if (r.profile_check) fmt::print("    profile check: {}\n", *r.profile_check);
+    if (r.profile_check) Print("    profile check: {}\n", *r.profile_check);
     if (r.other_cpu_frac) {
-      fmt::print("    neighbours while timed: other processes {:.1f}% of the worker's CPUs, steal {:.1f}%, "
-                 "load average {}{}\n",
-                 *r.other_cpu_frac * 100, r.steal_frac.value_or(0) * 100,
-                 r.load_avg_1m ? fmt::format("{:.2f}", *r.load_avg_1m) : "-",
-                 r.contaminated.value_or(0) ? "; CONTAMINATED (above 10%)" : "");
+      Print("    neighbours while timed: other processes {:.1f}% of the worker's CPUs, steal {:.1f}%, "
+            "load average {}{}\n",
+            *r.other_cpu_frac * 100, r.steal_frac.value_or(0) * 100,
+            r.load_avg_1m ? fmt::format("{:.2f}", *r.load_avg_1m) : "-",
+            r.contaminated.value_or(0) ? "; CONTAMINATED (above 10%)" : "");
     }
     auto telemetry = store::GetTelemetry(db, r.repetition_id);
-    fmt::print("    telemetry: {} readings; GPU {}; CPU {}\n", telemetry.size(),
+    Print("    telemetry: {} readings; GPU {}; CPU {}\n", telemetry.size(),
                r.gpu_telemetry.value_or("-"), r.cpu_telemetry.value_or("-"));
     if (r.max_temperature_c || r.throttle_reasons) {
-      fmt::print("    GPU: hottest {} °C; slowdown reasons while measuring: {}\n",
+      Print("    GPU: hottest {} °C; slowdown reasons while measuring: {}\n",
                  Or(r.max_temperature_c), r.throttle_reasons.value_or("-"));
     }
     auto windows = store::GetEnergyWindows(db, r.repetition_id);
     if (r.energy_per_sample_j) {
-      fmt::print("    energy ({}): {:.4g} J per sample, average {:.4g} W over {} windows:\n",
+      Print("    energy ({}): {:.4g} J per sample, average {:.4g} W over {} windows:\n",
                  r.energy_source.value_or("-"), *r.energy_per_sample_j, r.avg_power_w.value_or(NAN),
                  windows.size());
       for (const auto& w : windows) {
-        fmt::print("      window {}: {} iterations in {}, {:.4g} J, {:.4g} W{}{}\n", w.window_idx,
+        Print("      window {}: {} iterations in {}, {:.4g} J, {:.4g} W{}{}\n", w.window_idx,
                    w.iterations, FormatNs(static_cast<double>(w.duration_ns)), w.energy_j,
                    w.avg_power_w,
                    w.sm_clock_mhz ? fmt::format(", SM {:.0f} MHz", *w.sm_clock_mhz) : "",
                    w.max_temperature_c ? fmt::format(", {} °C", *w.max_temperature_c) : "");
       }
     } else {
-      fmt::print("    energy: {}\n", r.energy_note.value_or("-"));
+      Print("    energy: {}\n", r.energy_note.value_or("-"));
     }
-    if (!r.log.empty()) fmt::print("    log (last {} lines):\n{}", log_lines, LastLines(r.log, log_lines));
+    if (!r.log.empty()) Print("    log (last {} lines):\n{}", log_lines, LastLines(r.log, log_lines));
   }
 }
 
@@ -132,34 +143,38 @@ ExitCode Show(const ShowOptions& o) {
     throw UserError(fmt::format("run {} has no cell {}; allowed: 0 to {}", run_id, o.cell,
                                 static_cast<int>(cells.size()) - 1));
   }
-  fmt::print("run {}: experiment {} ({})\n", run.run_id, run.experiment, run.experiment_file);
-  fmt::print("status {}; started {}, finished {}\n", run.status, run.started_at,
+  Print("run {}: experiment {} ({})\n", run.run_id, TerminalSafe(run.experiment),
+        TerminalSafe(run.experiment_file));
+  Print("status {}; started {}, finished {}\n", run.status, run.started_at,
              run.finished_at.value_or("-"));
-  fmt::print("host {}; dlbench {} ({}); order {}, seed {}, {} repetitions, cooldown {} s\n",
+  Print("host {}; dlbench {} ({}); order {}, seed {}, {} repetitions, cooldown {} s\n",
              run.host, run.dlbench_version, run.dlbench_revision, run.order_kind, run.seed,
              run.repetitions, run.cooldown_s);
-  fmt::print("host facts: {}\ncommand: {}\n\n", run.host_json, run.command_line);
-  Comparisons verdicts = CompareStored(store.db(), {run_id}, "framework", "latency", {});
+  Print("host facts: {}\ncommand: {}\n\n", run.host_json, run.command_line);
+  Comparisons verdicts = CompareStored(store.db(), {run_id}, run.compare_by, "latency", {});
   if (!verdicts.results.empty()) {
-    fmt::print("verdicts by framework, over repetitions:\n{}\n", VerdictSentences(verdicts));
+    Print("verdicts by {}, over repetitions:\n{}\n", run.compare_by, VerdictSentences(verdicts));
   }
-  fmt::print("{}", report::CellTable(cells));
+  Print("{}", report::CellTable(cells));
   if (auto v = report::ValidationSummary(store::GetValidations(store.db(), run_id)); !v.empty()) {
-    fmt::print("\n{}", v);
+    Print("\n{}", v);
   }
   for (const auto& c : cells) {
     if (c.contaminated_repetitions.value_or(0) > 0) {
-      fmt::print("\ncell {} {}: {} of {} repetitions CONTAMINATED (other processes took more than "
-                 "10% of the worker's CPUs while it was timed; --cell {} has the figures)\n",
-                 c.cell_idx, c.key, *c.contaminated_repetitions, c.repetitions_ok, c.cell_idx);
+      Print("\ncell {} {}: {} of {} repetitions CONTAMINATED (other processes took more than 10% of "
+            "the worker's CPUs while it was timed; --cell {} has the figures)\n",
+            c.cell_idx, TerminalSafe(c.key), *c.contaminated_repetitions, c.repetitions_ok,
+            c.cell_idx);
     }
-    if (c.status == "ok" || c.status == "pending") continue;
-    fmt::print("\ncell {} {}: {}\n", c.cell_idx, c.key, c.status);
+    const std::string never = report::NeverRan(c);
+    if ((c.status == "ok" || c.status == "pending") && never.empty()) continue;
+    Print("\ncell {} {}: {}{}\n", c.cell_idx, TerminalSafe(c.key), report::ShownStatus(c),
+          never.empty() ? "" : " (" + never + ")");
     for (const auto& r : store::GetRepetitions(store.db(), c.cell_id)) {
       if (r.status == "ok") continue;
-      fmt::print("  repetition {}: {} [{}] during {}: {}\n", r.rep_idx, r.status,
-                 r.error_kind.value_or("-"), r.phase.value_or("-"), r.message.value_or(""));
-      if (!r.log.empty()) fmt::print("{}", LastLines(r.log, 8));
+      Print("  repetition {}: {} [{}] during {}: {}\n", r.rep_idx, r.status,
+            r.error_kind.value_or("-"), r.phase.value_or("-"), TerminalSafe(r.message.value_or("")));
+      if (!r.log.empty()) Print("{}", LastLines(r.log, 8));
     }
   }
   return ExitCode::kDone;

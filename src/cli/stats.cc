@@ -1,8 +1,9 @@
 // dlbench stats A.txt [B.txt ...]: like ministat. Plain files of numbers in; descriptive statistics
 // per file and, for two or more files, every pairwise comparison (ratio of medians with a BCa
 // interval, Welch, Mann-Whitney, Hedges' g, Holm across the family, a verdict) out.
+#include <chrono>
 #include <cmath>
-#include <fstream>
+#include <cstdio>
 
 #include <fmt/format.h>
 
@@ -15,6 +16,8 @@
 #include "stats/descriptive.h"
 #include "stats/shapiro.h"
 #include "util/error.h"
+#include "util/fd.h"
+#include "util/limits.h"
 #include "util/strings.h"
 
 namespace dlb::cli {
@@ -25,32 +28,47 @@ using nlohmann::ordered_json;
 struct StatsOptions {
   std::vector<std::string> files;
   bool json_output = false;
+  bool quiet = false;
   analysis::CompareOptions compare;
 };
 
-// Numbers separated by whitespace or commas; '#' starts a comment. Every problem is one line.
+// Numbers separated by whitespace or commas; '#' starts a comment. Every problem is one line. One
+// pass over the file held in memory, no copy per token: a million numbers take a fraction of a
+// second.
 std::vector<double> ReadNumbers(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UserError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  const std::string text = ReadFileOrThrow(path, kMaxStatsFileBytes);
+  auto separator = [](char c) { return c == ' ' || c == ',' || c == '\t' || c == '\r' || c == '\n'; };
   std::vector<double> v;
-  std::string line;
-  for (int line_no = 1; std::getline(in, line); ++line_no) {
-    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-    for (char& ch : line) {
-      if (ch == ',' || ch == '\t' || ch == '\r') ch = ' ';
+  int line_no = 1;
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '\n') ++line_no;
+    if (separator(c)) {
+      ++i;
+      continue;
     }
-    for (const auto& token : Split(line, ' ')) {
-      if (token.empty()) continue;
-      char* end = nullptr;
-      double x = std::strtod(token.c_str(), &end);
-      if (end != token.c_str() + token.size()) {
-        throw UserError(fmt::format("{}:{}: \"{}\" is not a number", path, line_no, token));
-      }
-      if (!std::isfinite(x)) {
-        throw UserError(fmt::format("{}:{}: \"{}\" is not a finite number", path, line_no, token));
-      }
-      v.push_back(x);
+    if (c == '#') {
+      i = text.find('\n', i);
+      if (i == std::string::npos) break;
+      continue;
     }
+    size_t end = i;
+    while (end < text.size() && !separator(text[end]) && text[end] != '#') ++end;
+    const std::string_view token(text.data() + i, end - i);
+    char* parsed_to = nullptr;
+    const double x = std::strtod(text.data() + i, &parsed_to);  // stops at a separator or the NUL
+    if (parsed_to != text.data() + end) {
+      throw UserError(fmt::format("{}:{}: \"{}\" is not a number", path, line_no,
+                                  TerminalSafe(token.substr(0, 40))));
+    }
+    if (!std::isfinite(x)) {
+      throw UserError(fmt::format("{}:{}: \"{}\" is not a finite number", path, line_no, token));
+    }
+    if (v.size() == kMaxStatsValues) {
+      throw UserError(fmt::format("{}: more than {} numbers, the limit per file", path, kMaxStatsValues));
+    }
+    v.push_back(x);
+    i = end;
   }
   if (v.empty()) throw UserError(fmt::format("{}: no numbers", path));
   if (v.size() == 1) throw UserError(fmt::format("{}: 1 value; statistics need at least 2", path));
@@ -61,7 +79,40 @@ std::vector<double> ReadNumbers(const std::string& path) {
   return v;
 }
 
+// Progress on stderr for long work: one line per stage, with the time since the start. Shown when
+// the input holds at least kProgressValues numbers, unless --quiet.
+class Progress {
+ public:
+  static constexpr size_t kProgressValues = 100'000;
+  void Enable(bool on) { enabled_ = on; }
+  void Stage(const std::string& what) const {
+    if (!enabled_) return;
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    std::fprintf(stderr, "dlbench: stats: %s (%.1f s)\n", TerminalSafe(what).c_str(), s);
+  }
+
+ private:
+  bool enabled_ = false;
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+};
+
 std::string Num(double x) { return fmt::format("{:.6g}", x); }
+
+// "1.0123 [1.0051, 1.0190]", or the difference "B-A 13.2 [12.9, 13.5]" where a ratio is refused.
+std::string Contrast(double ratio, const std::optional<stats::Interval>& ci,
+                     const std::optional<double>& difference,
+                     const std::optional<stats::Interval>& difference_ci) {
+  if (difference) {
+    return difference_ci ? fmt::format("B-A {} [{}, {}]", Num(*difference), Num(difference_ci->lo),
+                                       Num(difference_ci->hi))
+                         : "B-A " + Num(*difference);
+  }
+  return ci ? fmt::format("{:.4f} [{:.4f}, {:.4f}]", ratio, ci->lo, ci->hi) : fmt::format("{:.4f}", ratio);
+}
+
+ordered_json IntervalJson(const std::optional<stats::Interval>& ci) {
+  return ci ? ordered_json::array({ci->lo, ci->hi}) : ordered_json(nullptr);
+}
 
 std::string Tail(int64_t n, double v, int64_t min_n) {
   return n >= min_n ? Num(v) : fmt::format("n<{}", min_n);
@@ -70,16 +121,23 @@ std::string Tail(int64_t n, double v, int64_t min_n) {
 ExitCode Stats(const StatsOptions& o) {
   std::vector<analysis::Sample> samples;
   std::vector<std::vector<double>> values;
+  Progress progress;  // from here, so that reading counts
+  size_t total = 0;
   for (const auto& f : o.files) {
     values.push_back(ReadNumbers(f));
+    total += values.back().size();
     analysis::Sample s{f, {}};
     for (double x : values.back()) s.groups.push_back({x});
     samples.push_back(std::move(s));
   }
+  progress.Enable(!o.quiet && total >= Progress::kProgressValues);
+  progress.Stage(fmt::format("read {} file{}: {} values", o.files.size(), o.files.size() == 1 ? "" : "s", total));
   std::vector<std::pair<size_t, size_t>> pairs;
   for (size_t i = 0; i < samples.size(); ++i)
     for (size_t j = i + 1; j < samples.size(); ++j) pairs.emplace_back(i, j);
+  progress.Stage(fmt::format("comparing {} pair{}", pairs.size(), pairs.size() == 1 ? "" : "s"));
   auto comparisons = analysis::CompareFamily(samples, pairs, analysis::Grouping::kNone, o.compare);
+  progress.Stage("describing each file");
 
   ordered_json j = {{"format", "dlbench-stats"}, {"version", 1}, {"alpha", o.compare.alpha},
                     {"threshold", o.compare.threshold}, {"seed", o.compare.seed},
@@ -126,30 +184,35 @@ ExitCode Stats(const StatsOptions& o) {
   }
   j["samples"] = std::move(js);
 
-  report::TextTable cmp({"A", "B", "median B/A [95% CI]", "mean B/A [95% CI]", "Welch p (Holm)",
+  report::TextTable cmp({"A", "B", "median B/A (or B-A) [95% CI]", "mean B/A (or B-A) [95% CI]", "Welch p (Holm)",
                          "Mann-Whitney p (Holm)", "Hedges g", "n for 80% power", "verdict"},
                         {false, false, true, true, true, true, true, true, false});
   ordered_json jc = ordered_json::array();
   std::string notes;
   for (const auto& c : comparisons) {
     auto p = [](const auto& v) { return v ? fmt::format("{:.3g}", *v) : std::string("-"); };
+    const auto& d = c.difference;
     cmp.AddRow({o.files[c.a], o.files[c.b],
-                c.ratio_ci ? fmt::format("{:.4f} [{:.4f}, {:.4f}]", c.ratio, c.ratio_ci->lo, c.ratio_ci->hi)
-                           : fmt::format("{:.4f}", c.ratio),
-                c.ratio_of_means_ci ? fmt::format("{:.4f} [{:.4f}, {:.4f}]", c.ratio_of_means,
-                                                  c.ratio_of_means_ci->lo, c.ratio_of_means_ci->hi)
-                                    : fmt::format("{:.4f}", c.ratio_of_means),
+                Contrast(c.ratio, c.ratio_ci, d ? std::optional(d->medians) : std::nullopt,
+                         d ? d->medians_ci : std::nullopt),
+                Contrast(c.ratio_of_means, c.ratio_of_means_ci, d ? std::optional(d->means) : std::nullopt,
+                         d ? d->means_ci : std::nullopt),
                 p(c.p_welch_adjusted), p(c.p_mwu_adjusted),
                 c.effect ? fmt::format("{:.3f}", c.effect->hedges_g) : "-",
                 c.n_for_power ? std::to_string(*c.n_for_power) : "-", c.verdict});
     for (const auto& n : c.notes) notes += fmt::format("{} vs {}: {}\n", o.files[c.a], o.files[c.b], n);
     auto opt = [](const auto& v) { return v ? ordered_json(*v) : ordered_json(nullptr); };
+    auto finite = [](double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); };
     jc.push_back({{"a", o.files[c.a]}, {"b", o.files[c.b]}, {"median_a", c.median_a},
-                  {"median_b", c.median_b}, {"ratio_of_medians", c.ratio},
-                  {"ratio_ci", c.ratio_ci ? ordered_json::array({c.ratio_ci->lo, c.ratio_ci->hi}) : ordered_json(nullptr)},
+                  {"median_b", c.median_b}, {"ratio_of_medians", finite(c.ratio)},
+                  {"ratio_ci", IntervalJson(c.ratio_ci)},
                   {"ci_method", c.ci_method},
-                  {"ratio_of_means", c.ratio_of_means},
-                  {"ratio_of_means_ci", c.ratio_of_means_ci ? ordered_json::array({c.ratio_of_means_ci->lo, c.ratio_of_means_ci->hi}) : ordered_json(nullptr)},
+                  {"ratio_of_means", finite(c.ratio_of_means)},
+                  {"ratio_of_means_ci", IntervalJson(c.ratio_of_means_ci)},
+                  {"difference_of_medians", d ? ordered_json(d->medians) : ordered_json(nullptr)},
+                  {"difference_ci", IntervalJson(d ? d->medians_ci : std::nullopt)},
+                  {"difference_of_means", d ? ordered_json(d->means) : ordered_json(nullptr)},
+                  {"difference_of_means_ci", IntervalJson(d ? d->means_ci : std::nullopt)},
                   {"n_per_side_for_80pct_power", opt(c.n_for_power)},
                   {"welch", c.welch ? ordered_json({{"t", c.welch->t}, {"df", c.welch->df}, {"p", c.welch->p}}) : ordered_json(nullptr)},
                   {"mann_whitney", c.mwu ? ordered_json({{"u1", c.mwu->u1}, {"p", c.mwu->p},
@@ -161,6 +224,7 @@ ExitCode Stats(const StatsOptions& o) {
                   {"verdict", c.verdict}, {"notes", c.notes}});
   }
   j["comparisons"] = std::move(jc);
+  progress.Stage("done");
   if (o.json_output) {
     fmt::print("{}\n", j.dump(2));
   } else {
@@ -168,12 +232,16 @@ ExitCode Stats(const StatsOptions& o) {
     if (!comparisons.empty()) {
       fmt::print("\n{}", cmp.Render());
       fmt::print("\nverdict: both Holm-adjusted p < {:g} and the ratio's CI outside ±{:g}%; "
-                 "\"equivalent\": the CI inside ±{:g}%. Bootstrap: {} resamples, seed {}. Power: "
+                 "\"equivalent\": the CI inside ±{:g}%. Without a ratio (a value <= 0 on a side, or "
+                 "a ratio beyond double's range) B-A is shown, and its CI relative to |median A| "
+                 "takes the ratio's place. "
+                 "Bootstrap: {} resamples, seed {} (analytic intervals past {:.0e} draws). Power: "
                  "values per side for an 80% chance of detecting a ±{:g}% shift.\n",
                  o.compare.alpha, o.compare.threshold * 100, o.compare.threshold * 100,
-                 o.compare.n_resamples, o.compare.seed, o.compare.threshold * 100);
+                 o.compare.n_resamples, o.compare.seed, stats::kMaxBootstrapDraws,
+                 o.compare.threshold * 100);
     }
-    if (!notes.empty()) fmt::print("\n{}", notes);
+    if (!notes.empty()) fmt::print("\n{}", TerminalSafe(notes, true));
   }
   return ExitCode::kDone;
 }
@@ -188,6 +256,7 @@ void AddStatsCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("FILES", o->files, "files of numbers (whitespace or comma separated, # comments)")
       ->required();
   cmd->add_flag("--json", o->json_output, "machine-readable output (format dlbench-stats, version 1)");
+  cmd->add_flag("-q,--quiet", o->quiet, "no progress lines on stderr (shown from 100000 values on)");
   cmd->add_option("--alpha", o->compare.alpha, "significance level")->capture_default_str()->check(CLI::Range(1e-6, 0.5));
   cmd->add_option("--threshold", o->compare.threshold, "practical-equivalence band, as a fraction")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));

@@ -8,6 +8,7 @@
 #include "plan/catalog.h"
 #include "plan/profile.h"
 #include "util/error.h"
+#include "util/limits.h"
 #include "util/random.h"
 #include "util/strings.h"
 
@@ -52,6 +53,29 @@ EnvVars MergeEnv(EnvVars base, const EnvVars& over) {
     }
   }
   return base;
+}
+
+// The matrix's size before filtering, checked before anything is expanded: a typo such as a
+// batch list of a million entries is one line, not minutes of work and std::bad_alloc.
+void CheckMatrixSize(const Experiment& e) {
+  const auto& m = e.matrix;
+  const std::vector<std::pair<const char*, size_t>> axes = {
+      {"framework", m.framework.size()}, {"model", m.model.size()},
+      {"batch", m.batch.size()},         {"profile", std::max<size_t>(m.profile.size(), 1)},
+      {"precision", m.precision.size()}, {"device", m.device.size()},
+      {"mode", m.mode.size()},           {"layout", m.layout.size()},
+      {"environment", m.environment.size()}, {"variant", m.variant.size()}};
+  double cells = 1;  // a double cannot overflow here: each axis is bounded by the file's size
+  std::vector<std::string> factors;
+  for (const auto& [axis, n] : axes) {
+    cells *= static_cast<double>(n);
+    if (n > 1) factors.push_back(fmt::format("{} {}", axis, n));
+  }
+  if (cells > static_cast<double>(kMaxCells)) {
+    throw UserError(fmt::format("{}: matrix: {:.0f} cells ({}) exceed the limit of {}; split the "
+                                "experiment",
+                                e.path, cells, Join(factors, " x "), kMaxCells));
+  }
 }
 
 }  // namespace
@@ -109,6 +133,7 @@ std::vector<Task> OrderTasks(int num_cells, int repetitions, Order order, uint64
 }
 
 Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
+  CheckMatrixSize(e);
   Plan plan;
   plan.experiment = e;
   const auto& m = e.matrix;
@@ -176,6 +201,13 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
   if (plan.cells.empty()) {
     throw UserError(fmt::format("{}: no cell is left to run{}", e.path,
                                 filters.empty() ? "" : " after --filter"));
+  }
+  const auto processes = static_cast<int64_t>(plan.cells.size()) * e.repetitions;
+  if (processes > kMaxWorkerProcesses) {
+    throw UserError(fmt::format("{}: {} cells x {} repetitions = {} worker processes exceed the "
+                                "limit of {}; split the experiment",
+                                e.path, plan.cells.size(), e.repetitions, processes,
+                                kMaxWorkerProcesses));
   }
   plan.tasks = OrderTasks(static_cast<int>(plan.cells.size()), e.repetitions, e.order, e.seed);
   return plan;

@@ -14,6 +14,7 @@
 #include "plan/profile.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/limits.h"
 #include "util/strings.h"
 
 namespace dlb::plan {
@@ -44,6 +45,15 @@ class Parser {
         Fail(&node, Dotted(prefix, k),
              fmt::format("unknown key \"{}\" in {}; {}", k, where, AllowedValues(k, allowed)));
       }
+    }
+  }
+
+  // Names reach terminals, tables, LaTeX and file names: a control character (ESC, newline, NUL)
+  // in one is refused here rather than escaped everywhere later.
+  void CheckName(const toml::node* node, const std::string& field, const std::string& name) const {
+    if (auto c = FirstControl(name)) {
+      Fail(node, field, fmt::format("the name \"{}\" holds the control character {}; allowed: "
+                                    "printable characters", TerminalSafe(name), *c));
     }
   }
 
@@ -298,6 +308,7 @@ void ParseExperimentTable(const Parser& p, const toml::table& root, Experiment& 
   p.CheckKeys(*t, "experiment", kExperimentKeys);
   auto name = p.String(*t, "name", "experiment.name");
   if (!name || Trim(*name).empty()) p.Fail(t, "experiment.name", "missing or empty");
+  p.CheckName(t->get("name"), "experiment.name", *name);
   e.name = *name;
   e.description = p.String(*t, "description", "experiment.description").value_or("");
   ParseRepetitions(p, *t, e);
@@ -381,6 +392,7 @@ void ParseVariants(const Parser& p, const toml::table& root, Experiment& e) {
   if (vs == nullptr) return;
   for (const auto& [name, node] : InFileOrder(*vs)) {
     std::string prefix = "variants." + name;
+    p.CheckName(node, "variants", name);
     if (!node->is_table()) p.Fail(node, prefix, "expected a table");
     const toml::table& t = *node->as_table();
     p.CheckKeys(t, prefix, kVariantKeys);
@@ -415,6 +427,7 @@ void ParseEnvironments(const Parser& p, const toml::table& root, Experiment& e) 
   if (es == nullptr) return;
   for (const auto& [name, node] : InFileOrder(*es)) {
     std::string prefix = "environments." + name;
+    p.CheckName(node, "environments", name);
     if (!node->is_table()) p.Fail(node, prefix, "expected a table");
     const toml::table& t = *node->as_table();
     p.CheckKeys(t, prefix, kEnvironmentKeys);
@@ -565,7 +578,7 @@ Experiment ParseExperiment(const std::string& text, const std::string& path) {
 }
 
 Experiment ParseExperimentFile(const std::string& path) {
-  return ParseExperiment(ReadFileOrThrow(path), path);
+  return ParseExperiment(ReadFileOrThrow(path, kMaxExperimentFileBytes), path);
 }
 
 }  // namespace dlb::plan

@@ -8,7 +8,9 @@
 #include "plan/catalog.h"
 #include "report/escape.h"
 #include "report/plots.h"
+#include "report/summary.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/strings.h"
 
 namespace dlb::report {
@@ -166,8 +168,8 @@ Table Validations(const ReportInput& in) {
 
 Table Problems(const ReportInput& in) {
   Table t{"problems",
-          "Cells that failed or are unsupported, and repetitions measured beside busy "
-          "neighbours, with their reasons",
+          "Cells that failed, are unsupported or did not run all their repetitions, and "
+          "repetitions measured beside busy neighbours, with their reasons",
           {"cell", "status", "repetition", "error kind", "phase", "reason"},
           {false, false, true, false, false, false},
           {}};
@@ -177,6 +179,13 @@ Table Problems(const ReportInput& in) {
       t.rows.push_back({CellName(rc, multi), "contaminated", std::to_string(rep), "-", "measure",
                         fmt::format("other processes took {:.0f}% of the worker's CPUs while it was "
                                     "timed (above 10%)", share * 100)});
+    }
+    // Repetitions that never ran (the run was interrupted or its controller killed) are named.
+    if (std::string never = NeverRan(rc.cell); !never.empty()) {
+      const int64_t first = rc.cell.repetitions_run, last = rc.cell.repetitions_planned - 1;
+      t.rows.push_back({CellName(rc, multi), ShownStatus(rc.cell),
+                        first == last ? std::to_string(first) : fmt::format("{}-{}", first, last),
+                        "-", "-", never});
     }
     if (Ok(rc.cell) && rc.failed_reps.empty()) continue;
     if (rc.cell.status == "pending") continue;
@@ -216,12 +225,6 @@ const char* kNotMeasured =
     "(achieved FLOP/s against arithmetic intensity); utilization against the datasheet peak is in "
     "the efficiency table.";
 
-void Write(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) throw EnvError(fmt::format("cannot write {}", p.string()));
-}
 
 // ---- HTML ----
 std::string HtmlTable(const Table& t) {
@@ -312,7 +315,7 @@ std::string Html(const ReportInput& in, const std::vector<Table>& tables, const 
   s += "<h2 id=\"validation\">Validation</h2>\n";
   s += val.rows.empty() ? "<p>No output validation was recorded with this run.</p>\n"
                         : HtmlTable(val);
-  s += "<h2 id=\"problems\">Failed and unsupported cells</h2>\n";
+  s += "<h2 id=\"problems\">Failed, unsupported and unfinished cells</h2>\n";
   s += prob.rows.empty() ? "<p>Every cell succeeded.</p>\n"
                          : "<div class=\"bad\">" + HtmlTable(prob) + "</div>";
   s += "<h2 id=\"plots\">Plots</h2>\n";
@@ -365,7 +368,7 @@ std::string Markdown(const ReportInput& in, const std::vector<Table>& tables, co
     s += "\n" + MarkdownEscape(in.findings_method) + "\n\n" + MdTable(tables[4]);
   s += "## Validation\n\n" +
        (val.rows.empty() ? std::string("No output validation was recorded.\n\n") : MdTable(val));
-  s += "## Failed and unsupported cells\n\n" +
+  s += "## Failed, unsupported and unfinished cells\n\n" +
        (prob.rows.empty() ? std::string("Every cell succeeded.\n\n") : MdTable(prob));
   s += "## Plots\n\n";
   for (const auto& p : plots.plots)
@@ -426,7 +429,7 @@ std::vector<fs::path> WriteReport(const ReportInput& in, const ReportOptions& o)
   Table val = Validations(in), prob = Problems(in);
   std::vector<fs::path> written;
   auto put = [&](const fs::path& p, const std::string& text) {
-    Write(p, text);
+    WriteFileAtomically(p.string(), text);  // a failure leaves the previous file as it was
     written.push_back(p);
   };
   if (o.html) put(o.out_dir / "report.html", Html(in, tables, val, prob, plots));

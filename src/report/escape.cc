@@ -1,11 +1,13 @@
 #include "report/escape.h"
 
+#include "util/strings.h"
+
 namespace dlb::report {
 
 std::string HtmlEscape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) {
+  for (char c : TerminalSafe(s, true)) {
     switch (c) {
       case '&':
         out += "&amp;";
@@ -31,8 +33,12 @@ std::string HtmlEscape(std::string_view s) {
 
 std::string LatexEscape(std::string_view s) {
   std::string out;
-  for (char c : s) {
+  for (char c : TerminalSafe(s, true)) {
     switch (c) {
+      case '\n':
+      case '\t':
+        out += ' ';
+        break;
       case '\\':
         out += "\\textbackslash{}";
         break;
@@ -67,7 +73,7 @@ std::string LatexEscape(std::string_view s) {
 
 std::string MarkdownEscape(std::string_view s) {
   std::string out;
-  for (char c : s) {
+  for (char c : TerminalSafe(s, true)) {
     switch (c) {
       case '|':
         out += "\\|";
@@ -91,19 +97,9 @@ std::string MarkdownEscape(std::string_view s) {
   return out;
 }
 
-std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string GnuplotString(std::string_view s) {
   std::string out = "\"";
-  for (char c : s) {
+  for (char c : TerminalSafe(s, true)) {
     if (c == '\\' || c == '"') out += '\\';
     if (c == '\n') {
       out += ' ';

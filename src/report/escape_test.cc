@@ -16,12 +16,19 @@ TEST(Escape, Latex) {
   EXPECT_EQ(LatexEscape("\\~^"), "\\textbackslash{}\\textasciitilde{}\\textasciicircum{}");
 }
 
-TEST(Escape, MarkdownCsvGnuplot) {
+TEST(Escape, MarkdownGnuplot) {
   EXPECT_EQ(MarkdownEscape("a|b<c"), "a\\|b&lt;c");
-  EXPECT_EQ(CsvField("plain"), "plain");
-  EXPECT_EQ(CsvField("a,\"b\""), "\"a,\"\"b\"\"\"");
   EXPECT_EQ(GnuplotString("say \"hi\" \\"), "\"say \\\"hi\\\" \\\\\"");
   EXPECT_EQ(FileSafe("vit_b/16 <x>"), "vit_b_16__x_");
+}
+
+// An ESC in a stored name made pdflatex fail and cleared the screen of whoever read the Markdown.
+TEST(Escape, ControlCharactersBecomeVisibleInEveryFormat) {
+  EXPECT_EQ(LatexEscape("a\x1b[2Jb"), "a\\textbackslash{}x1b[2Jb");
+  EXPECT_EQ(LatexEscape("two\nlines"), "two lines");
+  EXPECT_EQ(MarkdownEscape("a\x1b]0;title\x07|b\nc"), "a\\x1b]0;title\\x07\\|b c");
+  EXPECT_EQ(HtmlEscape("a\x1b<"), "a\\x1b&lt;");
+  EXPECT_EQ(GnuplotString("a\x1b"), "\"a\\\\x1b\"");
 }
 
 }  // namespace

@@ -3,15 +3,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
-#include <fstream>
+#include <cstring>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "report/escape.h"
 #include "report/gnuplot.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/strings.h"
 
 namespace dlb::report {
@@ -23,24 +24,23 @@ bool IsSet(const std::string& s) {
   return !s.empty() && s != "default" && s != "-" && s != "native";
 }
 
-// Labels inside gnuplot data files are double-quoted; a '"' would end them early.
-std::string DataLabel(std::string s) {
+// Labels inside gnuplot data files are double-quoted; a '"' would end them early, and a control
+// character would reach the SVG (TerminalSafe shows it, a newline included, on one line).
+std::string DataLabel(const std::string& label) {
+  std::string s = TerminalSafe(label);
   std::replace(s.begin(), s.end(), '"', '\'');
-  std::replace(s.begin(), s.end(), '\n', ' ');
   return "\"" + s + "\"";
 }
 
-void WriteFile(const fs::path& p, const std::string& text) {
-  std::ofstream out(p);
-  out << text;
-  if (!out) throw EnvError(fmt::format("cannot write {}", p.string()));
-}
+// The data files and scripts in the temporary directory.
+void WriteFile(const fs::path& p, const std::string& text) { WriteFileAtomically(p.string(), text); }
 
 std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text;
+  if (!dlb::ReadFile(p.string(), &text)) {
+    throw EnvError(fmt::format("cannot read {}: {}", p.string(), std::strerror(errno)));
+  }
+  return text;
 }
 
 // gnuplot's SVGs reuse ids (gnuplot_canvas, gpDot, clip paths); several inline in one page would
@@ -377,24 +377,30 @@ PlotSet DrawPlots(const ReportInput& in, const fs::path& plots_dir, bool png) {
   Heatmap(in, tmp.path(), s, set);
   Startup(in, tmp.path(), s, set);
   if (s.outputs.empty()) return set;
-  fs::path abs_plots = fs::absolute(plots_dir);
+  // gnuplot writes into the temporary directory; each plot is then renamed into place whole.
+  const fs::path drawn = tmp.path();
   WriteFile(
       tmp.path() / "plots.gp",
       WithTerminal(
-          s, tmp.path(), abs_plots,
+          s, tmp.path(), drawn,
           "set terminal svg size 900,480 fixed font 'sans,13' background rgb 'white' noenhanced",
           ".svg"));
   RunGnuplot(tmp.path(), "plots.gp");
   if (png) {
     WriteFile(
         tmp.path() / "plots-png.gp",
-        WithTerminal(s, tmp.path(), abs_plots,
+        WithTerminal(s, tmp.path(), drawn,
                      "set terminal pngcairo size 1200,640 font 'sans,13' noenhanced", ".png"));
     RunGnuplot(tmp.path(), "plots-png.gp");
   }
   for (size_t i = 0; i < set.plots.size(); ++i) {
-    set.plots[i].svg =
-        Inline(ReadFile(abs_plots / (set.plots[i].file + ".svg")), fmt::format("p{}_", i));
+    const std::string svg = ReadFile(drawn / (set.plots[i].file + ".svg"));
+    WriteFileAtomically((plots_dir / (set.plots[i].file + ".svg")).string(), svg);
+    if (png) {
+      const std::string name = set.plots[i].file + ".png";
+      WriteFileAtomically((plots_dir / name).string(), ReadFile(drawn / name));
+    }
+    set.plots[i].svg = Inline(svg, fmt::format("p{}_", i));
   }
   return set;
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <tuple>
@@ -42,6 +43,20 @@ std::string PrecisionLabel(const std::string& precision, const std::string& prof
   return profile.empty() ? precision : precision + " {" + profile + "}";
 }
 
+std::string NeverRan(const store::CellRow& c) {
+  if (c.run_complete || c.status == "unsupported" || c.repetitions_run >= c.repetitions_planned) {
+    return {};
+  }
+  const int64_t first = c.repetitions_run + 1, last = c.repetitions_planned;
+  return first == last ? fmt::format("repetition {} of {} never ran", first, last)
+                       : fmt::format("repetitions {} to {} of {} never ran", first, last, last);
+}
+
+std::string ShownStatus(const store::CellRow& c) {
+  if (NeverRan(c).empty()) return c.status;
+  return c.repetitions_run == 0 ? "not run" : c.status == "failed" ? "failed" : "incomplete";
+}
+
 std::string CellTable(const std::vector<store::CellRow>& cells) {
   TextTable t({"cell", "status", "reps", "n", "median [95% CI]", "p90", "p99", "mean ± std",
                "samples/s", "pipelined/s", "compile s", "1st call s", "peak RSS", "J/sample"},
@@ -55,7 +70,9 @@ std::string CellTable(const std::vector<store::CellRow>& cells) {
     }
     std::string mean = "-";
     if (c.mean_ns) mean = FormatNs(*c.mean_ns) + (c.std_ns ? " ± " + FormatNs(*c.std_ns) : "");
-    t.AddRow({CellName(c), c.status, fmt::format("{}/{}", c.repetitions_ok, c.repetitions_run),
+    // ok of planned: a cell of an interrupted run with 1 of 3 repetitions reads 1/3, not 1/1.
+    const int64_t of = NeverRan(c).empty() ? c.repetitions_run : c.repetitions_planned;
+    t.AddRow({CellName(c), ShownStatus(c), fmt::format("{}/{}", c.repetitions_ok, of),
               c.n_samples ? std::to_string(*c.n_samples) : "-", median,
               Tail(c, c.p90_ns, stats::kMinSamplesP90), Tail(c, c.p99_ns, stats::kMinSamplesP99),
               mean, Rate(c.throughput_sps), Rate(c.window_throughput_sps), Seconds(c.compile_s),
@@ -71,7 +88,7 @@ std::string ValidationSummary(const std::vector<store::ValidationRow>& rows) {
   for (const auto& v : rows) {
     if (v.status == "error") {
       out += fmt::format("validation {} {} {}: {} could not be compared: {}\n", v.model, v.precision,
-                         v.device, v.framework_a, v.message.value_or(""));
+                         v.device, v.framework_a, TerminalSafe(v.message.value_or("")));
       continue;
     }
     out += fmt::format(
@@ -87,16 +104,18 @@ std::string ValidationSummary(const std::vector<store::ValidationRow>& rows) {
 std::string Problems(const std::vector<store::CellRow>& cells) {
   std::string out;
   for (const auto& c : cells) {
-    if (c.status != "ok") {
-      out += fmt::format("cell {} {}: {}{}\n", c.cell_idx, CellName(c), c.status,
-                         c.message ? ": " + *c.message : "");
-    }
     if (c.contaminated_repetitions.value_or(0) > 0) {
       out += fmt::format("cell {} {}: {} of {} repetitions ran beside other processes (more than 10% "
                          "of the worker's CPUs): contaminated; see dlbench show RUN --cell {}\n",
-                         c.cell_idx, CellName(c), *c.contaminated_repetitions, c.repetitions_ok,
-                         c.cell_idx);
+                         c.cell_idx, TerminalSafe(CellName(c)), *c.contaminated_repetitions,
+                         c.repetitions_ok, c.cell_idx);
     }
+    const std::string never = NeverRan(c);
+    if (c.status == "ok" && never.empty()) continue;
+    std::string why = c.status == "ok" || c.status == "pending" ? "" : TerminalSafe(c.message.value_or(""));
+    if (!never.empty()) why = why.empty() ? never : why + "; " + never;
+    out += fmt::format("cell {} {}: {}{}\n", c.cell_idx, TerminalSafe(CellName(c)), ShownStatus(c),
+                       why.empty() ? "" : ": " + why);
   }
   return out;
 }

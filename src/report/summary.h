@@ -19,7 +19,16 @@ std::string PrecisionLabel(const std::string& precision, const std::string& prof
 // "outputs agree" lines for validations recorded with a run; empty when there are none.
 std::string ValidationSummary(const std::vector<store::ValidationRow>& rows);
 
-// One line per cell that did not succeed: status, message.
+// One line per cell that did not succeed (status, message) or did not run all its repetitions.
 std::string Problems(const std::vector<store::CellRow>& cells);
+
+// For a cell whose run ended before all its planned repetitions ran: "repetitions 2 to 3 of 3
+// never ran" (rep_idx counts from 0, this from 1). Empty otherwise: for a run that completed, and
+// for an unsupported cell, which stops after its first repetition by design.
+std::string NeverRan(const store::CellRow& c);
+
+// The cell's status as the tables show it: "incomplete" for an ok or partial cell with
+// repetitions that never ran, "not run" for one with none; else the stored status.
+std::string ShownStatus(const store::CellRow& c);
 
 }  // namespace dlb::report

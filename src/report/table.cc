@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/strings.h"
+
 namespace dlb::report {
 
 size_t DisplayWidth(const std::string& s) {
@@ -19,6 +21,7 @@ TextTable::TextTable(std::vector<std::string> header, std::vector<bool> right_al
 
 void TextTable::AddRow(std::vector<std::string> row) {
   row.resize(header_.size());
+  for (auto& cell : row) cell = TerminalSafe(cell);  // a stored name's ESC or newline, shown
   rows_.push_back(std::move(row));
 }
 

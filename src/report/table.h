@@ -1,5 +1,6 @@
 // Plain-text tables for the terminal: columns padded to their widest cell, numbers right-aligned.
-// UTF-8 aware widths (µ, ×) so that columns line up.
+// UTF-8 aware widths (µ, ×) so that columns line up. Cells pass through TerminalSafe, so stored
+// text can neither move the cursor nor split a row.
 #pragma once
 
 #include <string>

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "plan/profile.h"
+#include "run/failure.h"
 #include "run/gate.h"
 #include "run/protocol.h"
 #include "run/sampler.h"
@@ -19,6 +20,9 @@ namespace dlb::run {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long a worker that closed its reply stream may take to exit before it is killed.
+constexpr std::chrono::seconds kExitGrace{5};
 
 double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -42,8 +46,13 @@ bool IsRelevantVariable(std::string_view name) {
 class Session {
  public:
   Session(const RepetitionSpec& spec, WorkerProcess& worker, probe::TelemetrySampler& telemetry,
-          RepetitionResult& r)
-      : spec_(spec), cell_(*spec.cell), worker_(worker), telemetry_(telemetry), r_(r) {}
+          RepetitionResult& r, std::optional<int64_t> oom_kills_before)
+      : spec_(spec),
+        cell_(*spec.cell),
+        worker_(worker),
+        telemetry_(telemetry),
+        r_(r),
+        oom_kills_before_(oom_kills_before) {}
 
   // Returns false once the repetition has ended (failed, unsupported or interrupted).
   bool Run() {
@@ -86,7 +95,11 @@ class Session {
                                   std::chrono::milliseconds timeout) {
     auto reply = worker_.Call(request, timeout);
     if (reply) return std::move(*reply);
-    ExitStatus st = worker_.Kill();
+    // A worker that closed its end is given time to exit before any kill: its launch prefix may
+    // still be on its way out (exit status 127 for a missing program), and a SIGKILL sent in that
+    // instant would be recorded as the cause.
+    bool gone = reply.error() == ChannelFault::kExited || reply.error() == ChannelFault::kWriteFailed;
+    ExitStatus st = gone ? worker_.Finish(kExitGrace) : worker_.Kill();
     worker_ended_ = true;
     SetExit(st);
     r_.phase = phase;
@@ -103,13 +116,25 @@ class Session {
                                  FormatDuration(timeout.count() / 1000.0), phase);
         break;
       default:
-        r_.status = RepStatus::kFailed;
-        r_.error_kind = "crashed";
-        r_.message = fmt::format("worker {} during {}: {}", ChannelFaultName(reply.error()), phase,
-                                 st.Describe());
+        Died(phase, reply.error(), st);
         break;
     }
     return std::nullopt;
+  }
+
+  // The worker's death, named by its cause where the evidence shows one (run/failure.h).
+  void Died(const char* phase, ChannelFault fault, const ExitStatus& st) {
+    std::string log = worker_.Log();
+    DeathEvidence evidence{st, worker_.killed(), log, oom_kills_before_, ReadOomKillCount()};
+    r_.status = RepStatus::kFailed;
+    if (auto cause = OutOfMemoryCause(evidence)) {
+      r_.error_kind = "out_of_memory";
+      r_.message = fmt::format("worker ran out of memory during {}: {}; {}", phase, st.Describe(), *cause);
+      return;
+    }
+    r_.error_kind = "crashed";
+    r_.message = fmt::format("worker {} during {}: {}", ChannelFaultName(fault), phase, st.Describe());
+    if (auto note = ForeignKillNote(evidence); !note.empty()) r_.message += "; " + note;
   }
 
   void SetExit(const ExitStatus& st) {
@@ -363,6 +388,7 @@ class Session {
   WorkerProcess& worker_;
   probe::TelemetrySampler& telemetry_;
   RepetitionResult& r_;
+  std::optional<int64_t> oom_kills_before_;
   struct EnergyEdges {
     probe::TelemetrySample begin, end;
     int64_t iterations;
@@ -471,6 +497,7 @@ RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& l
   auto t0 = Clock::now();
   std::vector<std::string> env = WorkerEnvironment(spec, launch, r);
 
+  std::optional<int64_t> oom_kills_before = ReadOomKillCount();
   auto worker = WorkerProcess::Start(r.argv, env);
   if (!worker) {
     r.status = RepStatus::kFailed;
@@ -490,7 +517,7 @@ RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& l
   }
   probe::TelemetrySampler telemetry(tc);
   telemetry.Start(worker->pid());
-  Session session(spec, *worker, telemetry, r);
+  Session session(spec, *worker, telemetry, r, oom_kills_before);
   if (session.Run()) r.status = RepStatus::kOk;
   // Stopped before bye: the series covers the worker's life up to the end of its measurements,
   // and never reads a pid that has been reaped (and could be reused).

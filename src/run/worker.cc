@@ -85,6 +85,7 @@ ExitStatus WorkerProcess::Finish(std::chrono::milliseconds grace) {
 }
 
 ExitStatus WorkerProcess::Kill() {
+  killed_ = true;
   process_.KillGroup(SIGKILL);
   return process_.Wait();
 }

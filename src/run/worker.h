@@ -48,6 +48,8 @@ class WorkerProcess {
   std::string Log(size_t max_bytes = 256 * 1024) const;
 
   pid_t pid() const { return process_.pid(); }
+  // True once the controller has sent the SIGKILL (Kill, or Finish past its grace).
+  bool killed() const { return killed_; }
 
  private:
   WorkerProcess(Subprocess p, UniqueFd to_worker, UniqueFd from_worker, UniqueFd log)
@@ -62,6 +64,7 @@ class WorkerProcess {
   UniqueFd from_worker_;
   UniqueFd log_;  // unlinked temporary file holding the worker's stderr
   LineReader reader_;
+  bool killed_ = false;
 };
 
 }  // namespace dlb::run

@@ -48,7 +48,8 @@ TEST(WorkerProcess, SeesDeath) {
   auto r = w.Call("x", 5s);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error(), ChannelFault::kExited);
-  EXPECT_EQ(w.Kill().exit_code, 7);
+  EXPECT_EQ(w.Finish(5s).exit_code, 7);  // waited for, not killed: the status is the worker's own
+  EXPECT_FALSE(w.killed());
 }
 
 TEST(WorkerProcess, StartFailureIsAValue) {

@@ -10,9 +10,12 @@
 
 #include <algorithm>
 #include <boost/math/distributions/normal.hpp>
+#include <cfloat>
 #include <cmath>
 #include <limits>
 
+#include "stats/descriptive.h"
+#include "stats/two_sample.h"
 #include "util/random.h"
 
 namespace dlb::stats {
@@ -37,7 +40,7 @@ double LocationInPlace(RatioStatistic statistic, std::span<double> v) {
   const auto mid_it = v.begin() + static_cast<std::ptrdiff_t>(mid);
   std::nth_element(v.begin(), mid_it, v.end());
   if (v.size() % 2 == 1) return *mid_it;
-  return (*std::max_element(v.begin(), mid_it) + *mid_it) / 2;
+  return Midpoint(*std::max_element(v.begin(), mid_it), *mid_it);
 }
 
 double Location(RatioStatistic statistic, std::span<const double> values) {
@@ -64,23 +67,35 @@ Expected<void> CheckRatioData(const TwoSampleRatio& data, std::string_view metho
   return CheckSample(data.b, {.method = method, .name = "sample b", .min_n = 2});
 }
 
+// a / b or a - b.
+double Combine(Contrast contrast, double a, double b) {
+  return contrast == Contrast::kRatio ? a / b : a - b;
+}
+
 // The jackknife values theta_(-i) of one sample with the other held fixed, in sorted order of the
 // left-out value (only their multiset matters). `other` is the other sample's location.
-std::vector<double> JackknifeOne(RatioStatistic statistic, std::span<const double> sample,
-                                 double other, bool sample_is_numerator) {
+std::vector<double> JackknifeOne(RatioStatistic statistic, Contrast contrast,
+                                 std::span<const double> sample, double other,
+                                 bool sample_is_numerator) {
   std::vector<double> sorted(sample.begin(), sample.end());
   std::sort(sorted.begin(), sorted.end());
   const size_t n = sorted.size();
-  const double sum = Mean(sorted) * static_cast<double>(n);
+  const double mean = Mean(sorted);
+  const double sum = mean * static_cast<double>(n);
   auto leave_out = [&](size_t r) {  // median or mean of sorted without position r
-    if (statistic == RatioStatistic::Means) return (sum - sorted[r]) / static_cast<double>(n - 1);
+    if (statistic == RatioStatistic::Means) {
+      // The sum overflows near 1e308; the same mean then comes from the mean itself.
+      if (!std::isfinite(sum)) return mean + (mean - sorted[r]) / static_cast<double>(n - 1);
+      return (sum - sorted[r]) / static_cast<double>(n - 1);
+    }
     auto at = [&](size_t q) { return sorted[q < r ? q : q + 1]; };
     const size_t len = n - 1;
-    return len % 2 == 1 ? at(len / 2) : (at(len / 2 - 1) + at(len / 2)) / 2;
+    return len % 2 == 1 ? at(len / 2) : Midpoint(at(len / 2 - 1), at(len / 2));
   };
   std::vector<double> theta(n);
   for (size_t r = 0; r < n; ++r) {
-    theta[r] = sample_is_numerator ? leave_out(r) / other : other / leave_out(r);
+    theta[r] = sample_is_numerator ? Combine(contrast, leave_out(r), other)
+                                   : Combine(contrast, other, leave_out(r));
   }
   return theta;
 }
@@ -88,8 +103,8 @@ std::vector<double> JackknifeOne(RatioStatistic statistic, std::span<const doubl
 // Leave-one-out values of each sample in turn, the other held whole (_bca_interval's loop).
 std::vector<std::vector<double>> Jackknife(const TwoSampleRatio& data) {
   const double loc_a = Location(data.statistic, data.a), loc_b = Location(data.statistic, data.b);
-  return {JackknifeOne(data.statistic, data.a, loc_b, true),
-          JackknifeOne(data.statistic, data.b, loc_a, false)};
+  return {JackknifeOne(data.statistic, data.contrast, data.a, loc_b, true),
+          JackknifeOne(data.statistic, data.contrast, data.b, loc_a, false)};
 }
 
 // a-hat = (1/6) sum_j [sum U^3 / n_j^3] / (sum_j [sum U^2 / n_j^2])^(3/2), with
@@ -135,9 +150,10 @@ Expected<BcaResult> BcaFromParts(double theta_hat, std::span<const double> theta
   };
   const double lo = adjusted(z_alpha), hi = adjusted(-z_alpha);
   if (std::isnan(lo) || std::isnan(hi)) {
+    auto shown = [](double v) { return std::isnan(v) ? std::string("undefined") : fmt::format("{}", v); };
     return std::unexpected(fmt::format(
         "{}: undefined for degenerate data (z0 {}, acceleration {}); use the percentile interval",
-        kBca, r.z0, r.acceleration));
+        kBca, shown(r.z0), shown(r.acceleration)));
   }
   r.alpha_lo = boost::math::cdf(kNormal, lo);
   r.alpha_hi = boost::math::cdf(kNormal, hi);
@@ -154,11 +170,20 @@ Expected<void> CheckThetaStar(std::span<const double> theta_star, double confide
   return CheckSample(theta_star, {.method = method, .name = "theta*", .min_n = 1});
 }
 
-Expected<double> Ratio(double numerator, double denominator, std::string_view what) {
-  const double r = numerator / denominator;
+Expected<double> Contrasted(Contrast contrast, double a, double b, std::string_view what) {
+  const double r = Combine(contrast, a, b);
+  const bool underflow = contrast == Contrast::kRatio && a != 0 && std::abs(r) < DBL_MIN;
+  if (underflow) {
+    return std::unexpected(fmt::format("{}: {} is {} / {}, below the range of a double", kBootstrap,
+                                       what, a, b));
+  }
   if (!std::isfinite(r)) {
-    return std::unexpected(fmt::format("{}: {} is {} / {}; the ratio is undefined", kBootstrap,
-                                       what, numerator, denominator));
+    if (contrast == Contrast::kDifference) {
+      return std::unexpected(fmt::format("{}: {} is {} - {}, beyond the range of a double",
+                                         kBootstrap, what, a, b));
+    }
+    return std::unexpected(
+        fmt::format("{}: {} is {} / {}; the ratio is undefined", kBootstrap, what, a, b));
   }
   return r;
 }
@@ -181,56 +206,6 @@ BootstrapResult Summarise(double estimate, std::vector<double> theta_star,
   return r;
 }
 
-// --- hierarchical variant
-// -------------------------------------------------------------------------
-
-constexpr std::string_view kHierarchical = "hierarchical bootstrap";
-
-Expected<void> CheckGroups(std::span<const std::vector<double>> groups, std::string_view sample) {
-  if (groups.size() < 2) {
-    return std::unexpected(fmt::format("{}: {} has {} group{}; needs at least 2", kHierarchical,
-                                       sample, groups.size(), groups.size() == 1 ? "" : "s"));
-  }
-  for (size_t i = 0; i < groups.size(); ++i) {
-    const std::string name = fmt::format("{} group {}", sample, i);
-    if (auto ok = CheckSample(groups[i], {.method = kHierarchical, .name = name}); !ok) return ok;
-  }
-  return {};
-}
-
-// All values of all groups except group `skip` (pass groups.size() to keep every group).
-std::vector<double> Pool(std::span<const std::vector<double>> groups, size_t skip) {
-  std::vector<double> out;
-  for (size_t i = 0; i < groups.size(); ++i) {
-    if (i != skip) out.insert(out.end(), groups[i].begin(), groups[i].end());
-  }
-  return out;
-}
-
-// One two-stage resample: k groups with replacement, then each drawn group's values with
-// replacement, all appended to `out`.
-void DrawTwoStage(std::span<const std::vector<double>> groups, Rng& rng, std::vector<double>& out) {
-  out.clear();
-  for (size_t k = 0; k < groups.size(); ++k) {
-    const std::vector<double>& g = groups[UniformIndex(rng, groups.size())];
-    for (size_t m = 0; m < g.size(); ++m) out.push_back(g[UniformIndex(rng, g.size())]);
-  }
-}
-
-// Delete-one-group jackknife of each sample in turn, the other sample pooled whole.
-std::vector<std::vector<double>> GroupJackknife(const GroupedRatio& data) {
-  const double loc_a = Location(data.statistic, Pool(data.a, data.a.size()));
-  const double loc_b = Location(data.statistic, Pool(data.b, data.b.size()));
-  std::vector<std::vector<double>> out(2);
-  for (size_t i = 0; i < data.a.size(); ++i) {
-    out[0].push_back(Location(data.statistic, Pool(data.a, i)) / loc_b);
-  }
-  for (size_t i = 0; i < data.b.size(); ++i) {
-    out[1].push_back(loc_a / Location(data.statistic, Pool(data.b, i)));
-  }
-  return out;
-}
-
 }  // namespace
 
 double QuantileLinear(std::span<const double> sorted, double p) {
@@ -245,7 +220,9 @@ double QuantileLinear(std::span<const double> sorted, double p) {
   return (1 - g) * at(j) + g * at(jp1);
 }
 
-Expected<Interval> PercentileInterval(std::span<const double> theta_star, double confidence_level) {
+namespace {
+
+Expected<Interval> CheckedPercentileInterval(std::span<const double> theta_star, double confidence_level) {
   if (auto ok = CheckThetaStar(theta_star, confidence_level, "percentile interval"); !ok) {
     return std::unexpected(ok.error());
   }
@@ -255,16 +232,18 @@ Expected<Interval> PercentileInterval(std::span<const double> theta_star, double
   return Interval{QuantileLinear(sorted, alpha), QuantileLinear(sorted, 1 - alpha)};
 }
 
-Expected<double> RatioEstimate(const TwoSampleRatio& data) {
+Expected<double> CheckedRatioEstimate(const TwoSampleRatio& data) {
   if (auto ok = CheckRatioData(data, kBootstrap); !ok) return std::unexpected(ok.error());
-  return Ratio(
-      Location(data.statistic, data.a), Location(data.statistic, data.b),
-      data.statistic == RatioStatistic::Medians ? "median(a) / median(b)" : "mean(a) / mean(b)");
+  const bool medians = data.statistic == RatioStatistic::Medians;
+  const bool ratio = data.contrast == Contrast::kRatio;
+  return Contrasted(data.contrast, Location(data.statistic, data.a), Location(data.statistic, data.b),
+                    medians ? (ratio ? "median(a) / median(b)" : "median(a) - median(b)")
+                            : (ratio ? "mean(a) / mean(b)" : "mean(a) - mean(b)"));
 }
 
-Expected<BcaResult> BcaInterval(const TwoSampleRatio& data, std::span<const double> theta_star,
-                                double confidence_level) {
-  auto theta_hat = RatioEstimate(data);
+Expected<BcaResult> CheckedBcaInterval(const TwoSampleRatio& data, std::span<const double> theta_star,
+                                       double confidence_level) {
+  auto theta_hat = CheckedRatioEstimate(data);
   if (!theta_hat) return std::unexpected(theta_hat.error());
   if (auto ok = CheckThetaStar(theta_star, confidence_level, kBca); !ok) {
     return std::unexpected(ok.error());
@@ -272,10 +251,10 @@ Expected<BcaResult> BcaInterval(const TwoSampleRatio& data, std::span<const doub
   return BcaFromParts(*theta_hat, theta_star, Jackknife(data), confidence_level);
 }
 
-Expected<BootstrapResult> BootstrapRatio(const TwoSampleRatio& data,
-                                         const BootstrapOptions& options) {
+Expected<BootstrapResult> CheckedBootstrapRatio(const TwoSampleRatio& data,
+                                                const BootstrapOptions& options) {
   if (auto ok = CheckOptions(options); !ok) return std::unexpected(ok.error());
-  auto theta_hat = RatioEstimate(data);
+  auto theta_hat = CheckedRatioEstimate(data);
   if (!theta_hat) return std::unexpected(theta_hat.error());
   Rng rng(options.seed);
   std::vector<double> theta_star(static_cast<size_t>(options.n_resamples));
@@ -283,35 +262,127 @@ Expected<BootstrapResult> BootstrapRatio(const TwoSampleRatio& data,
   for (size_t k = 0; k < theta_star.size(); ++k) {
     for (double& v : scratch_a) v = data.a[UniformIndex(rng, data.a.size())];
     for (double& v : scratch_b) v = data.b[UniformIndex(rng, data.b.size())];
-    auto r = Ratio(LocationInPlace(data.statistic, scratch_a),
-                   LocationInPlace(data.statistic, scratch_b), fmt::format("resample {}", k));
+    auto r = Contrasted(data.contrast, LocationInPlace(data.statistic, scratch_a),
+                        LocationInPlace(data.statistic, scratch_b), fmt::format("resample {}", k));
     if (!r) return std::unexpected(r.error());
     theta_star[k] = *r;
   }
   return Summarise(*theta_hat, std::move(theta_star), Jackknife(data), options.confidence_level);
 }
 
-Expected<BootstrapResult> HierarchicalBootstrapRatio(const GroupedRatio& data,
-                                                     const BootstrapOptions& options) {
-  if (auto ok = CheckOptions(options); !ok) return std::unexpected(ok.error());
-  if (auto ok = CheckGroups(data.a, "sample a"); !ok) return std::unexpected(ok.error());
-  if (auto ok = CheckGroups(data.b, "sample b"); !ok) return std::unexpected(ok.error());
-  auto theta_hat = Ratio(Location(data.statistic, Pool(data.a, data.a.size())),
-                         Location(data.statistic, Pool(data.b, data.b.size())), "the estimate");
-  if (!theta_hat) return std::unexpected(theta_hat.error());
-  Rng rng(options.seed);
-  std::vector<double> theta_star(static_cast<size_t>(options.n_resamples));
-  std::vector<double> scratch_a, scratch_b;
-  for (size_t k = 0; k < theta_star.size(); ++k) {
-    DrawTwoStage(data.a, rng, scratch_a);
-    DrawTwoStage(data.b, rng, scratch_b);
-    auto r = Ratio(LocationInPlace(data.statistic, scratch_a),
-                   LocationInPlace(data.statistic, scratch_b), fmt::format("resample {}", k));
-    if (!r) return std::unexpected(r.error());
-    theta_star[k] = *r;
+
+
+Expected<ContrastInterval> BootstrappedContrast(const TwoSampleRatio& data,
+                                                const BootstrapOptions& options) {
+  auto boot = CheckedBootstrapRatio(data, options);
+  if (!boot) return std::unexpected(boot.error());
+  if (boot->bca) return ContrastInterval{boot->estimate, boot->bca->interval, "BCa", ""};
+  return ContrastInterval{boot->estimate, boot->percentile, "percentile",
+                          "BCa undefined (" + boot->bca.error() + "); percentile interval"};
+}
+
+// A median's standard error from its distribution-free 95% interval [x(j), x(k)]: the interval's
+// half-width over the normal quantile of its exact coverage. `transform` is applied to the order
+// statistics first (log for a ratio).
+template <typename F>
+Expected<double> MedianStandardError(std::span<const double> sorted, F transform) {
+  auto ci = MedianConfidenceInterval(sorted, 0.95);
+  if (!ci) return std::unexpected(fmt::format("a sample of {} values is too small", sorted.size()));
+  return (transform(ci->hi) - transform(ci->lo)) / (2 * Ndtri((1 + ci->coverage) / 2));
+}
+
+// The analytic intervals described in bootstrap.h, for large samples.
+Expected<ContrastInterval> AnalyticContrast(const TwoSampleRatio& data, double confidence_level) {
+  if (auto ok = CheckRatioData(data, "analytic interval"); !ok) return std::unexpected(ok.error());
+  const bool ratio = data.contrast == Contrast::kRatio;
+  const double z = Ndtri(1 - (1 - confidence_level) / 2);
+  if (data.statistic == RatioStatistic::Means && !ratio) {
+    auto w = WelchInterval(data.a, data.b, confidence_level);
+    if (!w) return std::unexpected(w.error());
+    return ContrastInterval{w->difference, {w->lo, w->hi}, "Welch", ""};
   }
-  return Summarise(*theta_hat, std::move(theta_star), GroupJackknife(data),
-                   options.confidence_level);
+  auto positive = [](std::span<const double> v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return x > 0; });
+  };
+  if (ratio && !(positive(data.a) && positive(data.b))) {
+    return std::unexpected("a ratio needs values > 0 on both sides");
+  }
+  if (data.statistic == RatioStatistic::Means) {
+    const double ma = Mean(data.a), mb = Mean(data.b);
+    const Scaled sa = ScaleTogether(data.a), sb = ScaleTogether(data.b);
+    // Relative variances (s^2 / n) / m^2, each on its own scale, so nothing overflows.
+    auto rel_var = [](const Scaled& s) {
+      const double m = Mean(s.a), n = static_cast<double>(s.a.size());
+      return SumSquaredDeviations(s.a, m) / (n - 1) / n / (m * m);
+    };
+    const double se = std::sqrt(rel_var(sa) + rel_var(sb));
+    const double log_ratio = std::log(ma) - std::log(mb);
+    return ContrastInterval{ma / mb, {std::exp(log_ratio - z * se), std::exp(log_ratio + z * se)},
+                            "delta method", ""};
+  }
+  std::vector<double> a(data.a.begin(), data.a.end()), b(data.b.begin(), data.b.end());
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  const double ma = Median(a), mb = Median(b);
+  if (ratio) {
+    auto log = [](double x) { return std::log(x); };
+    auto se_a = MedianStandardError(a, log), se_b = MedianStandardError(b, log);
+    if (!se_a || !se_b) return std::unexpected(se_a ? se_b.error() : se_a.error());
+    const double se = std::hypot(*se_a, *se_b);
+    const double log_ratio = std::log(ma) - std::log(mb);
+    return ContrastInterval{ma / mb, {std::exp(log_ratio - z * se), std::exp(log_ratio + z * se)},
+                            "Price-Bonett", ""};
+  }
+  auto same = [](double x) { return x; };
+  auto se_a = MedianStandardError(a, same), se_b = MedianStandardError(b, same);
+  if (!se_a || !se_b) return std::unexpected(se_a ? se_b.error() : se_a.error());
+  const double d = ma - mb, se = std::hypot(*se_a, *se_b);
+  return ContrastInterval{d, {d - z * se, d + z * se}, "McKean-Schrader", ""};
+}
+
+}  // namespace
+
+Expected<Interval> PercentileInterval(std::span<const double> theta_star, double confidence_level) {
+  return Guarded<Interval>("percentile interval",
+                           [&] { return CheckedPercentileInterval(theta_star, confidence_level); });
+}
+
+Expected<double> RatioEstimate(const TwoSampleRatio& data) {
+  return Guarded<double>(kBootstrap, [&] { return CheckedRatioEstimate(data); });
+}
+
+Expected<BcaResult> BcaInterval(const TwoSampleRatio& data, std::span<const double> theta_star,
+                                double confidence_level) {
+  return Guarded<BcaResult>(kBca, [&] { return CheckedBcaInterval(data, theta_star, confidence_level); });
+}
+
+Expected<BootstrapResult> BootstrapRatio(const TwoSampleRatio& data,
+                                         const BootstrapOptions& options) {
+  return Guarded<BootstrapResult>(kBootstrap, [&] { return CheckedBootstrapRatio(data, options); });
+}
+
+
+Expected<ContrastInterval> IntervalOfContrast(const TwoSampleRatio& data,
+                                              const BootstrapOptions& options) {
+  const auto draws = static_cast<double>(options.n_resamples) *
+                     static_cast<double>(data.a.size() + data.b.size());
+  Expected<ContrastInterval> r;
+  if (draws <= kMaxBootstrapDraws) {
+    r = Guarded<ContrastInterval>(kBootstrap, [&] { return BootstrappedContrast(data, options); });
+  } else {
+    r = Guarded<ContrastInterval>("analytic interval",
+                                  [&] { return AnalyticContrast(data, options.confidence_level); });
+    if (r) {
+      r->note = fmt::format("{} + {} values: {} interval, not the bootstrap ({} resamples would "
+                            "draw {:.2g} values)", data.a.size(), data.b.size(), r->method,
+                            options.n_resamples, draws);
+    }
+  }
+  if (r && !(std::isfinite(r->estimate) && std::isfinite(r->interval.lo) &&
+             std::isfinite(r->interval.hi))) {
+    return std::unexpected(fmt::format("{} interval: beyond the range of a double", r->method));
+  }
+  return r;
 }
 
 }  // namespace dlb::stats

@@ -1,6 +1,6 @@
-// Bootstrap confidence intervals for the ratio of two samples' medians or means (METHODOLOGY §3 S3,
-// S4): BCa and percentile intervals with the arithmetic of scipy.stats.bootstrap (SciPy 1.18.1,
-// method='BCa', paired=False, two-sided), and a hierarchical variant for samples made of groups.
+// Bootstrap confidence intervals for the ratio of two samples' medians or means: BCa and percentile
+// intervals with the arithmetic of scipy.stats.bootstrap (SciPy 1.18.1, method='BCa',
+// paired=False, two-sided).
 //
 // Resampling is ours, not NumPy's: one dlb::Rng (std::mt19937_64, fixed by the standard) seeded
 // with BootstrapOptions::seed, and dlb::UniformIndex for unbiased bounded draws, so a seed gives
@@ -9,18 +9,12 @@
 // oracle works the other way round: tests/stats/bca.json holds data plus fixed theta* arrays and
 // SciPy's interval for them (bootstrap(..., n_resamples=0, bootstrap_result=BootstrapResult(None,
 // theta_star, se))), and BcaInterval() must reproduce it from the same theta* (S3).
-//
-// Hierarchical variant (dlbench's own; SciPy has none): a sample is a list of groups, one per
-// repetition, and the groups are the independent units (DESIGN: never pool iterations as if
-// independent). One resample draws k groups with replacement from the k groups, then, inside each
-// drawn group of size m, m values with replacement; the statistic is taken over all drawn values
-// pooled. This is the two-stage bootstrap of Davison & Hinkley (1997) §3.8 and Kalibera & Jones
-// ("Rigorous benchmarking in reasonable time", ISMM 2013). Its BCa uses the same z0 rule and a
-// delete-one-group jackknife for the acceleration, groups as the units (n_j = groups in sample j).
+
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "stats/sample_check.h"
@@ -32,17 +26,18 @@ enum class RatioStatistic {
   Means,    // mean(a) / mean(b)
 };
 
+// How the two locations are set against each other. A ratio means something only for values of
+// one sign away from zero (times, throughputs); the difference serves any values.
+enum class Contrast {
+  kRatio,       // location(a) / location(b)
+  kDifference,  // location(a) - location(b)
+};
+
 struct TwoSampleRatio {
   std::span<const double> a{};  // numerator sample, >= 2 values
   std::span<const double> b{};  // denominator sample, >= 2 values
   RatioStatistic statistic = RatioStatistic::Medians;
-};
-
-// Groups (repetitions) of values; each sample needs >= 2 groups, each group >= 1 value.
-struct GroupedRatio {
-  std::span<const std::vector<double>> a{};
-  std::span<const std::vector<double>> b{};
-  RatioStatistic statistic = RatioStatistic::Medians;
+  Contrast contrast = Contrast::kRatio;
 };
 
 struct BootstrapOptions {
@@ -94,9 +89,28 @@ struct BootstrapResult {
 [[nodiscard]] Expected<Interval> PercentileInterval(std::span<const double> theta_star,
                                                     double confidence_level = 0.95);
 
-// The hierarchical variant described at the top of this file.
-[[nodiscard]] Expected<BootstrapResult> HierarchicalBootstrapRatio(const GroupedRatio& data,
-                                                                   const BootstrapOptions& options);
+// The interval that `dlbench stats` reports for a contrast of two plain samples: the BCa bootstrap
+// (percentile where BCa is undefined) while resampling is affordable, n_resamples * (n_a + n_b) <=
+// kMaxBootstrapDraws, and an analytic interval beyond, where the large-sample approximations hold
+// and 10^4 resamples of 10^6 values would take minutes:
+// - medians: each median's standard error from its distribution-free 95% order-statistic interval,
+//   se = (x(k) - x(j)) / (2 z) with z for that interval's exact coverage (McKean & Schrader 1984);
+//   a ratio on the log scale, exp(log(m_a / m_b) +- z sqrt(se_log_a^2 + se_log_b^2)) with se_log
+//   from log x(k) - log x(j) (Price & Bonett 2002), a difference on the raw scale;
+// - means: a ratio by the delta method on the log scale, se^2 = s_a^2 / (n_a m_a^2) +
+//   s_b^2 / (n_b m_b^2); a difference by Welch's interval (two_sample.h).
+inline constexpr double kMaxBootstrapDraws = 5e7;
+
+struct ContrastInterval {
+  double estimate = 0;
+  Interval interval{};
+  std::string method;  // "BCa", "percentile", "Price-Bonett", "McKean-Schrader", "delta method", "Welch"
+  std::string note;    // why BCa or the bootstrap was not used; empty otherwise
+};
+
+// Errors: those of BootstrapRatio; for a ratio, a value <= 0 in the analytic case.
+[[nodiscard]] Expected<ContrastInterval> IntervalOfContrast(const TwoSampleRatio& data,
+                                                            const BootstrapOptions& options);
 
 // Quantile p in [0, 1] of sorted values, scipy.stats.quantile(method='linear') (Hyndman-Fan type 7,
 // the same as numpy.percentile's default), written the way SciPy computes it.

@@ -123,33 +123,6 @@ TEST(StatsBcaOracle, DegenerateJackknifeIsAnErrorLine) {
   EXPECT_FALSE(full->bca);
 }
 
-TEST(StatsHierarchical, ReproducibleAndCoversTheEstimate) {
-  std::vector<std::vector<double>> a = {
-      {10.1, 10.3, 9.9, 10.2}, {10.8, 10.6, 10.9}, {9.7, 9.9, 10.0}};
-  std::vector<std::vector<double>> b = {{12.0, 12.4, 11.9}, {12.8, 12.5, 12.6, 12.7}, {11.6, 11.8}};
-  const GroupedRatio data{.a = a, .b = b, .statistic = RatioStatistic::Means};
-  auto r1 = HierarchicalBootstrapRatio(data, {.n_resamples = 3000, .seed = 3});
-  auto r2 = HierarchicalBootstrapRatio(data, {.n_resamples = 3000, .seed = 3});
-  ASSERT_TRUE(r1 && r2) << (r1 ? "" : r1.error());
-  EXPECT_EQ(*r1, *r2);
-  double sum_a = 0, sum_b = 0;
-  for (const auto& g : a)
-    for (double v : g) sum_a += v;
-  for (const auto& g : b)
-    for (double v : g) sum_b += v;
-  EXPECT_NEAR(r1->estimate, (sum_a / 10) / (sum_b / 9), 1e-12);
-  ASSERT_TRUE(r1->bca) << r1->bca.error();
-  EXPECT_LT(r1->percentile.lo, r1->estimate);
-  EXPECT_GT(r1->percentile.hi, r1->estimate);
-  // Groups are the units: the interval must be wider than pooling all values as independent.
-  std::vector<double> flat_a, flat_b;
-  for (const auto& g : a) flat_a.insert(flat_a.end(), g.begin(), g.end());
-  for (const auto& g : b) flat_b.insert(flat_b.end(), g.begin(), g.end());
-  auto flat = BootstrapRatio({.a = flat_a, .b = flat_b, .statistic = RatioStatistic::Means},
-                             {.n_resamples = 3000, .seed = 3});
-  ASSERT_TRUE(flat);
-  EXPECT_GT(r1->percentile.hi - r1->percentile.lo, flat->percentile.hi - flat->percentile.lo);
-}
 
 TEST(StatsBootstrapErrors, EmptyOneValueAndNan) {
   std::vector<double> empty, one = {2}, nan = {1, NAN};
@@ -187,16 +160,6 @@ TEST(StatsBootstrapErrors, BadOptionsAndThetaStar) {
             "percentile interval: theta* holds a non-finite value (nan) at index 1");
 }
 
-TEST(StatsBootstrapErrors, HierarchicalGroups) {
-  std::vector<std::vector<double>> one_group = {{1, 2, 3}}, two = {{1, 2}, {3}};
-  std::vector<std::vector<double>> empty_group = {{1, 2}, {}}, nan_group = {{1}, {2, NAN}};
-  EXPECT_EQ(HierarchicalBootstrapRatio({.a = one_group, .b = two}, {}).error(),
-            "hierarchical bootstrap: sample a has 1 group; needs at least 2");
-  EXPECT_EQ(HierarchicalBootstrapRatio({.a = two, .b = empty_group}, {}).error(),
-            "hierarchical bootstrap: sample b group 1 has 0 values; needs at least 1");
-  EXPECT_EQ(HierarchicalBootstrapRatio({.a = nan_group, .b = two}, {}).error(),
-            "hierarchical bootstrap: sample a group 1 holds a non-finite value (nan) at index 1");
-}
 
 }  // namespace
 }  // namespace dlb::stats

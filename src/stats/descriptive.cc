@@ -13,7 +13,10 @@ double PercentileSorted(std::span<const double> sorted, double q) {
   double h = (static_cast<double>(sorted.size()) - 1) * q / 100.0;
   auto lo = static_cast<size_t>(std::floor(h));
   size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+  const double g = h - static_cast<double>(lo), gap = sorted[hi] - sorted[lo];
+  // The gap overflows only between huge values of opposite signs; then weigh the two instead.
+  if (!std::isfinite(gap)) return (1 - g) * sorted[lo] + g * sorted[hi];
+  return sorted[lo] + g * gap;
 }
 
 std::optional<Summary> Summarize(std::span<const double> values) {
@@ -22,13 +25,17 @@ std::optional<Summary> Summarize(std::span<const double> values) {
   std::sort(sorted.begin(), sorted.end());
   Summary s;
   s.n = static_cast<int64_t>(sorted.size());
+  // Sums on values scaled by a power of two (exact): the same roundings as unscaled, but no sum
+  // overflows near 1e308 and no square overflows near 1e154 or underflows near 1e-160.
+  const Scaled scaled = ScaleTogether(sorted);
   double sum = 0;
-  for (double v : sorted) sum += v;
-  s.mean = sum / static_cast<double>(s.n);
+  for (double v : scaled.a) sum += v;
+  const double mean = sum / static_cast<double>(s.n);
+  s.mean = std::ldexp(mean, scaled.exponent);
   if (s.n >= 2) {
     double ss = 0;
-    for (double v : sorted) ss += (v - s.mean) * (v - s.mean);
-    s.std = std::sqrt(ss / static_cast<double>(s.n - 1));
+    for (double v : scaled.a) ss += (v - mean) * (v - mean);
+    s.std = std::ldexp(std::sqrt(ss / static_cast<double>(s.n - 1)), scaled.exponent);
     if (s.mean != 0) s.cv = *s.std / s.mean;
   }
   s.min = sorted.front();
@@ -48,15 +55,17 @@ std::optional<Summary> Summarize(std::span<const int64_t> values) {
 std::optional<MeanCi> MeanConfidenceInterval(std::span<const double> values, double confidence) {
   const auto n = static_cast<double>(values.size());
   if (values.size() < 2) return std::nullopt;
+  const Scaled scaled = ScaleTogether(values);  // as in Summarize
   double mean = 0;
-  for (double v : values) mean += v;
+  for (double v : scaled.a) mean += v;
   mean /= n;
   double ss = 0;
-  for (double v : values) ss += (v - mean) * (v - mean);
+  for (double v : scaled.a) ss += (v - mean) * (v - mean);
   double sem = std::sqrt(ss / (n - 1)) / std::sqrt(n);
   double t = boost::math::quantile(boost::math::students_t_distribution<double>(n - 1),
                                    0.5 + confidence / 2);
-  return MeanCi{mean, mean - t * sem, mean + t * sem};
+  auto back = [&](double v) { return std::ldexp(v, scaled.exponent); };
+  return MeanCi{back(mean), back(mean - t * sem), back(mean + t * sem)};
 }
 
 std::optional<MedianCi> MedianConfidenceInterval(std::span<const double> sorted,

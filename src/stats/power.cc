@@ -13,7 +13,6 @@
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
-#include <exception>
 #include <vector>
 
 namespace dlb::stats {
@@ -54,17 +53,14 @@ Expected<double> TTestPower(const TTestPowerQuery& query) {
   // statsmodels: nobs = 1 / (1 / n1 + 1 / n2), noncentrality d sqrt(nobs).
   const double nobs = 1 / (1 / static_cast<double>(query.n1) + 1 / static_cast<double>(query.n2));
   const double delta = query.effect_size * std::sqrt(nobs);
-  try {
+  return Guarded<double>(kPower, [&] {
     namespace bm = boost::math;
     const double crit =
         bm::quantile(bm::complement(bm::students_t_distribution<double>(df), query.alpha / 2));
     const bm::non_central_t_distribution<double> nct(df, delta);
     const double power = bm::cdf(bm::complement(nct, crit)) + bm::cdf(nct, -crit);
     return std::clamp(power, 0.0, 1.0);
-  } catch (const std::exception& e) {
-    return std::unexpected(
-        fmt::format("{}: boost.math failed for df={}, delta={}: {}", kPower, df, delta, e.what()));
-  }
+  });
 }
 
 Expected<int64_t> SmallestNPerGroup(const SampleSizeQuery& query) {
@@ -112,15 +108,17 @@ Expected<NoetherSize> NoetherSampleSize(const NoetherQuery& q) {
     return std::unexpected(
         fmt::format("{}: relative effect 0.5 is no effect; no finite n detects it", kNoether));
   }
-  const boost::math::normal_distribution<double> normal;
-  const double z =
-      boost::math::quantile(normal, 1 - q.alpha / 2) + boost::math::quantile(normal, q.power);
-  const double t = q.allocation;
-  const double shift = q.relative_effect - 0.5;
-  const double n = z * z / (12 * t * (1 - t) * shift * shift);
-  return NoetherSize{.total_n = n,
-                     .n1 = static_cast<int64_t>(std::ceil(n * t)),
-                     .n2 = static_cast<int64_t>(std::ceil(n * (1 - t)))};
+  return Guarded<NoetherSize>(kNoether, [&] {
+    const boost::math::normal_distribution<double> normal;
+    const double z =
+        boost::math::quantile(normal, 1 - q.alpha / 2) + boost::math::quantile(normal, q.power);
+    const double t = q.allocation;
+    const double shift = q.relative_effect - 0.5;
+    const double n = z * z / (12 * t * (1 - t) * shift * shift);
+    return NoetherSize{.total_n = n,
+                       .n1 = static_cast<int64_t>(std::ceil(n * t)),
+                       .n2 = static_cast<int64_t>(std::ceil(n * (1 - t)))};
+  });
 }
 
 Expected<double> RelativeEffect(std::span<const double> x, std::span<const double> y) {

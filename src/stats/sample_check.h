@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstddef>
+#include <exception>
 #include <expected>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dlb::stats {
 
@@ -32,10 +34,40 @@ struct SampleRule {
 // Median as numpy.median: the mean of the two middle order statistics for even n. n > 0.
 [[nodiscard]] double Median(std::span<const double> values);
 
+// (a + b) / 2 as numpy.median computes it, and a / 2 + b / 2 where that sum overflows.
+[[nodiscard]] double Midpoint(double a, double b);
+
 // Arithmetic mean with Neumaier-compensated summation. n > 0.
 [[nodiscard]] double Mean(std::span<const double> values);
 
 // Sum of squared deviations from the mean, two passes (STYLE.md §8). n > 0.
 [[nodiscard]] double SumSquaredDeviations(std::span<const double> values, double mean);
+
+// Two samples divided by one power of two that brings the largest magnitude into [0.5, 1). The
+// division is exact (only values about 2^1000 below the largest lose bits or become 0), and
+// afterwards squares and sums of squares stay inside double's range whatever the input's scale:
+// 1e154 no longer overflows, 1e-200 and denormals no longer underflow. Statistics that do not
+// depend on the scale (t, df, d, W, ratios) are computed on these; those that do are multiplied
+// back by 2^exponent.
+struct Scaled {
+  std::vector<double> a, b;
+  int exponent = 0;
+};
+[[nodiscard]] Scaled ScaleTogether(std::span<const double> a, std::span<const double> b = {});
+
+// The text of a library exception without Boost.Math's "Error in function f(...): " preamble.
+[[nodiscard]] std::string LibraryMessage(const std::exception& e);
+
+// Runs one entry point of src/stats and turns any exception a library throws into the method's
+// error line. Boost.Math reports a domain error or an overflow by throwing: this keeps every input
+// to a clear message, never an abort.
+template <typename T, typename F>
+[[nodiscard]] Expected<T> Guarded(std::string_view method, F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return std::unexpected(std::string(method) + ": " + LibraryMessage(e));
+  }
+}
 
 }  // namespace dlb::stats

@@ -88,6 +88,29 @@ ShapiroResult ExactThree(std::span<const double> y) {
 
 }  // namespace
 
+namespace {
+
+Expected<ShapiroResult> CheckedShapiroWilk(std::span<const double> values) {
+  // SciPy sorts, then subtracts x[n // 2] of the unsorted input ("the median (or a nearby value)",
+  // gh-15777): W does not depend on the shift, but the rounding does, so do the same.
+  std::vector<double> shifted(values.begin(), values.end());
+  std::sort(shifted.begin(), shifted.end());
+  const double shift = values[values.size() / 2];
+  for (double& v : shifted) v -= shift;
+  // Then a power-of-two scale (exact): W is scale-free, but its sums of squares would overflow
+  // near 1e154 and underflow near 1e-160 and for denormals.
+  const std::vector<double> y = ScaleTogether(shifted).a;
+  if (y.size() == 3) return ExactThree(y);
+  const std::vector<double> a = Coefficients(y.size());
+  const double w = StatisticW(y, a);
+  if (!std::isfinite(w)) {
+    return std::unexpected(fmt::format("{}: w is not finite for these values", kShapiro));
+  }
+  return ShapiroResult{.w = w, .p = PValue(w, y.size()), .p_may_be_inaccurate = y.size() > 5000};
+}
+
+}  // namespace
+
 Expected<ShapiroResult> ShapiroWilk(std::span<const double> values) {
   if (auto ok = CheckSample(values, {.method = kShapiro, .min_n = 3}); !ok) {
     return std::unexpected(ok.error());
@@ -96,16 +119,7 @@ Expected<ShapiroResult> ShapiroWilk(std::span<const double> values) {
     return std::unexpected(
         fmt::format("{}: all {} values are equal; w is undefined", kShapiro, values.size()));
   }
-  // SciPy sorts, then subtracts x[n // 2] of the unsorted input ("the median (or a nearby value)",
-  // gh-15777): W does not depend on the shift, but the rounding does, so do the same.
-  std::vector<double> y(values.begin(), values.end());
-  std::sort(y.begin(), y.end());
-  const double shift = values[values.size() / 2];
-  for (double& v : y) v -= shift;
-  if (y.size() == 3) return ExactThree(y);
-  const std::vector<double> a = Coefficients(y.size());
-  const double w = StatisticW(y, a);
-  return ShapiroResult{.w = w, .p = PValue(w, y.size()), .p_may_be_inaccurate = y.size() > 5000};
+  return Guarded<ShapiroResult>(kShapiro, [&] { return CheckedShapiroWilk(values); });
 }
 
 }  // namespace dlb::stats

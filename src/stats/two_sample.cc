@@ -108,14 +108,16 @@ MannWhitneyResult Asymptotic(double u1, double n1, double n2, double tie_term) {
 
 }  // namespace
 
-Expected<WelchResult> WelchTTest(std::span<const double> a, std::span<const double> b) {
-  if (auto ok = CheckTwo(a, b, kWelch, 2); !ok) return std::unexpected(ok.error());
-  const Moments ma = MomentsOf(a), mb = MomentsOf(b);
+namespace {
+
+// Welch on samples already scaled by ScaleTogether (t and df do not depend on the scale).
+Expected<WelchResult> ScaledWelch(const Scaled& s) {
+  const Moments ma = MomentsOf(s.a), mb = MomentsOf(s.b);
   if (ma.constant && mb.constant) {
     // SciPy: t = d / 0 gives +-inf with p = 0 for different means, nan for equal ones; df = 1.
     if (ma.mean == mb.mean) {
-      return std::unexpected(fmt::format(
-          "{}: both samples are constant and equal ({}); t is undefined", kWelch, ma.mean));
+      return std::unexpected(fmt::format("{}: both samples are constant and equal ({}); t is undefined",
+                                         kWelch, std::ldexp(ma.mean, s.exponent)));
     }
     const double inf = std::numeric_limits<double>::infinity();
     return WelchResult{.t = ma.mean > mb.mean ? inf : -inf, .df = 1, .p = 0, .both_constant = true};
@@ -130,22 +132,40 @@ Expected<WelchResult> WelchTTest(std::span<const double> a, std::span<const doub
   return WelchResult{.t = t, .df = df, .p = p};
 }
 
+Expected<DifferenceInterval> ScaledWelchInterval(const Scaled& s, double confidence) {
+  auto w = ScaledWelch(s);
+  if (!w) return std::unexpected(w.error());
+  if (w->both_constant) {
+    return std::unexpected(fmt::format("{}: both samples are constant; the interval is undefined", kWelch));
+  }
+  const Moments ma = MomentsOf(s.a), mb = MomentsOf(s.b);
+  const double se = std::sqrt(ma.ss / (ma.n - 1) / ma.n + mb.ss / (mb.n - 1) / mb.n);
+  const double q = boost::math::quantile(boost::math::students_t_distribution<double>(w->df),
+                                         (1 + confidence) / 2);
+  const double d = ma.mean - mb.mean;
+  auto back = [&](double v) { return std::ldexp(v, s.exponent); };
+  DifferenceInterval r{.difference = back(d), .lo = back(d - q * se), .hi = back(d + q * se), .df = w->df};
+  if (!std::isfinite(r.difference) || !std::isfinite(r.lo) || !std::isfinite(r.hi)) {
+    return std::unexpected(fmt::format("{}: the interval lies beyond the range of a double", kWelch));
+  }
+  return r;
+}
+
+}  // namespace
+
+Expected<WelchResult> WelchTTest(std::span<const double> a, std::span<const double> b) {
+  if (auto ok = CheckTwo(a, b, kWelch, 2); !ok) return std::unexpected(ok.error());
+  return Guarded<WelchResult>(kWelch, [&] { return ScaledWelch(ScaleTogether(a, b)); });
+}
+
 Expected<DifferenceInterval> WelchInterval(std::span<const double> a, std::span<const double> b,
                                            double confidence) {
   if (!(confidence > 0 && confidence < 1)) {
     return std::unexpected(fmt::format("{}: confidence {} is outside (0, 1)", kWelch, confidence));
   }
-  auto w = WelchTTest(a, b);
-  if (!w) return std::unexpected(w.error());
-  if (w->both_constant) {
-    return std::unexpected(fmt::format("{}: both samples are constant; the interval is undefined", kWelch));
-  }
-  const Moments ma = MomentsOf(a), mb = MomentsOf(b);
-  const double se = std::sqrt(ma.ss / (ma.n - 1) / ma.n + mb.ss / (mb.n - 1) / mb.n);
-  const double q = boost::math::quantile(boost::math::students_t_distribution<double>(w->df),
-                                         (1 + confidence) / 2);
-  const double d = ma.mean - mb.mean;
-  return DifferenceInterval{.difference = d, .lo = d - q * se, .hi = d + q * se, .df = w->df};
+  if (auto ok = CheckTwo(a, b, kWelch, 2); !ok) return std::unexpected(ok.error());
+  return Guarded<DifferenceInterval>(
+      kWelch, [&] { return ScaledWelchInterval(ScaleTogether(a, b), confidence); });
 }
 
 double MannWhitneyExactP(int64_t n1, int64_t n2, int64_t u) {
@@ -169,9 +189,10 @@ double MannWhitneyExactP(int64_t n1, int64_t n2, int64_t u) {
   return std::min(1.0, 2 * count / total);
 }
 
-Expected<MannWhitneyResult> MannWhitneyU(std::span<const double> x, std::span<const double> y,
-                                         MwuMethod method) {
-  if (auto ok = CheckTwo(x, y, kMwu, 1); !ok) return std::unexpected(ok.error());
+namespace {
+
+Expected<MannWhitneyResult> CheckedMannWhitneyU(std::span<const double> x, std::span<const double> y,
+                                                MwuMethod method) {
   const PooledRanks r = RankPooled(x, y);
   const auto n1 = static_cast<int64_t>(x.size()), n2 = static_cast<int64_t>(y.size());
   if (AllEqual(x) && AllEqual(y) && x.front() == y.front()) {
@@ -199,9 +220,18 @@ Expected<MannWhitneyResult> MannWhitneyU(std::span<const double> x, std::span<co
   return Asymptotic(u1, static_cast<double>(n1), static_cast<double>(n2), r.tie_term);
 }
 
+}  // namespace
+
+Expected<MannWhitneyResult> MannWhitneyU(std::span<const double> x, std::span<const double> y,
+                                         MwuMethod method) {
+  if (auto ok = CheckTwo(x, y, kMwu, 1); !ok) return std::unexpected(ok.error());
+  return Guarded<MannWhitneyResult>(kMwu, [&] { return CheckedMannWhitneyU(x, y, method); });
+}
+
 Expected<EffectSize> CohensD(std::span<const double> a, std::span<const double> b) {
   if (auto ok = CheckTwo(a, b, kCohen, 2); !ok) return std::unexpected(ok.error());
-  const Moments ma = MomentsOf(a), mb = MomentsOf(b);
+  const Scaled s = ScaleTogether(a, b);  // d does not depend on the scale; its squares do
+  const Moments ma = MomentsOf(s.a), mb = MomentsOf(s.b);
   const double n = ma.n + mb.n;
   // s_p = sqrt(((n1 - 1) v1 + (n2 - 1) v2) / (n1 + n2 - 2)), and (n - 1) v is the sum of squares.
   const double pooled_sd = std::sqrt((ma.ss + mb.ss) / (n - 2));

@@ -6,10 +6,57 @@
 
 namespace dlb::store {
 
-Db::Db(const std::string& path, bool read_only) : path_(path) {
+namespace {
+
+// A file name as an SQLite URI path: '%', '?' and '#' percent-encoded.
+std::string UriPath(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+bool Damaged(int code) {
+  code &= 0xff;
+  return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+}  // namespace
+
+std::string RecoveryHint(const std::string& path) {
+  return fmt::format("{} is damaged (or is not an SQLite database) and was not changed; recover "
+                     "what it still holds with `sqlite3 {} .recover | sqlite3 recovered.db`, or use "
+                     "another --db",
+                     path, path);
+}
+
+Db::Db(const std::string& path, OpenMode mode) : path_(path) {
   sqlite3* raw = nullptr;
-  int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::string name = path;
+  int flags = SQLITE_OPEN_NOMUTEX;
+  switch (mode) {
+    case OpenMode::kReadWrite:
+      flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+      break;
+    case OpenMode::kReadOnly:
+      flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+      name = "file:" + UriPath(path) + "?mode=ro";
+      break;
+    case OpenMode::kImmutable:
+      flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+      name = "file:" + UriPath(path) + "?mode=ro&immutable=1";
+      break;
+    case OpenMode::kMemory:
+      flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY;
+      name = ":memory:";
+      break;
+  }
+  int rc = sqlite3_open_v2(name.c_str(), &raw, flags, nullptr);
   db_.reset(raw);
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
@@ -20,15 +67,19 @@ Db::Db(const std::string& path, bool read_only) : path_(path) {
 }
 
 void Db::Fail(std::string_view what) const {
-  throw EnvError(fmt::format("database {}: {}: {}", path_, what, sqlite3_errmsg(db_.get())));
+  std::string msg = fmt::format("database {}: {}: {}", path_, what, sqlite3_errmsg(db_.get()));
+  if (Damaged(sqlite3_extended_errcode(db_.get()))) msg += "; " + RecoveryHint(path_);
+  throw EnvError(msg);
 }
 
 void Db::Exec(std::string_view sql) {
   std::string s(sql);
   char* err = nullptr;
-  if (sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  int rc = sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
+    if (Damaged(rc)) msg += "; " + RecoveryHint(path_);
     throw EnvError(fmt::format("database {}: {}", path_, msg));
   }
 }

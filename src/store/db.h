@@ -47,10 +47,17 @@ class Stmt {
   std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt_;
 };
 
+enum class OpenMode {
+  kReadWrite,  // opens or creates the file
+  kReadOnly,   // mode=ro: SQLite writes nothing (it may still create the WAL's -shm beside it)
+  kImmutable,  // immutable=1: no locks and no -shm, for a file on read-only media
+  kMemory,     // an empty in-memory database; `path` only names it in messages
+};
+
 class Db {
  public:
-  // Opens or creates path. Throws EnvError with the path and SQLite's reason.
-  explicit Db(const std::string& path, bool read_only = false);
+  // Opens path as `mode` says. Throws EnvError with the path and SQLite's reason.
+  explicit Db(const std::string& path, OpenMode mode = OpenMode::kReadWrite);
   Db(Db&&) = default;
 
   void Exec(std::string_view sql);
@@ -59,12 +66,18 @@ class Db {
   const std::string& path() const { return path_; }
   sqlite3* handle() const { return db_.get(); }
 
+  // Throws EnvError naming the file, `what` and SQLite's message; for a damaged file, also how to
+  // recover what it holds.
   [[noreturn]] void Fail(std::string_view what) const;
 
  private:
   std::string path_;
   std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db_{nullptr, &sqlite3_close_v2};
 };
+
+// "PATH is damaged ... and was not changed; recover what it still holds with ..., or use another
+// --db".
+std::string RecoveryHint(const std::string& path);
 
 // Binds parameters 1, 2, 3, ... in the order they are streamed: `Binder(stmt) << a << b;`.
 class Binder {

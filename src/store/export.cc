@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/query.h"
+#include "util/strings.h"
 
 namespace dlb::store {
 namespace {
@@ -32,16 +33,6 @@ std::string CsvOpt(const std::optional<T>& v) {
 }
 
 }  // namespace
-
-std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
   out << "run_id,cell_idx,framework,model,batch,precision,device,mode,layout,variant,environment,"

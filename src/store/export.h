@@ -13,7 +13,4 @@ namespace dlb::store {
 void ExportCsv(Db& db, int64_t run_id, std::ostream& out);
 void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out);
 
-// RFC 4180: quote when the field holds a comma, quote, CR or LF; double inner quotes.
-std::string CsvField(std::string_view s);
-
 }  // namespace dlb::store

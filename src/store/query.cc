@@ -1,5 +1,14 @@
 #include "store/query.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <ctime>
+#include <optional>
+#include <utility>
+
 #include <fmt/format.h>
 
 #include <map>
@@ -8,6 +17,7 @@
 #include "store/store.h"
 
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/strings.h"
 
 namespace dlb::store {
@@ -21,7 +31,46 @@ constexpr const char* kRunColumns =
     "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'ok'), "
     "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status IN ('failed', 'partial')), "
     "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'unsupported'), "
-    "r.max_repetitions, r.target_ratio_ci, r.compare_by";
+    "r.max_repetitions, r.target_ratio_ci, r.compare_by, "
+    "(SELECT MAX(p.finished_at) FROM repetitions p JOIN cells c USING (cell_id) "
+    "WHERE c.run_id = r.run_id)";
+
+std::string HostName() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+// Seconds since the epoch at which process pid started, and whether it is a zombie, from /proc.
+std::optional<std::pair<double, bool>> ProcessStart(pid_t pid) {
+  std::string stat, uptime;
+  if (!ReadFile(fmt::format("/proc/{}/stat", pid), &stat) || !ReadFile("/proc/stat", &uptime)) {
+    return std::nullopt;
+  }
+  // Fields after the command name, which is in parentheses and may hold spaces: state is the
+  // first, starttime (clock ticks since boot) the 20th.
+  auto fields = Split(stat.substr(stat.rfind(')') + 2), ' ');
+  size_t btime_at = uptime.find("btime ");
+  if (fields.size() < 20 || btime_at == std::string::npos) return std::nullopt;
+  const double boot = std::strtod(uptime.c_str() + btime_at + 6, nullptr);
+  const double ticks = std::strtod(fields[19].c_str(), nullptr);
+  return std::pair{boot + ticks / static_cast<double>(::sysconf(_SC_CLK_TCK)), fields[0] == "Z"};
+}
+
+// The run's controller was on this host and is gone: no such pid, a zombie, or a pid that a
+// process started after the run has taken over.
+bool ControllerGone(const RunRow& r) {
+  static const std::string host = HostName();
+  auto pid = static_cast<pid_t>(r.controller_pid);
+  if (r.host != host || pid == ::getpid()) return false;
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  auto start = ProcessStart(pid);
+  if (!start) return false;
+  std::tm tm{};
+  if (::strptime(r.started_at.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) return start->second;
+  const auto run_started = static_cast<double>(::timegm(&tm));
+  return start->second || start->first > run_started + 2;
+}
 
 RunRow ReadRun(const Stmt& s) {
   RunRow r;
@@ -50,6 +99,12 @@ RunRow ReadRun(const Stmt& s) {
   r.max_repetitions = s.OptInt(i++);
   r.target_ratio_ci = s.OptDouble(i++);
   if (auto by = s.OptText(i++)) r.compare_by = *by;
+  std::optional<std::string> last_repetition_at = s.OptText(i++);
+  if (r.status == "running" && ControllerGone(r)) {
+    r.status = "incomplete";
+    r.finished_at = last_repetition_at.value_or(r.started_at);
+    r.controller_gone = true;
+  }
   return r;
 }
 
@@ -125,7 +180,9 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
       "(SELECT settings_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
       " ORDER BY rep_idx LIMIT 1), "
       "(SELECT energy_note FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
-      " ORDER BY rep_idx LIMIT 1) "
+      " ORDER BY rep_idx LIMIT 1), "
+      "(SELECT repetitions FROM runs WHERE runs.run_id = cells.run_id), "
+      "(SELECT status = 'complete' FROM runs WHERE runs.run_id = cells.run_id) "
       "FROM cells WHERE run_id = ? ORDER BY cell_idx");
   s.Bind(1, run_id);
   std::vector<CellRow> out;
@@ -173,6 +230,8 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
     c.hello_json = s.OptText(i++);
     c.settings_json = s.OptText(i++);
     c.energy_note = s.OptText(i++);
+    c.repetitions_planned = s.Int(i++);
+    c.run_complete = s.Int(i++) != 0;
     out.push_back(std::move(c));
   }
   return out;

@@ -14,8 +14,12 @@ namespace dlb::store {
 
 struct RunRow {
   int64_t run_id = 0;
+  // A run stored as `running` whose controller is gone from this host reads `incomplete`, with
+  // finished_at the time of its last stored repetition (its start if none), and controller_gone
+  // set; only a command that writes marks it so in the file.
   std::string experiment, experiment_file, experiment_toml, status, started_at;
   std::optional<std::string> finished_at;
+  bool controller_gone = false;
   std::string host, dlbench_version, dlbench_revision, command_line, host_json, order_kind;
   int64_t seed = 0, repetitions = 0, controller_pid = 0;
   double cooldown_s = 0;
@@ -33,6 +37,8 @@ struct CellRow {
   std::string precision, device, mode, layout, variant, environment, config_json, status;
   std::optional<std::string> message;
   int64_t repetitions_ok = 0, repetitions_run = 0;
+  int64_t repetitions_planned = 0;  // the run's repetitions per cell
+  bool run_complete = false;        // the run finished (stored as complete)
   std::optional<int64_t> n_samples;
   std::optional<double> mean_ns, std_ns, min_ns, p50_ns, p90_ns, p95_ns, p99_ns, max_ns;
   std::optional<double> median_ci_lo_ns, median_ci_hi_ns, median_ci_coverage;

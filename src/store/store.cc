@@ -1,7 +1,7 @@
 #include "store/store.h"
 
-#include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -59,6 +59,106 @@ void Configure(Db& db) {
   db.Exec("PRAGMA foreign_keys = ON");
 }
 
+// PRAGMA application_id of a dlbench database: "dlbn". Files from before it was set are
+// recognised by their schema (FileKindOf).
+constexpr int64_t kApplicationId = 0x646C626E;
+
+int64_t PragmaInt(Db& db, const char* pragma) {
+  Stmt s = db.Prepare(fmt::format("PRAGMA {}", pragma));
+  s.Step();
+  return s.Int(0);
+}
+
+enum class FileKind { kEmpty, kDlbench, kForeign };
+
+// Whose file this is, read without writing anything.
+FileKind FileKindOf(Db& db, std::vector<std::string>& tables) {
+  Stmt s = db.Prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE "
+      "'\\' ORDER BY name");
+  while (s.Step()) tables.push_back(s.Text(0));
+  const int64_t id = PragmaInt(db, "application_id"), version = PragmaInt(db, "user_version");
+  if (id == kApplicationId) return FileKind::kDlbench;
+  if (id == 0 && version == 0 && tables.empty()) return FileKind::kEmpty;
+  auto has = [&](const char* t) { return std::find(tables.begin(), tables.end(), t) != tables.end(); };
+  if (id == 0 && version >= 1 && has("runs") && has("cells") && has("repetitions") && has("samples")) {
+    return FileKind::kDlbench;
+  }
+  return FileKind::kForeign;
+}
+
+// dlbench reads and writes only its own files: another application's database is refused before
+// anything is read from or written to it.
+void RequireDlbenchFile(Db& db, bool empty_is_fine) {
+  std::vector<std::string> tables;
+  switch (FileKindOf(db, tables)) {
+    case FileKind::kDlbench:
+      return;
+    case FileKind::kEmpty:
+      if (empty_is_fine) return;
+      throw UserError(fmt::format("{} holds no dlbench database (it is empty); run an experiment "
+                                  "into it first, or use another --db", db.path()));
+    case FileKind::kForeign:
+      break;
+  }
+  if (tables.size() > 5) tables.resize(5), tables.push_back("...");
+  throw UserError(fmt::format(
+      "{} is not a dlbench database ({}); dlbench leaves it as it is; use another --db", db.path(),
+      tables.empty() ? "it holds no table but has an application id or version of its own"
+                     : "it holds the tables " + Join(tables, ", ")));
+}
+
+// PRAGMA quick_check (O(pages), without the index cross-checks of integrity_check), before
+// anything is appended: appending to a damaged file would bury the damage under new results.
+void RequireIntact(Db& db) {
+  Stmt s = db.Prepare("PRAGMA quick_check(1)");
+  if (s.Step() && s.Text(0) != "ok") {
+    throw EnvError(fmt::format("database {}: integrity check failed ({}); {}", db.path(),
+                               s.Text(0), RecoveryHint(db.path())));
+  }
+}
+
+void RefuseDirectory(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw UserError(fmt::format("{} is a directory; --db names a database file", path));
+  }
+}
+
+// How to open a file for reading without writing to it. mode=ro needs the WAL index (-shm) beside
+// the file, or leave to create it; on a read-only file system, or in a directory this process may
+// not write, there is none to be had. A file closed cleanly there (no -wal) is opened immutable,
+// which needs neither locks nor -shm; nothing can change it there anyway. A -wal without its -shm
+// cannot be read there at all, and ignoring it would hide the last results.
+OpenMode ReadMode(const std::string& path) {
+  struct statvfs fs{};
+  const bool read_only_fs = ::statvfs(path.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY);
+  const std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+  if (!read_only_fs && ::access(dir.c_str(), W_OK) == 0) return OpenMode::kReadOnly;
+  struct stat st{};
+  if (::stat((path + "-shm").c_str(), &st) == 0) return OpenMode::kReadOnly;
+  if (::stat((path + "-wal").c_str(), &st) == 0 && st.st_size > 0) {
+    throw EnvError(fmt::format(
+        "database {} has a write-ahead log ({}-wal) that cannot be read where it is, read-only and "
+        "without {}-shm; copy the database and its -wal to writable storage and read it there",
+        path, path, path));
+  }
+  return OpenMode::kImmutable;
+}
+
+// An older schema, read without writing to it: the file is copied into memory (SQLite's backup
+// API) and the copy is migrated.
+Db UpgradedCopy(Db& file) {
+  Db memory(file.path(), OpenMode::kMemory);
+  sqlite3_backup* b = sqlite3_backup_init(memory.handle(), "main", file.handle(), "main");
+  if (b == nullptr) memory.Fail("cannot copy the database to upgrade it in memory");
+  const int rc = sqlite3_backup_step(b, -1);
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) file.Fail("cannot copy the database to upgrade it in memory");
+  Migrate(memory);
+  return memory;
+}
+
 }  // namespace
 
 std::string CellConfigJson(const plan::Cell& cell) {
@@ -71,9 +171,15 @@ std::string CellConfigJson(const plan::Cell& cell) {
 }
 
 Store Store::Open(const std::string& path) {
+  RefuseDirectory(path);
   Store s{Db(path)};
+  RequireDlbenchFile(s.db_, true);
+  RequireIntact(s.db_);
   Configure(s.db_);
   Migrate(s.db_);
+  if (PragmaInt(s.db_, "application_id") != kApplicationId) {
+    s.db_.Exec(fmt::format("PRAGMA application_id = {}", kApplicationId));
+  }
   s.MarkDeadRuns();
   return s;
 }
@@ -83,20 +189,20 @@ Store Store::OpenExisting(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) {
     throw UserError(fmt::format("no database at {} (use --db PATH, or run an experiment first)", path));
   }
-  return Open(path);
+  RefuseDirectory(path);
+  Db db(path, ReadMode(path));
+  RequireDlbenchFile(db, false);
+  const int version = SchemaVersion(db);
+  if (version < kSchemaVersion) return Store{UpgradedCopy(db)};
+  MigrateTo(db, version);  // refuses a newer schema, changes nothing otherwise
+  db.Exec("PRAGMA foreign_keys = ON");
+  return Store{std::move(db)};
 }
 
 void Store::MarkDeadRuns() {
-  char host[256] = {0};
-  ::gethostname(host, sizeof host - 1);
-  Stmt q = db_.Prepare("SELECT run_id, controller_pid FROM runs WHERE status = 'running' AND host = ?");
-  q.Bind(1, std::string(host));
-  std::vector<int64_t> dead;
-  while (q.Step()) {
-    auto pid = static_cast<pid_t>(q.Int(1));
-    if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) dead.push_back(q.Int(0));
+  for (const RunRow& r : ListRuns(db_)) {
+    if (r.controller_gone) FinishRun(r.run_id, false, r.finished_at);
   }
-  for (int64_t id : dead) FinishRun(id, false);
 }
 
 int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan) {
@@ -462,9 +568,9 @@ void Store::AddValidation(int64_t run_id, const run::ValidationSpec& spec,
   txn.Commit();
 }
 
-void Store::FinishRun(int64_t run_id, bool complete) {
+void Store::FinishRun(int64_t run_id, bool complete, std::optional<std::string> finished_at) {
   Stmt s = db_.Prepare("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?");
-  Binder(s) << (complete ? "complete" : "incomplete") << NowIso8601() << run_id;
+  Binder(s) << (complete ? "complete" : "incomplete") << finished_at.value_or(NowIso8601()) << run_id;
   s.Run();
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,14 +26,22 @@ struct RunInfo {
 
 class Store {
  public:
-  // Opens (creating if needed) and migrates; marks runs of dead controllers on this host incomplete.
+  // For the commands that write (run, selftest): opens, creating if needed, a file that is empty or
+  // already dlbench's (another application's database is refused, untouched), refuses a damaged
+  // one (PRAGMA quick_check) before appending, migrates, and marks runs of dead controllers on
+  // this host incomplete as of their last stored repetition.
   static Store Open(const std::string& path);
-  // Opens an existing database for reading; throws UserError if there is none at path.
+  // For the commands that only read (list, show, export, compare, report): opens an existing
+  // dlbench database read-only and writes nothing to it, so that it may sit on read-only media
+  // (opened immutable there). An older schema is upgraded in a private in-memory copy; runs of
+  // dead controllers read as incomplete without being marked. Throws UserError if there is no
+  // database at path, or it is not dlbench's.
   static Store OpenExisting(const std::string& path);
 
   int64_t BeginRun(const RunInfo& info, const plan::Plan& plan);
   void AddRepetition(int64_t run_id, const plan::Cell& cell, const run::RepetitionResult& r);
-  void FinishRun(int64_t run_id, bool complete);
+  // Marks the run complete or incomplete, as finished now unless finished_at says when.
+  void FinishRun(int64_t run_id, bool complete, std::optional<std::string> finished_at = std::nullopt);
   // One row per compared pair, or per framework that produced no outputs.
   void AddValidation(int64_t run_id, const run::ValidationSpec& spec, const run::ModelValidation& mv);
 

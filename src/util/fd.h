@@ -3,6 +3,9 @@
 
 #include <unistd.h>
 
+#include <memory>
+#include <ostream>
+#include <streambuf>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,10 +47,57 @@ Pipe MakePipe();
 // (EPIPE when the reader is gone), leaving errno set.
 [[nodiscard]] bool WriteAll(int fd, std::string_view data);
 
-// Reads a whole file; throws UserError naming the path and strerror when it cannot.
-std::string ReadFileOrThrow(const std::string& path);
+// Reads a whole file of at most max_bytes; throws UserError naming the path and the reason when it
+// cannot: strerror, "is a directory", or the limit (checked while reading, so /dev/zero and a FIFO
+// that never ends are refused too).
+std::string ReadFileOrThrow(const std::string& path, size_t max_bytes);
 
 // Reads a whole file, or returns an empty optional-like empty string and false.
 [[nodiscard]] bool ReadFile(const std::string& path, std::string* out);
+
+// An output file that appears whole or not at all: written to a temporary file beside it and
+// renamed into place by Commit(), so that a failure (a full disk, a size limit, a crash) leaves any
+// previous file at that path as it was. A path that exists and is not a regular file (/dev/stdout,
+// /dev/full, a FIFO) is written in place. Every failure is an EnvError "cannot write PATH: <the
+// system's reason>" ("No space left on device").
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();  // removes the temporary file unless committed
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  std::ostream& stream() { return out_; }
+  void Commit();  // flush, fsync, rename
+
+ private:
+  // Writes straight to the descriptor and keeps the errno of the first failed write.
+  class Buffer : public std::streambuf {
+   public:
+    explicit Buffer(int fd) : fd_(fd) { setp(data_, data_ + sizeof data_); }
+    int error() const { return error_; }
+
+   protected:
+    int_type overflow(int_type c) override;
+    int sync() override { return Flush() ? 0 : -1; }
+
+   private:
+    bool Flush();
+    int fd_;
+    int error_ = 0;
+    char data_[1 << 16];
+  };
+
+  [[noreturn]] void Fail(int error);
+
+  std::string path_, temp_;  // temp_ is empty when writing in place
+  UniqueFd fd_;
+  std::unique_ptr<Buffer> buffer_;
+  std::ostream out_;
+  bool committed_ = false;
+};
+
+// AtomicFile for data already in memory.
+void WriteFileAtomically(const std::string& path, std::string_view data);
 
 }  // namespace dlb

@@ -1,6 +1,8 @@
-// Child processes for workers: posix_spawn with an explicit argv (never a shell), the child in its
-// own process group so that a terminal's Ctrl-C reaches only the controller and a kill reaches the
-// worker and everything it started (ninja's subprocess-posix.cc; pyperf's popen_killer).
+// Child processes for workers: fork and exec with an explicit argv (never a shell), the child in
+// its own process group so that a terminal's Ctrl-C reaches only the controller and a kill reaches
+// the worker and everything it started (ninja's subprocess-posix.cc; pyperf's popen_killer). No
+// child outlives the controller: each gets PR_SET_PDEATHSIG, and a watchdog process kills the
+// groups of a controller that died without reaping them (SIGKILL included).
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "util/fd.h"
+#include "util/limits.h"
 
 namespace dlb {
 
@@ -33,7 +36,8 @@ struct ExitStatus {
 
 class Subprocess {
  public:
-  // Throws EnvError naming argv[0] when the program cannot be started.
+  // Throws EnvError naming argv[0] when the program cannot be started. Call it from the thread
+  // that will reap the child: PR_SET_PDEATHSIG fires when the spawning thread ends.
   static Subprocess Spawn(const SpawnSpec& spec);
 
   Subprocess(Subprocess&& o) noexcept;
@@ -71,7 +75,7 @@ class LineReader {
     Status status;
     std::string line;  // without the newline, for kLine
   };
-  explicit LineReader(int fd, size_t max_line_bytes = 256u << 20)
+  explicit LineReader(int fd, size_t max_line_bytes = kMaxReplyBytes)
       : fd_(fd), max_line_bytes_(max_line_bytes) {}
   Result ReadLine(std::chrono::steady_clock::time_point deadline, int interrupt_fd);
 
@@ -79,6 +83,7 @@ class LineReader {
   int fd_;
   size_t max_line_bytes_;
   std::string buffer_;
+  size_t scanned_ = 0;  // buffer_[0, scanned_) holds no newline
 };
 
 }  // namespace dlb

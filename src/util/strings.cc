@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -142,6 +143,82 @@ std::string NowIso8601() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   return fmt::format("{}.{:03}Z", buf, ms % 1000);
+}
+
+namespace {
+
+// The length of the UTF-8 sequence at s[i], or 0 when the bytes there are not one.
+size_t Utf8Length(std::string_view s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  if (n == 2 && c < 0xC2) return 0;  // overlong
+  return n;
+}
+
+// The escape for the code point or byte at s[i] of length n (0: a stray byte), or empty when it
+// prints as itself.
+std::string EscapeAt(std::string_view s, size_t i, size_t n, bool keep_newlines) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (n == 0) return fmt::format("\\x{:02x}", c);
+  if (n == 1) {
+    if (c == '\n' || c == '\t') return keep_newlines ? "" : (c == '\n' ? "\\n" : "\\t");
+    if (c < 0x20 || c == 0x7F) return fmt::format("\\x{:02x}", c);
+    return "";
+  }
+  // U+0080..U+009F are C2 80..C2 9F: the C1 controls (CSI, OSC) that some terminals obey.
+  if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {
+    return fmt::format("\\u{:04x}", static_cast<unsigned char>(s[i + 1]));
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string TerminalSafe(std::string_view s, bool keep_newlines) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8Length(s, i);
+    std::string escape = EscapeAt(s, i, n, keep_newlines);
+    if (escape.empty()) {
+      out.append(s.substr(i, n));
+    } else {
+      out += escape;
+    }
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
+
+std::optional<std::string> FirstControl(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8Length(s, i);
+    if (n != 0) {
+      if (std::string escape = EscapeAt(s, i, n, false); !escape.empty()) return escape;
+    }
+    i += n == 0 ? 1 : n;
+  }
+  return std::nullopt;
+}
+
+std::string CsvField(std::string_view s) {
+  std::string field = TerminalSafe(s, true);
+  if (!field.empty() && std::string_view("=+-@\t\r").find(field[0]) != std::string_view::npos) {
+    char* end = nullptr;
+    std::strtod(field.c_str(), &end);
+    if (end != field.c_str() + field.size()) field.insert(0, 1, '\'');
+  }
+  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
 }
 
 }  // namespace dlb

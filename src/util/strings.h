@@ -26,6 +26,22 @@ std::string AllowedValues(std::string_view word, const std::vector<std::string>&
 
 std::optional<int64_t> ParseInt(std::string_view s);
 
+// Stored text from outside (names, a worker's log and messages) made safe to print on a terminal:
+// C0 controls, DEL, C1 controls (U+0080 to U+009F) and bytes that are not UTF-8 become visible
+// escapes ("\x1b", "\u009b", "\xff"), so no escape sequence reaches the terminal (no clearing the
+// screen, no OSC title, no NUL cutting a line short). Tab and newline stay when keep_newlines,
+// for multi-line text such as logs; otherwise they are escaped too ("\n").
+std::string TerminalSafe(std::string_view s, bool keep_newlines = false);
+
+// The first control character (as TerminalSafe defines them) in s, as its escape: nullopt if none.
+std::optional<std::string> FirstControl(std::string_view s);
+
+// One CSV field: control characters shown as TerminalSafe does (newlines and tabs kept), RFC 4180
+// quoting when it holds a comma, quote, CR or LF; and, as OWASP
+// recommends against formula injection, a leading ' when it starts with =, +, -, @, tab or CR and
+// is not a number, so that a spreadsheet shows it instead of running it.
+std::string CsvField(std::string_view s);
+
 // Human-readable durations and sizes for tables and progress lines.
 std::string FormatDuration(double seconds);  // "3m10s", "1.2s", "850ms"
 std::string FormatNs(double ns);             // "12.3 ms", "45.6 µs"

@@ -39,6 +39,34 @@ TEST(ParseInt, RejectsTrailingText) {
   EXPECT_EQ(ParseInt(""), std::nullopt);
 }
 
+TEST(TerminalSafe, ControlCharactersBecomeVisible) {
+  EXPECT_EQ(TerminalSafe("plain µs ×"), "plain µs ×");
+  EXPECT_EQ(TerminalSafe("a\x1b[2Jb"), "a\\x1b[2Jb");             // clear screen
+  EXPECT_EQ(TerminalSafe("\x1b]0;pwned\x07"), "\\x1b]0;pwned\\x07");  // OSC window title
+  EXPECT_EQ(TerminalSafe(std::string_view("a\0b", 3)), "a\\x00b");   // NUL no longer cuts
+  EXPECT_EQ(TerminalSafe("a\nb\tc"), "a\\nb\\tc");
+  EXPECT_EQ(TerminalSafe("a\nb\tc", true), "a\nb\tc");
+  EXPECT_EQ(TerminalSafe("\xc2\x9b" "31m"), "\\u009b31m");        // C1 CSI
+  EXPECT_EQ(TerminalSafe("\xff\x7f"), "\\xff\\x7f");
+  EXPECT_EQ(FirstControl("fine name"), std::nullopt);
+  EXPECT_EQ(FirstControl("bad\x1bname"), "\\x1b");
+  EXPECT_EQ(FirstControl("new\nline"), "\\n");
+}
+
+TEST(CsvField, QuotesAndNeutralisesFormulas) {
+  EXPECT_EQ(CsvField("plain"), "plain");
+  EXPECT_EQ(CsvField("a,\"b\""), "\"a,\"\"b\"\"\"");
+  // OWASP CSV injection: a spreadsheet would run these.
+  EXPECT_EQ(CsvField("=1+1"), "'=1+1");
+  EXPECT_EQ(CsvField("+cmd|' /C calc'!A0"), "'+cmd|' /C calc'!A0");
+  EXPECT_EQ(CsvField("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(CsvField("-2+3,x"), "\"'-2+3,x\"");
+  EXPECT_EQ(CsvField("\t=x"), "'\t=x");
+  // Numbers are not formulas.
+  EXPECT_EQ(CsvField("-1.5"), "-1.5");
+  EXPECT_EQ(CsvField("+3e9"), "+3e9");
+}
+
 TEST(Format, DurationsAndSizes) {
   EXPECT_EQ(FormatDuration(0.25), "250ms");
   EXPECT_EQ(FormatDuration(190), "3m10s");

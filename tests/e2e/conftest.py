@@ -8,6 +8,7 @@ same path a user's `dlbench run` takes.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import textwrap
@@ -59,6 +60,19 @@ class Dlbench:
 def dlbench(tmp_path: Path) -> Dlbench:
     assert BIN.exists(), f"{BIN} not built; run scripts/test"
     return Dlbench(tmp_path)
+
+
+def compile_tables(out: Path) -> None:
+    """Compiles out/tables.tex with pdflatex inside a minimal document; fails the test if it does not."""
+    pdflatex = shutil.which("pdflatex")
+    assert pdflatex, "pdflatex is not installed; run scripts/setup.sh"
+    (out / "doc.tex").write_text(
+        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage[margin=1cm,landscape]{geometry}\n"
+        "\\usepackage{booktabs}\n\\usepackage{textcomp}\n\\begin{document}\n\\input{tables.tex}\n\\end{document}\n")
+    r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=out,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert (out / "doc.pdf").read_bytes()[:4] == b"%PDF"
 
 
 def synthetic_experiment(

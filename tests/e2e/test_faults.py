@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import BIN, Dlbench, synthetic_experiment
 
 FAULTS = """
@@ -143,14 +145,102 @@ def test_sigkill_of_the_controller_leaves_a_consistent_database(dlbench: Dlbench
     proc.kill()
     proc.wait(timeout=30)
     assert dlbench.query("PRAGMA integrity_check") == [("ok",)]
-    # The next dlbench that opens the file sees the controller is gone and marks the run.
+    # Commands that read see that the controller is gone and show the run as incomplete, finished
+    # at its last stored repetition, without writing that into the file.
     r = dlbench("list")
     assert r.code == 0
     assert "incomplete" in r.out
-    assert dlbench.query("SELECT status FROM runs") == [("incomplete",)]
+    assert dlbench.query("SELECT status, finished_at FROM runs") == [("running", None)]
+    last = dlbench.query("SELECT MAX(finished_at) FROM repetitions")[0][0]
+    show = dlbench("show", "1").out
+    assert f"status incomplete; started" in show and f"finished {last}" in show
+    # Cells that did not run all their repetitions say so: "1/2", not "1/1"; never-run ones too.
+    assert "incomplete" in show and "never ran" in show
+    assert " 0/2 " in show or "not run" in show
+    r = dlbench("report", "1", "--out", "rep", "--format", "md")
+    assert r.code == 0, r.err
+    assert "never ran" in (dlbench.workdir / "rep" / "report.md").read_text()
+    # The next command that writes marks the run in the file, as of its last stored repetition.
+    dlbench.write("tiny.toml", synthetic_experiment(name="tiny", batches="[1]", repetitions=1))
+    assert dlbench("run", "tiny.toml", "-q").code == 0
+    assert dlbench.query("SELECT status, finished_at FROM runs WHERE run_id = 1") == [("incomplete", last)]
     assert dlbench.query("SELECT COUNT(*) FROM repetitions")[0][0] >= 3
     # Orphaned workers leave on their own once their stdin closes (at most one chunk later).
     deadline = time.monotonic() + 20
     while worker_pids_alive(dlbench.workdir) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert worker_pids_alive(dlbench.workdir) == []
+
+
+HANG = synthetic_experiment(
+    batches="[1]", repetitions=1, options='faults = { hang = "measure" }',
+    extra="""
+[environments.native]
+[environments.forking]
+prefix = ["sh", "-c", "\\"$@\\"; exit $?", "sh"]
+""").replace("timeout_s = 20", "timeout_s = 600")
+
+
+@pytest.mark.parametrize("environment", ["native", "forking"])
+def test_a_hung_worker_dies_with_a_sigkilled_controller(dlbench: Dlbench, environment: str) -> None:
+    # "native" execs the worker directly (PR_SET_PDEATHSIG); "forking" puts a shell in front that
+    # forks it, which only the watchdog reaches.
+    dlbench.write("hang.toml", HANG)
+    proc = subprocess.Popen([str(BIN), "run", "hang.toml", "-q", "--filter", f"environment={environment}"],
+                            cwd=dlbench.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not worker_pids_alive(dlbench.workdir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert worker_pids_alive(dlbench.workdir), "the worker never started"
+    time.sleep(1)  # into the hang: the worker no longer reads its stdin
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while worker_pids_alive(dlbench.workdir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert worker_pids_alive(dlbench.workdir) == []
+
+
+def test_a_launch_prefix_that_exits_after_closing_its_output_keeps_its_exit_status(dlbench: Dlbench) -> None:
+    # The prefix closes the reply stream first and exits 127 a moment later, as a launcher that
+    # cannot find its program does: the controller must wait for that status, not kill and record
+    # "killed by signal 9".
+    extra = """
+[environments.late]
+prefix = ["sh", "-c", "exec 1>&-; sleep 0.5; exit 127", "sh"]
+"""
+    dlbench.write("late.toml", synthetic_experiment(batches="[1]", repetitions=1, extra=extra))
+    r = dlbench("run", "late.toml", "-q")
+    assert r.code == 1, r.err
+    rows = dlbench.query("SELECT error_kind, phase, exit_code, term_signal, message FROM repetitions")
+    assert rows == [("crashed", "hello", 127, None, "worker exited during hello: exit status 127")]
+
+
+def test_a_worker_out_of_memory_at_start_says_so(dlbench: Dlbench) -> None:
+    # An 8 MB address-space limit: the worker cannot even map its libraries.
+    extra = """
+[environments.small]
+prefix = ["prlimit", "--as=8000000"]
+"""
+    dlbench.write("oom.toml", synthetic_experiment(batches="[1]", repetitions=1, extra=extra))
+    r = dlbench("run", "oom.toml", "-q")
+    assert r.code == 1, r.err
+    [(kind, phase, message)] = dlbench.query("SELECT error_kind, phase, message FROM repetitions")
+    assert (kind, phase) == ("out_of_memory", "hello")
+    assert message.startswith("worker ran out of memory during hello: exit status"), message
+    assert "the log says:" in message
+
+
+def test_an_endless_reply_line_is_refused_at_the_limit(dlbench: Dlbench) -> None:
+    # A prefix that writes 300 MB without a newline on the reply stream: refused once 256 MiB have
+    # arrived (the scan is linear, so this takes seconds, not minutes), and the matrix goes on.
+    extra = """
+[environments.flood]
+prefix = ["sh", "-c", "yes x | tr -d '\\\\n' | head -c 300000000; exec \\"$@\\"", "sh"]
+"""
+    dlbench.write("flood.toml", synthetic_experiment(batches="[1]", repetitions=1, extra=extra))
+    r = dlbench("run", "flood.toml", "-q", timeout=300)
+    assert r.code == 1, r.err
+    [(kind, phase, message)] = dlbench.query("SELECT error_kind, phase, message FROM repetitions")
+    assert (kind, phase) == ("crashed", "hello")
+    assert message.startswith("worker sent an oversized reply during hello"), message

@@ -33,6 +33,23 @@ CASES = {
         HEAD + 'model = "resnet18"\ndevice = ["gpu"]\n',
         'bad.toml:6: matrix.device: "gpu" is not a device; allowed: cpu, cuda, cuda:N',
     ),
+    # Control characters in names: an ESC clears a terminal, a newline splits table rows, a NUL cut
+    # the name short. Refused where they are written, and the message shows them escaped.
+    "escape_in_variant": (
+        HEAD + 'model = "resnet18"\n[variants."a\\u001b[2Jb"]\n',
+        'bad.toml:6: variants: the name "a\\x1b[2Jb" holds the control character \\x1b; allowed: '
+        "printable characters",
+    ),
+    "newline_in_environment": (
+        HEAD + 'model = "resnet18"\n[environments."two\\nlines"]\n',
+        'bad.toml:6: environments: the name "two\\nlines" holds the control character \\n; allowed: '
+        "printable characters",
+    ),
+    "nul_in_experiment_name": (
+        '[experiment]\nname = "x\\u0000y"\n[matrix]\nframework = "synthetic"\nmodel = "synthetic"\n',
+        'bad.toml:2: experiment.name: the name "x\\x00y" holds the control character \\x00; allowed: '
+        "printable characters",
+    ),
 }
 
 
@@ -98,4 +115,36 @@ def test_dry_run_prints_cells_and_writes_nothing(dlbench: Dlbench) -> None:
     assert r.code == 0, r
     assert "8 cells x 3 repetitions = 24 worker processes" in r.out
     assert "vit_b_16" in r.out
+    assert not dlbench.db.exists()
+
+
+def test_an_oversized_matrix_is_refused_before_it_is_expanded(dlbench: Dlbench) -> None:
+    # 1000 batch sizes x 1000 variants: a million cells, refused at once even with --dry-run.
+    variants = "".join(f"[variants.v{i}]\n" for i in range(1000))
+    batches = ", ".join(str(b) for b in range(1, 1001))
+    dlbench.write("big.toml", f'[experiment]\nname = "big"\nrepetitions = 10000\n[matrix]\n'
+                              f'framework = "synthetic"\nmodel = "synthetic"\nbatch = [{batches}]\n'
+                              f"{variants}")
+    r = dlbench("run", "big.toml", "--dry-run")
+    assert r.code == 2, r
+    assert r.err.strip() == ("dlbench: error: big.toml: matrix: 1000000 cells (batch 1000 x variant 1000) "
+                             "exceed the limit of 100000; split the experiment")
+    r = dlbench("run", "big.toml", "--dry-run", "--filter", "variant=v1")
+    assert r.code == 2 and "1000000 cells" in r.err  # counted before any filter
+    dlbench.write("reps.toml", f'[experiment]\nname = "reps"\nrepetitions = 10000\n[matrix]\n'
+                               f'framework = "synthetic"\nmodel = "synthetic"\nbatch = [{batches}]\n')
+    r = dlbench("run", "reps.toml", "--dry-run")
+    assert r.code == 2, r
+    assert r.err.strip() == ("dlbench: error: reps.toml: 1000 cells x 10000 repetitions = 10000000 worker "
+                             "processes exceed the limit of 1000000; split the experiment")
+    assert not dlbench.db.exists()
+
+
+def test_a_directory_or_an_endless_file_as_the_experiment(dlbench: Dlbench) -> None:
+    (dlbench.workdir / "exp").mkdir()
+    r = dlbench("run", "exp")
+    assert (r.code, r.err.strip()) == (2, "dlbench: error: exp: is a directory; expected a file")
+    r = dlbench("run", "/dev/zero", timeout=60)
+    assert r.code == 2
+    assert r.err.strip() == "dlbench: error: /dev/zero: larger than the limit of 4 MiB for this kind of file"
     assert not dlbench.db.exists()

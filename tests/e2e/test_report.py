@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Dlbench, synthetic_experiment
+from conftest import Dlbench, compile_tables, synthetic_experiment
 
 NAME = "a<b&c%d"
 
@@ -91,19 +91,11 @@ def test_html_renders_in_headless_chromium(report: tuple[Dlbench, Path]) -> None
 
 def test_latex_tables_compile(report: tuple[Dlbench, Path]) -> None:
     _, out = report
-    pdflatex = shutil.which("pdflatex")
-    assert pdflatex, "pdflatex is not installed; run scripts/setup.sh"
     tex = (out / "tables.tex").read_text()
     for table in ["throughput", "latency", "memory", "speedups"]:
         assert f"\\label{{tab:dlbench-{table}}}" in tex
     assert "\\toprule" in tex and "\\bottomrule" in tex
-    (out / "doc.tex").write_text(
-        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage[margin=1cm,landscape]{geometry}\n"
-        "\\usepackage{booktabs}\n\\usepackage{textcomp}\n\\begin{document}\n\\input{tables.tex}\n\\end{document}\n")
-    r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=out,
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stdout[-3000:]
-    assert (out / "doc.pdf").read_bytes()[:4] == b"%PDF"
+    compile_tables(out)
 
 
 def test_failed_and_unsupported_cells_shown_with_reasons(report: tuple[Dlbench, Path]) -> None:

@@ -365,6 +365,45 @@ def outlier_cases(rng):
     return cases
 
 
+# --- numeric edges: the same statistics at scales where double arithmetic breaks ------------------
+
+def edge_cases(rng):
+    """Data at 1e154 (squares overflow), 1e-200 (squares underflow), denormals, 5e306 (sums
+    overflow), and 1e300 against 1e-300. SciPy itself returns nan or a wrong t there, so the
+    expected values are SciPy's answers for the same data at a scale where it has one: t, df, p, d
+    and W do not depend on a common scale. For 1e300 against 1e-300 the small side is 0 at the
+    large side's scale, so Welch and Cohen's reference is (x, zeros); Mann-Whitney (ranks) is asked
+    of SciPy on the scaled data directly. mean and std are numpy's on the base data, times the scale.
+    """
+    x = r10(rng.normal(10, 2, 20))
+    y = r10(rng.normal(11, 2, 25))
+    ints_x = [float(v) for v in rng.integers(1, 1000, 20)]
+    ints_y = [float(v) for v in rng.integers(1, 1000, 25)]
+    data = [("near 1e154", x, y, 1e154, 1e154), ("near 1e-200", x, y, 1e-200, 1e-200),
+            ("near 5e306", x, y, 5e306, 5e306), ("denormals", ints_x, ints_y, 5e-324, 5e-324),
+            ("1e300 vs 1e-300", x, y, 1e300, 1e-300)]
+    cases = []
+    for name, bx, by, sx, sy in data:
+        xa, ya = np.array(bx), np.array(by)
+        ref_y = ya if sx == sy else np.zeros(len(by))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            w = stats.ttest_ind(xa, ref_y, equal_var=False)
+            m = stats.mannwhitneyu(xa * sx, ya * sy, alternative="two-sided", method="auto")
+            d, g = cohen(xa, ref_y)
+            shx, shy = stats.shapiro(xa), stats.shapiro(ya)
+        cases.append({
+            "name": name, "x": bx, "y": by, "x_scale": sx, "y_scale": sy,
+            "welch": {"t": num(w.statistic), "p": num(w.pvalue), "df": num(w.df)},
+            "mwu": {"p": num(m.pvalue)},
+            "cohen": {"d": num(d)},
+            "shapiro_x": {"w": num(shx.statistic), "p": num(shx.pvalue)},
+            "shapiro_y": {"w": num(shy.statistic), "p": num(shy.pvalue)},
+            "x_mean": float(np.mean(xa)), "x_std": float(np.std(xa, ddof=1)),
+        })
+    return cases
+
+
 def main():
     if sys.version_info < (3, 10):
         sys.exit("needs Python >= 3.10")
@@ -378,6 +417,8 @@ def main():
     write("multitest.json", multitest_cases(rng),
           "Holm and Bonferroni as statsmodels multipletests")
     write("outliers.json", outlier_cases(rng), "Tukey fences and median -+ 3 MAD (scaled) counts")
+    write("edges.json", edge_cases(np.random.default_rng(SEED + 1)),
+          "Welch, Mann-Whitney, Cohen's d, Shapiro-Wilk at numeric edges (see edge_cases)")
 
 
 if __name__ == "__main__":
