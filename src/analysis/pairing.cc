@@ -8,32 +8,30 @@
 namespace dlb::analysis {
 
 CellCoordinates Coordinates(const plan::Cell& c, int64_t run_id) {
-  return {run_id,   c.framework, c.model,   std::to_string(c.batch), c.precision, c.device, c.mode,
-          c.layout, c.variant,   c.environment, c.profile};
+  return {run_id, plan::ValuesOf(c)};
 }
 
 std::string AxisValue(const CellCoordinates& c, const std::string& axis) {
-  if (axis == "framework") return c.framework;
-  if (axis == "precision") return c.precision;
-  if (axis == "variant") return c.variant;
-  if (axis == "environment") return c.environment;
-  if (axis == "layout") return c.layout;
-  if (axis == "batch") return c.batch;
-  if (axis == "profile") return c.profile.empty() ? "(none)" : c.profile;
-  return "run " + std::to_string(c.run_id);
+  if (axis == "run") return "run " + std::to_string(c.run_id);
+  const plan::Axis* a = plan::FindAxis(axis);
+  if (a == nullptr) return "";
+  const std::string& v = c.values[static_cast<size_t>(a->id)];
+  return a->id == plan::AxisId::kProfile && v.empty() ? "(none)" : v;
 }
 
 std::string KeyWithout(const CellCoordinates& c, const std::string& axis) {
-  const bool profile = axis == "profile";
-  auto free = [&](const char* name, const std::string& value) {
-    return axis == name ? std::string("*") : value;
-  };
-  return Join({axis == "run" ? "*" : std::to_string(c.run_id), c.model, free("batch", c.batch),
-               profile ? "*" : free("precision", c.precision), c.device, c.mode,
-               profile || !c.profile.empty() ? "*" : free("layout", c.layout),
-               free("variant", c.variant), free("environment", c.environment),
-               free("framework", c.framework), profile ? "*" : c.profile},
-              "/");
+  using plan::AxisId;
+  const plan::Axis* compared = plan::FindAxis(axis);
+  const bool by_profile = compared != nullptr && compared->id == AxisId::kProfile;
+  const bool has_profile = !c.values[static_cast<size_t>(AxisId::kProfile)].empty();
+  std::vector<std::string> parts = {axis == "run" ? "*" : std::to_string(c.run_id)};
+  for (const auto& a : plan::Axes()) {
+    bool free = compared != nullptr && a.id == compared->id;
+    if (by_profile && (a.id == AxisId::kPrecision || a.id == AxisId::kLayout)) free = true;
+    if (has_profile && a.id == AxisId::kLayout) free = true;
+    parts.push_back(free ? "*" : c.values[static_cast<size_t>(a.id)]);
+  }
+  return Join(parts, "/");
 }
 
 std::vector<std::pair<size_t, size_t>> PairAlong(const std::vector<CellCoordinates>& cells,

@@ -8,23 +8,25 @@
 #include <utility>
 #include <vector>
 
+#include "plan/axes.h"
+
 namespace dlb::plan {
 struct Cell;
 }
 
 namespace dlb::analysis {
 
-// A cell's position in its experiment's matrix, as text, wherever the cell came from (a plan or
-// the database).
+// A cell's position in its experiment's matrix (plan/axes.h), wherever the cell came from (a plan
+// or the database), and its run.
 struct CellCoordinates {
   int64_t run_id = 0;
-  std::string framework, model, batch, precision, device, mode, layout, variant, environment;
-  std::string profile;  // empty: none
+  plan::AxisValues values;
 };
 
 CellCoordinates Coordinates(const plan::Cell& cell, int64_t run_id = 0);
 
-// The cell's value on `axis` ("torch", "bf16", "run 3", "(none)" for a missing profile).
+// The cell's value on `axis` (a plan axis name, or "run"): "torch", "bf16", "run 3", "(none)" for a
+// missing profile.
 std::string AxisValue(const CellCoordinates& c, const std::string& axis);
 
 // Everything that identifies the cell except `axis`. Under a numeric profile the layout is each

@@ -1,5 +1,7 @@
 #include "analysis/pairing.h"
 
+#include "plan/experiment.h"
+
 #include <gtest/gtest.h>
 
 namespace dlb::analysis {
@@ -7,19 +9,18 @@ namespace {
 
 CellCoordinates Cell(std::string fw, std::string precision, std::string profile = "",
                      std::string layout = "default", int64_t run = 1) {
-  CellCoordinates c;
-  c.run_id = run;
+  plan::Cell c;
   c.framework = std::move(fw);
   c.model = "resnet50";
-  c.batch = "8";
+  c.batch = 8;
   c.precision = std::move(precision);
   c.device = "cpu";
-  c.mode = "inference";
+  c.workload = "inference";
   c.layout = std::move(layout);
   c.variant = "default";
   c.environment = "native";
   c.profile = std::move(profile);
-  return c;
+  return Coordinates(c, run);
 }
 
 using Pairs = std::vector<std::pair<size_t, size_t>>;

@@ -17,7 +17,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/comparisons.h"
-#include "plan/catalog.h"
+#include "plan/axes.h"
 #include "report/summary.h"
 #include "report/table.h"
 #include "stats/sample_check.h"

@@ -144,12 +144,12 @@ void PrintPlan(const plan::Plan& plan) {
                 e.name.c_str(), plan.cells.size(), e.repetitions, plan.tasks.size(),
                 plan::OrderName(e.order).c_str(), static_cast<unsigned long long>(e.seed));
   }
-  report::TextTable t({"cell", "framework", "model", "batch", "precision", "device", "mode",
+  report::TextTable t({"cell", "framework", "model", "batch", "precision", "device", "workload",
                        "layout", "variant", "environment", "launch prefix"},
                       {true, false, false, true});
   for (const auto& c : plan.cells) {
     t.AddRow({std::to_string(c.cell_idx), c.framework, c.model, std::to_string(c.batch),
-              c.precision, c.device, c.mode, c.layout, c.variant, c.environment,
+              c.precision, c.device, c.workload, c.layout, c.variant, c.environment,
               c.prefix.empty() ? "-" : Join(c.prefix, " ")});
   }
   std::fputs(t.Render().c_str(), stdout);
@@ -304,7 +304,7 @@ void AddRunCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--db", o->db, "SQLite database to store results in")->capture_default_str();
   cmd->add_option("--filter", o->filters,
                   "keep cells whose KEY has one of the values: KEY=V1[,V2...]; KEY is framework, "
-                  "model, batch, precision, device, mode, layout, variant or environment");
+                  "model, batch, precision, device, workload, layout, variant, environment or profile");
   cmd->add_flag("--dry-run", o->dry_run, "print the planned cells and the estimated duration, and exit");
   cmd->add_flag("-q,--quiet", o->quiet, "no progress lines");
   cmd->add_flag("--no-validate", o->no_validate,

@@ -12,18 +12,13 @@ const std::vector<std::string> kVisionModels = {"resnet18", "resnet50", "vit_b_1
 const std::vector<FrameworkInfo>& Frameworks() {
   static const std::vector<FrameworkInfo> frameworks = {
       {"torch", kVisionModels, kPrecisions, {"default", "channels_last", "channels_first"},
-       {"num_threads", "compile", "cudnn_benchmark", "fp32_precision"}},
-      {"jax", kVisionModels, kPrecisions, {"default", "channels_last"}, {"matmul_precision"}},
+       {"num_threads", "compile", "cudnn_benchmark", "fp32_precision"}, kWorkloads},
+      {"jax", kVisionModels, kPrecisions, {"default", "channels_last"},
+       {"matmul_precision"}, kWorkloads},
       {"synthetic", {"synthetic"}, kPrecisions, {"default", "channels_last", "channels_first"},
-       {"latency", "faults", "unsupported"}},
+       {"latency", "faults", "unsupported"}, kWorkloads},
   };
   return frameworks;
-}
-
-const std::vector<std::string>& ComparisonAxes() {
-  static const std::vector<std::string> axes = {"framework", "precision", "variant", "environment",
-                                                "layout",    "batch",     "profile", "run"};
-  return axes;
 }
 
 std::string DominantFlopOp(const std::string& model) {

@@ -14,6 +14,7 @@ struct FrameworkInfo {
   std::vector<std::string> precisions;
   std::vector<std::string> layouts;
   std::vector<std::string> options;  // the option keys the worker accepts
+  std::vector<std::string> workloads;
 };
 
 const std::vector<FrameworkInfo>& Frameworks();
@@ -22,12 +23,8 @@ std::vector<std::string> FrameworkNames();
 std::vector<std::string> AllModels();
 
 inline const std::vector<std::string> kPrecisions = {"fp32", "bf16", "fp16"};
-inline const std::vector<std::string> kModes = {"inference"};
+inline const std::vector<std::string> kWorkloads = {"inference", "training"};
 inline const std::vector<std::string> kLayouts = {"default", "channels_last", "channels_first"};
-
-// The axes cells can be compared along (`compare --by`, an experiment's compare_by), in that
-// order; "run" (the same cell in two runs) is last.
-const std::vector<std::string>& ComparisonAxes();
 
 // "conv" or "matmul": the operation class that holds most of a model's FLOPs (the CNNs: over 99%
 // in convolutions; vit_b_16: over 99% in matmuls, its patch embedding is one convolution); "" for

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "plan/axes.h"
 #include "plan/catalog.h"
 #include "plan/profile.h"
 #include "util/error.h"
@@ -14,23 +15,6 @@
 
 namespace dlb::plan {
 namespace {
-
-const std::vector<std::string> kFilterKeys = {"framework", "model",  "batch",   "precision",
-                                              "device",    "mode",   "layout",  "variant",
-                                              "environment", "profile"};
-
-std::string FieldOf(const Cell& c, const std::string& key) {
-  if (key == "framework") return c.framework;
-  if (key == "model") return c.model;
-  if (key == "batch") return std::to_string(c.batch);
-  if (key == "precision") return c.precision;
-  if (key == "device") return c.device;
-  if (key == "mode") return c.mode;
-  if (key == "layout") return c.layout;
-  if (key == "variant") return c.variant;
-  if (key == "profile") return c.profile;
-  return c.environment;
-}
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -63,7 +47,7 @@ void CheckMatrixSize(const Experiment& e) {
       {"framework", m.framework.size()}, {"model", m.model.size()},
       {"batch", m.batch.size()},         {"profile", std::max<size_t>(m.profile.size(), 1)},
       {"precision", m.precision.size()}, {"device", m.device.size()},
-      {"mode", m.mode.size()},           {"layout", m.layout.size()},
+      {"workload", m.workload.size()},   {"layout", m.layout.size()},
       {"environment", m.environment.size()}, {"variant", m.variant.size()}};
   double cells = 1;  // a double cannot overflow here: each axis is bounded by the file's size
   std::vector<std::string> factors;
@@ -80,21 +64,22 @@ void CheckMatrixSize(const Experiment& e) {
 
 }  // namespace
 
-std::string Cell::Key() const {
-  std::string key = fmt::format("{}/{}/bs{}/{}/{}/{}/{}/{}/{}", framework, model, batch, precision,
-                                device, mode, layout, variant, environment);
-  return profile.empty() ? key : key + "/" + profile;
+std::string TrainingSettings::OptimizerJson() const {
+  nlohmann::json j = {{"name", optimizer}, {"lr", lr}, {"weight_decay", weight_decay}};
+  if (optimizer == "sgd") {
+    j["momentum"] = momentum;
+    j["nesterov"] = nesterov;
+  } else {
+    j["beta1"] = beta1;
+    j["beta2"] = beta2;
+    j["eps"] = eps;
+  }
+  return j.dump();
 }
 
-std::string Cell::Label() const {
-  std::string s = fmt::format("{} {} bs{} {} {}", framework, model, batch, precision, device);
-  if (!profile.empty()) s += " {" + profile + "}";
-  if (mode != "inference") s += " " + mode;
-  if (layout != "default") s += " " + layout;
-  if (variant != "default") s += " [" + variant + "]";
-  if (environment != "native") s += " @" + environment;
-  return s;
-}
+std::string Cell::Key() const { return CellKey(ValuesOf(*this)); }
+
+std::string Cell::Label() const { return CellLabel(ValuesOf(*this)); }
 
 Filter ParseFilter(const std::string& text) {
   auto eq = text.find('=');
@@ -102,10 +87,12 @@ Filter ParseFilter(const std::string& text) {
     throw UserError(fmt::format("--filter {}: expected key=value[,value...]", text));
   }
   Filter f{text.substr(0, eq), Split(text.substr(eq + 1), ',')};
-  if (!Contains(kFilterKeys, f.key)) {
+  const Axis* axis = FindAxis(f.key);
+  if (axis == nullptr) {
     throw UserError(fmt::format("--filter {}: \"{}\" is not a filter key; {}", text, f.key,
-                                AllowedValues(f.key, kFilterKeys)));
+                                AllowedValues(f.key, AxisNames())));
   }
+  f.key = std::string(axis->name);
   for (const auto& v : f.values) {
     if (v.empty()) throw UserError(fmt::format("--filter {}: empty value", text));
   }
@@ -153,7 +140,7 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
       for (const auto& profile : profiles)
         for (const auto& precision : m.precision)
           for (const auto& device : m.device)
-            for (const auto& mode : m.mode)
+            for (const auto& workload : m.workload)
               for (const auto& layout : m.layout)
                 for (const auto& env_name : m.environment)
                   for (const auto& variant_name : m.variant)
@@ -175,7 +162,7 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
                       c.batch = batch;
                       c.precision = ps.precision;
                       c.device = device;
-                      c.mode = mode;
+                      c.workload = workload;
                       c.layout = ps.layout;
                       c.variant = variant_name;
                       c.environment = env_name;
@@ -187,12 +174,19 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
                                        variant ? variant->env : EnvVars{});
                       c.options_json = MergeOptions(MergeOptions(ps.options_json, e.options_json),
                                                     variant ? variant->options_json : "{}");
+                      if (workload == "training") {
+                        c.options_json = MergeOptions(
+                            c.options_json,
+                            nlohmann::json{{"optimizer", nlohmann::json::parse(
+                                                             e.training.OptimizerJson())}}
+                                .dump());
+                      }
                       c.sampling = variant ? variant->sampling : e.sampling;
                       c.energy = e.energy;
                       c.telemetry_interval_s = e.telemetry_interval_s;
                       c.timeout_s = e.timeout_s;
                       bool keep = std::all_of(filters.begin(), filters.end(), [&](const Filter& f) {
-                        return Contains(f.values, FieldOf(c, f.key));
+                        return Contains(f.values, AxisValue(c, FindAxis(f.key)->id));
                       });
                       if (!keep) continue;
                       c.cell_idx = static_cast<int>(plan.cells.size());

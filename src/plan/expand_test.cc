@@ -64,7 +64,7 @@ TEST(Filter, RejectsUnknownKeysAndEmptyResults) {
   } catch (const UserError& e) {
     EXPECT_STREQ(e.what(),
                  "--filter modle=resnet18: \"modle\" is not a filter key; allowed: framework, "
-                 "model, batch, precision, device, mode, layout, variant, environment, profile (did you "
+                 "model, batch, precision, device, workload, layout, variant, environment, profile (did you "
                  "mean \"model\"?)");
   }
   EXPECT_THROW(ParseFilter("model"), UserError);
@@ -98,6 +98,74 @@ TEST(Order, ShuffledIsAPermutationReproducibleFromItsSeed) {
   std::vector<int> cells;
   for (const auto& t : OrderTasks(3, 1, Order::kShuffled, 1)) cells.push_back(t.cell_idx);
   EXPECT_EQ(cells, kShuffledSeed1);
+}
+
+}  // namespace
+}  // namespace dlb::plan
+
+namespace dlb::plan {
+namespace {
+
+constexpr const char* kTraining = R"(
+[experiment]
+name = "t"
+[matrix]
+framework = ["torch", "jax"]
+model = "resnet18"
+mode = ["inference", "training"]
+[training]
+optimizer = "adamw"
+beta2 = 0.99
+)";
+
+TEST(Training, EveryTrainingCellGetsTheWholeOptimizerAndInferenceCellsNone) {
+  Plan p = Expand(ParseExperiment(kTraining, "t.toml"), {});  // `mode`: the workload's old name
+  ASSERT_EQ(p.cells.size(), 4u);
+  int training = 0;
+  for (const auto& c : p.cells) {
+    auto options = nlohmann::json::parse(c.options_json);
+    if (c.workload == "inference") {
+      EXPECT_FALSE(options.contains("optimizer"));
+      // The key reads as it did before the workload axis had a second value.
+      EXPECT_EQ(c.Key(), c.framework + "/resnet18/bs1/fp32/cpu/inference/default/default/native");
+      continue;
+    }
+    ++training;
+    EXPECT_EQ(options["optimizer"], nlohmann::json::parse(
+        R"({"name": "adamw", "lr": 0.001, "weight_decay": 0.01, "beta1": 0.9, "beta2": 0.99, "eps": 1e-08})"));
+    EXPECT_NE(c.Label().find(" training"), std::string::npos) << c.Label();
+  }
+  EXPECT_EQ(training, 2);
+  Plan only = Expand(ParseExperiment(kTraining, "t.toml"), {ParseFilter("workload=training")});
+  EXPECT_EQ(only.cells.size(), 2u);
+  EXPECT_EQ(Expand(ParseExperiment(kTraining, "t.toml"), {ParseFilter("mode=training")}).cells.size(), 2u);
+}
+
+TEST(Training, KeysThatDoNotApplyAreRefusedWithTheField) {
+  auto error = [](const std::string& text) {
+    try {
+      ParseExperiment(text, "t.toml");
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  std::string base = "[experiment]\nname = \"t\"\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n";
+  EXPECT_NE(error(base + "[training]\nlr = 0.1\n").find("t.toml:6: training: the matrix has no training cells"),
+            std::string::npos);
+  std::string train = base + "workload = \"training\"\n";
+  EXPECT_NE(error(train + "[training]\nbeta1 = 0.8\n").find("training.beta1: sgd has no beta1"),
+            std::string::npos) << error(train + "[training]\nbeta1 = 0.8\n");
+  EXPECT_NE(error(train + "[training]\noptimizer = \"lamb\"\n").find("\"lamb\" is not an optimizer; allowed: sgd, adamw"),
+            std::string::npos);
+  EXPECT_NE(error(train + "[training]\nlr = 0\n").find("training.lr"), std::string::npos);
+  EXPECT_NE(error(base + "workload = \"training\"\nmode = \"training\"\n").find("matrix.mode: the old name of matrix.workload"),
+            std::string::npos);
+  EXPECT_NE(error(base + "workload = \"serving\"\n").find("\"serving\" is not a workload"), std::string::npos);
+  EXPECT_EQ(error(train), "no error");  // the defaults: SGD with momentum
+  Plan p = Expand(ParseExperiment(train, "t.toml"), {});
+  EXPECT_EQ(nlohmann::json::parse(p.cells[0].options_json)["optimizer"],
+            nlohmann::json::parse(R"({"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": false, "weight_decay": 0.0001})"));
 }
 
 }  // namespace

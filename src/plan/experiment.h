@@ -41,6 +41,20 @@ struct EnergySettings {
 enum class Order { kSequential, kShuffled, kInterleaved };
 std::string OrderName(Order order);
 
+// The training workload's optimizer, sent to every training cell with every hyper-parameter set,
+// since the frameworks' own defaults differ (AdamW's weight decay: 1e-2 in torch, 1e-4 in optax).
+struct TrainingSettings {
+  std::string optimizer = "sgd";  // sgd | adamw
+  double lr = 0.1;
+  double momentum = 0.9;          // sgd
+  bool nesterov = false;          // sgd
+  double weight_decay = 1e-4;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adamw
+  // The optimizer object the workers receive (options.optimizer): only its own hyper-parameters.
+  std::string OptimizerJson() const;
+  bool operator==(const TrainingSettings&) const = default;
+};
+
 struct Variant {
   std::string name;
   std::string description;
@@ -60,7 +74,7 @@ struct Environment {
 struct Matrix {
   std::vector<std::string> framework, model;
   std::vector<int> batch;
-  std::vector<std::string> precision, device, mode, layout, variant, environment;
+  std::vector<std::string> precision, device, workload, layout, variant, environment;
   std::vector<std::string> profile;  // empty when the experiment names no profile (plan/profile.h)
 };
 
@@ -87,6 +101,7 @@ struct Experiment {
   Matrix matrix;
   SamplingSettings sampling;
   std::string options_json = "{}";
+  TrainingSettings training;
   std::vector<Variant> variants;
   std::vector<Environment> environments;
 };
@@ -95,7 +110,7 @@ struct Cell {
   int cell_idx = 0;
   std::string framework, model;
   int batch = 1;
-  std::string precision, device, mode, layout, variant, environment;
+  std::string precision, device, workload, layout, variant, environment;
   std::string profile;  // empty: none (precision and layout came from the matrix)
   std::vector<std::string> prefix;
   EnvVars env;
@@ -105,7 +120,8 @@ struct Cell {
   double telemetry_interval_s = 0.1;
   double timeout_s = 600;
 
-  // framework/model/bs8/fp32/cpu/inference/default/default/native[/profile]: unique in a plan.
+  // framework/model/bs8/fp32/cpu/inference/default/default/native[/profile]: unique in a plan
+  // (plan/axes.h).
   std::string Key() const;
   // "torch resnet50 bs8 fp32 cpu" plus whatever is not a default: for progress lines and tables.
   std::string Label() const;

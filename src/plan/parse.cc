@@ -10,6 +10,7 @@
 #include <set>
 #include <toml++/toml.h>
 
+#include "plan/axes.h"
 #include "plan/catalog.h"
 #include "plan/profile.h"
 #include "util/error.h"
@@ -175,7 +176,10 @@ class Parser {
 };
 
 const std::vector<std::string> kTopKeys = {"experiment", "matrix", "sampling", "energy", "options",
-                                           "variants", "environments"};
+                                           "training", "variants", "environments"};
+const std::vector<std::string> kTrainingKeys = {"optimizer", "lr",    "momentum", "nesterov",
+                                                "weight_decay", "beta1", "beta2", "eps"};
+const std::vector<std::string> kOptimizers = {"sgd", "adamw"};
 const std::vector<std::string> kEnergyKeys = {"windows", "gpu_window_s", "cpu_window_s"};
 const std::vector<std::string> kExperimentKeys = {"name",      "description", "repetitions",
                                                   "order",     "seed",        "cooldown_s",
@@ -185,7 +189,7 @@ const std::vector<std::string> kExperimentKeys = {"name",      "description", "r
                                                   "telemetry_interval_s", "compare_by"};
 const std::vector<std::string> kRepetitionKeys = {"min", "max", "target_ratio_ci"};
 const std::vector<std::string> kMatrixKeys = {"framework", "model",  "batch",   "precision",
-                                              "device",    "mode",   "layout",  "variant",
+                                              "device",    "workload", "layout",  "variant",
                                               "environment", "profile"};
 const std::vector<std::string> kSamplingKeys = {
     "warmup_min_iterations", "warmup_max_iterations", "warmup_tolerance", "min_iterations",
@@ -347,6 +351,55 @@ void ParseExperimentTable(const Parser& p, const toml::table& root, Experiment& 
           .value_or(e.telemetry_interval_s);
 }
 
+// [training]: the optimizer and its hyper-parameters, for the training cells only. Keys that belong
+// to the other optimizer are refused rather than ignored.
+void ParseTraining(const Parser& p, const toml::table& root, Experiment& e) {
+  const toml::table* t = p.Table(root, "training", "training");
+  const auto& w = e.matrix.workload;
+  const bool training = std::find(w.begin(), w.end(), "training") != w.end();
+  if (t == nullptr) return;
+  if (!training) {
+    p.Fail(t, "training",
+           "the matrix has no training cells (matrix.workload = [\"training\"]); [training] "
+           "applies only to them");
+  }
+  p.CheckKeys(*t, "training", kTrainingKeys);
+  TrainingSettings& s = e.training;
+  if (auto name = p.String(*t, "optimizer", "training.optimizer")) {
+    if (std::find(kOptimizers.begin(), kOptimizers.end(), *name) == kOptimizers.end()) {
+      p.Fail(t->get("optimizer"), "training.optimizer",
+             fmt::format("\"{}\" is not an optimizer; {}", *name, AllowedValues(*name, kOptimizers)));
+    }
+    s.optimizer = *name;
+    if (s.optimizer == "adamw") {  // dlbench's AdamW defaults, the same for every framework
+      s.lr = 1e-3;
+      s.weight_decay = 1e-2;
+    }
+  }
+  const std::vector<std::string> sgd_only = {"momentum", "nesterov"};
+  const std::vector<std::string> adamw_only = {"beta1", "beta2", "eps"};
+  for (const auto& key : s.optimizer == "sgd" ? adamw_only : sgd_only) {
+    if (t->get(key)) {
+      p.Fail(t->get(key), "training." + key,
+             fmt::format("{} has no {}; allowed with {}: {}", s.optimizer, key, s.optimizer,
+                         s.optimizer == "sgd" ? "lr, momentum, nesterov, weight_decay"
+                                              : "lr, beta1, beta2, eps, weight_decay"));
+    }
+  }
+  s.lr = p.Number(*t, "lr", "training.lr", 0, 1e6, true).value_or(s.lr);
+  s.weight_decay = p.Number(*t, "weight_decay", "training.weight_decay", 0, 1e3).value_or(s.weight_decay);
+  s.momentum = p.Number(*t, "momentum", "training.momentum", 0, 1).value_or(s.momentum);
+  s.nesterov = p.Bool(*t, "nesterov", "training.nesterov").value_or(s.nesterov);
+  s.beta1 = p.Number(*t, "beta1", "training.beta1", 0, 1).value_or(s.beta1);
+  s.beta2 = p.Number(*t, "beta2", "training.beta2", 0, 1).value_or(s.beta2);
+  s.eps = p.Number(*t, "eps", "training.eps", 0, 1, true).value_or(s.eps);
+  for (const char* key : {"beta1", "beta2"}) {
+    if (const toml::node* n = t->get(key); n && *n->value<double>() >= 1) {
+      p.Fail(n, fmt::format("training.{}", key), "must be below 1");
+    }
+  }
+}
+
 void ParseEnergy(const Parser& p, const toml::table& root, Experiment& e) {
   const toml::table* t = p.Table(root, "energy", "energy");
   if (t == nullptr) return;
@@ -459,7 +512,9 @@ std::vector<std::string> NamesOf(const std::vector<T>& items) {
 void ParseMatrix(const Parser& p, const toml::table& root, Experiment& e) {
   const toml::table* m = p.Table(root, "matrix", "matrix");
   if (m == nullptr) p.Fail(nullptr, "matrix", "missing [matrix] table");
-  p.CheckKeys(*m, "matrix", kMatrixKeys);
+  std::vector<std::string> matrix_keys = kMatrixKeys;
+  if (m->get("mode")) matrix_keys.push_back("mode");  // workload's old name, accepted, not advertised
+  p.CheckKeys(*m, "matrix", matrix_keys);
   auto& mx = e.matrix;
   if (!m->get("framework")) p.Fail(m, "matrix.framework", "missing; allowed: " + Join(FrameworkNames(), ", "));
   if (!m->get("model")) p.Fail(m, "matrix.model", "missing; allowed: " + Join(AllModels(), ", "));
@@ -497,7 +552,22 @@ void ParseMatrix(const Parser& p, const toml::table& root, Experiment& e) {
       }
     }
   }
-  mx.mode = ParseNames(p, *m, "mode", kModes, "a mode", {"inference"});
+  // `mode` is the axis's name from before training existed; old files keep working.
+  if (m->get("mode") && m->get("workload")) {
+    p.Fail(m->get("mode"), "matrix.mode", "the old name of matrix.workload; give one of them");
+  }
+  const char* workload_key = m->get("mode") ? "mode" : "workload";
+  mx.workload = ParseNames(p, *m, workload_key, kWorkloads, "a workload", {"inference"});
+  for (const auto& fw : mx.framework) {
+    const auto& ok = FindFramework(fw)->workloads;
+    for (const auto& w : mx.workload) {
+      if (std::find(ok.begin(), ok.end(), w) == ok.end()) {
+        p.Fail(m->get(workload_key), fmt::format("matrix.{}", workload_key),
+               fmt::format("\"{}\" is not a workload of the {} worker; {}", w, fw,
+                           AllowedValues(w, ok)));
+      }
+    }
+  }
   mx.layout = ParseNames(p, *m, "layout", kLayouts, "a layout", {"default"});
   if (const toml::node* b = m->get("batch")) {
     auto add = [&](const toml::node& n) {
@@ -574,6 +644,7 @@ Experiment ParseExperiment(const std::string& text, const std::string& path) {
   ParseVariants(p, root, e);
   ParseEnvironments(p, root, e);
   ParseMatrix(p, root, e);
+  ParseTraining(p, root, e);
   return e;
 }
 

@@ -59,7 +59,7 @@ TEST(Parse, ReadsEverySection) {
   EXPECT_EQ(e.matrix.framework, (std::vector<std::string>{"torch", "jax"}));
   EXPECT_EQ(e.matrix.batch, (std::vector<int>{1, 8}));
   EXPECT_EQ(e.matrix.device, (std::vector<std::string>{"cpu", "cuda:1"}));
-  EXPECT_EQ(e.matrix.mode, (std::vector<std::string>{"inference"}));
+  EXPECT_EQ(e.matrix.workload, (std::vector<std::string>{"inference"}));
   EXPECT_EQ(e.matrix.variant, (std::vector<std::string>{"base", "autotune0"}));
   EXPECT_EQ(e.sampling.min_iterations, 30);
   EXPECT_DOUBLE_EQ(e.sampling.target_rel_ci, 0.02);

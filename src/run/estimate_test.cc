@@ -19,7 +19,7 @@ plan::Plan PlanOf(int cells, int min_reps, int max_reps, double min_time, double
     c.batch = 1 + i;
     c.precision = "fp32";
     c.device = "cpu";
-    c.mode = "inference";
+    c.workload = "inference";
     c.layout = "default";
     c.variant = "default";
     c.environment = "native";

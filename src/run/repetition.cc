@@ -190,7 +190,7 @@ class Session {
   }
 
   bool Load() {
-    LoadRequest req{cell_.model, cell_.batch, cell_.precision, cell_.device, cell_.mode,
+    LoadRequest req{cell_.model, cell_.batch, cell_.precision, cell_.device, cell_.workload,
                     cell_.layout, static_cast<int64_t>(spec_.seed), cell_.options_json, std::nullopt,
                     spec_.order_idx};
     auto t = Clock::now();

@@ -35,7 +35,7 @@ std::string CsvOpt(const std::optional<T>& v) {
 }  // namespace
 
 void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
-  out << "run_id,cell_idx,framework,model,batch,precision,device,mode,layout,variant,environment,"
+  out << "run_id,cell_idx,framework,model,batch,precision,device,workload,layout,variant,environment,"
          "status,repetitions_ok,repetitions_run,n_samples,mean_ns,std_ns,min_ns,p50_ns,p90_ns,"
          "p95_ns,p99_ns,max_ns,median_ci_lo_ns,median_ci_hi_ns,throughput_sps,"
          "window_throughput_sps,parameters,flops_per_sample,load_s,compile_s,first_call_s,"
@@ -45,7 +45,7 @@ void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
     std::vector<std::string> f = {
         std::to_string(run_id), std::to_string(c.cell_idx), CsvField(c.framework),
         CsvField(c.model), std::to_string(c.batch), CsvField(c.precision), CsvField(c.device),
-        CsvField(c.mode), CsvField(c.layout), CsvField(c.variant), CsvField(c.environment),
+        CsvField(c.workload), CsvField(c.layout), CsvField(c.variant), CsvField(c.environment),
         c.status, std::to_string(c.repetitions_ok), std::to_string(c.repetitions_run),
         CsvOpt(c.n_samples), CsvOpt(c.mean_ns), CsvOpt(c.std_ns), CsvOpt(c.min_ns),
         CsvOpt(c.p50_ns), CsvOpt(c.p90_ns), CsvOpt(c.p95_ns), CsvOpt(c.p99_ns), CsvOpt(c.max_ns),
@@ -87,7 +87,7 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
     ordered_json cj = {
         {"cell_idx", c.cell_idx}, {"key", c.key}, {"framework", c.framework},
         {"model", c.model}, {"batch", c.batch}, {"precision", c.precision},
-        {"device", c.device}, {"mode", c.mode}, {"layout", c.layout}, {"variant", c.variant},
+        {"device", c.device}, {"workload", c.workload}, {"layout", c.layout}, {"variant", c.variant},
         {"environment", c.environment}, {"config", ordered_json::parse(c.config_json)},
         {"status", c.status}, {"message", Opt(c.message)},
         {"repetitions_ok", c.repetitions_ok}, {"repetitions_run", c.repetitions_run},

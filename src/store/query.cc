@@ -197,7 +197,7 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
     c.batch = s.Int(i++);
     c.precision = s.Text(i++);
     c.device = s.Text(i++);
-    c.mode = s.Text(i++);
+    c.workload = s.Text(i++);  // the column's name from before training existed
     c.layout = s.Text(i++);
     c.variant = s.Text(i++);
     c.environment = s.Text(i++);

@@ -34,7 +34,7 @@ struct CellRow {
   int64_t cell_id = 0, cell_idx = 0;
   std::string key, framework, model;
   int64_t batch = 0;
-  std::string precision, device, mode, layout, variant, environment, config_json, status;
+  std::string precision, device, workload, layout, variant, environment, config_json, status;
   std::optional<std::string> message;
   int64_t repetitions_ok = 0, repetitions_run = 0;
   int64_t repetitions_planned = 0;  // the run's repetitions per cell

@@ -229,7 +229,7 @@ int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan) {
   cell_ids_.clear();
   for (const auto& c : plan.cells) {
     Binder(cell) << run_id << c.cell_idx << c.Key() << c.framework << c.model << c.batch
-                 << c.precision << c.device << c.mode << c.layout << c.variant << c.environment
+                 << c.precision << c.device << c.workload << c.layout << c.variant << c.environment
                  << CellConfigJson(c) << c.profile;
     cell.Run();
     cell_ids_.push_back(db_.LastInsertId());

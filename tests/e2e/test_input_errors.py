@@ -13,7 +13,7 @@ CASES = {
     "unknown_key": (
         HEAD + 'model = "resnet18"\nbtach = [1]\n',
         'bad.toml:6: matrix.btach: unknown key "btach" in [matrix]; allowed: framework, model, '
-        "batch, precision, device, mode, layout, variant, environment, profile (did you mean \"batch\"?)",
+        "batch, precision, device, workload, layout, variant, environment, profile (did you mean \"batch\"?)",
     ),
     "unknown_model": (
         HEAD + 'model = ["resnet51"]\n',
