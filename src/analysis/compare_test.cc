@@ -1,4 +1,4 @@
-// Pins the verdict rule (statistical and practical significance, METHODOLOGY rule 11) and that a
+// Pins the verdict rule (statistical and practical significance, methodology rule 11) and that a
 // family of comparisons is Holm-adjusted and oriented as B relative to A.
 #include "analysis/compare.h"
 

@@ -1,4 +1,4 @@
-// Datasheet peaks by device and math mode, for achieved FLOP/s against peak (METHODOLOGY rule 15,
+// Datasheet peaks by device and math mode, for achieved FLOP/s against peak (methodology rule 15,
 // Hoefler R11) and `dlbench doctor --probe`. Dense figures (NVIDIA quotes tensor-core figures
 // "with sparsity", twice the dense ones; the table holds the dense halves). Sources and the
 // matching rule are in docs/peaks.md; the table is the one copy, printed by `dlbench doctor`.

@@ -1,7 +1,7 @@
 // The numeric settings that change a model's arithmetic, read back from each worker after load
 // (docs/settings.md), put in one vocabulary for both frameworks so that two cells can be checked for
 // running under different numeric worlds: layout, dtype, and the precision fp32 matmuls and
-// convolutions actually get (ieee or tf32; METHODOLOGY §4 T3/T4).
+// convolutions actually get (ieee or tf32; methodology T3, T4).
 #pragma once
 
 #include <map>

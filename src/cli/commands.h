@@ -1,5 +1,5 @@
-// Each command lives in its own file and registers itself here (STYLE.md §3: one command per
-// file). A command's callback stores its exit code in `result`.
+// Each command lives in its own file and registers itself here. A command's callback stores its
+// exit code in `result`.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -1,8 +1,9 @@
 // dlbench compare RUN [RUN2] --by AXIS: cells that differ only in AXIS, compared over repetitions
-// (each repetition a fresh process is one observation; METHODOLOGY §2 rule 1): ratio of medians B/A
-// with a hierarchical bootstrap CI, Welch and Mann-Whitney on per-repetition medians with Holm across
-// the table, Hedges' g, a two-gate verdict, between- beside within-repetition variation, and a flag
-// where the two sides ran with different numeric settings (TF32, layout, dtype, threads).
+// (each repetition a fresh process is one observation; methodology rule 1): B/A as the ratio of the
+// geometric means of the per-repetition medians with Welch's interval on the log scale, Welch and
+// Mann-Whitney on per-repetition medians with Holm across the table, Hedges' g, a two-gate verdict,
+// between- beside within-repetition variation, and a flag where the two sides ran with different
+// numeric settings (TF32, layout, dtype).
 #include <cmath>
 #include <map>
 #include <tuple>

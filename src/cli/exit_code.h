@@ -1,4 +1,4 @@
-// dlbench's exit codes (STYLE.md §4), as ninja keeps its own in exit_status.h.
+// dlbench's exit codes, all in one place, as ninja keeps its own in exit_status.h.
 #pragma once
 
 namespace dlb::cli {

@@ -1,5 +1,5 @@
 // dlbench's entry point: parses the command line, runs one command, and turns the two kinds of
-// command-ending errors into one line on stderr and an exit code (STYLE.md §4).
+// command-ending errors into one line on stderr and an exit code.
 #include <csignal>
 #include <cstdio>
 

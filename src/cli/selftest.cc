@@ -1,8 +1,8 @@
 // dlbench selftest --bench: the tool's own costs, printed as figures (benchmarks are not tests):
 // the Python harness's overhead per sample with the zero-work synthetic model, the controller's
 // overhead per repetition beyond the worker's start-up, load and sample time, and the store's
-// ingest rate for raw samples, and the time a report takes on a million samples. Targets (issues 3
-// and 6): < 2 µs, < 50 ms, >= 500,000 samples/s, < 5 s.
+// ingest rate for raw samples, and the time a report takes on a million samples. Targets (set when
+// the tool was planned): < 2 µs, < 50 ms, >= 500,000 samples/s, < 5 s.
 #include <unistd.h>
 
 #include <algorithm>
@@ -157,7 +157,7 @@ void BenchStore(const std::string& dir, int64_t samples) {
   fmt::print("  (including the cell summary recomputed from the stored samples)\n");
 }
 
-// 4. A report on that database of a million samples (issue 6's target: under 5 s on 2 cores), timed
+// 4. A report on that database of a million samples (target: under 5 s on 2 cores), timed
 // as a user would run it: this same binary, `report`, in a child process.
 void BenchReport(const std::string& dir) {
   std::string self = ExecutableDir() + "/dlbench";

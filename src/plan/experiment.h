@@ -12,7 +12,8 @@ namespace dlb::plan {
 
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
 
-// How a repetition samples. The stop rule is in run/sampler.h; the defaults are METHODOLOGY §2.
+// How a repetition samples. The stop rule is in run/sampler.h; the defaults follow methodology
+// rules 4 and 7.
 struct SamplingSettings {
   int warmup_min_iterations = 5;   // never fewer warm-up iterations than this
   int warmup_max_iterations = 200;  // cap; reaching it marks the warm-up as not settled
@@ -28,7 +29,7 @@ struct SamplingSettings {
   bool operator==(const SamplingSettings&) const = default;
 };
 
-// The energy phase after the measurement (METHODOLOGY T11): `windows` back-to-back windows of at
+// The energy phase after the measurement (methodology T11): `windows` back-to-back windows of at
 // least gpu_window_s (NVML) or cpu_window_s (RAPL) each; 0 windows turns it off. Skipped, and
 // recorded as unavailable, where the cell's device has no readable energy counter.
 struct EnergySettings {

@@ -1,5 +1,5 @@
 // Experiment file (TOML) -> Experiment. Every problem is one UserError line naming the file, the
-// line, the field and the allowed values, with a "did you mean" where one is close (STYLE.md §4).
+// line, the field and the allowed values, with a "did you mean" where one is close.
 // docs/experiments.md documents every key.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Pins the experiment file format and its error lines: every problem names the file, the line,
-// the field and what is allowed, with a suggestion where one is close (STYLE.md §4).
+// the field and what is allowed, with a suggestion where one is close.
 #include "plan/parse.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Numeric profiles (issue 7): one name that sets the numeric world explicitly and identically for
+// Numeric profiles: one name that sets the numeric world explicitly and identically for
 // every framework, so that a framework comparison is not a comparison of defaults. A profile fixes
 // the precision, the layout, the worker options and environment of a cell; after `load`, the
 // settings the worker reads back are checked against what the profile expects, and every

@@ -101,7 +101,7 @@ std::vector<std::string> HostWarnings(const HostFacts& h) {
   }
   if (h.aslr && *h.aslr != 2) {
     w.push_back(fmt::format("ASLR is {} (not 2): keep it on and let repetitions sample layouts "
-                            "(METHODOLOGY rule 10)", *h.aslr));
+                            "(docs/methodology.md rule 10)", *h.aslr));
   }
   return w;
 }

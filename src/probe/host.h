@@ -1,4 +1,4 @@
-// Facts about the host that change measurements (METHODOLOGY rules 14 and 16): CPU model, cores,
+// Facts about the host that change measurements (methodology rules 14 and 16): CPU model, cores,
 // ISA flags, memory, frequency governor, turbo, ASLR, isolated CPUs. Read from /proc and /sys;
 // anything unreadable is recorded as unknown, never guessed.
 #pragma once

@@ -1,5 +1,5 @@
 // GPUs through NVML, loaded at run time with dlopen("libnvidia-ml.so.1") and a few declared
-// functions, so the controller has no link dependency on NVIDIA's libraries (DESIGN.md Telemetry).
+// functions, so the controller has no link dependency on NVIDIA's libraries (docs/telemetry.md).
 // Absent library or no GPU: an empty list and the reason, never a crash.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The controller's telemetry during a repetition (DESIGN.md Telemetry; METHODOLOGY T11): a thread
+// The controller's telemetry during a repetition (docs/telemetry.md; methodology T11): a thread
 // that reads, every interval, the GPU through NVML (probe/nvml.h), the CPU packages' energy through
 // RAPL (/sys/class/powercap) and the worker's resident set (/proc/PID/status), into a time series.
 // The repetition also takes readings on its own thread at the edges of its energy windows

@@ -1,5 +1,5 @@
 // The terminal summary of a run: one row per cell, then side-by-side framework ratios. Tail
-// percentiles are printed only with enough samples (p90 >= 64, p99 >= 662; METHODOLOGY §1,
+// percentiles are printed only with enough samples (p90 >= 64, p99 >= 662; methodology rule 6,
 // MLPerf early stopping); below that the cell says so rather than print a number.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Energy per sample from the telemetry series (METHODOLOGY T11): the energy phase of a repetition
+// Energy per sample from the telemetry series (methodology T11): the energy phase of a repetition
 // runs the workload back to back in windows of at least a few seconds, reading the counters
 // exactly at each window's edges; a window's energy is the counter's difference (NVML's
 // total-energy counter on GPUs that have it, RAPL on the CPU), else NVML's power integrated over

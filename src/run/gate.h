@@ -1,4 +1,4 @@
-// The GPU temperature gate (issue 5; ML.ENERGY's thermal note: power and clocks follow temperature):
+// The GPU temperature gate (methodology rule 9; ML.ENERGY: power and clocks follow temperature):
 // before a repetition on a GPU, wait until the device is at or below a threshold, with a timeout.
 // The waiting is a pure loop over an injected reader and sleeper, so it is tested without a GPU;
 // the scheduler passes NVML's reading.

@@ -1,4 +1,4 @@
-// Progress on stderr (STYLE.md §4): on a terminal one line redrawn in place and trimmed to the width
+// Progress on stderr: on a terminal one line redrawn in place and trimmed to the width
 // (ninja's LinePrinter); on a pipe one full line per finished repetition. Time left is the mean
 // duration of finished repetitions times the number left.
 #pragma once

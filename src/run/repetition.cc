@@ -342,7 +342,7 @@ class Session {
     }
   }
 
-  // The energy phase (METHODOLOGY T11): windows of back-to-back calls, each at least as long as
+  // The energy phase (methodology T11): windows of back-to-back calls, each at least as long as
   // the source can resolve, with the counters read exactly at each window's edges.
   bool Energy() {
     const bool gpu = CudaIndex(cell_.device).has_value();

@@ -32,7 +32,7 @@ struct RepetitionSpec {
   int rep_idx = 0;
   int order_idx = 0;
   uint64_t seed = 0;            // model/input seed, the same for every repetition of a cell
-  int env_padding_bytes = 0;    // randomised per repetition (METHODOLOGY rule 10)
+  int env_padding_bytes = 0;    // randomised per repetition (methodology rule 10)
 };
 
 // python -m dlbench_worker WORKER: how every worker process is started.

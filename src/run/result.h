@@ -1,5 +1,5 @@
 // What one repetition (one worker process) produced: the value the scheduler hands to the store.
-// Failures are values here (STYLE.md §4 kind 2): a failed or unsupported repetition is a result
+// Failures are values here, not exceptions: a failed or unsupported repetition is a result
 // with a status, an error kind, a message and the worker's log.
 #pragma once
 

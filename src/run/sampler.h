@@ -1,6 +1,6 @@
 // The decisions a repetition's sampling makes, as pure functions of the samples so far: when the
 // warm-up has settled, how many iterations the next chunk asks for, and when to stop. Every rule
-// lives here once; the worker only times (DESIGN.md "Workers"). METHODOLOGY §2 rules 4 and 7.
+// lives here once; the worker only times (docs/protocol.md). Methodology rules 4 and 7.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +29,7 @@ int WarmupWindow(const plan::SamplingSettings& s);
 // estimate, never beyond what the caps leave.
 int64_t NextChunk(double estimate_ns, int64_t already, int64_t cap, double chunk_target_s);
 
-// Harness calibration (issue 5; METHODOLOGY rule 8 after torch.utils.benchmark's blocked_autorange):
+// Harness calibration (methodology rule 8, after torch.utils.benchmark's blocked_autorange):
 // an iteration whose median is within 100 times the harness overhead (clock read or
 // synchronisation, whichever is larger) is timed in blocks, each block lasting at least 1e4 times
 // the overhead. Anything slower keeps one iteration per sample, so that latency tails stay visible.

@@ -1,6 +1,6 @@
 // Pins the sampling rules: warm-up ends only once the signal stops drifting (with a floor and a
 // cap), chunks track the per-iteration time, and the stop rule applies floors before the CI test
-// and marks capped repetitions as not converged (METHODOLOGY §2 rules 4 and 7).
+// and marks capped repetitions as not converged (methodology rules 4 and 7).
 #include "run/sampler.h"
 
 #include <gtest/gtest.h>

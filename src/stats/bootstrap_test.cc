@@ -1,4 +1,4 @@
-// Pins the bootstrap (METHODOLOGY §3 S3, S4). The resampling is dlbench's own, so SciPy cannot
+// Pins the bootstrap (methodology S3, S4). The resampling is dlbench's own, so SciPy cannot
 // check it; instead SciPy 1.18.1 computed BCa and percentile intervals from fixed theta* arrays
 // (tests/stats/bca.json) and BcaInterval/PercentileInterval must reproduce them to 1e-9 from the
 // same arrays. The resampler is checked for what it promises: the standard's mt19937_64 sequence,

@@ -1,4 +1,4 @@
-// Descriptive statistics of one sample (METHODOLOGY §3 S1, S2). Percentiles interpolate linearly
+// Descriptive statistics of one sample (methodology S1, S2). Percentiles interpolate linearly
 // between order statistics as numpy.percentile's default (type 7), the standard deviation uses
 // ddof=1 and two passes, and an empty sample gives nullopt, never 0. The outlier fences of S1 live
 // here too.
@@ -48,7 +48,7 @@ std::optional<MeanCi> MeanConfidenceInterval(std::span<const double> values, dou
 int64_t MinSamplesForMedianCi(double confidence);
 
 // The fewest samples for which a tail percentile is reported (MLPerf LoadGen early stopping,
-// METHODOLOGY §1): p90 >= 64, p95 >= 130, p99 >= 662.
+// methodology rule 6): p90 >= 64, p95 >= 130, p99 >= 662.
 inline constexpr int64_t kMinSamplesP90 = 64;
 inline constexpr int64_t kMinSamplesP95 = 130;
 inline constexpr int64_t kMinSamplesP99 = 662;
@@ -57,7 +57,7 @@ inline constexpr int64_t kMinSamplesP99 = 662;
 // median -+ 3 MAD. They flag, never drop: callers show the counts beside the statistics. Quartiles
 // are type-7 percentiles (numpy.percentile 25 and 75). The MAD is scaled to the normal sd, median
 // |x - median| / Phi^-1(3/4) (scipy.stats.median_abs_deviation(x, scale='normal')), so 3 MAD means
-// about 3 sd for normal data; the spec leaves the scaling open, and the raw 3 MAD would flag
+// about 3 sd for normal data; methodology S1 leaves the scaling open, and the raw 3 MAD would flag
 // about 4.5% of normal samples. A value is an outlier when strictly outside a fence.
 struct OutlierFences {
   double q1 = 0, q3 = 0;

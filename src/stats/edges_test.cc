@@ -1,4 +1,4 @@
-// Numeric edges (METHODOLOGY §3 S11): values near 1e154 whose squares overflow, near 1e-200 and
+// Numeric edges (methodology S11): values near 1e154 whose squares overflow, near 1e-200 and
 // denormals whose squares underflow, near 5e306 whose sums overflow, and 1e300 against 1e-300.
 // SciPy returns nan or a wrong t at these scales; the answers it gives at scale 1 hold at every
 // scale (tests/stats/edges.json says how each was made), so each entry point must match them to

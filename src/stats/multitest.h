@@ -1,7 +1,7 @@
 // Family-wise corrections of p-values, as statsmodels.stats.multitest.multipletests with
-// method='holm' and method='bonferroni' (METHODOLOGY §3 S9). The family is one compare table per
+// method='holm' and method='bonferroni' (methodology S9). The family is one compare table per
 // metric. Rejection follows statsmodels, which rejects at equality (p <= alpha / k), where the
-// spec's summary says "adj < alpha"; the adjusted p-values are the same either way.
+// usual summary says "adj < alpha"; the adjusted p-values are the same either way.
 #pragma once
 
 #include <span>

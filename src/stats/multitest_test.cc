@@ -1,4 +1,4 @@
-// Pins Holm and Bonferroni to statsmodels multipletests (METHODOLOGY §3 S9): a family adjusted by
+// Pins Holm and Bonferroni to statsmodels multipletests (methodology S9): a family adjusted by
 // hand, then tests/stats/multitest.json (a transcription of statsmodels' code run on fixed
 // families), including ties, p = 0 and 1, and p exactly at alpha / k, where statsmodels rejects.
 #include "stats/multitest.h"

@@ -1,4 +1,4 @@
-// Power and sample size for the two-sample comparisons (METHODOLOGY §3 S10; oracle
+// Power and sample size for the two-sample comparisons (methodology S10; oracle
 // tests/stats/power.json, SciPy 1.18.1 nct/t, which call Boost.Math like this file does):
 // - TTestPower: power of the two-sided t test at effect size d (Cohen's d) for n1, n2, alpha, from
 //   the noncentral t, as statsmodels TTestIndPower/ttest_power: delta = d sqrt(n1 n2 / (n1 + n2)),

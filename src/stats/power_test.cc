@@ -1,4 +1,4 @@
-// Pins power and sample size (METHODOLOGY §3 S10): d = 0 gives power alpha exactly, Noether's N
+// Pins power and sample size (methodology S10): d = 0 gives power alpha exactly, Noether's N
 // matches CRAN WMWssp's own test (114.74467 for p = 0.349), and tests/stats/power.json
 // (statsmodels' ttest_power on SciPy 1.18.1's nct) agrees to 1e-9, with the smallest n equal.
 #include "stats/power.h"

@@ -1,5 +1,5 @@
 // Input checks and the small numeric helpers (median, mean, squared deviations) that every method
-// in src/stats shares, so each convention lives in one function (STYLE.md §3).
+// in src/stats shares, so each convention lives in one function.
 #include "stats/sample_check.h"
 
 #include <fmt/format.h>

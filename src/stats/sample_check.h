@@ -1,4 +1,4 @@
-// Input checks shared by every method in src/stats (METHODOLOGY §3 S11): an empty sample, too few
+// Input checks shared by every method in src/stats (methodology S11): an empty sample, too few
 // values for a method, or a NaN/inf each become one named error line, never a crash or a NaN in a
 // table. Methods prefix the problem with their own name, e.g.
 // "welch t-test: sample a has 1 value; needs at least 2".
@@ -40,7 +40,8 @@ struct SampleRule {
 // Arithmetic mean with Neumaier-compensated summation. n > 0.
 [[nodiscard]] double Mean(std::span<const double> values);
 
-// Sum of squared deviations from the mean, two passes (STYLE.md §8). n > 0.
+// Sum of squared deviations from the mean, in two passes (the one-pass mean(x^2) - mean^2 loses
+// digits to cancellation). n > 0.
 [[nodiscard]] double SumSquaredDeviations(std::span<const double> values, double mean);
 
 // Two samples divided by one power of two that brings the largest magnitude into [0.5, 1). The

@@ -1,4 +1,4 @@
-// Shapiro-Wilk test of normality, matching scipy.stats.shapiro of SciPy 1.18.1 (METHODOLOGY §3 S7;
+// Shapiro-Wilk test of normality, matching scipy.stats.shapiro of SciPy 1.18.1 (methodology S7;
 // oracle tests/stats/shapiro.json). SciPy 1.18.1 no longer runs the AS R94 Fortran/Cython port:
 // _morestats.py computes Royston's (1992, 1993) coefficients in double precision with exact normal
 // quantiles (ndtri, not AS 111 PPND) and takes W = (a.y)^2 / sum (y - mean)^2, so this follows

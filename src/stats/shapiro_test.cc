@@ -1,4 +1,4 @@
-// Pins Shapiro-Wilk to SciPy 1.18.1's scipy.stats.shapiro (METHODOLOGY §3 S7): the exact n = 3
+// Pins Shapiro-Wilk to SciPy 1.18.1's scipy.stats.shapiro (methodology S7): the exact n = 3
 // case by hand, every case of tests/stats/shapiro.json to 1e-9 relative, and the degenerate inputs.
 #include "stats/shapiro.h"
 

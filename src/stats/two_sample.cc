@@ -2,7 +2,7 @@
 // project venv): scipy/stats/_stats_py.py (_unequal_var_ttest_denom, _ttest_ind_from_stats,
 // _get_pvalue) and scipy/stats/_mannwhitneyu.py (_mwu_choose_method, _get_mwu_z, _MWU.sf).
 // Distributions come from Boost.Math 1.74; students_t matched scipy.special.stdtr to about 5e-15
-// (METHODOLOGY §3 S5).
+// (methodology S5).
 #include "stats/two_sample.h"
 
 #include <fmt/format.h>

@@ -1,4 +1,4 @@
-// Two-sample tests and effect sizes, each matching one SciPy call (METHODOLOGY §3 S5, S6, S8; the
+// Two-sample tests and effect sizes, each matching one SciPy call (methodology S5, S6, S8; the
 // oracle is SciPy 1.18.1, tests/stats/two_sample.json):
 // - WelchTTest = scipy.stats.ttest_ind(a, b, equal_var=False), two-sided. The default
 // equal_var=True

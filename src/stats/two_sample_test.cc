@@ -1,6 +1,7 @@
-// Pins Welch's t, Mann-Whitney U and Cohen's d to SciPy 1.18.1 (METHODOLOGY §3 S5, S6, S8): first
-// values checkable by hand or quoted in the spec, then every case of tests/stats/two_sample.json to
-// 1e-9 relative, then one test per degenerate input asserting its error line (S11).
+// Pins Welch's t, Mann-Whitney U and Cohen's d to SciPy 1.18.1 (methodology S5, S6, S8): first
+// values checkable by hand or quoted in methodology S6, then every case of
+// tests/stats/two_sample.json to 1e-9 relative, then one test per degenerate input asserting its
+// error line (S11).
 #include "stats/two_sample.h"
 
 #include <gtest/gtest.h>

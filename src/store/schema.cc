@@ -143,7 +143,7 @@ ALTER TABLE repetitions ADD COLUMN gpu_temperature_c INTEGER;
 ALTER TABLE repetitions ADD COLUMN gate_wait_s REAL NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN gpu_temperature_max_c INTEGER;
 )sql",
-    // 3 -> 4: profiles, telemetry and energy (issue 7).
+    // 3 -> 4: profiles, telemetry and energy (for the seed study).
     R"sql(
 ALTER TABLE cells ADD COLUMN profile TEXT NOT NULL DEFAULT '';
 -- Energy per input sample over the cell's ok repetitions: the mean of the repetitions' values,

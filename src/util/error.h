@@ -1,4 +1,4 @@
-// The three kinds of failure (STYLE.md §4): UserError and EnvError end a command with a finished
+// The three kinds of failure: UserError and EnvError end a command with a finished
 // one-line message and are caught only in main(); expected failures are values; bugs trip DLB_CHECK,
 // which stays on in release builds.
 #pragma once

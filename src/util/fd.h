@@ -1,4 +1,5 @@
-// Move-only owner of a file descriptor (STYLE.md §8). -1 means closed, as in {fmt}'s fmt::file.
+// Move-only owner of a file descriptor (RAII, like every OS handle here). -1 means closed, as in
+// {fmt}'s fmt::file.
 #pragma once
 
 #include <unistd.h>

@@ -1,6 +1,6 @@
 // Seeded randomness that gives the same sequence on every machine and standard library.
-// std::mt19937_64's output is fixed by the standard, but std::uniform_int_distribution is
-// implementation-defined (TOOLING.md §1), so bounded draws use our own rejection sampling.
+// std::mt19937_64's output is fixed by the standard, but std::uniform_int_distribution's algorithm
+// is left to each standard library, so bounded draws use our own rejection sampling.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 """Every bad-input path of the CLI: one line naming file, line, field and allowed values; exit 2;
-no database written (STYLE.md §4: every user-facing error line has a test)."""
+no database written. Every user-facing error line has a test here."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """dlbench stats through the real CLI: descriptive statistics per file, pairwise comparisons, JSON,
-and one error line for each kind of degenerate input (METHODOLOGY §3 S11)."""
+and one error line for each kind of degenerate input (docs/methodology.md S11)."""
 
 from __future__ import annotations
 

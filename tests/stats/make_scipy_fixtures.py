@@ -7,8 +7,8 @@ SciPy sees it, so the JSON holds exactly the numbers both sides use. Each case r
 call that produced its expected values; each file records the SciPy and NumPy versions.
 
 Bootstrap: dlbench's resamples cannot match NumPy's, so the BCa arithmetic is checked the other way
-round (METHODOLOGY §3 S3): the theta* arrays are made here (seeded numpy bootstrap, rounded), and
-SciPy computes its interval from them via bootstrap(..., n_resamples=0,
+round (docs/methodology.md S3): the theta* arrays are made here (seeded numpy bootstrap,
+rounded), and SciPy computes its interval from them via bootstrap(..., n_resamples=0,
 bootstrap_result=BootstrapResult(None, theta_star, se)); the C++ test feeds the same theta* to
 dlb::stats::BcaInterval.
 

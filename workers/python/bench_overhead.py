@@ -1,6 +1,6 @@
 """Prints the harness's own cost per sample: measure_each on the zero-work synthetic model.
 
-A speed check, not a test (STYLE.md section 1): it prints numbers and asserts nothing. Two figures:
+A speed check, not a test: it prints numbers and asserts nothing. Two figures:
 - the median recorded sample, i.e. what the timed interval itself adds to every sample (two clock
   reads, one step and one sync call on a model that does nothing);
 - the loop's cost per sample, i.e. the whole measure_each call divided by the number of samples.

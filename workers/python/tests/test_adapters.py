@@ -3,8 +3,8 @@ the errors docs/protocol.md names (cuda where there is none: unsupported; an unk
 bad_request; TF32 asked for on the CPU: unsupported). One real worker per framework speaks the
 protocol through pipes.
 
-resnet18 at batch 1 on the CPU keeps each load to a few seconds on 2 cores. A GPU cannot be faked
-(STYLE.md section 6), so on a machine with one the cuda test is skipped rather than inverted.
+resnet18 at batch 1 on the CPU keeps each load to a few seconds on 2 cores. A GPU cannot be faked,
+so on a machine with one the cuda test is skipped rather than inverted.
 """
 
 import pytest

@@ -3,9 +3,9 @@
 The probe's figures come from real calls through torch and jax in real worker processes, on the
 CPU, right after hello and again after a load, which the probe must leave usable. Figures are
 checked for type and sign and against bounds no CPU reaches (10 TFLOP/s at N = 1024, 10 TB/s),
-never against an expected speed (STYLE.md section 6). The arithmetic that turns times into
-figures is checked on hand-picked times. A GPU cannot be faked, so the CUDA paths are left to a
-machine that has one.
+never against an expected speed, which varies by machine and load. The arithmetic that turns
+times into figures is checked on hand-picked times. A GPU cannot be faked, so the CUDA paths are
+left to a machine that has one.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The jax worker: the Flax twins of the torchvision models (models/flax_models.py), jit-compiled.
 
-Facts that shaped it (JAX docs and openxla sources, read 2026-11; METHODOLOGY.md section 4):
+Facts that shaped it (JAX docs and openxla sources, read 2026-11; docs/methodology.md section 4):
 - JAX preallocates 75% of GPU memory at the first op unless XLA_PYTHON_CLIENT_PREALLOCATE=false,
   read when the backend starts; we set it before importing jax unless the user did, and record it
   (T5).

@@ -1,6 +1,6 @@
 """The torch worker: torchvision models, eager or torch.compile'd, timed behind the worker protocol.
 
-Facts that shaped it (torch 2.11 sources and docs, read 2026-11; METHODOLOGY.md section 4):
+Facts that shaped it (torch 2.11 sources and docs, read 2026-11; docs/methodology.md section 4):
 - CUDA work is queued, so sync is torch.cuda.synchronize(device); CPU ops return finished (T1).
 - torch.compile compiles on the first call, so with compile on, compile_s is that first call and
   first_call_s the second (T2, T9). The mode, graph breaks, graphs compiled and inductor cache
