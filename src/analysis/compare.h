@@ -37,7 +37,7 @@ struct Sample {
 enum class Grouping {
   kNone,          // every value is an observation (dlbench stats)
   kRepetitions,   // the repetition is the unit (dlbench compare): tests on per-repetition medians,
-                  // the ratio's CI from the hierarchical bootstrap (repetitions, then samples)
+                  // the ratio's interval Welch's on the log medians (RepetitionRatio)
 };
 
 enum class VerdictKind { kBLower, kBHigher, kEquivalent, kUndecided };

@@ -84,10 +84,10 @@ struct Experiment {
   std::string source_text;  // the file's bytes, stored with the run
   std::string name;
   std::string description;
-  int repetitions = 3;      // every cell gets this many (the minimum)
-  int max_repetitions = 3;  // up to this many while a precision target is unmet
-  // Add repetitions to both cells of every comparison whose ratio interval is wider than
-  // ±target_ratio_ci (a fraction), until it is not or max_repetitions is reached.
+  int repetitions = 3;      // every cell gets this many: with a target, the first stage
+  int max_repetitions = 3;  // the cap of a precision target's second stage
+  // A two-stage design (run/scheduler.cc): from the first stage's scatter, each comparison gets
+  // the repetitions that bring its ratio interval within ±target_ratio_ci (a fraction).
   std::optional<double> target_ratio_ci;
   std::string compare_by = "framework";  // the axis whose pairs are the experiment's comparisons
   Order order = Order::kSequential;

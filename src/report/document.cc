@@ -7,6 +7,7 @@
 #include "analysis/peaks.h"
 #include "plan/catalog.h"
 #include "report/escape.h"
+#include "stats/descriptive.h"
 #include "report/plots.h"
 #include "report/summary.h"
 #include "util/error.h"
@@ -82,8 +83,11 @@ std::vector<Table> BuildTables(const ReportInput& in) {
          c.p50_ns && *c.p50_ns > 0 ? fmt::format("{:.4g}", c.batch * 1e9 / *c.p50_ns) : "-", tci,
          Opt(c.throughput_sps, "{:.4g}")});
     int64_t n = c.n_samples.value_or(0);
-    lat.rows.push_back({name, Ns(c.min_ns), Ns(c.p50_ns), n >= 64 ? Ns(c.p90_ns) : "(n<64)",
-                        n >= 64 ? Ns(c.p95_ns) : "(n<64)", n >= 662 ? Ns(c.p99_ns) : "(n<662)",
+    auto tail = [&](const std::optional<double>& v, int64_t min_n) {
+      return n >= min_n ? Ns(v) : fmt::format("(n<{})", min_n);
+    };
+    lat.rows.push_back({name, Ns(c.min_ns), Ns(c.p50_ns), tail(c.p90_ns, stats::kMinSamplesP90),
+                        tail(c.p95_ns, stats::kMinSamplesP95), tail(c.p99_ns, stats::kMinSamplesP99),
                         Ns(c.max_ns), Ns(c.mean_ns), Ns(c.std_ns)});
     mem.rows.push_back({name, Bytes(c.peak_rss_bytes), Bytes(c.peak_device_bytes),
                         Opt(c.parameters), Opt(c.load_s, "{:.3g}"),
@@ -129,7 +133,7 @@ std::vector<Table> BuildTables(const ReportInput& in) {
          Opt(c.avg_power_w, "{:.4g}"), Opt(c.throttled_repetitions)});
   }
   Table sp{"speedups",
-           "Comparisons over repetitions: B/A latency ratio with its hierarchical-bootstrap 95% CI",
+           "Comparisons over repetitions: B/A latency ratio with its 95% interval (Welch on the log medians)",
            {"model", "batch", "precision", "A", "B", "median A", "median B", "B/A", "95% CI",
             "reps", "verdict"},
            {false, true, false, false, false, true, true, true, true, true, false},
