@@ -50,7 +50,9 @@ class WorkerError(Exception):
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 PROBE_PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
-MODES = ("inference",)
+MODES = ("inference", "training")
+OPTIMIZERS = ("sgd", "adamw")
+MAX_TRAIN_STEPS = 10000
 LAYOUTS = ("default", "channels_last", "channels_first")
 SYNCS = ("each", "window")
 _DEVICE_RE = re.compile(r"cpu|cuda(:[0-9]+)?")
@@ -112,6 +114,41 @@ class ProbeRequest:
 
 
 @dataclass(frozen=True)
+class TrainRequest:
+    """Untimed training steps on the batch of a canonical input file, after a training load."""
+
+    op: ClassVar[str] = "train"
+    steps: int  # 1 .. MAX_TRAIN_STEPS
+    input_file: str  # tensor "input", float32 NCHW [B, 3, 224, 224], B the load's batch
+
+
+@dataclass(frozen=True)
+class SgdOptimizer:
+    """torch.optim.SGD's update (dampening 0); every value is sent, the worker has no defaults."""
+
+    name: ClassVar[str] = "sgd"
+    lr: float
+    momentum: float
+    nesterov: bool
+    weight_decay: float
+
+
+@dataclass(frozen=True)
+class AdamWOptimizer:
+    """torch.optim.AdamW's update: decoupled weight decay, bias correction, eps outside the sqrt."""
+
+    name: ClassVar[str] = "adamw"
+    lr: float
+    beta1: float
+    beta2: float
+    eps: float
+    weight_decay: float
+
+
+Optimizer = SgdOptimizer | AdamWOptimizer
+
+
+@dataclass(frozen=True)
 class ByeRequest:
     op: ClassVar[str] = "bye"
 
@@ -123,6 +160,7 @@ Request = (
     | SaveWeightsRequest
     | OutputsRequest
     | ProbeRequest
+    | TrainRequest
     | ByeRequest
 )
 _REQUEST_TYPES: dict[str, type] = {
@@ -134,6 +172,7 @@ _REQUEST_TYPES: dict[str, type] = {
         SaveWeightsRequest,
         OutputsRequest,
         ProbeRequest,
+        TrainRequest,
         ByeRequest,
     )
 }
@@ -147,9 +186,16 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_int(op: str, name: str, value: Any, minimum: int | None = None) -> None:
-    if not _is_int(value) or (minimum is not None and value < minimum):
-        bound = "" if minimum is None else f" >= {minimum}"
+def _check_int(
+    op: str, name: str, value: Any, minimum: int | None = None, maximum: int | None = None
+) -> None:
+    too_small = minimum is not None and _is_int(value) and value < minimum
+    too_large = maximum is not None and _is_int(value) and value > maximum
+    if not _is_int(value) or too_small or too_large:
+        if maximum is not None:
+            bound = f" in [{minimum}, {maximum}]"
+        else:
+            bound = "" if minimum is None else f" >= {minimum}"
         raise ProtocolError(
             f'{op}: field "{name}" must be an integer{bound}, got {json.dumps(value)}'
         )
@@ -223,6 +269,74 @@ def _validate_load(obj: dict[str, Any]) -> None:
         _check_path("load", "weights", obj["weights"])
     if obj.get("process_index") is not None:
         _check_int("load", "process_index", obj["process_index"], minimum=0)
+    _optimizer_of(obj["mode"], obj["options"])
+
+
+# Per optimizer: its keys in order, each with the check of its value ("what" names the rule).
+_OPTIMIZER_KEYS: dict[str, dict[str, tuple[str, Any]]] = {
+    "sgd": {
+        "lr": ("a number > 0", lambda v: v > 0),
+        "momentum": ("a number >= 0", lambda v: v >= 0),
+        "nesterov": ("true or false", None),
+        "weight_decay": ("a number >= 0", lambda v: v >= 0),
+    },
+    "adamw": {
+        "lr": ("a number > 0", lambda v: v > 0),
+        "beta1": ("a number in [0, 1)", lambda v: 0 <= v < 1),
+        "beta2": ("a number in [0, 1)", lambda v: 0 <= v < 1),
+        "eps": ("a number > 0", lambda v: v > 0),
+        "weight_decay": ("a number >= 0", lambda v: v >= 0),
+    },
+}
+_OPTIMIZER_TYPES: dict[str, type] = {"sgd": SgdOptimizer, "adamw": AdamWOptimizer}
+
+
+def load_optimizer(request: LoadRequest) -> Optimizer | None:
+    """The optimizer of a training load (None for inference), checked as decode_request checks
+    it, for adapters called without the decoder (tests). Raises ProtocolError."""
+    return _optimizer_of(request.mode, request.options)
+
+
+def _optimizer_of(mode: Any, options: dict[str, Any]) -> Optimizer | None:
+    """options.optimizer: required with mode "training", refused with "inference". Every key is
+    required, since torch's and optax's defaults differ (AdamW weight decay 1e-2 and 1e-4)."""
+    where = "load: options.optimizer"
+    if mode != "training":
+        if "optimizer" in options:
+            raise ProtocolError(f'{where} is only for mode "training"; mode is {json.dumps(mode)}')
+        return None
+    if "optimizer" not in options:
+        raise ProtocolError('load: mode "training" needs options.optimizer')
+    spec = options["optimizer"]
+    if not isinstance(spec, dict):
+        raise ProtocolError(f"{where} must be an object, got {json.dumps(spec)}")
+    name = spec.get("name")
+    if name not in _OPTIMIZER_KEYS:
+        raise ProtocolError(f"{where}.name is {json.dumps(name)}; allowed: {_names(OPTIMIZERS)}")
+    keys = _OPTIMIZER_KEYS[name]
+    allowed = _names(["name", *keys])
+    for key in spec:
+        if key != "name" and key not in keys:
+            raise ProtocolError(f'{where}: unknown key "{key}" for {name}; allowed: {allowed}')
+    for key in keys:
+        if key not in spec:
+            raise ProtocolError(f'{where}: missing key "{key}"; {name} takes {allowed}')
+    for key, (what, check) in keys.items():
+        value = spec[key]
+        if check is None:
+            good = isinstance(value, bool)
+        else:
+            good = _is_finite_number(value) and check(value)
+        if not good:
+            raise ProtocolError(f"{where}.{key} must be {what}, got {json.dumps(value)}")
+    if name == "sgd" and spec["nesterov"] and spec["momentum"] == 0:
+        # torch.optim.SGD raises "Nesterov momentum requires a momentum and zero dampening".
+        raise ProtocolError(f"{where}: nesterov needs momentum > 0")
+    return _OPTIMIZER_TYPES[name](**{key: spec[key] for key in keys})
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _validate_measure(obj: dict[str, Any]) -> None:
@@ -243,6 +357,11 @@ def _validate_outputs(obj: dict[str, Any]) -> None:
     _check_path("outputs", "output_file", obj["output_file"])
 
 
+def _validate_train(obj: dict[str, Any]) -> None:
+    _check_int("train", "steps", obj["steps"], minimum=1, maximum=MAX_TRAIN_STEPS)
+    _check_path("train", "input_file", obj["input_file"])
+
+
 def _validate_probe(obj: dict[str, Any]) -> None:
     _check_device("probe", obj["device"])
     _check_choice("probe", "precision", obj["precision"], PROBE_PRECISIONS)
@@ -255,6 +374,7 @@ _VALIDATORS = {
     "save_weights": _validate_save_weights,
     "outputs": _validate_outputs,
     "probe": _validate_probe,
+    "train": _validate_train,
 }
 
 

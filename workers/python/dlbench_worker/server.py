@@ -8,6 +8,7 @@ the launcher in front of it (taskset, docker, apptainer, srun) may have changed 
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import resource
@@ -31,6 +32,7 @@ from dlbench_worker.protocol import (
     ProtocolError,
     Request,
     SaveWeightsRequest,
+    TrainRequest,
     WorkerError,
     error_reply,
 )
@@ -70,6 +72,7 @@ class Server:
         self.adapter = adapter
         self.channel = channel
         self.loaded = False  # True after a successful load, False again after a failed one
+        self.mode = ""  # the mode of the last successful load
         adapter.reply_fd = channel.reply_fd
 
     def serve(self) -> int:
@@ -100,6 +103,8 @@ class Server:
                 return self.outputs(request)
             if isinstance(request, ProbeRequest):
                 return self.probe(request)
+            if isinstance(request, TrainRequest):
+                return self.train(request)
             return {"ok": True}
         except Exception as e:  # noqa: BLE001 - every failure becomes a reply, by design
             return error_from_exception(e)
@@ -119,7 +124,7 @@ class Server:
     def load(self, request: LoadRequest) -> dict[str, Any]:
         self.loaded = False
         reply = self.adapter.load(request)
-        self.loaded = True
+        self.loaded, self.mode = True, request.mode
         return {"ok": True, **reply}
 
     def measure(self, request: MeasureRequest) -> dict[str, Any]:
@@ -149,6 +154,17 @@ class Server:
         if not self.loaded:
             raise ProtocolError("outputs before load")
         return {"ok": True, **self.adapter.outputs(request.input_file, request.output_file)}
+
+    def train(self, request: TrainRequest) -> dict[str, Any]:
+        if not self.loaded:
+            raise ProtocolError("train before load")
+        if self.mode != "training":
+            raise ProtocolError(f'train needs a load with mode "training", not "{self.mode}"')
+        losses = self.adapter.train(request.steps, request.input_file)
+        for step, loss in enumerate(losses, 1):
+            if not math.isfinite(loss):  # JSON has no NaN: say which step diverged instead
+                raise WorkerError(ErrorKind.RUNTIME, f"train: the loss of step {step} is {loss}")
+        return {"ok": True, "losses": losses}
 
     def probe(self, request: ProbeRequest) -> dict[str, Any]:
         # Needs no load and leaves one alone: `loaded` is not touched, even when the probe fails.

@@ -22,10 +22,13 @@ from dlbench_worker.protocol import (
     OutputsRequest,
     ProtocolError,
     SaveWeightsRequest,
+    SgdOptimizer,
+    TrainRequest,
     WorkerError,
     decode_request,
     encode_reply,
     encode_request,
+    load_optimizer,
 )
 from dlbench_worker.server import error_from_exception
 
@@ -117,7 +120,7 @@ def test_load_weights_is_optional_and_sent_only_when_set() -> None:
         ("device", "gpu"),
         ("device", "cuda:"),
         ("device", "cpu\n"),
-        ("mode", "training"),
+        ("mode", "train"),
         ("layout", "NHWC"),
         ("options", []),
         ("model", ""),
@@ -144,6 +147,160 @@ def test_load_field_is_checked(field: str, value: Any) -> None:
 def test_path_field_is_checked(request_fields: dict[str, Any], field: str) -> None:
     with pytest.raises(ProtocolError, match=f'"{field}" must be a non-empty path'):
         decode_request(json.dumps(request_fields))
+
+
+SGD = {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": False, "weight_decay": 1e-4}
+ADAMW = {
+    "name": "adamw",
+    "lr": 1e-3,
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "eps": 1e-8,
+    "weight_decay": 0.01,
+}
+
+
+def training_load(optimizer: Any) -> dict[str, Any]:
+    return load_request({"optimizer": optimizer}, mode="training")
+
+
+def test_training_load_and_train_decode() -> None:
+    load = decode_request(json.dumps(training_load(SGD)))
+    assert load.mode == "training" and load.options["optimizer"] == SGD
+    assert load_optimizer(load) == SgdOptimizer(
+        lr=0.1, momentum=0.9, nesterov=False, weight_decay=1e-4
+    )
+    adamw = load_optimizer(decode_request(json.dumps(training_load(ADAMW))))
+    assert (adamw.name, adamw.beta2, adamw.eps) == ("adamw", 0.999, 1e-8)
+    assert load_optimizer(decode_request(json.dumps(load_request()))) is None
+    train = decode_request('{"op": "train", "steps": 3, "input_file": "/in.safetensors"}')
+    assert train == TrainRequest(steps=3, input_file="/in.safetensors")
+    assert json.loads(encode_request(train)) == {
+        "op": "train",
+        "steps": 3,
+        "input_file": "/in.safetensors",
+    }
+
+
+@pytest.mark.parametrize(
+    "request_fields, message",
+    [
+        (load_request(), None),  # valid: no optimizer in inference
+        (load_request(mode="training"), 'load: mode "training" needs options.optimizer'),
+        (
+            load_request({"optimizer": SGD}),
+            'load: options.optimizer is only for mode "training"; mode is "inference"',
+        ),
+        (training_load([]), "load: options.optimizer must be an object, got []"),
+        (
+            training_load({**SGD, "name": "adam"}),
+            'load: options.optimizer.name is "adam"; allowed: sgd, adamw',
+        ),
+        (
+            training_load({k: v for k, v in SGD.items() if k != "momentum"}),
+            'load: options.optimizer: missing key "momentum"; sgd takes name, lr, momentum, '
+            "nesterov, weight_decay",
+        ),
+        (
+            training_load({k: v for k, v in ADAMW.items() if k != "weight_decay"}),
+            'load: options.optimizer: missing key "weight_decay"; adamw takes name, lr, beta1, '
+            "beta2, eps, weight_decay",
+        ),
+        (
+            training_load({**SGD, "dampening": 0}),
+            'load: options.optimizer: unknown key "dampening" for sgd; allowed: name, lr, '
+            "momentum, nesterov, weight_decay",
+        ),
+        (
+            training_load({**ADAMW, "betas": [0.9, 0.999]}),
+            'load: options.optimizer: unknown key "betas" for adamw; allowed: name, lr, beta1, '
+            "beta2, eps, weight_decay",
+        ),
+        (
+            training_load({**SGD, "lr": "0.1"}),
+            'load: options.optimizer.lr must be a number > 0, got "0.1"',
+        ),
+        (training_load({**SGD, "lr": 0}), "load: options.optimizer.lr must be a number > 0, got 0"),
+        (
+            training_load({**SGD, "lr": True}),
+            "load: options.optimizer.lr must be a number > 0, got true",
+        ),
+        (
+            training_load({**SGD, "momentum": -0.1}),
+            "load: options.optimizer.momentum must be a number >= 0, got -0.1",
+        ),
+        (
+            training_load({**SGD, "nesterov": 1}),
+            "load: options.optimizer.nesterov must be true or false, got 1",
+        ),
+        (
+            training_load({**SGD, "momentum": 0, "nesterov": True}),
+            "load: options.optimizer: nesterov needs momentum > 0",
+        ),
+        (
+            training_load({**ADAMW, "beta1": 1.0}),
+            "load: options.optimizer.beta1 must be a number in [0, 1), got 1.0",
+        ),
+        (
+            training_load({**ADAMW, "eps": 0.0}),
+            "load: options.optimizer.eps must be a number > 0, got 0.0",
+        ),
+        (
+            training_load({**ADAMW, "weight_decay": None}),
+            "load: options.optimizer.weight_decay must be a number >= 0, got null",
+        ),
+    ],
+)
+def test_training_options_are_checked(request_fields: dict[str, Any], message: str | None) -> None:
+    if message is None:
+        decode_request(json.dumps(request_fields))
+        return
+    with pytest.raises(ProtocolError) as info:
+        decode_request(json.dumps(request_fields))
+    assert str(info.value) == message
+    assert error_from_exception(info.value)["error"]["kind"] == "bad_request"
+
+
+def test_training_options_nan_is_refused() -> None:
+    with pytest.raises(ProtocolError, match="lr must be a number > 0, got NaN"):
+        decode_request(json.dumps(training_load({**SGD, "lr": float("nan")})))
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        (
+            '{"op": "train", "steps": 0, "input_file": "/in"}',
+            'train: field "steps" must be an integer in [1, 10000], got 0',
+        ),
+        (
+            '{"op": "train", "steps": 10001, "input_file": "/in"}',
+            'train: field "steps" must be an integer in [1, 10000], got 10001',
+        ),
+        (
+            '{"op": "train", "steps": "3", "input_file": "/in"}',
+            'train: field "steps" must be an integer in [1, 10000], got "3"',
+        ),
+        (
+            '{"op": "train", "steps": true, "input_file": "/in"}',
+            'train: field "steps" must be an integer in [1, 10000], got true',
+        ),
+        (
+            '{"op": "train", "steps": 3, "input_file": ""}',
+            'train: field "input_file" must be a non-empty path, got ""',
+        ),
+        ('{"op": "train", "steps": 3}', 'train: missing field "input_file"'),
+        ('{"op": "train", "input_file": "/in"}', 'train: missing field "steps"'),
+        (
+            '{"op": "train", "steps": 3, "input_file": "/in", "lr": 1}',
+            'train: unknown field "lr"; allowed: steps, input_file',
+        ),
+    ],
+)
+def test_train_request_is_checked(line: str, message: str) -> None:
+    with pytest.raises(ProtocolError) as info:
+        decode_request(line)
+    assert str(info.value) == message
 
 
 def test_missing_field_is_named() -> None:
@@ -274,6 +431,32 @@ def test_synthetic_model_has_no_weights_and_no_outputs(start_worker, tmp_path: P
     }
     assert worker.request({"op": "measure", "iterations": 1, "sync": "each"})["ok"]  # still loaded
     assert not list(tmp_path.glob("*.safetensors"))
+
+
+def test_train_needs_a_training_load(start_worker, tmp_path: Path) -> None:
+    """Out of order is bad_request; the synthetic model loads for training but has nothing to
+    train (unsupported), and stays loaded."""
+    worker = start_worker("synthetic")
+    train = {"op": "train", "steps": 1, "input_file": str(tmp_path / "in.safetensors")}
+    assert worker.request(train)["error"] == {"kind": "bad_request", "message": "train before load"}
+    assert worker.request(load_request())["ok"]
+    assert worker.request(train)["error"] == {
+        "kind": "bad_request",
+        "message": 'train needs a load with mode "training", not "inference"',
+    }
+    loaded = worker.request(training_load(ADAMW))
+    assert loaded["ok"], loaded
+    assert loaded["settings"]["workload"] == "training"
+    assert loaded["settings"]["optimizer"] == ADAMW  # echoed as given
+    assert worker.request(train)["error"] == {
+        "kind": "unsupported",
+        "message": "the synthetic model has no weights to train",
+    }
+    assert worker.request({"op": "measure", "iterations": 2, "sync": "each"})["ok"]
+    refused = worker.request(load_request({"optimizer": ADAMW}))
+    assert (
+        refused["error"]["kind"] == "bad_request" and "only for mode" in refused["error"]["message"]
+    )
 
 
 @pytest.mark.parametrize("case", INVALID)

@@ -38,7 +38,8 @@ class Adapter(abc.ABC):
 
     @abc.abstractmethod
     def step(self) -> Any:
-        """Dispatches one call of the loaded model on its fixed input and returns the output."""
+        """Dispatches one call of the loaded model on its fixed input and returns the output; in
+        a training load one whole training step, returning its loss (so sync waits for it all)."""
         raise NotImplementedError
 
     @abc.abstractmethod
@@ -57,6 +58,11 @@ class Adapter(abc.ABC):
         to `output_path` (docs/protocol.md, `outputs`); returns the reply without `ok`: shape.
         Called only after a successful load."""
         raise WorkerError(ErrorKind.UNSUPPORTED, f"the {self.framework} worker has no outputs")
+
+    def train(self, steps: int, input_path: str) -> list[float]:
+        """Runs `steps` untimed training steps on the batch in `input_path` (docs/protocol.md,
+        `train`); returns each step's loss. Called only after a successful training load."""
+        raise WorkerError(ErrorKind.UNSUPPORTED, f"the {self.framework} worker has no train")
 
     def probe(self, req: ProbeRequest) -> dict[str, Any]:
         """Measures the device's matmul throughput and copy bandwidth (docs/protocol.md, `probe`,

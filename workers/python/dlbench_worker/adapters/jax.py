@@ -29,6 +29,12 @@ Facts that shaped it (JAX docs and openxla sources, read 2026-11; docs/methodolo
   ways, and the files through _canonical; neither imports torch, and neither may: the jax worker
   runs where torch is not installed. `outputs` takes NCHW and transposes it to NHWC; another batch
   size than the loaded one is compiled on the spot (untimed).
+- Training (mode "training", _jax_training.py): step() is one jitted training step with params,
+  optimizer state and batch_stats donated, returning the loss; compile_s is its trace, lowering and
+  compilation. The parameters stay fp32 whatever the precision (bf16 casts them inside the step);
+  the input is placed in the precision's dtype, as for inference. load's first call is a warm-up
+  step whose update is undone (weights put back from a host copy, optimizer state initialised
+  again), so measure and train start from the loaded weights.
 """
 
 # ruff: noqa: E402 - the environment must be set before jax is imported
@@ -48,8 +54,9 @@ import jax
 import jax.numpy as jnp
 import jaxlib
 import numpy
+import optax
 
-from dlbench_worker.adapters import _canonical, _probe
+from dlbench_worker.adapters import _canonical, _jax_training, _probe, _training
 from dlbench_worker.adapters._base import Adapter, cpu_name
 from dlbench_worker.adapters._common import (
     DeviceSpec,
@@ -63,9 +70,19 @@ from dlbench_worker.adapters._common import (
     parse_device,
 )
 from dlbench_worker.models import IMAGE_SIZE, convert, flax_models, flops
-from dlbench_worker.protocol import ErrorKind, LoadRequest, ProbeRequest, WorkerError
+from dlbench_worker.protocol import (
+    ErrorKind,
+    LoadRequest,
+    ProbeRequest,
+    WorkerError,
+    load_optimizer,
+)
 
-OPTIONS = ("matmul_precision",)
+OPTIONS = ("matmul_precision", "optimizer")
+OUTPUTS_IN_TRAINING = (
+    "outputs runs the inference forward: load with mode inference for it (a training load's "
+    "weights are checked with train and save_weights)"
+)
 MATMUL_PRECISIONS = ("default", "float32", "tensorfloat32", "bfloat16", "highest")
 DTYPES = {"fp32": jnp.float32, "bf16": jnp.bfloat16, "fp16": jnp.float16}
 _MEMORY_ENV = (
@@ -112,7 +129,8 @@ class JaxAdapter(Adapter):
     def __init__(self) -> None:
         self._compiled: Any = None  # jax.stages.Compiled of model.apply
         self._model: Any = None  # the flax_models module
-        self._variables: Any = None
+        self._variables: Any = None  # None in training: the trainer holds them
+        self._trainer: _jax_training.Trainer | None = None  # set by a training load
         self._input: jax.Array | None = None
         self._device: jax.Device | None = None
         self._request: LoadRequest | None = None  # the last successful load
@@ -123,6 +141,9 @@ class JaxAdapter(Adapter):
 
     def load(self, req: LoadRequest) -> dict[str, Any]:
         check_model("jax", req.model)
+        optimizer = load_optimizer(req)  # None for inference
+        if optimizer is not None:
+            _training.check_precision(req.precision)
         if req.layout == "channels_first":
             raise WorkerError(
                 ErrorKind.UNSUPPORTED,
@@ -136,6 +157,7 @@ class JaxAdapter(Adapter):
         if options.matmul_precision is not None:
             jax.config.update("jax_default_matmul_precision", options.matmul_precision)
         self._device = device
+        self._trainer = None
 
         t0 = time.perf_counter()
         model = flax_models.build(req.model)
@@ -143,6 +165,8 @@ class JaxAdapter(Adapter):
         load_s = time.perf_counter() - t0
         self._variables, self._input, self._model = variables, example, model
         self._other_batches = {}
+        if optimizer is not None:
+            return self._load_training(req, optimizer, load_s)
         t0 = time.perf_counter()
         self._compiled = self._compile(example)
         compile_s = time.perf_counter() - t0
@@ -158,27 +182,80 @@ class JaxAdapter(Adapter):
             "compile_s": compile_s,
             "first_call_s": first_call_s,
             "sync_overhead_ns": self.measure_sync_overhead_ns(out),
-            "settings": self._settings(device, variables),
+            "settings": {**self._settings(device, variables), "workload": "inference"},
+            "peak_device_bytes": self.peak_device_bytes(),
+        }
+
+    def _load_training(self, req: LoadRequest, optimizer: Any, load_s: float) -> dict[str, Any]:
+        """The training half of load: compile the step, make the first (warm-up) step, read the
+        settings, undo the step's update (module docstring)."""
+        assert self._device is not None and self._input is not None
+        variables, example, device = self._variables, self._input, self._device
+        inference_flops = flops_per_sample(self._model, variables, example)
+        labels = jnp.asarray(_training.labels(req.seed, req.batch), jnp.int32)
+        labels = jax.device_put(labels, device)
+        trainer = _jax_training.Trainer(
+            self._model, variables, labels, optimizer, bf16=req.precision == "bf16"
+        )
+        self._trainer, self._variables = trainer, None  # the step donates variables' buffers
+        trainer.keep_initial()
+        t0 = time.perf_counter()
+        _compiling(lambda: trainer.compile(example))
+        compile_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        out = self.step()
+        self.sync(out)
+        first_call_s = time.perf_counter() - t0
+        settings = {
+            **self._settings(device, trainer.variables()),  # variables' buffers are donated
+            **_training.settings(
+                req.precision,
+                trainer.optimizer_settings(),
+                _jax_training.tree_bytes(trainer.params),
+                _jax_training.tree_bytes(trainer.opt_state),
+                "train" if trainer.batch_stats else "none",
+                "off",  # the Flax models have no dropout (models/flax_models.py)
+            ),
+            "donated": trainer.donated(),
+        }
+        sync_overhead_ns = self.measure_sync_overhead_ns(out)
+        trainer.restore_initial(device)
+        self._request = req
+        return {
+            "parameters": flax_models.parameter_count(trainer.variables()),
+            "flops_per_sample": flops.training_flops(inference_flops),
+            "load_s": load_s,
+            "compile_s": compile_s,
+            "first_call_s": first_call_s,
+            "sync_overhead_ns": sync_overhead_ns,
+            "settings": settings,
             "peak_device_bytes": self.peak_device_bytes(),
         }
 
     def _compile(self, example: jax.Array) -> Any:
         """model.apply compiled for the loaded variables and an input of example's shape."""
-        try:
-            return jax.jit(self._model.apply).lower(self._variables, example).compile()
-        except Exception as e:  # noqa: BLE001 - XLA raises XlaRuntimeError and others
-            if "RESOURCE_EXHAUSTED" in str(e):
-                raise
-            raise WorkerError(
-                ErrorKind.COMPILE_FAILED, f"jit compile: {type(e).__name__}: {e}"
-            ) from e
+        return _compiling(
+            lambda: jax.jit(self._model.apply).lower(self._variables, example).compile()
+        )
 
     def step(self) -> jax.Array:
+        if self._trainer is not None:
+            return self._trainer.step(self._input)
         return self._compiled(self._variables, self._input)
+
+    def train(self, steps: int, input_path: str) -> list[float]:
+        """Training steps on the file's batch (NCHW -> NHWC), each synced by reading its loss."""
+        assert self._trainer is not None and self._request is not None  # the server checks load
+        assert self._input is not None
+        nhwc = _canonical.read_input(input_path).transpose(0, 2, 3, 1)
+        _training.check_batch(input_path, nhwc.shape[0], self._request.batch)
+        x = jax.device_put(jnp.asarray(nhwc).astype(self._input.dtype), self._device)
+        return [float(self._trainer.step(x)) for _ in range(steps)]
 
     def save_weights(self, path: str) -> dict[str, Any]:
         assert self._request is not None  # the server checks load
-        state = convert.flax_to_torch(self._request.model, self._variables)
+        variables = self._variables if self._trainer is None else self._trainer.variables()
+        state = convert.flax_to_torch(self._request.model, variables)
         return _canonical.write_weights(path, state, self._request.model, self.framework)
 
     def outputs(self, input_path: str, output_path: str) -> dict[str, Any]:
@@ -186,6 +263,8 @@ class JaxAdapter(Adapter):
         the loaded device; another batch size is compiled once for it, outside any timing."""
         assert self._request is not None and self._input is not None  # the server checks load
         req = self._request
+        if self._trainer is not None:
+            raise WorkerError(ErrorKind.UNSUPPORTED, OUTPUTS_IN_TRAINING)
         nhwc = _canonical.read_input(input_path).transpose(0, 2, 3, 1)
         x = jax.device_put(jnp.asarray(nhwc).astype(self._input.dtype), self._device)
         if x.shape == self._input.shape:
@@ -234,6 +313,7 @@ class JaxAdapter(Adapter):
             "jax": jax.__version__,
             "jaxlib": jaxlib.__version__,
             "flax": flax.__version__,
+            "optax": optax.__version__,
             "numpy": numpy.__version__,
         }
 
@@ -269,6 +349,17 @@ class JaxAdapter(Adapter):
         if on_gpu:
             settings["bytes_limit"] = (device.memory_stats() or {}).get("bytes_limit")
         return settings
+
+
+def _compiling(compile_fn: Any) -> Any:
+    """compile_fn()'s result; a failure is compile_failed, but running out of memory stays
+    out_of_memory (server.error_from_exception names it)."""
+    try:
+        return compile_fn()
+    except Exception as e:  # noqa: BLE001 - XLA raises XlaRuntimeError and others
+        if "RESOURCE_EXHAUSTED" in str(e):
+            raise
+        raise WorkerError(ErrorKind.COMPILE_FAILED, f"jit compile: {type(e).__name__}: {e}") from e
 
 
 def _peak_bytes(device: jax.Device) -> int | None:
@@ -352,10 +443,14 @@ def _autotune_level(xla_flags: str | None, on_gpu: bool) -> str:
 
 def _place(req: LoadRequest, device: jax.Device) -> tuple[Any, jax.Array]:
     """Variables (from the request's weights file, else drawn from the seed on the CPU:
-    flax_models.init) and one input batch, both cast to the precision and put on the device."""
+    flax_models.init) and one input batch, both cast to the precision and put on the device;
+    for training the variables stay fp32 (master weights)."""
     dtype = DTYPES[req.precision]
+    weights_dtype = jnp.float32 if req.mode == "training" else dtype
     variables = _initial_variables(req)
-    variables = jax.tree_util.tree_map(lambda a: jax.device_put(a.astype(dtype), device), variables)
+    variables = jax.tree_util.tree_map(
+        lambda a: jax.device_put(a.astype(weights_dtype), device), variables
+    )
     cpu = jax.devices("cpu")[0]
     key = jax.device_put(jax.random.key(req.seed), cpu)
     shape = (req.batch, IMAGE_SIZE, IMAGE_SIZE, 3)

@@ -13,7 +13,11 @@ Facts that shaped it:
   the switches in its timed loop.
 - `options.unsupported: "reason"` makes load fail with `unsupported` (for the controller's tests).
 - The model has no weights and no outputs: a load with `weights`, `save_weights` and `outputs` are
-  `unsupported`. There is no device behind it either, so `probe` is `unsupported` too.
+  `unsupported`, and so is `train`. There is no device behind it either, so `probe` is
+  `unsupported` too.
+- `mode: "training"` loads exactly as inference does (the step is the same spin), so the
+  controller's training cells run without a framework; its `options.optimizer` is checked as every
+  worker checks it and echoed in the settings, with `workload`.
 """
 
 from __future__ import annotations
@@ -33,10 +37,16 @@ from time import perf_counter_ns
 from typing import Any
 
 from dlbench_worker.adapters._base import Adapter
-from dlbench_worker.protocol import ErrorKind, LoadRequest, ProbeRequest, WorkerError
+from dlbench_worker.protocol import (
+    ErrorKind,
+    LoadRequest,
+    ProbeRequest,
+    WorkerError,
+    load_optimizer,
+)
 
 MODELS = ("synthetic",)
-OPTIONS = ("faults", "latency", "unsupported")
+OPTIONS = ("faults", "latency", "unsupported", "optimizer")
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "constant": ("value_ns",),
     "normal": ("mean_ns", "std_ns"),
@@ -59,6 +69,7 @@ FAULT_PARAMS: dict[str, tuple[str, ...]] = {
 GARBAGE = b"this is not json\n"
 NO_WEIGHTS = "the synthetic model has no weights"
 NO_OUTPUTS = "the synthetic model has no outputs"
+NO_TRAINING = "the synthetic model has no weights to train"
 NO_DEVICE = "the synthetic worker has no device to probe"
 
 Draw = Callable[[], int]
@@ -284,6 +295,7 @@ class SyntheticAdapter(Adapter):
             raise WorkerError(ErrorKind.UNSUPPORTED, NO_WEIGHTS)
         options = req.options
         _check_keys("options", options, OPTIONS)
+        load_optimizer(req)  # required for training, refused for inference
         latency = options.get("latency", DEFAULT_LATENCY)
         draw = make_draw(latency, req.seed, req.process_index)
         fault = parse_faults(options.get("faults", {}))
@@ -314,6 +326,8 @@ class SyntheticAdapter(Adapter):
                 "precision": req.precision,
                 "device": req.device,
                 "layout": req.layout,
+                "workload": req.mode,
+                **({"optimizer": options["optimizer"]} if "optimizer" in options else {}),
             },
             "peak_device_bytes": None,
         }
@@ -332,6 +346,9 @@ class SyntheticAdapter(Adapter):
 
     def outputs(self, input_path: str, output_path: str) -> dict[str, Any]:
         raise WorkerError(ErrorKind.UNSUPPORTED, NO_OUTPUTS)
+
+    def train(self, steps: int, input_path: str) -> list[float]:
+        raise WorkerError(ErrorKind.UNSUPPORTED, NO_TRAINING)
 
     def probe(self, req: ProbeRequest) -> dict[str, Any]:
         raise WorkerError(ErrorKind.UNSUPPORTED, NO_DEVICE)

@@ -22,6 +22,11 @@ Facts that shaped it (torch 2.11 sources and docs, read 2026-11; docs/methodolog
 - `load` with `weights` builds the model on the meta device and assigns the file's tensors
   (load_state_dict(assign=True)); `save_weights` and `outputs` go through _canonical, the files'
   one reader and writer.
+- Training (mode "training", _torch_training.py): step() is one training step and returns the loss.
+  The parameters stay fp32 whatever the precision (bf16 is autocast), and so does the input, which
+  autocast casts where a bf16 operation reads it. load's first calls are warm-up steps whose updates
+  are undone (weights and buffers put back, optimizer state emptied), so measure and train start
+  from the loaded weights.
 """
 
 import contextlib
@@ -34,7 +39,7 @@ import numpy
 import torch
 import torchvision
 
-from dlbench_worker.adapters import _canonical, _probe
+from dlbench_worker.adapters import _canonical, _probe, _torch_training, _training
 from dlbench_worker.adapters._base import Adapter, cpu_name
 from dlbench_worker.adapters._common import (
     DeviceSpec,
@@ -49,13 +54,23 @@ from dlbench_worker.adapters._common import (
     parse_device,
 )
 from dlbench_worker.models import IMAGE_SIZE, flops, torch_models
-from dlbench_worker.protocol import ErrorKind, LoadRequest, ProbeRequest, WorkerError
+from dlbench_worker.protocol import (
+    ErrorKind,
+    LoadRequest,
+    ProbeRequest,
+    WorkerError,
+    load_optimizer,
+)
 
-OPTIONS = ("num_threads", "compile", "cudnn_benchmark", "fp32_precision")
+OPTIONS = ("num_threads", "compile", "cudnn_benchmark", "fp32_precision", "optimizer")
 FP32_PRECISIONS = ("ieee", "tf32")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 _THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+OUTPUTS_IN_TRAINING = (
+    "outputs runs the inference forward: load with mode inference for it (a training load's "
+    "weights are checked with train and save_weights)"
+)
 
 
 @dataclass(frozen=True)
@@ -116,6 +131,7 @@ class TorchAdapter(Adapter):
     def __init__(self) -> None:
         self._fn: Any = None  # the model, or its torch.compile wrapper
         self._model: torch.nn.Module | None = None  # the eager model (self._fn shares its weights)
+        self._trainer: _torch_training.Trainer | None = None  # set by a training load
         self._request: LoadRequest | None = None  # the last successful load
         self._input: torch.Tensor | None = None
         self._device = torch.device("cpu")
@@ -125,6 +141,9 @@ class TorchAdapter(Adapter):
 
     def load(self, req: LoadRequest) -> dict[str, Any]:
         check_model("torch", req.model)
+        optimizer = load_optimizer(req)  # None for inference
+        if optimizer is not None:
+            _training.check_precision(req.precision)
         options = parse_options(req.options)
         spec = parse_device(req.device)
         if options.fp32_precision == "tf32":
@@ -140,23 +159,61 @@ class TorchAdapter(Adapter):
             torch.cuda.reset_peak_memory_stats(device)
         self._peak_before_probe_bytes = 0
 
+        self._trainer = None
         t0 = time.perf_counter()
         model, example = self._place(req, device)
         self.sync(example)
         load_s = time.perf_counter() - t0
         self._input, self._model = example, model
         self._fn = self._compiled(model, options.compile)
+        if optimizer is not None:
+            self._trainer = self._make_trainer(req, model, optimizer)
         compile_s, first_call_s, out = self._first_calls(options.compile is not None)
+        settings = self._settings(model, example, options)
+        flops_per = flops_per_sample(req.model, req.batch)
+        if self._trainer is not None:
+            settings.update(self._training_settings(req, optimizer.name))
+            self._trainer.restore_initial()
+            flops_per = flops.training_flops(flops_per)
         self._request = req
         return {
             "parameters": torch_models.parameter_count(model),
-            "flops_per_sample": flops_per_sample(req.model, req.batch),
+            "flops_per_sample": flops_per,
             "load_s": load_s,
             "compile_s": compile_s,
             "first_call_s": first_call_s,
             "sync_overhead_ns": self.measure_sync_overhead_ns(out),
-            "settings": self._settings(model, example, options),
+            "settings": settings,
             "peak_device_bytes": self.peak_device_bytes(),
+        }
+
+    def _make_trainer(
+        self, req: LoadRequest, model: torch.nn.Module, optimizer: Any
+    ) -> _torch_training.Trainer:
+        """Train mode, optimizer and labels; the weights kept aside until the first calls end."""
+        labels = torch.tensor(_training.labels(req.seed, req.batch), device=self._device)
+        trainer = _torch_training.Trainer(
+            model, optimizer, labels, self._device.type, bf16=req.precision == "bf16"
+        )
+        trainer.fn = self._fn
+        trainer.keep_initial()
+        return trainer
+
+    def _training_settings(self, req: LoadRequest, name: str) -> dict[str, Any]:
+        """Read after the first calls, before their updates are undone: the optimizer's state
+        exists only after a step."""
+        trainer = self._trainer
+        assert trainer is not None
+        return {
+            **_training.settings(
+                req.precision,
+                trainer.optimizer_settings(name),
+                trainer.parameter_bytes(),
+                trainer.optimizer_state_bytes(),
+                _torch_training.batch_norm_state(trainer.model),
+                _torch_training.dropout_state(trainer.model),
+            ),
+            "inference_mode": False,
         }
 
     @staticmethod
@@ -170,12 +227,11 @@ class TorchAdapter(Adapter):
 
     @staticmethod
     def _place(req: LoadRequest, device: torch.device) -> tuple[torch.nn.Module, torch.Tensor]:
-        """The model and its input batch on the device, in the precision and layout asked for."""
+        """The model and its input batch on the device, in the precision and layout asked for
+        (fp32 for training: see the module docstring)."""
         model = _build(req)
         model.requires_grad_(False)
-        model = model.to(
-            device=device, dtype=DTYPES[req.precision], memory_format=_memory_format(req)
-        )
+        model = model.to(device=device, dtype=_dtype(req), memory_format=_memory_format(req))
         generator = torch.Generator().manual_seed(req.seed)
         example = torch.randn(req.batch, 3, IMAGE_SIZE, IMAGE_SIZE, generator=generator)
         return model, _placed(example, req, device)
@@ -207,8 +263,18 @@ class TorchAdapter(Adapter):
         return compile_s, time.perf_counter() - t0, out
 
     def step(self) -> torch.Tensor:
+        if self._trainer is not None:
+            return self._trainer.step(self._input)
         with torch.inference_mode():
             return self._fn(self._input)
+
+    def train(self, steps: int, input_path: str) -> list[float]:
+        """Training steps on the file's batch, each synced by reading its loss."""
+        assert self._trainer is not None and self._request is not None  # the server checks load
+        x = torch.tensor(_canonical.read_input(input_path))
+        _training.check_batch(input_path, x.shape[0], self._request.batch)
+        x = _placed(x, self._request, self._device)
+        return [float(self._trainer.step(x)) for _ in range(steps)]
 
     def save_weights(self, path: str) -> dict[str, Any]:
         assert self._model is not None and self._request is not None  # the server checks load
@@ -223,6 +289,8 @@ class TorchAdapter(Adapter):
         may have another batch size than the loaded one (torch.compile then recompiles)."""
         assert self._request is not None  # the server checks load
         req = self._request
+        if self._trainer is not None:
+            raise WorkerError(ErrorKind.UNSUPPORTED, OUTPUTS_IN_TRAINING)
         x = _placed(torch.tensor(_canonical.read_input(input_path)), req, self._device)
         with torch.inference_mode():
             out = self._fn(x)
@@ -314,6 +382,7 @@ class TorchAdapter(Adapter):
             "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
             "mha_fastpath_enabled": torch.backends.mha.get_fastpath_enabled(),
             "inference_mode": True,
+            "workload": "inference",
             **compile_settings(options.compile),
             **env_settings(_THREAD_ENV),
         }
@@ -392,13 +461,19 @@ def _build(req: LoadRequest) -> torch.nn.Module:
     return torch_models.load_canonical(model, {k: torch.tensor(v) for k, v in tensors.items()})
 
 
+def _dtype(req: LoadRequest) -> torch.dtype:
+    """The parameters' and input's dtype: the precision's, but fp32 for training (master weights;
+    bf16 is autocast)."""
+    return torch.float32 if req.mode == "training" else DTYPES[req.precision]
+
+
 def _memory_format(req: LoadRequest) -> torch.memory_format:
     return torch.channels_last if req.layout == "channels_last" else torch.contiguous_format
 
 
 def _placed(x: torch.Tensor, req: LoadRequest, device: torch.device) -> torch.Tensor:
     """An input batch on the device in the request's precision and layout."""
-    return x.to(device=device, dtype=DTYPES[req.precision], memory_format=_memory_format(req))
+    return x.to(device=device, dtype=_dtype(req), memory_format=_memory_format(req))
 
 
 def _layout(tensor: torch.Tensor) -> str:

@@ -1,4 +1,4 @@
-"""The five models in Flax linen, layer for layer as torchvision 0.26 builds them, for inference.
+"""The five models in Flax linen, layer for layer as torchvision 0.26 builds them.
 
 Facts that shaped it (torchvision 0.26 and flax 0.12 sources, read 2026-11):
 - Submodules carry torchvision's names ("layer1" / "0" / "conv1", "features" / "3" / "block" / "2" /
@@ -10,8 +10,12 @@ Facts that shaped it (torchvision 0.26 and flax 0.12 sources, read 2026-11):
   tanh.
 - ViT attention is nn.MultiheadAttention: one in_proj of 3*D outputs (q, k, v in that order, heads
   split head-major inside each), softmax(q k^T / sqrt(d_head)) v, then out_proj.
-- Inputs are NHWC (Flax's convention). Inference only: BatchNorm uses running statistics, dropout
-  and EfficientNet's stochastic depth are identities, so neither appears.
+- Inputs are NHWC (Flax's convention). Every model takes `train` (default False). Inference:
+  BatchNorm uses running statistics (Flax's nn.BatchNorm). Training: BatchNorm normalises with the
+  batch's statistics and updates the running ones as torch does (TrainingBatchNorm below), so the
+  `batch_stats` collection must be mutable. Dropout and EfficientNet's stochastic depth are off in
+  both (identities), so neither appears: the torch worker keeps those modules in eval mode when it
+  trains (docs/protocol.md).
 
 Initialisers follow torchvision's distributions (not its values: the generators differ).
 """
@@ -71,7 +75,53 @@ def _conv(
     )
 
 
-def _batch_norm(eps: float, name: str) -> nn.BatchNorm:
+# torch's BatchNorm momentum 0.1 (running = 0.9 running + 0.1 batch) in Flax's convention, where
+# momentum is the weight of the old value: running = momentum running + (1 - momentum) batch.
+BATCH_NORM_MOMENTUM = 0.9
+
+
+class TrainingBatchNorm(nn.Module):
+    """torch's BatchNorm2d in train mode, with nn.BatchNorm's variables (params scale and bias,
+    batch_stats mean and var), so the two share one set of weights.
+
+    nn.BatchNorm (flax 0.12) is not used for training because it updates the running variance with
+    the biased batch variance, where torch uses the unbiased one (BatchNorm2d's docstring, torch
+    2.11: "the value stored in the moving average of the standard-deviation is calculated via the
+    unbiased estimator"); its default variance is also the one-pass E[x^2] - E[x]^2. Here, as in
+    torch: mean and biased variance of the batch (two passes, in fp32 whatever the input dtype)
+    normalise; the running mean and the running variance times n / (n - 1) are folded in with
+    torch's momentum; the output has the input's dtype."""
+
+    epsilon: float
+    momentum: float = BATCH_NORM_MOMENTUM
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        features = x.shape[-1]
+        scale = self.param("scale", nn.initializers.ones, (features,), jnp.float32)
+        bias = self.param("bias", nn.initializers.zeros, (features,), jnp.float32)
+        ra_mean = self.variable("batch_stats", "mean", jnp.zeros, (features,), jnp.float32)
+        ra_var = self.variable("batch_stats", "var", jnp.ones, (features,), jnp.float32)
+        count = x.size // features
+        if count < 2:  # torch: "Expected more than 1 value per channel when training"
+            raise ValueError(f"BatchNorm in training needs > 1 value per channel, got {x.shape}")
+        axes = tuple(range(x.ndim - 1))
+        xf = x.astype(jnp.float32)
+        mean = jnp.mean(xf, axes)
+        var = jnp.mean(jnp.square(xf - mean), axes)
+        if not self.is_initializing():
+            keep = self.momentum
+            ra_mean.value = keep * ra_mean.value + (1 - keep) * mean
+            ra_var.value = keep * ra_var.value + (1 - keep) * var * (count / (count - 1))
+        y = (xf - mean) * jax.lax.rsqrt(var + self.epsilon) * scale + bias
+        return y.astype(x.dtype)
+
+
+def _batch_norm(eps: float, name: str, train: bool) -> nn.Module:
+    """nn.BatchNorm on running statistics for inference (unchanged, so inference outputs are what
+    they were), TrainingBatchNorm for training; both hold the same variables."""
+    if train:
+        return TrainingBatchNorm(eps, name=name)
     return nn.BatchNorm(use_running_average=True, epsilon=eps, name=name)
 
 
@@ -94,9 +144,9 @@ class ConvNormAct(nn.Module):
     act: Activation = None
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         x = _conv(self.features, self.kernel, self.stride, self.groups, name="0")(x)
-        x = _batch_norm(self.eps, "1")(x)
+        x = _batch_norm(self.eps, "1", train)(x)
         return x if self.act is None else self.act(x)
 
 
@@ -125,12 +175,13 @@ class BasicBlock(nn.Module):
     expansion = 1
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        out = nn.relu(_batch_norm(1e-5, "bn1")(_conv(self.planes, 3, self.stride, name="conv1")(x)))
-        out = _batch_norm(1e-5, "bn2")(_conv(self.planes, 3, name="conv2")(out))
-        identity = (
-            ConvNormAct(self.planes, 1, self.stride, name="downsample")(x) if self.downsample else x
-        )
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        out = _conv(self.planes, 3, self.stride, name="conv1")(x)
+        out = nn.relu(_batch_norm(1e-5, "bn1", train)(out))
+        out = _batch_norm(1e-5, "bn2", train)(_conv(self.planes, 3, name="conv2")(out))
+        identity = x
+        if self.downsample:
+            identity = ConvNormAct(self.planes, 1, self.stride, name="downsample")(x, train)
         return nn.relu(out + identity)
 
 
@@ -143,15 +194,14 @@ class Bottleneck(nn.Module):
     expansion = 4
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        out = nn.relu(_batch_norm(1e-5, "bn1")(_conv(self.planes, 1, name="conv1")(x)))
-        out = nn.relu(
-            _batch_norm(1e-5, "bn2")(_conv(self.planes, 3, self.stride, name="conv2")(out))
-        )
-        out = _batch_norm(1e-5, "bn3")(_conv(self.planes * 4, 1, name="conv3")(out))
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        out = nn.relu(_batch_norm(1e-5, "bn1", train)(_conv(self.planes, 1, name="conv1")(x)))
+        out = _conv(self.planes, 3, self.stride, name="conv2")(out)
+        out = nn.relu(_batch_norm(1e-5, "bn2", train)(out))
+        out = _batch_norm(1e-5, "bn3", train)(_conv(self.planes * 4, 1, name="conv3")(out))
         identity = x
         if self.downsample:
-            identity = ConvNormAct(self.planes * 4, 1, self.stride, name="downsample")(x)
+            identity = ConvNormAct(self.planes * 4, 1, self.stride, name="downsample")(x, train)
         return nn.relu(out + identity)
 
 
@@ -164,11 +214,11 @@ class ResNetLayer(nn.Module):
     stride: int
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         first_downsample = self.stride != 1 or x.shape[-1] != self.planes * self.block.expansion
-        x = self.block(self.planes, self.stride, first_downsample, name="0")(x)
+        x = self.block(self.planes, self.stride, first_downsample, name="0")(x, train)
         for idx in range(1, self.blocks):
-            x = self.block(self.planes, name=str(idx))(x)
+            x = self.block(self.planes, name=str(idx))(x, train)
         return x
 
 
@@ -177,14 +227,14 @@ class ResNet(nn.Module):
     layers: tuple[int, int, int, int]
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         x = _conv(64, 7, 2, padding=3, name="conv1")(x)
-        x = nn.relu(_batch_norm(1e-5, "bn1")(x))
+        x = nn.relu(_batch_norm(1e-5, "bn1", train)(x))
         x = nn.max_pool(x, (3, 3), (2, 2), padding=((1, 1), (1, 1)))
         for idx, (planes, blocks) in enumerate(zip((64, 128, 256, 512), self.layers, strict=True)):
             x = ResNetLayer(
                 self.block, planes, blocks, 1 if idx == 0 else 2, name=f"layer{idx + 1}"
-            )(x)
+            )(x, train)
         fan_in = 512 * self.block.expansion
         init = _torch_linear_default(fan_in)
         return nn.Dense(NUM_CLASSES, kernel_init=init, bias_init=init, name="fc")(
@@ -239,12 +289,12 @@ class InvertedResidualBlock(nn.Module):
     cnf: InvertedResidualConfig
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         cnf, eps = self.cnf, _MOBILENET_EPS
         act = _hardswish if cnf.use_hs else nn.relu
         idx = 0
         if cnf.expanded_channels != cnf.input_channels:
-            x = ConvNormAct(cnf.expanded_channels, 1, eps=eps, act=act, name=str(idx))(x)
+            x = ConvNormAct(cnf.expanded_channels, 1, eps=eps, act=act, name=str(idx))(x, train)
             idx += 1
         x = ConvNormAct(
             cnf.expanded_channels,
@@ -254,37 +304,38 @@ class InvertedResidualBlock(nn.Module):
             eps,
             act,
             name=str(idx),
-        )(x)
+        )(x, train)
         idx += 1
         if cnf.use_se:
             squeeze = _make_divisible(cnf.expanded_channels // 4)
             x = SqueezeExcitation(squeeze, nn.relu, jax.nn.hard_sigmoid, name=str(idx))(x)
             idx += 1
-        return ConvNormAct(cnf.out_channels, 1, eps=eps, name=str(idx))(x)
+        return ConvNormAct(cnf.out_channels, 1, eps=eps, name=str(idx))(x, train)
 
 
 class InvertedResidual(nn.Module):
     cnf: InvertedResidualConfig
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        out = InvertedResidualBlock(self.cnf, name="block")(x)
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        out = InvertedResidualBlock(self.cnf, name="block")(x, train)
         residual = self.cnf.stride == 1 and self.cnf.input_channels == self.cnf.out_channels
         return out + x if residual else out
 
 
 class MobileNetV3Features(nn.Module):
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        x = ConvNormAct(16, 3, 2, eps=_MOBILENET_EPS, act=_hardswish, name="0")(x)
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        x = ConvNormAct(16, 3, 2, eps=_MOBILENET_EPS, act=_hardswish, name="0")(x, train)
         for idx, cnf in enumerate(_MOBILENET_V3_SMALL):
-            x = InvertedResidual(cnf, name=str(idx + 1))(x)
+            x = InvertedResidual(cnf, name=str(idx + 1))(x, train)
         last = len(_MOBILENET_V3_SMALL) + 1
-        return ConvNormAct(6 * 96, 1, eps=_MOBILENET_EPS, act=_hardswish, name=str(last))(x)
+        return ConvNormAct(6 * 96, 1, eps=_MOBILENET_EPS, act=_hardswish, name=str(last))(x, train)
 
 
 class MobileNetV3Classifier(nn.Module):
-    """Linear "0", Hardswish, Dropout (identity), Linear "3"; weights normal(0.01), biases 0."""
+    """Linear "0", Hardswish, Dropout (off: an identity), Linear "3"; weights normal(0.01),
+    biases 0."""
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -295,8 +346,8 @@ class MobileNetV3Classifier(nn.Module):
 
 class MobileNetV3Small(nn.Module):
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        x = _global_avg_pool(MobileNetV3Features(name="features")(x))
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        x = _global_avg_pool(MobileNetV3Features(name="features")(x, train))
         return MobileNetV3Classifier(name="classifier")(x)
 
 
@@ -330,27 +381,29 @@ class MBConvBlock(nn.Module):
     cnf: MBConvConfig
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         cnf = self.cnf
         expanded = _make_divisible(cnf.input_channels * cnf.expand_ratio)
         idx = 0
         if expanded != cnf.input_channels:
-            x = ConvNormAct(expanded, 1, act=nn.silu, name=str(idx))(x)
+            x = ConvNormAct(expanded, 1, act=nn.silu, name=str(idx))(x, train)
             idx += 1
-        x = ConvNormAct(expanded, cnf.kernel, cnf.stride, expanded, act=nn.silu, name=str(idx))(x)
+        x = ConvNormAct(expanded, cnf.kernel, cnf.stride, expanded, act=nn.silu, name=str(idx))(
+            x, train
+        )
         squeeze = max(1, cnf.input_channels // 4)
         x = SqueezeExcitation(squeeze, nn.silu, nn.sigmoid, name=str(idx + 1))(x)
-        return ConvNormAct(cnf.out_channels, 1, name=str(idx + 2))(x)
+        return ConvNormAct(cnf.out_channels, 1, name=str(idx + 2))(x, train)
 
 
 class MBConv(nn.Module):
     cnf: MBConvConfig
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        out = MBConvBlock(self.cnf, name="block")(x)
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        out = MBConvBlock(self.cnf, name="block")(x, train)
         residual = self.cnf.stride == 1 and self.cnf.input_channels == self.cnf.out_channels
-        return out + x if residual else out  # stochastic depth is the identity at inference
+        return out + x if residual else out  # stochastic depth is off: the identity
 
 
 class MBConvStage(nn.Module):
@@ -362,7 +415,7 @@ class MBConvStage(nn.Module):
     layers: int
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         for idx in range(self.layers):
             first = idx == 0
             cnf = MBConvConfig(
@@ -372,21 +425,23 @@ class MBConvStage(nn.Module):
                 self.input_channels if first else self.out_channels,
                 self.out_channels,
             )
-            x = MBConv(cnf, name=str(idx))(x)
+            x = MBConv(cnf, name=str(idx))(x, train)
         return x
 
 
 class EfficientNetFeatures(nn.Module):
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        x = ConvNormAct(32, 3, 2, act=nn.silu, name="0")(x)
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        x = ConvNormAct(32, 3, 2, act=nn.silu, name="0")(x, train)
         for idx, row in enumerate(_EFFICIENTNET_B0):
-            x = MBConvStage(*row, name=str(idx + 1))(x)
-        return ConvNormAct(4 * 320, 1, act=nn.silu, name=str(len(_EFFICIENTNET_B0) + 1))(x)
+            x = MBConvStage(*row, name=str(idx + 1))(x, train)
+        last = ConvNormAct(4 * 320, 1, act=nn.silu, name=str(len(_EFFICIENTNET_B0) + 1))
+        return last(x, train)
 
 
 class EfficientNetClassifier(nn.Module):
-    """Dropout "0" (identity here), Linear "1": weights uniform +-1/sqrt(out_features), biases 0."""
+    """Dropout "0" (off: an identity), Linear "1": weights uniform +-1/sqrt(out_features),
+    biases 0."""
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -396,8 +451,8 @@ class EfficientNetClassifier(nn.Module):
 
 class EfficientNetB0(nn.Module):
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        x = _global_avg_pool(EfficientNetFeatures(name="features")(x))
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        x = _global_avg_pool(EfficientNetFeatures(name="features")(x, train))
         return EfficientNetClassifier(name="classifier")(x)
 
 
@@ -497,7 +552,10 @@ class VisionTransformer(nn.Module):
     mlp_dim: int = 3072
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        """`train` changes nothing: ViT has no BatchNorm, and its dropouts are off (torchvision's
+        defaults are 0 anyway)."""
+        del train
         # torchvision: trunc_normal_(std=sqrt(1/fan_in)) cut at +-2, some 55 std: a plain normal.
         std = math.sqrt(1 / (3 * self.patch_size**2))
         patch = (self.patch_size, self.patch_size)

@@ -3,6 +3,14 @@
 Dense layers and attention's q k^T and (softmax) v count; biases, elementwise ops, normalisation,
 pooling and softmax do not. A model's FLOPs for batch B divided by B is its flops_per_sample.
 
+Training: a step counts 3 x the forward (training_flops). The backward of every convolution and
+matrix product is two products of the forward's size, the gradient with respect to its input and
+the one with respect to its weights, so forward + backward ~ 3 x forward; the optimizer's update is
+elementwise and does not count. It is a convention, not a count of the backward graph: the
+frameworks skip the first layer's input gradient, which nobody needs, so the true figure is a
+little under 3 x (resnet18's stem convolution, whose input gradient is skipped, is 6.5% of its
+forward: 2 x 112 x 112 x 64 x 3 x 7 x 7 of 3,628,146,688 FLOPs).
+
 Facts that shaped it (torch 2.11, jax 0.11.2, read and measured 2026-11):
 - torch.utils.flop_counter.FlopCounterMode counts aten convolution, mm, addmm, bmm, baddbmm and the
   CUDA/flash SDPA kernels at 2 x MAC, bias adds excluded. It misses two things in torchvision's ViT:
@@ -18,6 +26,13 @@ Facts that shaped it (torch 2.11, jax 0.11.2, read and measured 2026-11):
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
+
+TRAINING_FACTOR = 3
+
+
+def training_flops(inference_flops: int) -> int:
+    """FLOPs of one training step (forward, backward, update) by the rule above."""
+    return TRAINING_FACTOR * inference_flops
 
 
 def count_torch(module: Any, example: Any) -> int:
