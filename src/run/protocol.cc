@@ -128,6 +128,10 @@ std::string EncodeOutputs(const std::string& input_file, const std::string& outp
   return json{{"op", "outputs"}, {"input_file", input_file}, {"output_file", output_file}}.dump();
 }
 
+std::string EncodeTrain(int64_t steps, const std::string& input_file) {
+  return json{{"op", "train"}, {"steps", steps}, {"input_file", input_file}}.dump();
+}
+
 std::string EncodeProbe(const ProbeRequest& req) {
   return json{{"op", "probe"}, {"device", req.device}, {"precision", req.precision},
               {"seconds", req.seconds}}
@@ -214,6 +218,19 @@ Reply<OutputsReply> DecodeOutputs(std::string_view line) {
   for (const auto& d : shape) {
     if (!d.is_number_integer()) throw ProtocolError("\"shape\" holds a non-integer");
     r.shape.push_back(d.get<int64_t>());
+  }
+  return r;
+}
+
+Reply<TrainReply> DecodeTrain(std::string_view line) {
+  auto j = ParseReply(line);
+  if (!j) return std::unexpected(j.error());
+  const json& losses = Field(*j, "losses");
+  if (!losses.is_array()) throw ProtocolError("\"losses\" is not an array");
+  TrainReply r;
+  for (const auto& v : losses) {
+    if (!v.is_number()) throw ProtocolError("\"losses\" holds a non-number");
+    r.losses.push_back(v.get<double>());
   }
   return r;
 }

@@ -68,6 +68,9 @@ std::string EncodeMeasure(const MeasureRequest& req);
 std::string EncodeBye();
 std::string EncodeSaveWeights(const std::string& file);
 std::string EncodeOutputs(const std::string& input_file, const std::string& output_file);
+// `train` (training loads only): `steps` optimizer steps on the batch in `input_file`, with the
+// fixed labels of docs/protocol.md; the reply holds the loss of each step.
+std::string EncodeTrain(int64_t steps, const std::string& input_file);
 
 // `probe`: the device's dense matmul FLOP/s and copy bandwidth through the framework.
 struct ProbeRequest {
@@ -120,6 +123,11 @@ struct OutputsReply {
   std::vector<int64_t> shape;
 };
 Reply<OutputsReply> DecodeOutputs(std::string_view line);
+
+struct TrainReply {
+  std::vector<double> losses;  // one per step, all finite
+};
+Reply<TrainReply> DecodeTrain(std::string_view line);
 
 struct ProbeReply {
   std::string device, device_name, precision;

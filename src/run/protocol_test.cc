@@ -33,6 +33,7 @@ std::string Encode(const json& req) {
   if (op == "bye") return EncodeBye();
   if (op == "save_weights") return EncodeSaveWeights(req["file"]);
   if (op == "outputs") return EncodeOutputs(req["input_file"], req["output_file"]);
+  if (op == "train") return EncodeTrain(req["steps"].get<int64_t>(), req["input_file"]);
   if (op == "measure") {
     return EncodeMeasure({req["iterations"].get<int64_t>(),
                           req["sync"] == "each" ? Sync::kEach : Sync::kWindow,
@@ -91,6 +92,12 @@ void CheckReply(const json& req, const json& reply) {
     if (ok) {
       EXPECT_EQ(nlohmann::json(r->shape), reply["shape"]);
     }
+  } else if (op == "train") {
+    auto r = DecodeTrain(line);
+    ASSERT_EQ(r.has_value(), ok);
+    if (ok) {
+      EXPECT_EQ(json(r->losses), reply["losses"]);
+    }
   } else {
     EXPECT_EQ(DecodeBye(line).has_value(), ok);
   }
@@ -121,6 +128,7 @@ TEST(Protocol, RejectsInvalidReplies) {
       if (op == "hello") (void)DecodeHello(line);
       if (op == "load") (void)DecodeLoad(line);
       if (op == "measure") (void)DecodeMeasure(line, Sync::kEach);
+      if (op == "train") (void)DecodeTrain(line);
       FAIL() << "accepted";
     } catch (const ProtocolError& e) {
       EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
