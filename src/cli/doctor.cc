@@ -15,7 +15,7 @@
 #include "probe/nvml.h"
 #include "run/protocol.h"
 #include "run/repetition.h"
-#include "run/worker.h"
+#include "run/worker_client.h"
 #include "util/process.h"
 #include "util/strings.h"
 
@@ -46,7 +46,7 @@ json PeakFields(const run::ProbeReply& r) {
 
 // After hello: `probe` for each of the worker's devices and each precision; unsupported
 // combinations (tf32 on the CPU) are recorded with the worker's reason.
-json RunProbes(run::WorkerProcess& worker, const json& hello, const DoctorOptions& o) {
+json RunProbes(run::WorkerClient& worker, const json& hello, const DoctorOptions& o) {
   json out = json::array();
   for (const auto& d : hello["devices"]) {
     std::string device = d.value("id", "");
@@ -57,34 +57,24 @@ json RunProbes(run::WorkerProcess& worker, const json& hello, const DoctorOption
     }
     for (const auto& precision : precisions) {
       json p = {{"device", device}, {"precision", precision}};
-      auto line = worker.Call(run::EncodeProbe({device, precision, o.probe_seconds}),
-                              std::chrono::milliseconds(static_cast<int64_t>((o.probe_seconds + o.timeout_s) * 1000)));
-      if (!line) {
+      auto reply = worker.Probe({device, precision, o.probe_seconds},
+                                std::chrono::milliseconds(static_cast<int64_t>((o.probe_seconds + o.timeout_s) * 1000)));
+      if (!reply) {
         p["ok"] = false;
-        p["error"] = fmt::format("worker {}", run::ChannelFaultName(line.error()));
+        p["error"] = reply.error().Describe();
         out.push_back(p);
-        return out;  // the worker is gone
+        if (worker.ended()) return out;  // the worker is gone
+        continue;
       }
-      try {
-        auto reply = run::DecodeProbe(*line);
-        if (!reply) {
-          p["ok"] = false;
-          p["error"] = fmt::format("{}: {}", run::ErrorKindName(reply.error().kind), reply.error().message);
-        } else {
-          p["ok"] = true;
-          p["device_name"] = reply->device_name;
-          p["matmul_n"] = reply->matmul_n;
-          p["matmul_calls"] = reply->matmul_calls;
-          p["matmul_flops_per_s"] = reply->matmul_flops_per_s;
-          p["copy_bytes"] = reply->copy_bytes;
-          p["copy_calls"] = reply->copy_calls;
-          p["copy_bytes_per_s"] = reply->copy_bytes_per_s;
-          p.update(PeakFields(*reply));
-        }
-      } catch (const run::ProtocolError& e) {
-        p["ok"] = false;
-        p["error"] = e.what();
-      }
+      p["ok"] = true;
+      p["device_name"] = reply->device_name;
+      p["matmul_n"] = reply->matmul_n;
+      p["matmul_calls"] = reply->matmul_calls;
+      p["matmul_flops_per_s"] = reply->matmul_flops_per_s;
+      p["copy_bytes"] = reply->copy_bytes;
+      p["copy_calls"] = reply->copy_calls;
+      p["copy_bytes_per_s"] = reply->copy_bytes_per_s;
+      p.update(PeakFields(*reply));
       out.push_back(p);
     }
   }
@@ -93,47 +83,30 @@ json RunProbes(run::WorkerProcess& worker, const json& hello, const DoctorOption
 
 // Starts one worker, asks hello, says bye. Returns the hello reply or the reason it failed.
 json ProbeWorker(const std::string& name, const LaunchChoice& launch, const DoctorOptions& o) {
-  const double timeout_s = o.timeout_s;
   json out = {{"worker", name}};
-  auto worker = run::WorkerProcess::Start(run::WorkerCommand(launch.launch, name),
+  auto worker = run::WorkerClient::Start(run::WorkerCommand(launch.launch, name),
                                          run::WorkerBaseEnvironment(launch.launch));
   if (!worker) {
     out["ok"] = false;
-    out["error"] = worker.error();
+    out["error"] = worker.error().message;
     return out;
   }
   auto t0 = std::chrono::steady_clock::now();
-  auto line = worker->Call(run::EncodeHello(),
-                           std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
+  auto hello = worker->Hello(std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000)));
   double start_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!line) {
-    ExitStatus st = worker->Kill();
-    auto log = worker->Log(4096);
+  if (!hello) {
     out["ok"] = false;
-    out["error"] = fmt::format("worker {} ({}); {}", run::ChannelFaultName(line.error()),
-                               st.Describe(), std::string(Trim(log)));
+    out["error"] = hello.error().Describe();
+    if (worker->ended()) out["error"] = fmt::format("{}; {}", hello.error().Describe(),
+                                                    std::string(Trim(worker->process().Log(4096))));
+    worker->End();
     return out;
   }
-  try {
-    auto hello = run::DecodeHello(*line);
-    if (!hello) {
-      out["ok"] = false;
-      out["error"] = hello.error().message;
-    } else {
-      out["ok"] = true;
-      out["start_s"] = start_s;
-      out["hello"] = json::parse(hello->raw_json);
-      if (o.probe && hello->framework != "synthetic") out["probes"] = RunProbes(*worker, out["hello"], o);
-    }
-  } catch (const run::ProtocolError& e) {
-    out["ok"] = false;
-    out["error"] = e.what();
-  }
-  if (worker->Call(run::EncodeBye(), std::chrono::seconds(10))) {
-    worker->Finish(std::chrono::seconds(5));
-  } else {
-    worker->Kill();
-  }
+  out["ok"] = true;
+  out["start_s"] = start_s;
+  out["hello"] = json::parse(hello->raw_json);
+  if (o.probe && hello->framework != "synthetic") out["probes"] = RunProbes(*worker, out["hello"], o);
+  if (!worker->ended()) (void)worker->Bye(std::chrono::seconds(10));
   return out;
 }
 

@@ -18,7 +18,7 @@
 #include "plan/parse.h"
 #include "run/protocol.h"
 #include "run/scheduler.h"
-#include "run/worker.h"
+#include "run/worker_client.h"
 #include "stats/descriptive.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -47,28 +47,31 @@ std::string TempDir() {
 
 // 1. Harness overhead: the zero-work model's recorded sample is what the timed loop itself costs.
 void BenchHarness(const LaunchChoice& launch, int64_t samples) {
-  auto worker = run::WorkerProcess::Start(run::WorkerCommand(launch.launch, "synthetic"),
+  auto worker = run::WorkerClient::Start(run::WorkerCommand(launch.launch, "synthetic"),
                                          run::WorkerBaseEnvironment(launch.launch));
-  if (!worker) throw EnvError(worker.error());
-  auto call = [&](const std::string& req) {
-    auto line = worker->Call(req, std::chrono::seconds(120));
-    if (!line) throw EnvError(fmt::format("synthetic worker {}: {}", run::ChannelFaultName(line.error()), worker->Log(2000)));
-    return *line;
+  if (!worker) throw EnvError(worker.error().Describe());
+  auto check = [&](const auto& reply) {
+    if (!reply) {
+      throw EnvError(fmt::format("synthetic worker: {}: {}", reply.error().Describe(),
+                                 worker->process().Log(2000)));
+    }
   };
-  call(run::EncodeHello());
-  call(run::EncodeLoad({"synthetic", 1, "fp32", "cpu", "inference", "default", 0,
-                        R"({"latency": {"distribution": "constant", "value_ns": 0}})", std::nullopt, std::nullopt}));
+  const auto timeout = std::chrono::seconds(120);
+  check(worker->Hello(timeout));
+  check(worker->Load({"synthetic", 1, "fp32", "cpu", "inference", "default", 0,
+                      R"({"latency": {"distribution": "constant", "value_ns": 0}})", std::nullopt,
+                      std::nullopt},
+                     timeout));
   std::vector<int64_t> all;
   int64_t chunk = 100'000;
   auto t0 = Clock::now();
   while (static_cast<int64_t>(all.size()) < samples) {
-    auto reply = run::DecodeMeasure(call(run::EncodeMeasure({chunk, run::Sync::kEach})), run::Sync::kEach);
-    if (!reply) throw EnvError(reply.error().message);
+    auto reply = worker->Measure({chunk, run::Sync::kEach}, timeout);
+    check(reply);
     all.insert(all.end(), reply->wall_ns.begin(), reply->wall_ns.end());
   }
   double total_s = Since(t0);
-  call(run::EncodeBye());
-  worker->Finish(std::chrono::seconds(5));
+  check(worker->Bye(timeout));
   auto s = stats::Summarize(std::span<const int64_t>(all));
   fmt::print("harness overhead per sample (python synthetic worker, zero work, {} samples):\n", all.size());
   fmt::print("  inside the timed region: median {:.0f} ns, p99 {:.0f} ns, mean {:.0f} ns   (target < 2000 ns)\n",

@@ -12,6 +12,7 @@
 #include "run/protocol.h"
 #include "run/sampler.h"
 #include "run/worker.h"
+#include "run/worker_client.h"
 #include "util/interrupt.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -20,9 +21,6 @@ namespace dlb::run {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// How long a worker that closed its reply stream may take to exit before it is killed.
-constexpr std::chrono::seconds kExitGrace{5};
 
 double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -45,11 +43,11 @@ bool IsRelevantVariable(std::string_view name) {
 // Runs the protocol conversation for one repetition and fills in the result as it goes.
 class Session {
  public:
-  Session(const RepetitionSpec& spec, WorkerProcess& worker, probe::TelemetrySampler& telemetry,
+  Session(const RepetitionSpec& spec, WorkerClient& client, probe::TelemetrySampler& telemetry,
           RepetitionResult& r, std::optional<int64_t> oom_kills_before)
       : spec_(spec),
         cell_(*spec.cell),
-        worker_(worker),
+        client_(client),
         telemetry_(telemetry),
         r_(r),
         oom_kills_before_(oom_kills_before) {}
@@ -58,7 +56,7 @@ class Session {
   bool Run() {
     if (!(Hello() && Load())) return false;
     probe::ContentionMeter neighbours;
-    neighbours.Begin(worker_.pid());
+    neighbours.Begin(client_.process().pid());
     bool timed = Warmup() && Measure() && Window();
     neighbours.End();
     r_.contention = neighbours.Result();
@@ -78,32 +76,35 @@ class Session {
   }
 
   void Bye() {
-    auto line = Call("bye", EncodeBye(), Millis(std::min(cell_.timeout_s, 30.0)));
-    if (!line) return;
-    try {
-      if (auto reply = DecodeBye(*line); !reply) Fail("bye", reply.error());
-    } catch (const ProtocolError& e) {
-      BrokeProtocol("bye", e);
+    auto bye = client_.Bye(Millis(std::min(cell_.timeout_s, 30.0)));
+    if (bye) {
+      SetExit(*bye);
+    } else {
+      Ended("bye", bye.error(), Millis(std::min(cell_.timeout_s, 30.0)));
     }
   }
 
-  bool worker_ended() const { return worker_ended_; }
-
  private:
-  // One request and its reply line; on a channel fault the worker is killed and the result says why.
-  std::optional<std::string> Call(const char* phase, const std::string& request,
-                                  std::chrono::milliseconds timeout) {
-    auto reply = worker_.Call(request, timeout);
-    if (reply) return std::move(*reply);
-    // A worker that closed its end is given time to exit before any kill: its launch prefix may
-    // still be on its way out (exit status 127 for a missing program), and a SIGKILL sent in that
-    // instant would be recorded as the cause.
-    bool gone = reply.error() == ChannelFault::kExited || reply.error() == ChannelFault::kWriteFailed;
-    ExitStatus st = gone ? worker_.Finish(kExitGrace) : worker_.Kill();
-    worker_ended_ = true;
-    SetExit(st);
+  // Records a fault in the result (the client has already ended a worker that broke the
+  // conversation); always false, so that a phase can `return Ended(...)`.
+  bool Ended(const char* phase, const WorkerFault& f, std::chrono::milliseconds timeout) {
     r_.phase = phase;
-    switch (reply.error()) {
+    if (f.exit) SetExit(*f.exit);
+    switch (f.kind) {
+      case WorkerFault::Kind::kWorker:
+        r_.status = f.unsupported() ? RepStatus::kUnsupported : RepStatus::kFailed;
+        r_.error_kind = std::string(ErrorKindName(f.error.value_or(ErrorKind::kRuntime)));
+        r_.message = f.message;
+        return false;
+      case WorkerFault::Kind::kProtocol:
+        r_.status = RepStatus::kFailed;
+        r_.error_kind = "protocol";
+        r_.message = fmt::format("worker broke the protocol during {}: {}; killed", phase, f.message);
+        return false;
+      case WorkerFault::Kind::kChannel:
+        break;
+    }
+    switch (f.channel.value_or(ChannelFault::kExited)) {
       case ChannelFault::kInterrupted:
         r_.status = RepStatus::kInterrupted;
         r_.error_kind = "interrupted";
@@ -113,19 +114,19 @@ class Session {
         r_.status = RepStatus::kFailed;
         r_.error_kind = "timeout";
         r_.message = fmt::format("worker did not reply within {} during {}; killed with its process group",
-                                 FormatDuration(timeout.count() / 1000.0), phase);
+                                 FormatDuration(static_cast<double>(timeout.count()) / 1000.0), phase);
         break;
       default:
-        Died(phase, reply.error(), st);
+        Died(phase, f.channel.value_or(ChannelFault::kExited), f.exit.value_or(ExitStatus{}));
         break;
     }
-    return std::nullopt;
+    return false;
   }
 
   // The worker's death, named by its cause where the evidence shows one (run/failure.h).
   void Died(const char* phase, ChannelFault fault, const ExitStatus& st) {
-    std::string log = worker_.Log();
-    DeathEvidence evidence{st, worker_.killed(), log, oom_kills_before_, ReadOomKillCount()};
+    std::string log = client_.process().Log();
+    DeathEvidence evidence{st, client_.process().killed(), log, oom_kills_before_, ReadOomKillCount()};
     r_.status = RepStatus::kFailed;
     if (auto cause = OutOfMemoryCause(evidence)) {
       r_.error_kind = "out_of_memory";
@@ -146,47 +147,14 @@ class Session {
     if (!r_.peak_rss_bytes && st.max_rss_bytes > 0) r_.peak_rss_bytes = st.max_rss_bytes;
   }
 
-  bool Fail(const char* phase, const WorkerFailure& f) {
-    r_.status = f.kind == ErrorKind::kUnsupported ? RepStatus::kUnsupported : RepStatus::kFailed;
-    r_.error_kind = std::string(ErrorKindName(f.kind));
-    r_.message = f.message;
-    r_.phase = phase;
-    return false;
-  }
-
-  bool BrokeProtocol(const char* phase, const ProtocolError& e) {
-    ExitStatus st = worker_.Kill();
-    worker_ended_ = true;
-    SetExit(st);
-    r_.status = RepStatus::kFailed;
-    r_.error_kind = "protocol";
-    r_.message = fmt::format("worker broke the protocol during {}: {}; killed", phase, e.what());
-    r_.phase = phase;
-    return false;
-  }
-
   bool Hello() {
     telemetry_.SetPhase("hello");
-    auto line = Call("hello", EncodeHello(), Millis(cell_.timeout_s));
-    if (!line) return false;
-    try {
-      auto reply = DecodeHello(*line);
-      if (!reply) return Fail("hello", reply.error());
-      r_.worker_start_s = SecondsSince(start_);
-      r_.hello_json = reply->raw_json;
-      r_.timer_overhead_ns = reply->timer_overhead_ns;
-      if (reply->protocol != kProtocolVersion) {
-        r_.status = RepStatus::kFailed;
-        r_.error_kind = "protocol";
-        r_.phase = "hello";
-        r_.message = fmt::format("worker speaks protocol {}, this dlbench speaks {}",
-                                 reply->protocol, kProtocolVersion);
-        return false;
-      }
-      return true;
-    } catch (const ProtocolError& e) {
-      return BrokeProtocol("hello", e);
-    }
+    auto reply = client_.Hello(Millis(cell_.timeout_s));
+    if (!reply) return Ended("hello", reply.error(), Millis(cell_.timeout_s));
+    r_.worker_start_s = SecondsSince(start_);
+    r_.hello_json = reply->raw_json;
+    r_.timer_overhead_ns = reply->timer_overhead_ns;
+    return true;
   }
 
   bool Load() {
@@ -195,61 +163,45 @@ class Session {
                     spec_.order_idx};
     auto t = Clock::now();
     telemetry_.SetPhase("load");
-    auto line = Call("load", EncodeLoad(req), Millis(cell_.timeout_s));
-    if (!line) return false;
+    auto reply = client_.Load(req, Millis(cell_.timeout_s));
+    if (!reply) return Ended("load", reply.error(), Millis(cell_.timeout_s));
     r_.load_call_s = SecondsSince(t);
-    try {
-      auto reply = DecodeLoad(*line);
-      if (!reply) return Fail("load", reply.error());
-      r_.parameters = reply->parameters;
-      r_.flops_per_sample = reply->flops_per_sample;
-      r_.load_s = reply->load_s;
-      r_.compile_s = reply->compile_s;
-      r_.first_call_s = reply->first_call_s;
-      r_.sync_overhead_ns = reply->sync_overhead_ns;
-      r_.settings_json = reply->settings_json;
-      r_.peak_device_bytes = reply->peak_device_bytes;
-      estimate_ns_ = reply->first_call_s * 1e9;
-      if (!cell_.profile.empty()) {
-        auto deviations = plan::CheckProfile(cell_.profile, cell_.framework, cell_.device,
-                                             r_.settings_json);
-        r_.profile_check = deviations.empty() ? "ok" : Join(deviations, "; ");
-      }
-      return true;
-    } catch (const ProtocolError& e) {
-      return BrokeProtocol("load", e);
+    r_.parameters = reply->parameters;
+    r_.flops_per_sample = reply->flops_per_sample;
+    r_.load_s = reply->load_s;
+    r_.compile_s = reply->compile_s;
+    r_.first_call_s = reply->first_call_s;
+    r_.sync_overhead_ns = reply->sync_overhead_ns;
+    r_.settings_json = reply->settings_json;
+    r_.peak_device_bytes = reply->peak_device_bytes;
+    estimate_ns_ = reply->first_call_s * 1e9;
+    if (!cell_.profile.empty()) {
+      auto deviations = plan::CheckProfile(cell_.profile, cell_.framework, cell_.device,
+                                           r_.settings_json);
+      r_.profile_check = deviations.empty() ? "ok" : Join(deviations, "; ");
     }
+    return true;
   }
 
   // Asks for n synced samples (each a block of block_ iterations) and appends them as
   // per-iteration times; false if the repetition ended.
   bool Chunk(const char* phase, int64_t n) {
     double expected_s = estimate_ns_ * 1e-9 * static_cast<double>(n * block_);
-    auto line = Call(phase, EncodeMeasure({n, Sync::kEach, block_}),
-                     Millis(cell_.timeout_s + 2 * expected_s));
-    if (!line) return false;
-    try {
-      auto reply = DecodeMeasure(*line, Sync::kEach, block_);
-      if (!reply) return Fail(phase, reply.error());
-      if (static_cast<int64_t>(reply->wall_ns.size()) != n) {
-        return BrokeProtocol(phase, ProtocolError(fmt::format(
-                                        "asked for {} samples, got {}", n, reply->wall_ns.size())));
-      }
-      Note(*reply);
-      if (block_ > 1) {
-        for (auto& v : reply->wall_ns) v = (v + block_ / 2) / block_;
-      }
-      r_.wall_ns.insert(r_.wall_ns.end(), reply->wall_ns.begin(), reply->wall_ns.end());
-      r_.chunk_idx.insert(r_.chunk_idx.end(), reply->wall_ns.size(), chunk_);
-      ++chunk_;
-      std::vector<int64_t> sorted = reply->wall_ns;
-      std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
-      estimate_ns_ = static_cast<double>(sorted[sorted.size() / 2]);
-      for (int64_t v : reply->wall_ns) r_.sample_s += static_cast<double>(v * block_) * 1e-9;
-      return true;
-    } catch (const ProtocolError& e) {
-      return BrokeProtocol(phase, e);
+    auto timeout = Millis(cell_.timeout_s + 2 * expected_s);
+    auto reply = client_.Measure({n, Sync::kEach, block_}, timeout);
+    if (!reply) return Ended(phase, reply.error(), timeout);
+    Note(*reply);
+    if (block_ > 1) {
+      for (auto& v : reply->wall_ns) v = (v + block_ / 2) / block_;
     }
+    r_.wall_ns.insert(r_.wall_ns.end(), reply->wall_ns.begin(), reply->wall_ns.end());
+    r_.chunk_idx.insert(r_.chunk_idx.end(), reply->wall_ns.size(), chunk_);
+    ++chunk_;
+    std::vector<int64_t> sorted = reply->wall_ns;
+    std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+    estimate_ns_ = static_cast<double>(sorted[sorted.size() / 2]);
+    for (int64_t v : reply->wall_ns) r_.sample_s += static_cast<double>(v * block_) * 1e-9;
+    return true;
   }
 
   void Note(const MeasureReply& reply) {
@@ -325,21 +277,15 @@ class Session {
   // n calls back to back, synced once (measure with sync `window`); nullopt if the repetition ended.
   std::optional<MeasureReply> Pipelined(const char* phase, int64_t n) {
     double expected_s = r_.median_ns.value_or(estimate_ns_) * 1e-9 * static_cast<double>(n);
-    auto line = Call(phase, EncodeMeasure({n, Sync::kWindow}), Millis(cell_.timeout_s + 2 * expected_s));
-    if (!line) return std::nullopt;
-    try {
-      auto reply = DecodeMeasure(*line, Sync::kWindow);
-      if (!reply) {
-        Fail(phase, reply.error());
-        return std::nullopt;
-      }
-      Note(*reply);
-      r_.sample_s += static_cast<double>(reply->window_ns) * 1e-9;
-      return std::move(*reply);
-    } catch (const ProtocolError& e) {
-      BrokeProtocol(phase, e);
+    auto timeout = Millis(cell_.timeout_s + 2 * expected_s);
+    auto reply = client_.Measure({n, Sync::kWindow}, timeout);
+    if (!reply) {
+      Ended(phase, reply.error(), timeout);
       return std::nullopt;
     }
+    Note(*reply);
+    r_.sample_s += static_cast<double>(reply->window_ns) * 1e-9;
+    return std::move(*reply);
   }
 
   // The energy phase (methodology T11): windows of back-to-back calls, each at least as long as
@@ -385,7 +331,7 @@ class Session {
 
   const RepetitionSpec& spec_;
   const plan::Cell& cell_;
-  WorkerProcess& worker_;
+  WorkerClient& client_;
   probe::TelemetrySampler& telemetry_;
   RepetitionResult& r_;
   std::optional<int64_t> oom_kills_before_;
@@ -398,7 +344,6 @@ class Session {
   double estimate_ns_ = 0;
   int32_t chunk_ = 0;
   int64_t block_ = 1;
-  bool worker_ended_ = false;
 };
 
 std::vector<std::string> WorkerEnvironment(const RepetitionSpec& spec, const WorkerLaunch& launch,
@@ -498,12 +443,12 @@ RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& l
   std::vector<std::string> env = WorkerEnvironment(spec, launch, r);
 
   std::optional<int64_t> oom_kills_before = ReadOomKillCount();
-  auto worker = WorkerProcess::Start(r.argv, env);
-  if (!worker) {
+  auto client = WorkerClient::Start(r.argv, env);
+  if (!client) {
     r.status = RepStatus::kFailed;
     r.error_kind = "start_failed";
     r.phase = "start";
-    r.message = worker.error();
+    r.message = client.error().message;
     r.finished_at = NowIso8601();
     return r;
   }
@@ -516,29 +461,18 @@ RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& l
                                    spec.cell->device, visible);
   }
   probe::TelemetrySampler telemetry(tc);
-  telemetry.Start(worker->pid());
-  Session session(spec, *worker, telemetry, r, oom_kills_before);
+  telemetry.Start(client->process().pid());
+  Session session(spec, *client, telemetry, r, oom_kills_before);
   if (session.Run()) r.status = RepStatus::kOk;
   // Stopped before bye: the series covers the worker's life up to the end of its measurements,
   // and never reads a pid that has been reaped (and could be reused).
   telemetry.Stop();
-  if (!session.worker_ended()) {
-    if (r.status != RepStatus::kInterrupted) session.Bye();
-    if (!session.worker_ended()) {
-      ExitStatus st = worker->Finish(std::chrono::seconds(5));
-      if (st.term_signal != 0) {
-        r.term_signal = st.term_signal;
-      } else {
-        r.exit_code = st.exit_code;
-      }
-      if (!r.peak_rss_bytes && st.max_rss_bytes > 0) r.peak_rss_bytes = st.max_rss_bytes;
-    }
-  }
+  if (!client->ended()) session.Bye();
   r.telemetry = telemetry.Series();
   r.gpu_telemetry = telemetry.gpu_source();
   r.cpu_telemetry = telemetry.cpu_source();
   session.ComputeEnergyWindows();
-  r.log = worker->Log();
+  r.log = client->process().Log();
   r.wall_s = SecondsSince(t0);
   r.finished_at = NowIso8601();
   return r;

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "run/protocol.h"
-#include "run/worker.h"
+#include "run/worker_client.h"
 #include "util/error.h"
 #include "util/process.h"
 #include "util/random.h"
@@ -22,100 +22,71 @@ std::chrono::milliseconds Millis(double s) {
   return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
 }
 
-// One worker conversation for validation: hello, load, then one request; failures become messages.
+// One worker conversation for validation: hello, load, then requests; the first fault becomes the
+// message and ends the conversation.
 class Session {
  public:
   Session(const std::string& framework, const WorkerLaunch& launch, double timeout_s)
       : framework_(framework), timeout_(Millis(timeout_s)) {
-    auto w = WorkerProcess::Start(WorkerCommand(launch, framework), WorkerBaseEnvironment(launch));
-    if (!w) {
-      error_ = w.error();
+    auto c = WorkerClient::Start(WorkerCommand(launch, framework), WorkerBaseEnvironment(launch));
+    if (!c) {
+      Fail(c.error());
       return;
     }
-    worker_.emplace(std::move(*w));
-    if (auto line = Call(EncodeHello())) {
-      try {
-        if (auto hello = DecodeHello(*line); !hello) Fail(hello.error());
-      } catch (const ProtocolError& e) {
-        error_ = e.what();
-      }
-    }
+    client_.emplace(std::move(*c));
+    Check(client_->Hello(timeout_));
   }
 
   ~Session() {
-    if (!worker_) return;
-    if (error_.empty() || unsupported_) {
-      if (worker_->Call(EncodeBye(), std::chrono::seconds(10))) {
-        worker_->Finish(std::chrono::seconds(5));
-        return;
+    if (client_ && !client_->ended()) {
+      if (error_.empty() || unsupported_) {
+        (void)client_->Bye(std::chrono::seconds(10));
+      } else {
+        client_->End();
       }
     }
-    worker_->Kill();
   }
 
   bool Load(const LoadRequest& req) {
-    if (!error_.empty()) return false;
-    auto line = Call(EncodeLoad(req));
-    if (!line) return false;
-    try {
-      auto r = DecodeLoad(*line);
-      if (!r) return Fail(r.error());
-      settings_json_ = r->settings_json;
-      return true;
-    } catch (const ProtocolError& e) {
-      error_ = e.what();
-      return false;
-    }
+    if (!ok()) return false;
+    auto r = client_->Load(req, timeout_);
+    if (r) settings_json_ = r->settings_json;
+    return Check(r);
   }
-
-  bool SaveWeights(const std::string& file) {
-    auto line = Call(EncodeSaveWeights(file));
-    if (!line) return false;
-    try {
-      auto r = DecodeSaveWeights(*line);
-      return r ? true : Fail(r.error());
-    } catch (const ProtocolError& e) {
-      error_ = e.what();
-      return false;
-    }
-  }
-
+  bool SaveWeights(const std::string& file) { return ok() && Check(client_->SaveWeights(file, timeout_)); }
   bool Outputs(const std::string& in, const std::string& out) {
-    auto line = Call(EncodeOutputs(in, out));
-    if (!line) return false;
-    try {
-      auto r = DecodeOutputs(*line);
-      return r ? true : Fail(r.error());
-    } catch (const ProtocolError& e) {
-      error_ = e.what();
-      return false;
-    }
+    return ok() && Check(client_->Outputs(in, out, timeout_));
+  }
+  std::optional<std::vector<double>> Train(int64_t steps, const std::string& input_file) {
+    if (!ok()) return std::nullopt;
+    auto r = client_->Train(steps, input_file, timeout_);
+    if (!Check(r)) return std::nullopt;
+    return r->losses;
   }
 
   const std::string& error() const { return error_; }
   bool unsupported() const { return unsupported_; }
   const std::string& settings_json() const { return settings_json_; }
-  std::string Log() const { return worker_ ? worker_->Log(16 * 1024) : ""; }
+  std::string Log() const { return client_ ? client_->process().Log(16 * 1024) : ""; }
 
  private:
-  std::optional<std::string> Call(const std::string& request) {
-    auto line = worker_->Call(request, timeout_);
-    if (line) return *line;
-    ExitStatus st = worker_->Kill();
-    error_ = fmt::format("{} worker {}: {}", framework_, ChannelFaultName(line.error()), st.Describe());
-    worker_.reset();
-    return std::nullopt;
+  bool ok() const { return client_ && error_.empty(); }
+
+  template <typename T>
+  bool Check(const WorkerResult<T>& r) {
+    if (r) return true;
+    Fail(r.error());
+    return false;
   }
 
-  bool Fail(const WorkerFailure& f) {
-    unsupported_ = f.kind == ErrorKind::kUnsupported;
-    error_ = fmt::format("{} worker: {}: {}", framework_, ErrorKindName(f.kind), f.message);
-    return false;
+  void Fail(const WorkerFault& f) {
+    unsupported_ = f.unsupported();
+    error_ = fmt::format("{} worker: {}", framework_, f.Describe());
   }
 
   std::string framework_;
   std::chrono::milliseconds timeout_;
-  std::optional<WorkerProcess> worker_;
+  std::optional<WorkerClient> client_;
   std::string error_;
   bool unsupported_ = false;
   std::string settings_json_ = "{}";
