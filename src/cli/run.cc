@@ -176,8 +176,14 @@ bool RunValidations(const plan::Plan& plan, const LaunchChoice& launch, store::S
   for (const auto& [model, precision, device] : groups) {
     if (Interrupted()) break;
     std::fprintf(stderr, "validating %s %s %s ...\n", model.c_str(), precision.c_str(), device.c_str());
-    run::ValidationSpec spec{{model}, frameworks, precision, device, "", plan.experiment.seed, 4,
-                             plan.experiment.timeout_s, tmpl};
+    run::ValidationSpec spec;
+    spec.models = {model};
+    spec.frameworks = frameworks;
+    spec.precision = precision;
+    spec.device = device;
+    spec.seed = plan.experiment.seed;
+    spec.timeout_s = plan.experiment.timeout_s;
+    spec.workdir = tmpl;
     run::ModelValidation mv = run::ValidateModel(model, spec, launch.launch);
     // A device the workers cannot use (cuda on a CPU machine) is not a disagreement.
     bool unsupported = std::any_of(mv.outputs.begin(), mv.outputs.end(),

@@ -32,6 +32,9 @@ struct ValidateOptions {
   std::string python;
   uint64_t seed = 0;
   int inputs = 4;
+  std::string workload = "inference";
+  int steps = 3;
+  std::string optimizer = "sgd";
   bool json_output = false;
   double timeout_s = 600;
 };
@@ -64,6 +67,27 @@ void Check(const ValidateOptions& o) {
     throw UserError("--weights: give exactly one --model the weights belong to");
   }
   if (o.inputs < 1 || o.inputs > 256) throw UserError(fmt::format("--inputs {}: allowed: 1 to 256", o.inputs));
+  const std::vector<std::string> workloads = {"inference", "training"}, optimizers = {"sgd", "adamw"};
+  if (std::find(workloads.begin(), workloads.end(), o.workload) == workloads.end()) {
+    throw UserError(fmt::format("--workload {}: {}", o.workload, AllowedValues(o.workload, workloads)));
+  }
+  if (std::find(optimizers.begin(), optimizers.end(), o.optimizer) == optimizers.end()) {
+    throw UserError(fmt::format("--optimizer {}: {}", o.optimizer, AllowedValues(o.optimizer, optimizers)));
+  }
+  if (o.workload == "training") {
+    if (o.steps < 2 || o.steps > 100) {
+      throw UserError(fmt::format("--steps {}: allowed: 2 to 100 (the first loss is one forward; "
+                                  "later ones show the updates)", o.steps));
+    }
+    if (o.precision == "fp16") {
+      throw UserError("--precision fp16: training allows fp32 or bf16 (fp16 would need loss "
+                      "scaling, which the workers do not implement)");
+    }
+    if (o.inputs < 2) {
+      throw UserError(fmt::format("--inputs {}: training needs at least 2 (BatchNorm in training "
+                                  "mode needs more than one value per channel)", o.inputs));
+    }
+  }
 }
 
 ExitCode Validate(ValidateOptions o) {
@@ -72,9 +96,19 @@ ExitCode Validate(ValidateOptions o) {
   LaunchChoice launch = ChooseLaunch(o.python);
   std::string tmpl = (fs::temp_directory_path() / "dlbench-validate-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw EnvError("cannot create a temporary directory");
-  run::ValidationSpec spec{o.models, o.frameworks, o.precision, o.device,
-                           o.weights.empty() ? "" : fs::absolute(o.weights).string(),
-                           o.seed, o.inputs, o.timeout_s, tmpl};
+  run::ValidationSpec spec;
+  spec.models = o.models;
+  spec.frameworks = o.frameworks;
+  spec.precision = o.precision;
+  spec.device = o.device;
+  spec.weights_file = o.weights.empty() ? "" : fs::absolute(o.weights).string();
+  spec.seed = o.seed;
+  spec.inputs = o.inputs;
+  spec.timeout_s = o.timeout_s;
+  spec.workdir = tmpl;
+  spec.workload = o.workload;
+  spec.steps = o.steps;
+  if (o.workload == "training") spec.optimizer_json = run::ValidationOptimizer(o.optimizer);
   std::vector<run::ModelValidation> results;
   for (const auto& m : o.models) {
     if (!o.json_output) std::fprintf(stderr, "validating %s ...\n", m.c_str());
@@ -95,7 +129,7 @@ ExitCode Validate(ValidateOptions o) {
 
 void AddValidateCommand(CLI::App& app, ExitCode& result) {
   auto* cmd = app.add_subcommand(
-      "validate", "Check that the frameworks compute the same function: identical weights, outputs compared");
+      "validate", "Check that the frameworks compute the same function: identical weights, outputs (or training losses and weights) compared");
   auto o = std::make_shared<ValidateOptions>();
   cmd->add_option("--model", o->models, "model(s) to check (default: all five)");
   cmd->add_option("--framework", o->frameworks, "frameworks to compare; the first builds the weights")
@@ -105,7 +139,17 @@ void AddValidateCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--weights", o->weights,
                   "safetensors file in the canonical (torchvision) layout instead of seeded weights");
   cmd->add_option("--seed", o->seed, "seed for the weights and the inputs")->capture_default_str();
-  cmd->add_option("--inputs", o->inputs, "number of fixed input images")->capture_default_str();
+  cmd->add_option("--inputs", o->inputs, "number of fixed input images (training: the batch)")
+      ->capture_default_str();
+  cmd->add_option("--workload", o->workload,
+                  "inference (outputs of one forward) or training (losses of --steps optimizer "
+                  "steps and the weights after them)")
+      ->capture_default_str();
+  cmd->add_option("--steps", o->steps, "training: optimizer steps")->capture_default_str();
+  cmd->add_option("--optimizer", o->optimizer,
+                  "training: sgd (lr 1e-3, momentum 0.9, Nesterov, weight decay 5e-4) or adamw "
+                  "(lr 1e-4, betas 0.9/0.999, eps 1e-8, weight decay 0.1)")
+      ->capture_default_str();
   cmd->add_option("--python", o->python, "Python interpreter that has the frameworks");
   cmd->add_option("--timeout", o->timeout_s, "seconds to wait for any one worker reply")->capture_default_str();
   cmd->add_flag("--json", o->json_output, "machine-readable output");

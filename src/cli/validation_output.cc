@@ -1,5 +1,7 @@
 #include "cli/validation_output.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "report/table.h"
@@ -28,8 +30,71 @@ std::string NumericSummary(const std::string& settings_json) {
   return Join(parts, ", ");
 }
 
+namespace {
+
+double MaxLater(const analysis::TrainingComparison& c) {
+  double m = 0;
+  for (size_t i = 1; i < c.loss_errors.size(); ++i) {
+    if (!(c.loss_errors[i] <= m)) m = c.loss_errors[i];  // NaN sticks
+  }
+  return m;
+}
+
+std::string TrainingText(const std::vector<run::ModelValidation>& results,
+                         const run::ValidationSpec& spec) {
+  report::TextTable t({"model", "A", "B", "first loss", "later losses", "weights", "running stats",
+                       "result"},
+                      {false, false, false, true, true, true, true, false});
+  std::string notes, losses;
+  for (const auto& r : results) {
+    if (!r.error.empty()) notes += fmt::format("{}: {}\n", r.model, r.error);
+    for (const auto& o : r.outputs) {
+      if (o.status != "ok") {
+        notes += fmt::format("{} {}: {}: {}\n", r.model, o.framework, o.status, o.message);
+        continue;
+      }
+      std::vector<std::string> v;
+      for (double l : o.losses) v.push_back(fmt::format("{:.6g}", l));
+      losses += fmt::format("  {} {}: {}\n", r.model, o.framework, Join(v, ", "));
+    }
+    for (const auto& p : r.pairs) {
+      const auto& c = p.training;
+      const auto& tol = p.training_tolerance;
+      if (!c.problem.empty()) notes += fmt::format("{}: {}\n", r.model, c.problem);
+      t.AddRow({r.model, p.framework_a, p.framework_b,
+                fmt::format("{:.1e} (<= {:.0e})", c.loss_errors.empty() ? 0.0 : c.loss_errors[0], tol.first_loss),
+                fmt::format("{:.1e} (<= {:.0e})", MaxLater(c), tol.later_losses),
+                fmt::format("{:.2g} (<= {:.2g})", c.weights_error, tol.weights),
+                fmt::format("{:.2g} (<= {:.0e})", c.running_stats_error, tol.running_stats),
+                p.pass ? "pass" : "FAIL"});
+    }
+  }
+  std::string out = fmt::format(
+      "training of {} for {} steps on {} fixed inputs from the same weights, {} on {}, optimizer {}\n"
+      "losses: |B-A| / |A| per step; weights: ||W_B - W_A|| / ||W_A - W_0||, the difference relative "
+      "to the distance training moved them\n\n",
+      Join(spec.frameworks, " vs "), spec.steps, spec.inputs, spec.precision, spec.device,
+      spec.optimizer_json);
+  out += t.empty() ? "no comparison could be made\n" : t.Render();
+  if (!losses.empty()) out += "\nlosses per step:\n" + losses;
+  out += "\nsettings read back from each worker:\n";
+  for (const auto& r : results) {
+    for (const auto& o : r.outputs) {
+      out += fmt::format("  {} {}: {}\n", r.model, o.framework, NumericSummary(o.settings_json));
+    }
+  }
+  if (!results.empty() && !results.front().pairs.empty()) {
+    out += fmt::format("\ntolerance: {}\n", results.front().pairs.front().training_tolerance.reason);
+  }
+  if (!notes.empty()) out += "\n" + notes;
+  return out;
+}
+
+}  // namespace
+
 std::string ValidationText(const std::vector<run::ModelValidation>& results,
                            const run::ValidationSpec& spec) {
+  if (spec.workload == "training") return TrainingText(results, spec);
   report::TextTable t({"model", "A", "B", "max abs err", "max rel err", "cosine", "top-1 agree",
                        "tolerance", "result"},
                       {false, false, false, true, true, true, true, true, false});
@@ -77,8 +142,27 @@ nlohmann::json ValidationJson(const std::vector<run::ModelValidation>& results,
     for (const auto& o : r.outputs) {
       outputs.push_back({{"framework", o.framework}, {"status", o.status}, {"message", o.message},
                          {"settings", nlohmann::json::parse(o.settings_json, nullptr, false)}});
+      if (spec.workload == "training") outputs.back()["losses"] = o.losses;
     }
     for (const auto& p : r.pairs) {
+      if (spec.workload == "training") {
+        const auto& c = p.training;
+        const auto& tol = p.training_tolerance;
+        auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
+        nlohmann::json errors = nlohmann::json::array();
+        for (double e : c.loss_errors) errors.push_back(num(e));
+        pairs.push_back({{"a", p.framework_a}, {"b", p.framework_b}, {"loss_errors", errors},
+                         {"weights_error", num(c.weights_error)},
+                         {"running_stats_error", num(c.running_stats_error)},
+                         {"trains", c.trains}, {"problem", c.problem},
+                         {"tolerance", {{"first_loss", tol.first_loss},
+                                        {"later_losses", tol.later_losses},
+                                        {"weights", tol.weights},
+                                        {"running_stats", tol.running_stats},
+                                        {"reason", tol.reason}}},
+                         {"pass", p.pass}});
+        continue;
+      }
       const auto& c = p.comparison;
       pairs.push_back({{"a", p.framework_a}, {"b", p.framework_b}, {"rows", c.rows},
                        {"max_abs_err", c.max_abs_err}, {"output_scale", c.scale},
@@ -94,9 +178,15 @@ nlohmann::json ValidationJson(const std::vector<run::ModelValidation>& results,
                       {"error", r.error}, {"outputs", outputs}, {"pairs", pairs}});
   }
   bool ok = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.ok(); });
-  return {{"format", "dlbench-validate"}, {"version", 1}, {"precision", spec.precision},
-          {"device", spec.device}, {"frameworks", spec.frameworks}, {"inputs", spec.inputs},
-          {"seed", spec.seed}, {"ok", ok}, {"models", models}};
+  nlohmann::json out = {{"format", "dlbench-validate"}, {"version", 1},
+                        {"workload", spec.workload}, {"precision", spec.precision},
+                        {"device", spec.device}, {"frameworks", spec.frameworks},
+                        {"inputs", spec.inputs}, {"seed", spec.seed}, {"ok", ok}, {"models", models}};
+  if (spec.workload == "training") {
+    out["steps"] = spec.steps;
+    out["optimizer"] = nlohmann::json::parse(spec.optimizer_json);
+  }
+  return out;
 }
 
 }  // namespace dlb::cli

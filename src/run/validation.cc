@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include "run/protocol.h"
 #include "run/worker_client.h"
 #include "util/error.h"
@@ -116,6 +118,14 @@ bool ModelValidation::ok() const {
   return !pairs.empty();
 }
 
+std::string ValidationOptimizer(const std::string& name) {
+  if (name == "adamw") {
+    return R"({"name": "adamw", "lr": 0.0001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-08, "weight_decay": 0.1})";
+  }
+  DLB_CHECK(name == "sgd") << "no validation optimizer " << name;
+  return R"({"name": "sgd", "lr": 0.001, "momentum": 0.9, "nesterov": true, "weight_decay": 0.0005})";
+}
+
 std::vector<float> FixedInputs(int rows, uint64_t seed) {
   // Box-Muller over our own uniform draws: the same inputs on every machine.
   Rng rng(seed ^ 0x5eedf00dULL);
@@ -156,16 +166,30 @@ ModelValidation ValidateModel(const std::string& model, const ValidationSpec& sp
   WriteSafetensors(inputs, {{"input", F32Tensor{{spec.inputs, 3, kImageSize, kImageSize},
                                                 FixedInputs(spec.inputs, spec.seed)}}});
 
-  // 3. Each framework's outputs.
+  // 3. Each framework's outputs, or its losses and trained weights.
+  const bool training = spec.workload == "training";
   for (const auto& fw : spec.frameworks) {
     FrameworkOutput fo;
     fo.framework = fw;
-    std::string out_file = (dir / (fw + "-outputs.safetensors")).string();
+    std::string out_file = (dir / (fw + (training ? "-trained" : "-outputs") + ".safetensors")).string();
     {
       Session s(fw, launch, spec.timeout_s);
       LoadRequest req = Request(model, spec, spec.inputs, spec.precision, spec.device);
       req.weights = weights;
-      if (s.Load(req) && s.Outputs(inputs, out_file)) {
+      bool ok = false;
+      if (training) {
+        req.mode = "training";
+        req.options_json = nlohmann::json{{"optimizer", nlohmann::json::parse(spec.optimizer_json)}}.dump();
+        if (s.Load(req)) {
+          if (auto losses = s.Train(spec.steps, inputs)) {
+            fo.losses = std::move(*losses);
+            ok = s.SaveWeights(out_file);
+          }
+        }
+      } else {
+        ok = s.Load(req) && s.Outputs(inputs, out_file);
+      }
+      if (ok) {
         fo.status = "ok";
       } else {
         fo.status = s.unsupported() ? "unsupported" : "failed";
@@ -177,13 +201,17 @@ ModelValidation ValidateModel(const std::string& model, const ValidationSpec& sp
     if (fo.status == "ok") {
       try {
         auto tensors = ReadSafetensors(out_file);
-        auto it = tensors.find("output");
-        if (it == tensors.end() || it->second.shape.size() != 2) {
-          throw UserError(out_file + ": no 2-D tensor \"output\"");
+        if (training) {
+          for (auto& [name, t] : tensors) fo.weights_after.emplace(name, std::move(t.data));
+        } else {
+          auto it = tensors.find("output");
+          if (it == tensors.end() || it->second.shape.size() != 2) {
+            throw UserError(out_file + ": no 2-D tensor \"output\"");
+          }
+          fo.rows = it->second.shape[0];
+          fo.cols = it->second.shape[1];
+          fo.output = std::move(it->second.data);
         }
-        fo.rows = it->second.shape[0];
-        fo.cols = it->second.shape[1];
-        fo.output = std::move(it->second.data);
       } catch (const UserError& e) {
         fo.status = "failed";
         fo.message = e.what();
@@ -192,12 +220,34 @@ ModelValidation ValidateModel(const std::string& model, const ValidationSpec& sp
     mv.outputs.push_back(std::move(fo));
   }
 
+  analysis::NamedTensors start;
+  if (training) {
+    try {
+      for (auto& [name, t] : ReadSafetensors(weights)) start.emplace(name, std::move(t.data));
+    } catch (const UserError& e) {
+      mv.error = e.what();
+      return mv;
+    }
+  }
+
   // 4. Every pair of frameworks that produced outputs; the first is the reference.
   for (size_t i = 0; i < mv.outputs.size(); ++i) {
     for (size_t j = i + 1; j < mv.outputs.size(); ++j) {
       const auto& a = mv.outputs[i];
       const auto& b = mv.outputs[j];
       if (a.status != "ok" || b.status != "ok") continue;
+      bool tf32 = analysis::SettingsShowTf32(a.settings_json) ||
+                  analysis::SettingsShowTf32(b.settings_json);
+      if (training) {
+        PairResult p;
+        p.framework_a = a.framework;
+        p.framework_b = b.framework;
+        p.training = analysis::CompareTraining(a.losses, b.losses, start, a.weights_after, b.weights_after);
+        p.training_tolerance = analysis::TrainingToleranceFor(spec.precision, spec.device, tf32);
+        p.pass = analysis::Passes(p.training, p.training_tolerance);
+        mv.pairs.push_back(std::move(p));
+        continue;
+      }
       if (a.rows != b.rows || a.cols != b.cols) {
         mv.error = fmt::format("{} and {} returned different shapes", a.framework, b.framework);
         continue;
@@ -206,8 +256,6 @@ ModelValidation ValidateModel(const std::string& model, const ValidationSpec& sp
       p.framework_a = a.framework;
       p.framework_b = b.framework;
       p.comparison = analysis::CompareOutputs(a.output, b.output, a.rows, a.cols);
-      bool tf32 = analysis::SettingsShowTf32(a.settings_json) ||
-                  analysis::SettingsShowTf32(b.settings_json);
       p.tolerance = analysis::ToleranceFor(spec.precision, spec.device, tf32);
       p.pass = analysis::Passes(p.comparison, p.tolerance);
       mv.pairs.push_back(std::move(p));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/output_compare.h"
+#include "analysis/training_compare.h"
 #include "run/repetition.h"
 
 namespace dlb::run {
@@ -23,6 +24,11 @@ struct ValidationSpec {
   int inputs = 4;                       // rows of the fixed input batch
   double timeout_s = 600;
   std::string workdir;                  // where weights, inputs and outputs are written
+  // "inference": outputs of one forward; "training": `steps` optimizer steps on the input batch
+  // (inputs rows) from the same weights, then the losses and the weights compared.
+  std::string workload = "inference";
+  int steps = 3;
+  std::string optimizer_json;           // training: the load's options.optimizer, every key set
 };
 
 struct FrameworkOutput {
@@ -32,6 +38,8 @@ struct FrameworkOutput {
   std::string settings_json = "{}";
   std::vector<float> output;            // rows x cols
   int64_t rows = 0, cols = 0;
+  std::vector<double> losses;           // training: one per step
+  analysis::NamedTensors weights_after; // training: the weights after the last step
   std::string log;
 };
 
@@ -39,6 +47,8 @@ struct PairResult {
   std::string framework_a, framework_b;
   analysis::OutputComparison comparison;
   analysis::Tolerance tolerance;
+  analysis::TrainingComparison training;         // training workload
+  analysis::TrainingTolerance training_tolerance;
   bool pass = false;
 };
 
@@ -53,6 +63,11 @@ struct ModelValidation {
 
 ModelValidation ValidateModel(const std::string& model, const ValidationSpec& spec,
                               const WorkerLaunch& launch);
+
+// The optimizers `validate --workload training` uses (docs/validation.md, "Training"): small
+// steps, so that three of them show whether both frameworks train alike without amplifying
+// float32's rounding. name: sgd or adamw. Returns the load's options.optimizer as JSON text.
+std::string ValidationOptimizer(const std::string& name);
 
 // The fixed inputs: rows x 3 x 224 x 224 standard normals from a seeded, portable generator.
 std::vector<float> FixedInputs(int rows, uint64_t seed);
