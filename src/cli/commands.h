@@ -18,5 +18,8 @@ void AddValidateCommand(CLI::App& app, ExitCode& result);
 void AddStatsCommand(CLI::App& app, ExitCode& result);
 void AddCompareCommand(CLI::App& app, ExitCode& result);
 void AddReportCommand(CLI::App& app, ExitCode& result);
+void AddDbCommand(CLI::App& app, ExitCode& result);
+void AddRecommendCommand(CLI::App& app, ExitCode& result);
+void AddPredictCommand(CLI::App& app, ExitCode& result);
 
 }  // namespace dlb::cli

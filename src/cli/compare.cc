@@ -184,6 +184,7 @@ ExitCode Compare(CompareCliOptions o) {
   fmt::print("{} by {}: B relative to A over repetitions (each repetition one observation)\n\n",
              o.metric, o.by);
   fmt::print("{}", t.Render());
+  fmt::print("\n{}", TerminalSafe(VerdictSentences(cmp), true));  // the sentences show and run print
   fmt::print("\n{}\n", analysis::RepetitionMethodText(o.compare, results.size()));
   if (!notes.empty()) fmt::print("\n{}", TerminalSafe(notes, true));  // notes quote stored names
   return ExitCode::kDone;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/verdict.h"
 #include "cli/common.h"
 #include "report/summary.h"
 
@@ -98,38 +99,19 @@ std::string VerdictSentences(const Comparisons& c) {
   for (const auto& r : c.results) {
     const auto& a = c.cells[r.a];
     const auto& b = c.cells[r.b];
-    std::string name_a = analysis::AxisValue(CoordinatesOf(a.run_id, a.cell), c.by);
-    std::string name_b = analysis::AxisValue(CoordinatesOf(b.run_id, b.cell), c.by);
-    std::string where = fmt::format("{} bs{} {}", a.cell.model, a.cell.batch,
-                                    report::PrecisionLabel(a.cell.precision, a.cell.profile));
-    // "faster" reads off the ratio: B/A below 1 is B faster for latency, B slower for throughput.
-    const bool b_better = c.options.lower_is_better ? r.ratio < 1 : r.ratio > 1;
-    const double factor = r.ratio >= 1 ? r.ratio : 1 / r.ratio;
-    std::string ci;
-    if (r.ratio_ci) {
-      double lo = r.ratio >= 1 ? r.ratio_ci->lo : 1 / r.ratio_ci->hi;
-      double hi = r.ratio >= 1 ? r.ratio_ci->hi : 1 / r.ratio_ci->lo;
-      ci = fmt::format("95% CI {:.3f}-{:.3f}x; ", lo, hi);
-    }
-    std::string reps = fmt::format("{} and {} repetitions", a.sample.groups.size(), b.sample.groups.size());
-    switch (r.kind) {
-      case analysis::VerdictKind::kBLower:
-      case analysis::VerdictKind::kBHigher:
-        out += fmt::format("{}: {} {:.2f}x faster than {} ({}{})\n", where, b_better ? name_b : name_a,
-                           factor, b_better ? name_a : name_b, ci, reps);
-        break;
-      case analysis::VerdictKind::kEquivalent:
-        out += fmt::format("{}: {} and {} equivalent within ±{:g}% (ratio {:.3f}; {}{})\n", where,
-                           name_a, name_b, c.options.threshold * 100, r.ratio, ci, reps);
-        break;
-      case analysis::VerdictKind::kUndecided:
-        out += fmt::format("{}: not decided, {} vs {} ratio {:.3f} ({}{}){}\n", where, name_b, name_a,
-                           r.ratio, ci, reps,
-                           r.ratio_ci ? "" : ": an interval needs 2 repetitions a side");
-        break;
-    }
+    analysis::VerdictSubject subject{
+        fmt::format("{} bs{} {}", a.cell.model, a.cell.batch,
+                    report::PrecisionLabel(a.cell.precision, a.cell.profile)),
+        analysis::AxisValue(CoordinatesOf(a.run_id, a.cell), c.by),
+        analysis::AxisValue(CoordinatesOf(b.run_id, b.cell), c.by), a.sample.groups.size(),
+        b.sample.groups.size(), BetterWord(c.metric)};
+    out += analysis::VerdictSentence(r, subject, c.options) + "\n";
   }
   return out;
+}
+
+std::string BetterWord(const std::string& metric) {
+  return metric == "latency" || metric == "throughput" ? "faster" : "lower";
 }
 
 }  // namespace dlb::cli

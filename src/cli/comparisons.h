@@ -61,6 +61,10 @@ Comparisons CompareStored(store::Db& db, const std::vector<int64_t>& run_ids, co
 
 // One sentence per comparison, the verdict first: "resnet18 bs1 fp32: jax 1.21x faster than torch
 // (95% CI 1.13-1.27x; 3 and 3 repetitions)". Empty when there are none.
+// The sentences are analysis::VerdictSentence's, which the report's opening prints too.
 std::string VerdictSentences(const Comparisons& c);
+
+// "faster" for latency and throughput, "lower" for memory and energy.
+std::string BetterWord(const std::string& metric);
 
 }  // namespace dlb::cli

@@ -26,6 +26,9 @@ ExitCode Dispatch(int argc, char** argv) {
   AddStatsCommand(app, result);
   AddCompareCommand(app, result);
   AddReportCommand(app, result);
+  AddDbCommand(app, result);
+  AddRecommendCommand(app, result);
+  AddPredictCommand(app, result);
   AddSelftestCommand(app, result);
   try {
     app.parse(argc, argv);

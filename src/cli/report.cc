@@ -12,9 +12,11 @@
 
 #include "analysis/compare.h"
 #include "analysis/settings.h"
+#include "analysis/verdict.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/comparisons.h"
+#include "cli/measured.h"
 #include "report/document.h"
 #include "report/gnuplot.h"
 #include "report/summary.h"
@@ -38,6 +40,8 @@ struct ReportCliOptions {
   std::string format = "html,md,latex,csv";
   bool png = false;
   analysis::CompareOptions compare;
+  std::string objective;  // empty: no recommendation
+  std::vector<std::string> constraints;
 };
 
 struct Side {
@@ -103,6 +107,12 @@ std::vector<report::Finding> Findings(const report::ReportInput& in, const std::
                    r.verdict,
                    r.kind == analysis::VerdictKind::kBLower || r.kind == analysis::VerdictKind::kBHigher,
                    SettingsNote(a, b, sides[r.a].settings_json, sides[r.b].settings_json)});
+    report::Finding& f = out.back();
+    f.kind = r.kind;
+    f.reason = analysis::UndecidedReason(r, options);
+    f.sentence = analysis::VerdictSentence(
+        r, {fmt::format("{} bs{} {}", a.model, a.batch, f.precision), f.a, f.b, f.reps_a, f.reps_b},
+        options);
   }
   return out;
 }
@@ -194,6 +204,12 @@ ExitCode Report(const ReportCliOptions& o) {
   }
   in.findings = Findings(in, sides, o.compare);
   in.findings_method = analysis::RepetitionMethodText(o.compare, in.findings.size());
+  in.threshold = o.compare.threshold;
+  if (!o.objective.empty()) {
+    std::vector<MeasuredCell> measured = LoadMeasured({o.db});
+    std::erase_if(measured, [&](const MeasuredCell& m) { return !seen_runs.count(m.run.run_id); });
+    in.recommendation = RecommendSentences(measured, o.objective, o.constraints, o.compare);
+  }
   auto written = report::WriteReport(in, options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (const auto& p : written) {
@@ -220,6 +236,9 @@ void AddReportCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--format", o->format, "comma-separated: html, md, latex, csv")
       ->capture_default_str();
   cmd->add_flag("--png", o->png, "also write plots/*.png (gnuplot pngcairo)");
+  cmd->add_option("--objective", o->objective,
+                  "open with a recommendation for: throughput, latency, energy (see dlbench recommend)");
+  cmd->add_option("--constraint", o->constraints, "with --objective: FIELD OP VALUE, e.g. 'p99 < 20ms'");
   cmd->callback([o, &result] { result = Report(*o); });
 }
 

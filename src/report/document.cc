@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "analysis/peaks.h"
 #include "plan/catalog.h"
 #include "report/escape.h"
+#include "report/headline.h"
 #include "stats/descriptive.h"
 #include "report/plots.h"
 #include "report/summary.h"
@@ -43,6 +45,55 @@ std::string CellName(const ReportCell& rc, bool multi_run) {
   std::string s =
       rc.cell.model + " bs" + std::to_string(rc.cell.batch) + " " + SeriesLabel(rc.cell);
   return multi_run ? fmt::format("run {}: {}", rc.run_id, s) : s;
+}
+
+// A reason repeated in every row of a column ("unavailable: no /sys/class/powercap ...", "not in
+// table: <CPU name>") says one thing once: the column shows "-" and the caption says it.
+void NoteRepeatedUnavailable(Table& t) {
+  struct Column {
+    size_t idx;
+    std::string prefix, sentence;
+  };
+  for (const Column& col : {Column{7, "unavailable: ", "Energy per sample is unavailable for every cell: {}."},
+                            Column{5, "not in table: ", "No datasheet peak for {} (docs/peaks.md), so no utilization."}}) {
+    if (t.rows.empty()) break;
+    const std::string& first = t.rows[0][col.idx];
+    if (!first.starts_with(col.prefix)) continue;
+    bool same = std::all_of(t.rows.begin(), t.rows.end(),
+                            [&](const auto& row) { return row[col.idx] == first; });
+    if (!same) continue;
+    t.caption += " " + fmt::format(fmt::runtime(col.sentence), first.substr(col.prefix.size()));
+    for (auto& row : t.rows) row[col.idx] = "-";
+  }
+}
+
+// For the documents people read (HTML, Markdown, LaTeX): columns that are "-" in every row are left
+// out and the caption names them, so a CPU-only run's tables fit a page. CSV keeps every column.
+Table Compact(const Table& t) {
+  if (t.rows.empty()) return t;
+  std::vector<size_t> keep;
+  std::vector<std::string> dropped;
+  for (size_t i = 0; i < t.header.size(); ++i) {
+    bool empty = i > 0 && std::all_of(t.rows.begin(), t.rows.end(),
+                                      [&](const auto& row) { return row[i] == "-"; });
+    if (empty) {
+      dropped.push_back(t.header[i]);
+    } else {
+      keep.push_back(i);
+    }
+  }
+  if (dropped.empty()) return t;
+  Table out{t.name, t.caption + " Without a value in any row: " + Join(dropped, ", ") + ".", {}, {}, {}};
+  for (size_t i : keep) {
+    out.header.push_back(t.header[i]);
+    out.right.push_back(i < t.right.size() && t.right[i]);
+  }
+  for (const auto& row : t.rows) {
+    std::vector<std::string> r;
+    for (size_t i : keep) r.push_back(row[i]);
+    out.rows.push_back(std::move(r));
+  }
+  return out;
 }
 
 std::vector<Table> BuildTables(const ReportInput& in) {
@@ -132,6 +183,7 @@ std::vector<Table> BuildTables(const ReportInput& in) {
              : "-",
          Opt(c.avg_power_w, "{:.4g}"), Opt(c.throttled_repetitions)});
   }
+  NoteRepeatedUnavailable(eff);
   Table sp{"speedups",
            "Comparisons over repetitions: B/A latency ratio with its 95% interval (Welch on the log medians)",
            {"model", "batch", "precision", "A", "B", "median A", "median B", "B/A", "95% CI",
@@ -230,9 +282,83 @@ const char* kNotMeasured =
     "the efficiency table.";
 
 
+// ---- The opening: the answer first (report/headline.h), with the one plot that shows it ----
+const Plot* LeadPlot(const PlotSet& plots) {
+  for (const auto& p : plots.plots) {
+    if (p.file == "findings") return &p;
+  }
+  for (const auto& p : plots.plots) {
+    if (p.file.starts_with("throughput-")) return &p;
+  }
+  return nullptr;
+}
+
+struct AnswerList {
+  const char* title;
+  const std::vector<std::string>* items;
+  size_t more;
+};
+
+std::vector<AnswerList> AnswerLists(const Headline& h) {
+  return {{"Won", &h.won, h.more_won},
+          {"Equivalent", &h.equivalent, h.more_equivalent},
+          {"Not decided", &h.undecided, h.more_undecided}};
+}
+
+std::string AnswerHtml(const Headline& h, const Plot* lead) {
+  std::string s = "<section id=\"answer\"><h2>The answer</h2><div class=\"lead\"><div class=\"lead-text\">\n";
+  for (const auto& c : h.compared) s += "<p>" + HtmlEscape(c) + "</p>\n";
+  if (!h.recommendation.empty()) {
+    s += "<p class=\"rec\"><b>Recommendation.</b> ";
+    for (const auto& r : h.recommendation) s += HtmlEscape(r) + " ";
+    s += "</p>\n";
+  }
+  for (const auto& l : AnswerLists(h)) {
+    if (l.items->empty()) continue;
+    s += fmt::format("<p class=\"lh\"><b>{}</b></p><ul>\n", l.title);
+    for (const auto& x : *l.items) s += "<li>" + HtmlEscape(x) + "</li>\n";
+    if (l.more > 0) s += fmt::format("<li>and {} more (Findings below)</li>\n", l.more);
+    s += "</ul>\n";
+  }
+  if (!h.undecided_why.empty()) s += "<p>" + HtmlEscape(h.undecided_why) + "</p>\n";
+  if (h.won.empty() && h.equivalent.empty() && h.undecided.empty()) {
+    s += "<p>No two successful cells differ only in framework or variant, so nothing was "
+         "compared.</p>\n";
+  }
+  for (const auto& b : h.best) s += "<p>" + HtmlEscape(b) + "</p>\n";
+  s += "</div>\n";
+  if (lead) {
+    s += "<figure id=\"plot-" + HtmlEscape(lead->file) + "\">\n" + lead->svg + "\n<figcaption>" +
+         HtmlEscape(lead->title) + " (plots/" + HtmlEscape(lead->file) + ".svg)</figcaption></figure>\n";
+  }
+  return s + "</div></section>\n";
+}
+
+std::string AnswerMd(const Headline& h, const Plot* lead) {
+  std::string s = "## The answer\n\n";
+  for (const auto& c : h.compared) s += MarkdownEscape(c) + "\n\n";
+  if (!h.recommendation.empty()) {
+    std::vector<std::string> r;
+    for (const auto& x : h.recommendation) r.push_back(MarkdownEscape(x));
+    s += "**Recommendation.** " + Join(r, " ") + "\n\n";
+  }
+  for (const auto& l : AnswerLists(h)) {
+    if (l.items->empty()) continue;
+    s += fmt::format("**{}**\n\n", l.title);
+    for (const auto& x : *l.items) s += "- " + MarkdownEscape(x) + "\n";
+    if (l.more > 0) s += fmt::format("- and {} more (Findings below)\n", l.more);
+    s += "\n";
+  }
+  if (!h.undecided_why.empty()) s += MarkdownEscape(h.undecided_why) + "\n\n";
+  for (const auto& b : h.best) s += MarkdownEscape(b) + "\n\n";
+  if (lead) s += "![" + MarkdownEscape(lead->title) + "](plots/" + lead->file + ".svg)\n\n";
+  return s;
+}
+
 // ---- HTML ----
-std::string HtmlTable(const Table& t) {
-  if (t.rows.empty()) return "";
+std::string HtmlTable(const Table& full) {
+  if (full.rows.empty()) return "";
+  const Table t = Compact(full);
   std::string s = fmt::format("<table id=\"t-{}\"><caption>{}</caption><thead><tr>", t.name,
                               HtmlEscape(t.caption));
   for (const auto& h : t.header) s += "<th>" + HtmlEscape(h) + "</th>";
@@ -274,6 +400,7 @@ std::vector<std::pair<std::string, std::string>> RunFacts(const store::RunRow& r
 
 std::string Html(const ReportInput& in, const std::vector<Table>& tables, const Table& val,
                  const Table& prob, const PlotSet& plots) {
+  const Plot* lead = LeadPlot(plots);
   std::string title =
       "dlbench report: " + (in.runs.empty() ? std::string("-") : in.runs.front().experiment);
   std::string s =
@@ -289,9 +416,14 @@ std::string Html(const ReportInput& in, const std::vector<Table>& tables, const 
       "td{word-break:break-all}pre{background:#f6f6f6;padding:0.8em;overflow:auto;font-size:0.85em}"
       "\n"
       "figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}figcaption{font-style:italic}\n"
-      ".bad{color:#a40000}\n</style></head><body>\n";
-  s += "<h1>" + HtmlEscape(title) + "</h1>\n<p>Written by <code>" + HtmlEscape(in.command) +
-       "</code>.</p>\n";
+      ".bad{color:#a40000}\n"
+      "h1{margin:0 0 0.2em}#answer h2{margin:0.2em 0}.lead{display:flex;gap:1.5em;align-items:flex-start}"
+      ".lead-text{flex:1 1 55%;font-size:0.95em}.lead-text ul{margin:0.2em 0;padding-left:1.2em}"
+      ".lead-text p{margin:0.4em 0}.lead figure{flex:1 1 45%;margin:0}.rec{background:#eef5ee;padding:0.4em}\n"
+      "</style></head><body>\n";
+  s += "<h1>" + HtmlEscape(title) + "</h1>\n";
+  s += AnswerHtml(BuildHeadline(in), lead);
+  s += "<p>Written by <code>" + HtmlEscape(in.command) + "</code>.</p>\n";
   s += "<h2 id=\"environment\">Environment</h2>\n";
   for (const auto& r : in.runs) s += Kv(RunFacts(r));
   if (!in.versions.empty())
@@ -324,6 +456,7 @@ std::string Html(const ReportInput& in, const std::vector<Table>& tables, const 
                          : "<div class=\"bad\">" + HtmlTable(prob) + "</div>";
   s += "<h2 id=\"plots\">Plots</h2>\n";
   for (const auto& p : plots.plots) {
+    if (&p == lead) continue;  // shown with the answer
     s += "<figure id=\"plot-" + HtmlEscape(p.file) + "\">\n" + p.svg + "\n<figcaption>" +
          HtmlEscape(p.title) + " (plots/" + HtmlEscape(p.file) + ".svg)</figcaption></figure>\n";
   }
@@ -333,8 +466,9 @@ std::string Html(const ReportInput& in, const std::vector<Table>& tables, const 
 }
 
 // ---- Markdown ----
-std::string MdTable(const Table& t) {
-  if (t.rows.empty()) return "";
+std::string MdTable(const Table& full) {
+  if (full.rows.empty()) return "";
+  const Table t = Compact(full);
   std::string s = "*" + MarkdownEscape(t.caption) + "*\n\n|";
   for (const auto& h : t.header) s += " " + MarkdownEscape(h) + " |";
   s += "\n|";
@@ -353,7 +487,8 @@ std::string Markdown(const ReportInput& in, const std::vector<Table>& tables, co
                      const Table& prob, const PlotSet& plots) {
   std::string s =
       "# dlbench report: " + MarkdownEscape(in.runs.empty() ? "-" : in.runs.front().experiment) +
-      "\n\nWritten by `" + in.command + "`.\n\n## Environment\n\n";
+      "\n\n" + AnswerMd(BuildHeadline(in), LeadPlot(plots)) + "Written by `" + in.command +
+      "`.\n\n## Environment\n\n";
   for (const auto& r : in.runs) {
     for (const auto& [k, v] : RunFacts(r)) s += "- **" + k + "**: " + MarkdownEscape(v) + "\n";
     s += "\n";
@@ -382,12 +517,15 @@ std::string Markdown(const ReportInput& in, const std::vector<Table>& tables, co
 }
 
 // ---- LaTeX ----
-std::string TexTable(const Table& t) {
+// Each table is scaled down to \linewidth when wider (never up), so it fits a paper's column.
+std::string TexTable(const Table& full) {
+  const Table t = Compact(full);
   std::string spec;
   for (size_t i = 0; i < t.header.size(); ++i) spec += i < t.right.size() && t.right[i] ? 'r' : 'l';
   std::string s = "\\begin{table}[htbp]\n\\centering\\footnotesize\n\\caption{" +
                   LatexEscape(t.caption) + "}\n\\label{tab:dlbench-" + t.name +
-                  "}\n\\begin{tabular}{" + spec + "}\n\\toprule\n";
+                  "}\n\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
+                  "\\begin{tabular}{" + spec + "}\n\\toprule\n";
   std::vector<std::string> h;
   for (const auto& x : t.header) h.push_back(LatexEscape(x));
   s += Join(h, " & ") + " \\\\\n\\midrule\n";
@@ -398,11 +536,11 @@ std::string TexTable(const Table& t) {
   }
   if (t.rows.empty())
     s += fmt::format("\\multicolumn{{{}}}{{l}}{{(no rows)}} \\\\\n", t.header.size());
-  return s + "\\bottomrule\n\\end{tabular}\n\\end{table}\n\n";
+  return s + "\\bottomrule\n\\end{tabular}}\n\\end{table}\n\n";
 }
 
 std::string Latex(const std::vector<Table>& tables) {
-  std::string s = "% Generated by dlbench report; needs \\usepackage{booktabs}.\n\n";
+  std::string s = "% Generated by dlbench report; needs \\usepackage{booktabs} and \\usepackage{graphicx}.\n\n";
   for (const auto& t : tables) s += TexTable(t);
   return s;
 }

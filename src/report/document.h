@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/compare.h"
 #include "stats/bootstrap.h"
 #include "store/query.h"
 
@@ -45,6 +46,9 @@ struct Finding {
   std::string verdict;
   bool significant = false;   // a difference was claimed (B faster or slower)
   std::string settings_note;  // "layout NCHW vs NHWC; ..." or empty
+  analysis::VerdictKind kind = analysis::VerdictKind::kUndecided;
+  std::string sentence{};  // analysis::VerdictSentence: what compare, show and run print
+  std::string reason{};    // analysis::UndecidedReason; empty when decided
 };
 
 struct ReportInput {
@@ -56,6 +60,9 @@ struct ReportInput {
   std::vector<std::pair<std::string, std::string>> versions;
   std::string command;          // the report command line
   std::string findings_method;  // one paragraph: tests, alpha, threshold, thinning
+  double threshold = 0.01;      // the findings' equivalence band, as a fraction
+  // `report --objective`: the recommendation's sentences (analysis/recommend.h); empty without one.
+  std::vector<std::string> recommendation;
 };
 
 struct ReportOptions {

@@ -288,6 +288,62 @@ void Heatmap(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set
   set.plots.push_back({"speedup-heatmap", title, ""});
 }
 
+// The opening's plot: each comparison's speedup of B over A (A's latency / B's) with its 95%
+// interval on a log axis, the equivalence band shaded, one colour per verdict. At most 24 rows,
+// the largest effects first, so it stays readable on the first screen.
+void Forest(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set) {
+  if (in.findings.empty()) return;  // the heatmap's sentence already says why
+  std::vector<const Finding*> rows;
+  for (const auto& f : in.findings) {
+    if (f.ratio > 0 && std::isfinite(f.ratio)) rows.push_back(&f);
+  }
+  if (rows.empty()) return;
+  std::stable_sort(rows.begin(), rows.end(), [](const Finding* a, const Finding* b) {
+    return std::fabs(std::log(a->ratio)) > std::fabs(std::log(b->ratio));
+  });
+  if (rows.size() > 24) rows.resize(24);
+  std::string data[3];  // B faster or slower, equivalent, not decided
+  double lo = 1 / (1 + in.threshold), hi = 1 / (1 - in.threshold);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Finding& f = *rows[i];
+    double x = 1 / f.ratio, xlo = x, xhi = x;
+    if (f.ci && f.ci->lo > 0) {
+      xlo = 1 / f.ci->hi;
+      xhi = 1 / f.ci->lo;
+    }
+    lo = std::min(lo, xlo);
+    hi = std::max(hi, xhi);
+    int k = f.kind == analysis::VerdictKind::kEquivalent  ? 1
+            : f.kind == analysis::VerdictKind::kUndecided ? 2
+                                                           : 0;
+    data[k] += fmt::format("{} {:.6g} {:.6g} {:.6g} {}\n", rows.size() - i, x, xlo, xhi,
+                           DataLabel(fmt::format("{} vs {} · {} bs{} {}", f.b, f.a, f.model,
+                                                 f.batch, f.precision)));
+  }
+  const char* names[3] = {"difference claimed", "equivalent", "not decided"};
+  const char* colours[3] = {"#b2182b", "#1a9850", "#888888"};
+  std::vector<std::string> parts;
+  for (int k = 0; k < 3; ++k) {
+    if (data[k].empty()) continue;
+    std::string dat = fmt::format("forest-{}.dat", k);
+    WriteFile(tmp / dat, data[k]);
+    parts.push_back(fmt::format("{} using 2:1:3:4:ytic(5) with xerrorbars pt 7 ps 1.3 lw 2 lc rgb "
+                                "'{}' title '{}'",
+                                GnuplotString(dat), colours[k], names[k]));
+  }
+  std::string title = "Speedup of B over A with its 95% CI (right of 1: B faster)";
+  Begin(s, "findings", title);
+  s.body += fmt::format(
+      "set xlabel 'A latency / B latency (log scale)' font ',17'\nset title font ',18'\n"
+      "set tics font ',16'\nset key font ',16'\nset logscale x 2\nset xrange [{:.6g}:{:.6g}]\n"
+      "set yrange [0.4:{}]\nset grid noytics\nset key outside bottom center horizontal\n"
+      "set object 1 rect from {:.6g}, graph 0 to {:.6g}, graph 1 fc rgb '#e8f4e8' fs solid noborder "
+      "behind\nset arrow 1 from 1, graph 0 to 1, graph 1 nohead lc rgb '#444444' dt 2\nplot {}\n",
+      lo / 1.15, hi * 1.15, rows.size() + 0.6, 1 / (1 + in.threshold), 1 / (1 - in.threshold),
+      fmt::join(parts, ", \\\n  "));
+  set.plots.push_back({"findings", title, ""});
+}
+
 void Startup(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set) {
   // One bar group per framework/model/precision series, from its smallest batch.
   std::map<std::string, const store::CellRow*> first;
@@ -371,6 +427,7 @@ PlotSet DrawPlots(const ReportInput& in, const fs::path& plots_dir, bool png) {
   TempDir tmp;
   Script s;
   PlotSet set;
+  Forest(in, tmp.path(), s, set);
   Throughput(in, tmp.path(), s, set);
   LatencyBoxes(in, tmp.path(), s, set);
   Memory(in, tmp.path(), s, set);

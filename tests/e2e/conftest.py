@@ -68,7 +68,7 @@ def compile_tables(out: Path) -> None:
     assert pdflatex, "pdflatex is not installed; run scripts/setup.sh"
     (out / "doc.tex").write_text(
         "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage[margin=1cm,landscape]{geometry}\n"
-        "\\usepackage{booktabs}\n\\usepackage{textcomp}\n\\begin{document}\n\\input{tables.tex}\n\\end{document}\n")
+        "\\usepackage{booktabs}\n\\usepackage{graphicx}\n\\usepackage{textcomp}\n\\begin{document}\n\\input{tables.tex}\n\\end{document}\n")
     r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=out,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-3000:]

@@ -30,7 +30,7 @@ options = {{ faults = {{ crash = "load" }} }}
 options = {{ unsupported = "this synthetic cell cannot run here" }}
 """
 
-PLOTS = ["throughput-0-synthetic", "latency-bs1", "memory", "speedup-heatmap", "startup"]
+PLOTS = ["findings", "throughput-0-synthetic", "latency-bs1", "memory", "speedup-heatmap", "startup"]
 
 
 @pytest.fixture(scope="module")
