@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <fstream>
 
@@ -106,15 +108,19 @@ std::vector<Table> BuildTables(const ReportInput& in) {
             {false, false, true, true, true, true, true, true, true},
             {}};
   Table lat{"latency",
-            "Latency percentiles per call (tail percentiles only with enough samples)",
+            "Latency percentiles per call: one forward for inference cells, one whole training step "
+            "(forward, loss, backward, optimizer) for training cells, on synthetic inputs already "
+            "on the device, so data loading is excluded (tail percentiles only with enough samples)",
             {"cell", "min", "p50", "p90", "p95", "p99", "max", "mean", "std"},
             {false, true, true, true, true, true, true, true, true},
             {}};
   Table mem{"memory",
-            "Peak memory and start-up times",
-            {"cell", "peak host RSS", "peak device", "parameters", "load (s)",
+            "Peak memory and start-up times; for training cells the parameters' and the optimizer "
+            "state's bytes as the worker counted them",
+            {"cell", "peak host RSS", "peak device", "parameters", "parameter bytes",
+             "optimizer state", "load (s)",
              "compile, 1st rep (s)", "compile, later (s)", "first call (s)"},
-            {false, true, true, true, true, true, true, true},
+            {false, true, true, true, true, true, true, true, true, true},
             {}};
   for (const auto& rc : in.cells) {
     const auto& c = rc.cell;
@@ -140,8 +146,16 @@ std::vector<Table> BuildTables(const ReportInput& in) {
     lat.rows.push_back({name, Ns(c.min_ns), Ns(c.p50_ns), tail(c.p90_ns, stats::kMinSamplesP90),
                         tail(c.p95_ns, stats::kMinSamplesP95), tail(c.p99_ns, stats::kMinSamplesP99),
                         Ns(c.max_ns), Ns(c.mean_ns), Ns(c.std_ns)});
+    auto settings = nlohmann::json::parse(c.settings_json.value_or("{}"), nullptr, false);
+    auto setting_bytes = [&](const char* key) -> std::optional<int64_t> {
+      if (settings.is_object() && settings.contains(key) && settings[key].is_number_integer()) {
+        return settings[key].get<int64_t>();
+      }
+      return std::nullopt;
+    };
     mem.rows.push_back({name, Bytes(c.peak_rss_bytes), Bytes(c.peak_device_bytes),
-                        Opt(c.parameters), Opt(c.load_s, "{:.3g}"),
+                        Opt(c.parameters), Bytes(setting_bytes("parameter_bytes")),
+                        Bytes(setting_bytes("optimizer_state_bytes")), Opt(c.load_s, "{:.3g}"),
                         Opt(rc.compile_cold_s, "{:.3g}"), Opt(rc.compile_warm_s, "{:.3g}"),
                         Opt(c.first_call_s, "{:.3g}")});
   }

@@ -5,7 +5,8 @@ Facts that shaped it (torchvision 0.26 and flax 0.12 sources, read 2026-11):
   "fc1"), so a Flax parameter path joined with "." is the torchvision state-dict key (convert.py).
 - torchvision pads symmetrically ((k - 1) // 2, ResNet's stem 3); Flax's "SAME" pads a stride-2
   convolution on an even input asymmetrically, so every padding here is explicit.
-- BatchNorm eps: 1e-5 for ResNet and EfficientNet-B0 (torch's default), 1e-3 for MobileNetV3.
+- BatchNorm eps: 1e-5 for ResNet and EfficientNet-B0 (torch's default), 1e-3 for MobileNetV3;
+  momentum (training only) torch's 0.1 except MobileNetV3's 0.01.
   LayerNorm eps 1e-6 in ViT. torch's nn.GELU is the exact (erf) form, while jax.nn.gelu defaults to
   tanh.
 - ViT attention is nn.MultiheadAttention: one in_proj of 3*D outputs (q, k, v in that order, heads
@@ -117,11 +118,13 @@ class TrainingBatchNorm(nn.Module):
         return y.astype(x.dtype)
 
 
-def _batch_norm(eps: float, name: str, train: bool) -> nn.Module:
+def _batch_norm(
+    eps: float, name: str, train: bool, momentum: float = BATCH_NORM_MOMENTUM
+) -> nn.Module:
     """nn.BatchNorm on running statistics for inference (unchanged, so inference outputs are what
     they were), TrainingBatchNorm for training; both hold the same variables."""
     if train:
-        return TrainingBatchNorm(eps, name=name)
+        return TrainingBatchNorm(eps, momentum, name=name)
     return nn.BatchNorm(use_running_average=True, epsilon=eps, name=name)
 
 
@@ -142,11 +145,12 @@ class ConvNormAct(nn.Module):
     groups: int = 1
     eps: float = 1e-5
     act: Activation = None
+    momentum: float = BATCH_NORM_MOMENTUM
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         x = _conv(self.features, self.kernel, self.stride, self.groups, name="0")(x)
-        x = _batch_norm(self.eps, "1", train)(x)
+        x = _batch_norm(self.eps, "1", train, self.momentum)(x)
         return x if self.act is None else self.act(x)
 
 
@@ -281,6 +285,9 @@ _MOBILENET_V3_SMALL = tuple(
     )
 )
 _MOBILENET_EPS = 1e-3
+# torchvision builds MobileNetV3's BatchNorm with momentum 0.01 (running = 0.99 running + 0.01
+# batch), not the default 0.1: 0.99 in Flax's convention.
+_MOBILENET_MOMENTUM = 0.99
 
 
 class InvertedResidualBlock(nn.Module):
@@ -290,11 +297,13 @@ class InvertedResidualBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-        cnf, eps = self.cnf, _MOBILENET_EPS
+        cnf, eps, mom = self.cnf, _MOBILENET_EPS, _MOBILENET_MOMENTUM
         act = _hardswish if cnf.use_hs else nn.relu
         idx = 0
         if cnf.expanded_channels != cnf.input_channels:
-            x = ConvNormAct(cnf.expanded_channels, 1, eps=eps, act=act, name=str(idx))(x, train)
+            x = ConvNormAct(
+                cnf.expanded_channels, 1, eps=eps, act=act, momentum=mom, name=str(idx)
+            )(x, train)
             idx += 1
         x = ConvNormAct(
             cnf.expanded_channels,
@@ -303,6 +312,7 @@ class InvertedResidualBlock(nn.Module):
             cnf.expanded_channels,
             eps,
             act,
+            mom,
             name=str(idx),
         )(x, train)
         idx += 1
@@ -310,7 +320,7 @@ class InvertedResidualBlock(nn.Module):
             squeeze = _make_divisible(cnf.expanded_channels // 4)
             x = SqueezeExcitation(squeeze, nn.relu, jax.nn.hard_sigmoid, name=str(idx))(x)
             idx += 1
-        return ConvNormAct(cnf.out_channels, 1, eps=eps, name=str(idx))(x, train)
+        return ConvNormAct(cnf.out_channels, 1, eps=eps, momentum=mom, name=str(idx))(x, train)
 
 
 class InvertedResidual(nn.Module):
@@ -326,11 +336,20 @@ class InvertedResidual(nn.Module):
 class MobileNetV3Features(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-        x = ConvNormAct(16, 3, 2, eps=_MOBILENET_EPS, act=_hardswish, name="0")(x, train)
+        x = ConvNormAct(
+            16, 3, 2, eps=_MOBILENET_EPS, act=_hardswish, momentum=_MOBILENET_MOMENTUM, name="0"
+        )(x, train)
         for idx, cnf in enumerate(_MOBILENET_V3_SMALL):
             x = InvertedResidual(cnf, name=str(idx + 1))(x, train)
         last = len(_MOBILENET_V3_SMALL) + 1
-        return ConvNormAct(6 * 96, 1, eps=_MOBILENET_EPS, act=_hardswish, name=str(last))(x, train)
+        return ConvNormAct(
+            6 * 96,
+            1,
+            eps=_MOBILENET_EPS,
+            act=_hardswish,
+            momentum=_MOBILENET_MOMENTUM,
+            name=str(last),
+        )(x, train)
 
 
 class MobileNetV3Classifier(nn.Module):
