@@ -9,7 +9,6 @@
 #include "cli/commands.h"
 #include "analysis/peaks.h"
 #include "cli/common.h"
-#include "plan/catalog.h"
 #include "probe/contention.h"
 #include "probe/host.h"
 #include "probe/nvml.h"
@@ -205,7 +204,7 @@ ExitCode Doctor(const DoctorOptions& o) {
                       {"workers_source", launch.workers_source}};
   bool all_ok = true;
   report["workers"] = json::array();
-  for (const auto& name : plan::FrameworkNames()) {
+  for (const auto& name : launch.launch.workers.Names()) {
     json w = ProbeWorker(name, launch, o);
     all_ok = all_ok && w["ok"].get<bool>();
     report["workers"].push_back(std::move(w));

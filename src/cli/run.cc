@@ -24,6 +24,7 @@
 #include "report/summary.h"
 #include "report/table.h"
 #include "revision.h"
+#include "run/capabilities.h"
 #include "run/estimate.h"
 #include "run/scheduler.h"
 #include "run/validation.h"
@@ -155,20 +156,25 @@ void PrintPlan(const plan::Plan& plan) {
   std::fputs(t.Render().c_str(), stdout);
 }
 
-// validate = true: one validation per (model, precision, device) of the run's torch/jax cells.
+// validate = true: one validation per (model, precision, device) of the cells of the workers that
+// can be validated (their capabilities: canonical weights, save_weights and outputs).
 bool RunValidations(const plan::Plan& plan, const LaunchChoice& launch, store::Store& store,
                     int64_t run_id) {
   std::vector<std::string> frameworks;
-  for (const auto& fw : plan.experiment.matrix.framework) {
-    if (fw == "torch" || fw == "jax") frameworks.push_back(fw);
+  for (const auto& caps : plan.experiment.capabilities) {
+    if (caps.CanValidate("inference")) frameworks.push_back(caps.worker);
   }
   if (frameworks.size() < 2) {
-    PrintWarning("validate = true needs both torch and jax in the matrix; nothing to compare");
+    PrintWarning(fmt::format("validate = true needs two frameworks in the matrix that load canonical "
+                             "weights and answer outputs (here: {}); nothing to compare",
+                             frameworks.empty() ? "none" : Join(frameworks, ", ")));
     return true;
   }
   std::set<std::tuple<std::string, std::string, std::string>> groups;
   for (const auto& c : plan.cells) {
-    if (c.framework == "torch" || c.framework == "jax") groups.insert({c.model, c.precision, c.device});
+    if (std::find(frameworks.begin(), frameworks.end(), c.framework) != frameworks.end()) {
+      groups.insert({c.model, c.precision, c.device});
+    }
   }
   std::string tmpl = (std::filesystem::temp_directory_path() / "dlbench-validate-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw EnvError("cannot create a temporary directory");
@@ -198,7 +204,11 @@ bool RunValidations(const plan::Plan& plan, const LaunchChoice& launch, store::S
 
 ExitCode RunCommand(const RunOptions& o) {
   InstallInterruptHandlers();
-  plan::Experiment experiment = plan::ParseExperimentFile(o.file);
+  LaunchChoice launch = ChooseLaunch(o.python);
+  // The experiment is checked against what its workers say they run, before any of them runs.
+  run::WorkerCapabilityCache capabilities(launch.launch);
+  plan::Experiment experiment = plan::ParseExperimentFile(o.file, capabilities);
+  launch.launch.workers = experiment.workers;
   std::vector<plan::Filter> filters;
   for (const auto& f : o.filters) filters.push_back(plan::ParseFilter(f));
   plan::Plan plan = plan::Expand(experiment, filters);
@@ -237,7 +247,6 @@ ExitCode RunCommand(const RunOptions& o) {
     }
     return ExitCode::kDone;
   }
-  LaunchChoice launch = ChooseLaunch(o.python);
   CompileCacheRoot cache(o.compile_cache);
   launch.launch.compile_cache_root = cache.path();
   store::Store store = store::Store::Open(o.db);

@@ -16,6 +16,7 @@
 #include "cli/common.h"
 #include "plan/expand.h"
 #include "plan/parse.h"
+#include "run/capabilities.h"
 #include "run/protocol.h"
 #include "run/scheduler.h"
 #include "run/worker_client.h"
@@ -121,7 +122,8 @@ latency = {{ distribution = "constant", value_ns = 1000000 }}
     for (int i = 1; i <= cells; ++i) b += (i > 1 ? ", " : "") + std::to_string(i);
     return b;
   }());
-  auto plan = plan::Expand(plan::ParseExperiment(toml, "selftest.toml"), {});
+  run::WorkerCapabilityCache capabilities(launch.launch);
+  auto plan = plan::Expand(plan::ParseExperiment(toml, "selftest.toml", capabilities), {});
   auto store = store::Store::Open(dir + "/controller.db");
   int64_t run_id = store.BeginRun({"selftest", ::getpid(), DlbenchVersion(), "-", "[]", "{}"}, plan);
   TimingSink sink(store, run_id);
@@ -136,11 +138,12 @@ latency = {{ distribution = "constant", value_ns = 1000000 }}
 }
 
 // 3. Store ingest of raw samples.
-void BenchStore(const std::string& dir, int64_t samples) {
+void BenchStore(const LaunchChoice& launch, const std::string& dir, int64_t samples) {
   auto store = store::Store::Open(dir + "/ingest.db");
+  run::WorkerCapabilityCache capabilities(launch.launch);
   auto plan = plan::Expand(plan::ParseExperiment(
       "[experiment]\nname = \"ingest\"\nrepetitions = 1\n[matrix]\nframework = \"synthetic\"\nmodel = \"synthetic\"\n",
-      "ingest.toml"), {});
+      "ingest.toml", capabilities), {});
   int64_t run_id = store.BeginRun({"selftest", ::getpid(), DlbenchVersion(), "-", "[]", "{}"}, plan);
   run::RepetitionResult r;
   r.status = run::RepStatus::kOk;
@@ -185,7 +188,7 @@ ExitCode Selftest(const SelftestOptions& o) {
   fmt::print("\n");
   BenchController(launch, dir, o.cells);
   fmt::print("\n");
-  BenchStore(dir, o.samples);
+  BenchStore(launch, dir, o.samples);
   BenchReport(dir);
   std::error_code ec;
   fs::remove_all(dir, ec);

@@ -13,7 +13,9 @@
 #include "cli/common.h"
 #include "cli/validation_output.h"
 #include "plan/catalog.h"
+#include "plan/registry.h"
 #include "report/table.h"
+#include "run/capabilities.h"
 #include "run/validation.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -25,7 +27,7 @@ namespace fs = std::filesystem;
 
 struct ValidateOptions {
   std::vector<std::string> models;
-  std::vector<std::string> frameworks = {"torch", "jax"};
+  std::vector<std::string> frameworks;  // empty: every worker that can be validated
   std::string precision = "fp32";
   std::string device = "cpu";
   std::string weights;
@@ -39,21 +41,51 @@ struct ValidateOptions {
   double timeout_s = 600;
 };
 
-void Check(const ValidateOptions& o) {
-  std::vector<std::string> models = plan::FindFramework("torch")->models;
-  for (const auto& m : o.models) {
-    if (std::find(models.begin(), models.end(), m) == models.end()) {
-      throw UserError(fmt::format("--model {}: not a model; {}", m, AllowedValues(m, models)));
-    }
+bool Lists(const std::vector<std::string>& list, const std::string& s) {
+  return std::find(list.begin(), list.end(), s) != list.end();
+}
+
+// The workers that can take part, from what they report: canonical weights, and save_weights with
+// outputs (inference) or train (training). Asks every registry worker once.
+std::vector<std::string> ValidatableWorkers(const plan::WorkerRegistry& registry,
+                                            plan::CapabilitySource& capabilities,
+                                            const std::string& workload) {
+  std::vector<std::string> names;
+  for (const auto& entry : registry.entries()) {
+    if (capabilities.Get(entry).CanValidate(workload)) names.push_back(entry.name);
   }
-  const std::vector<std::string> with_weights = {"torch", "jax"};
+  return names;
+}
+
+// Fills in the frameworks (every validatable worker) and the models (those every chosen framework
+// offers) when none were given, and checks the ones that were.
+void Resolve(ValidateOptions& o, const plan::WorkerRegistry& registry,
+             plan::CapabilitySource& capabilities) {
+  std::vector<std::string> with_weights = ValidatableWorkers(registry, capabilities, o.workload);
+  if (o.frameworks.empty()) o.frameworks = with_weights;
   for (const auto& f : o.frameworks) {
-    if (std::find(with_weights.begin(), with_weights.end(), f) == with_weights.end()) {
+    if (!Lists(with_weights, f)) {
       throw UserError(fmt::format("--framework {}: not a framework with weights; {}", f,
                                   AllowedValues(f, with_weights)));
     }
   }
   if (o.frameworks.size() < 2) throw UserError("--framework: give at least two frameworks to compare");
+  std::vector<std::string> models;
+  for (const auto& m : capabilities.Get(*registry.Find(o.frameworks[0])).models) {
+    bool everywhere = std::all_of(o.frameworks.begin(), o.frameworks.end(), [&](const auto& f) {
+      return Lists(capabilities.Get(*registry.Find(f)).models, m);
+    });
+    if (everywhere) models.push_back(m);
+  }
+  for (const auto& m : o.models) {
+    if (!Lists(models, m)) {
+      throw UserError(fmt::format("--model {}: not a model; {}", m, AllowedValues(m, models)));
+    }
+  }
+  if (o.models.empty()) o.models = models;
+}
+
+void Check(const ValidateOptions& o) {
   if (std::find(plan::kPrecisions.begin(), plan::kPrecisions.end(), o.precision) == plan::kPrecisions.end()) {
     throw UserError(fmt::format("--precision {}: {}", o.precision, AllowedValues(o.precision, plan::kPrecisions)));
   }
@@ -91,9 +123,10 @@ void Check(const ValidateOptions& o) {
 }
 
 ExitCode Validate(ValidateOptions o) {
-  if (o.models.empty()) o.models = plan::FindFramework("torch")->models;
   Check(o);
   LaunchChoice launch = ChooseLaunch(o.python);
+  run::WorkerCapabilityCache capabilities(launch.launch);
+  Resolve(o, launch.launch.workers, capabilities);
   std::string tmpl = (fs::temp_directory_path() / "dlbench-validate-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw EnvError("cannot create a temporary directory");
   run::ValidationSpec spec;
@@ -131,9 +164,10 @@ void AddValidateCommand(CLI::App& app, ExitCode& result) {
   auto* cmd = app.add_subcommand(
       "validate", "Check that the frameworks compute the same function: identical weights, outputs (or training losses and weights) compared");
   auto o = std::make_shared<ValidateOptions>();
-  cmd->add_option("--model", o->models, "model(s) to check (default: all five)");
-  cmd->add_option("--framework", o->frameworks, "frameworks to compare; the first builds the weights")
-      ->capture_default_str();
+  cmd->add_option("--model", o->models, "model(s) to check (default: every model the frameworks share)");
+  cmd->add_option("--framework", o->frameworks,
+                  "frameworks to compare; the first builds the weights (default: every worker that "
+                  "reports canonical weights and the workload's requests: torch, jax)");
   cmd->add_option("--precision", o->precision, "fp32, bf16 or fp16")->capture_default_str();
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--weights", o->weights,

@@ -1,26 +1,12 @@
-// What each worker can run, as the controller knows it before starting anything: used to reject a
-// bad experiment file with the allowed values before a single worker starts. The workers stay the
-// authority at run time (a combination they cannot run is recorded as unsupported).
+// The protocol's vocabulary, the same for every worker: the precisions, workloads and layouts a
+// load may name, and the form of a device. What each worker offers of them is its own to say
+// (plan/registry.h, capabilities); these lists only say which words exist.
 #pragma once
 
 #include <string>
 #include <vector>
 
 namespace dlb::plan {
-
-struct FrameworkInfo {
-  std::string name;  // worker name: python -m dlbench_worker NAME
-  std::vector<std::string> models;
-  std::vector<std::string> precisions;
-  std::vector<std::string> layouts;
-  std::vector<std::string> options;  // the option keys the worker accepts
-  std::vector<std::string> workloads;
-};
-
-const std::vector<FrameworkInfo>& Frameworks();
-const FrameworkInfo* FindFramework(const std::string& name);
-std::vector<std::string> FrameworkNames();
-std::vector<std::string> AllModels();
 
 inline const std::vector<std::string> kPrecisions = {"fp32", "bf16", "fp16"};
 inline const std::vector<std::string> kWorkloads = {"inference", "training"};

@@ -145,7 +145,8 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
                 for (const auto& env_name : m.environment)
                   for (const auto& variant_name : m.variant)
                     for (const auto& fw : m.framework) {
-                      const FrameworkInfo* info = FindFramework(fw);
+                      const WorkerCapabilities* info = e.CapabilitiesOf(fw);
+                      DLB_CHECK(info != nullptr) << "no capabilities for worker " << fw;
                       if (!Contains(info->models, model)) continue;
                       ProfileSettings ps{precision, layout, "{}", {}};
                       if (!profile.empty()) ps = ResolveProfile(profile, fw, device);

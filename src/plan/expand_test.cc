@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plan/parse.h"
+#include "run/golden_capabilities.h"
 #include "util/error.h"
 
 namespace dlb::plan {
@@ -33,7 +34,7 @@ env = { XLA_FLAGS = "--b", OMP_NUM_THREADS = "1" }
 )";
 
 TEST(Expand, CrossesAxesAndRestrictsVariantsToTheirFrameworks) {
-  Plan p = Expand(ParseExperiment(kExperiment, "e.toml"), {});
+  Plan p = Expand(run::ParseWithGoldenWorkers(kExperiment, "e.toml"), {});
   // 2 models x 2 batches x 2 environments x (torch default, jax default, jax notf32) = 24
   EXPECT_EQ(p.cells.size(), 24u);
   EXPECT_EQ(p.tasks.size(), 48u);
@@ -44,7 +45,7 @@ TEST(Expand, CrossesAxesAndRestrictsVariantsToTheirFrameworks) {
 }
 
 TEST(Expand, MergesEnvironmentAndVariantSettings) {
-  Plan p = Expand(ParseExperiment(kExperiment, "e.toml"),
+  Plan p = Expand(run::ParseWithGoldenWorkers(kExperiment, "e.toml"),
                   {ParseFilter("variant=notf32"), ParseFilter("environment=pinned"),
                    ParseFilter("model=resnet18"), ParseFilter("batch=8")});
   ASSERT_EQ(p.cells.size(), 1u);
@@ -68,8 +69,8 @@ TEST(Filter, RejectsUnknownKeysAndEmptyResults) {
                  "mean \"model\"?)");
   }
   EXPECT_THROW(ParseFilter("model"), UserError);
-  EXPECT_THROW(Expand(ParseExperiment(kExperiment, "e.toml"), {ParseFilter("batch=3")}), UserError);
-  Plan p = Expand(ParseExperiment(kExperiment, "e.toml"), {ParseFilter("framework=torch,jax"),
+  EXPECT_THROW(Expand(run::ParseWithGoldenWorkers(kExperiment, "e.toml"), {ParseFilter("batch=3")}), UserError);
+  Plan p = Expand(run::ParseWithGoldenWorkers(kExperiment, "e.toml"), {ParseFilter("framework=torch,jax"),
                                                            ParseFilter("batch=1")});
   EXPECT_EQ(p.cells.size(), 12u);
 }
@@ -119,7 +120,7 @@ beta2 = 0.99
 )";
 
 TEST(Training, EveryTrainingCellGetsTheWholeOptimizerAndInferenceCellsNone) {
-  Plan p = Expand(ParseExperiment(kTraining, "t.toml"), {});  // `mode`: the workload's old name
+  Plan p = Expand(run::ParseWithGoldenWorkers(kTraining, "t.toml"), {});  // `mode`: the workload's old name
   ASSERT_EQ(p.cells.size(), 4u);
   int training = 0;
   for (const auto& c : p.cells) {
@@ -136,15 +137,15 @@ TEST(Training, EveryTrainingCellGetsTheWholeOptimizerAndInferenceCellsNone) {
     EXPECT_NE(c.Label().find(" training"), std::string::npos) << c.Label();
   }
   EXPECT_EQ(training, 2);
-  Plan only = Expand(ParseExperiment(kTraining, "t.toml"), {ParseFilter("workload=training")});
+  Plan only = Expand(run::ParseWithGoldenWorkers(kTraining, "t.toml"), {ParseFilter("workload=training")});
   EXPECT_EQ(only.cells.size(), 2u);
-  EXPECT_EQ(Expand(ParseExperiment(kTraining, "t.toml"), {ParseFilter("mode=training")}).cells.size(), 2u);
+  EXPECT_EQ(Expand(run::ParseWithGoldenWorkers(kTraining, "t.toml"), {ParseFilter("mode=training")}).cells.size(), 2u);
 }
 
 TEST(Training, KeysThatDoNotApplyAreRefusedWithTheField) {
   auto error = [](const std::string& text) {
     try {
-      ParseExperiment(text, "t.toml");
+      run::ParseWithGoldenWorkers(text, "t.toml");
     } catch (const UserError& e) {
       return std::string(e.what());
     }
@@ -163,7 +164,7 @@ TEST(Training, KeysThatDoNotApplyAreRefusedWithTheField) {
             std::string::npos);
   EXPECT_NE(error(base + "workload = \"serving\"\n").find("\"serving\" is not a workload"), std::string::npos);
   EXPECT_EQ(error(train), "no error");  // the defaults: SGD with momentum
-  Plan p = Expand(ParseExperiment(train, "t.toml"), {});
+  Plan p = Expand(run::ParseWithGoldenWorkers(train, "t.toml"), {});
   EXPECT_EQ(nlohmann::json::parse(p.cells[0].options_json)["optimizer"],
             nlohmann::json::parse(R"({"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": false, "weight_decay": 0.0001})"));
 }

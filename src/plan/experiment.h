@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "plan/registry.h"
+
 namespace dlb::plan {
 
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
@@ -105,6 +107,16 @@ struct Experiment {
   TrainingSettings training;
   std::vector<Variant> variants;
   std::vector<Environment> environments;
+  WorkerRegistry workers;  // the built-in workers and the file's [workers.NAME]
+  // What the matrix's workers reported with --capabilities, one per framework of the matrix.
+  std::vector<WorkerCapabilities> capabilities;
+
+  const WorkerCapabilities* CapabilitiesOf(const std::string& worker) const {
+    for (const auto& c : capabilities) {
+      if (c.worker == worker) return &c;
+    }
+    return nullptr;
+  }
 };
 
 struct Cell {

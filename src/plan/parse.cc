@@ -13,6 +13,7 @@
 #include "plan/axes.h"
 #include "plan/catalog.h"
 #include "plan/profile.h"
+#include "plan/registry.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/limits.h"
@@ -175,8 +176,41 @@ class Parser {
   std::string path_;
 };
 
-const std::vector<std::string> kTopKeys = {"experiment", "matrix", "sampling", "energy", "options",
-                                           "training", "variants", "environments"};
+// The registry and the capabilities the parse has asked for: each worker is asked once, and only
+// the workers the matrix names, unless a message needs every worker's models.
+class Workers {
+ public:
+  explicit Workers(CapabilitySource& source) : source_(source) {}
+
+  WorkerRegistry registry;
+
+  std::vector<std::string> Names() const { return registry.Names(); }
+  bool Has(const std::string& name) const { return registry.Find(name) != nullptr; }
+  const WorkerCapabilities& Of(const std::string& name) { return source_.Get(*registry.Find(name)); }
+
+  // Every worker's models, in registry order, for "is not a model; allowed: ...".
+  std::vector<std::string> AllModels() {
+    std::vector<std::string> models;
+    for (const auto& name : Names()) {
+      for (const auto& m : Of(name).models) {
+        if (std::find(models.begin(), models.end(), m) == models.end()) models.push_back(m);
+      }
+    }
+    return models;
+  }
+
+ private:
+  CapabilitySource& source_;
+};
+
+bool Lists(const std::vector<std::string>& list, const std::string& s) {
+  return std::find(list.begin(), list.end(), s) != list.end();
+}
+
+const std::vector<std::string> kTopKeys = {"experiment", "matrix",   "sampling",     "energy",
+                                           "options",    "training", "variants",     "environments",
+                                           "workers"};
+const std::vector<std::string> kWorkerKeys = {"command"};
 const std::vector<std::string> kTrainingKeys = {"optimizer", "lr",    "momentum", "nesterov",
                                                 "weight_decay", "beta1", "beta2", "eps"};
 const std::vector<std::string> kOptimizers = {"sgd", "adamw"};
@@ -414,17 +448,17 @@ void ParseEnergy(const Parser& p, const toml::table& root, Experiment& e) {
 }
 
 // Option keys must be accepted by every framework they will be sent to.
-void CheckOptions(const Parser& p, const toml::table& options, const std::string& field,
-                  const std::vector<std::string>& frameworks) {
+void CheckOptions(const Parser& p, Workers& workers, const toml::table& options,
+                  const std::string& field, const std::vector<std::string>& frameworks) {
   for (const auto& [key, node] : options) {
     std::string k(key.str());
     for (const auto& fw : frameworks) {
-      const FrameworkInfo* info = FindFramework(fw);
-      if (std::find(info->options.begin(), info->options.end(), k) == info->options.end()) {
+      const auto& allowed = workers.Of(fw).options;
+      if (!Lists(allowed, k)) {
         p.Fail(&node, field + "." + k,
                fmt::format("the {} worker has no option \"{}\"; {} (limit a variant to frameworks "
                            "with `frameworks = [...]`)",
-                           fw, k, AllowedValues(k, info->options)));
+                           fw, k, AllowedValues(k, allowed)));
       }
     }
   }
@@ -440,7 +474,7 @@ std::vector<std::pair<std::string, const toml::node*>> InFileOrder(const toml::t
   return items;
 }
 
-void ParseVariants(const Parser& p, const toml::table& root, Experiment& e) {
+void ParseVariants(const Parser& p, Workers& workers, const toml::table& root, Experiment& e) {
   const toml::table* vs = p.Table(root, "variants", "variants");
   if (vs == nullptr) return;
   for (const auto& [name, node] : InFileOrder(*vs)) {
@@ -454,9 +488,9 @@ void ParseVariants(const Parser& p, const toml::table& root, Experiment& e) {
     v.description = p.String(t, "description", prefix + ".description").value_or("");
     if (auto fws = p.Strings(t, "frameworks", prefix + ".frameworks")) {
       for (const auto& [fw, fnode] : *fws) {
-        if (!FindFramework(fw)) {
+        if (!workers.Has(fw)) {
           p.Fail(fnode, prefix + ".frameworks",
-                 fmt::format("\"{}\" is not a framework; {}", fw, AllowedValues(fw, FrameworkNames())));
+                 fmt::format("\"{}\" is not a framework; {}", fw, AllowedValues(fw, workers.Names())));
         }
         v.frameworks.push_back(fw);
       }
@@ -464,7 +498,8 @@ void ParseVariants(const Parser& p, const toml::table& root, Experiment& e) {
     v.env = p.Env(t, "env", prefix + ".env");
     v.options_json = "{}";
     if (const toml::table* opts = p.Table(t, "options", prefix + ".options")) {
-      CheckOptions(p, *opts, prefix + ".options", v.frameworks.empty() ? e.matrix.framework : v.frameworks);
+      CheckOptions(p, workers, *opts, prefix + ".options",
+                   v.frameworks.empty() ? e.matrix.framework : v.frameworks);
       v.options_json = Parser::ToJson(*opts).dump();
     }
     v.sampling = e.sampling;
@@ -509,26 +544,32 @@ std::vector<std::string> NamesOf(const std::vector<T>& items) {
   return names;
 }
 
-void ParseMatrix(const Parser& p, const toml::table& root, Experiment& e) {
+void ParseMatrix(const Parser& p, Workers& workers, const toml::table& root, Experiment& e) {
   const toml::table* m = p.Table(root, "matrix", "matrix");
   if (m == nullptr) p.Fail(nullptr, "matrix", "missing [matrix] table");
   std::vector<std::string> matrix_keys = kMatrixKeys;
   if (m->get("mode")) matrix_keys.push_back("mode");  // workload's old name, accepted, not advertised
   p.CheckKeys(*m, "matrix", matrix_keys);
   auto& mx = e.matrix;
-  if (!m->get("framework")) p.Fail(m, "matrix.framework", "missing; allowed: " + Join(FrameworkNames(), ", "));
-  if (!m->get("model")) p.Fail(m, "matrix.model", "missing; allowed: " + Join(AllModels(), ", "));
-  mx.framework = ParseNames(p, *m, "framework", FrameworkNames(), "a framework", {});
-  mx.model = ParseNames(p, *m, "model", AllModels(), "a model", {});
-  for (const auto& model : mx.model) {
-    bool offered = std::any_of(mx.framework.begin(), mx.framework.end(), [&](const auto& fw) {
-      const auto& models = FindFramework(fw)->models;
-      return std::find(models.begin(), models.end(), model) != models.end();
-    });
+  if (!m->get("framework")) p.Fail(m, "matrix.framework", "missing; allowed: " + Join(workers.Names(), ", "));
+  if (!m->get("model")) p.Fail(m, "matrix.model", "missing; allowed: " + Join(workers.AllModels(), ", "));
+  mx.framework = ParseNames(p, *m, "framework", workers.Names(), "a framework", {});
+  // Each model must be offered by one of the matrix's workers; only when none does are the other
+  // workers asked, to tell "not a model at all" from "not offered by these".
+  auto items = p.Strings(*m, "model", "matrix.model");
+  for (const auto& [model, node] : *items) {
+    bool offered = std::any_of(mx.framework.begin(), mx.framework.end(),
+                               [&](const auto& fw) { return Lists(workers.Of(fw).models, model); });
     if (!offered) {
+      auto all = workers.AllModels();
+      if (!Lists(all, model)) {
+        p.Fail(node, "matrix.model",
+               fmt::format("\"{}\" is not a model; {}", model, AllowedValues(model, all)));
+      }
       p.Fail(m->get("model"), "matrix.model",
              fmt::format("\"{}\" is not offered by {}", model, Join(mx.framework, " or ")));
     }
+    mx.model.push_back(model);
   }
   mx.profile = ParseNames(p, *m, "profile", kProfiles, "a profile", {});
   if (!mx.profile.empty()) {
@@ -543,7 +584,7 @@ void ParseMatrix(const Parser& p, const toml::table& root, Experiment& e) {
   }
   mx.precision = ParseNames(p, *m, "precision", kPrecisions, "a precision", {"fp32"});
   for (const auto& fw : mx.framework) {
-    const auto& ok = FindFramework(fw)->precisions;
+    const auto& ok = workers.Of(fw).precisions;
     for (const auto& prec : mx.precision) {
       if (std::find(ok.begin(), ok.end(), prec) == ok.end()) {
         p.Fail(m->get("precision"), "matrix.precision",
@@ -559,7 +600,7 @@ void ParseMatrix(const Parser& p, const toml::table& root, Experiment& e) {
   const char* workload_key = m->get("mode") ? "mode" : "workload";
   mx.workload = ParseNames(p, *m, workload_key, kWorkloads, "a workload", {"inference"});
   for (const auto& fw : mx.framework) {
-    const auto& ok = FindFramework(fw)->workloads;
+    const auto& ok = workers.Of(fw).workloads;
     for (const auto& w : mx.workload) {
       if (std::find(ok.begin(), ok.end(), w) == ok.end()) {
         p.Fail(m->get(workload_key), fmt::format("matrix.{}", workload_key),
@@ -569,6 +610,16 @@ void ParseMatrix(const Parser& p, const toml::table& root, Experiment& e) {
     }
   }
   mx.layout = ParseNames(p, *m, "layout", kLayouts, "a layout", {"default"});
+  // A layout some of the workers cannot use is skipped for them (plan/expand.cc); one that none
+  // of them can use would leave no cell.
+  for (const auto& layout : mx.layout) {
+    bool offered = std::any_of(mx.framework.begin(), mx.framework.end(),
+                               [&](const auto& fw) { return Lists(workers.Of(fw).layouts, layout); });
+    if (!offered) {
+      p.Fail(m->get("layout"), "matrix.layout",
+             fmt::format("\"{}\" is not offered by {}", layout, Join(mx.framework, " or ")));
+    }
+  }
   if (const toml::node* b = m->get("batch")) {
     auto add = [&](const toml::node& n) {
       if (!n.is_integer() || *n.value<int64_t>() < 1 || *n.value<int64_t>() > 1'000'000) {
@@ -597,10 +648,25 @@ void ParseMatrix(const Parser& p, const toml::table& root, Experiment& e) {
         p.Fail(node, "matrix.device",
                fmt::format("\"{}\" is not a device; allowed: cpu, cuda, cuda:N", d));
       }
+      for (const auto& fw : mx.framework) {
+        const auto& caps = workers.Of(fw);
+        if (!CoversDevice(caps, d)) {
+          p.Fail(node, "matrix.device",
+                 fmt::format("\"{}\" is not a device of the {} worker; allowed: {}", d, fw,
+                             Join(caps.devices, ", ")));
+        }
+      }
       mx.device.push_back(d);
     }
   } else {
     mx.device = {"cpu"};
+    for (const auto& fw : mx.framework) {
+      if (!CoversDevice(workers.Of(fw), "cpu")) {
+        p.Fail(m, "matrix.device",
+               fmt::format("missing, and the {} worker has no cpu device; allowed: {}", fw,
+                           Join(workers.Of(fw).devices, ", ")));
+      }
+    }
   }
   auto variant_names = NamesOf(e.variants);
   if (variant_names.empty()) variant_names = {"default"};
@@ -610,11 +676,46 @@ void ParseMatrix(const Parser& p, const toml::table& root, Experiment& e) {
   mx.environment = ParseNames(p, *m, "environment", env_names, "an environment", env_names);
 }
 
+// [workers.NAME] command = ["{python}", "-m", "dlbench_worker", "torch"]: how a worker is started.
+// A name may be new or a built-in one started another way (in a container, on another host).
+void ParseWorkers(const Parser& p, const toml::table& root, WorkerRegistry& registry) {
+  const toml::table* ws = p.Table(root, "workers", "workers");
+  if (ws == nullptr) return;
+  for (const auto& [name, node] : InFileOrder(*ws)) {
+    std::string prefix = "workers." + name;
+    p.CheckName(node, "workers", name);
+    if (!node->is_table()) p.Fail(node, prefix, "expected a table with a command");
+    const toml::table& t = *node->as_table();
+    p.CheckKeys(t, prefix, kWorkerKeys);
+    const toml::node* cn = t.get("command");
+    const std::string field = prefix + ".command";
+    if (cn == nullptr) {
+      p.Fail(node, field,
+             "missing; expected an argument list such as [\"{python}\", \"-m\", "
+             "\"dlbench_worker\", \"torch\"] (no shell is used)");
+    }
+    if (!cn->is_array()) {
+      p.Fail(cn, field,
+             "expected an argument list such as [\"{python}\", \"-m\", \"dlbench_worker\", "
+             "\"torch\"] (no shell is used)");
+    }
+    WorkerEntry entry{name, {}, ""};
+    for (const auto& item : *cn->as_array()) {
+      if (!item.is_string()) p.Fail(&item, field, "expected strings");
+      entry.command.push_back(*item.value<std::string>());
+    }
+    if (auto problem = CheckCommandTemplate(entry.command)) p.Fail(cn, field, *problem);
+    entry.defined_at = fmt::format("{}:{}", p.path_, cn->source().begin.line);
+    registry.Add(std::move(entry));
+  }
+}
+
 }  // namespace
 
 std::string OrderName(Order order) { return kOrders[static_cast<size_t>(order)]; }
 
-Experiment ParseExperiment(const std::string& text, const std::string& path) {
+Experiment ParseExperiment(const std::string& text, const std::string& path,
+                           CapabilitySource& capabilities) {
   Parser p(path);
   toml::table root;
   try {
@@ -632,24 +733,33 @@ Experiment ParseExperiment(const std::string& text, const std::string& path) {
   if (const toml::table* s = p.Table(root, "sampling", "sampling")) {
     e.sampling = ParseSampling(p, *s, "sampling", e.sampling);
   }
-  // The matrix's framework list decides which option keys are valid, so it is read first.
+  // The workers first: the matrix's framework names are theirs. Then the matrix's framework
+  // list, which decides which option keys are valid.
+  Workers workers(capabilities);
+  ParseWorkers(p, root, workers.registry);
   const toml::table* m = p.Table(root, "matrix", "matrix");
   if (m != nullptr && m->get("framework")) {
-    e.matrix.framework = ParseNames(p, *m, "framework", FrameworkNames(), "a framework", {});
+    e.matrix.framework = ParseNames(p, *m, "framework", workers.Names(), "a framework", {});
   }
   if (const toml::table* opts = p.Table(root, "options", "options")) {
-    CheckOptions(p, *opts, "options", e.matrix.framework);
+    CheckOptions(p, workers, *opts, "options", e.matrix.framework);
     e.options_json = Parser::ToJson(*opts).dump();
   }
-  ParseVariants(p, root, e);
+  ParseVariants(p, workers, root, e);
   ParseEnvironments(p, root, e);
-  ParseMatrix(p, root, e);
+  ParseMatrix(p, workers, root, e);
   ParseTraining(p, root, e);
+  for (const auto& fw : e.matrix.framework) {
+    WorkerCapabilities caps = workers.Of(fw);
+    caps.worker = fw;  // the registry's name: a user entry may run a worker that calls itself otherwise
+    e.capabilities.push_back(std::move(caps));
+  }
+  e.workers = workers.registry;
   return e;
 }
 
-Experiment ParseExperimentFile(const std::string& path) {
-  return ParseExperiment(ReadFileOrThrow(path, kMaxExperimentFileBytes), path);
+Experiment ParseExperimentFile(const std::string& path, CapabilitySource& capabilities) {
+  return ParseExperiment(ReadFileOrThrow(path, kMaxExperimentFileBytes), path, capabilities);
 }
 
 }  // namespace dlb::plan

@@ -6,13 +6,17 @@
 #include <string>
 
 #include "plan/experiment.h"
+#include "plan/registry.h"
 
 namespace dlb::plan {
 
-// Reads and parses path; throws UserError when the file is unreadable or invalid.
-Experiment ParseExperimentFile(const std::string& path);
+// Reads and parses path; throws UserError when the file is unreadable or invalid. The matrix's
+// workers (and, for some messages, every worker) are checked against what `capabilities` says
+// they can run; a cell they do not cover is an error naming the file, line, field and allowed values.
+Experiment ParseExperimentFile(const std::string& path, CapabilitySource& capabilities);
 
 // Parses text; path is used only in messages.
-Experiment ParseExperiment(const std::string& text, const std::string& path);
+Experiment ParseExperiment(const std::string& text, const std::string& path,
+                           CapabilitySource& capabilities);
 
 }  // namespace dlb::plan

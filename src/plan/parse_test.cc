@@ -1,6 +1,7 @@
 // Pins the experiment file format and its error lines: every problem names the file, the line,
 // the field and what is allowed, with a suggestion where one is close.
 #include "plan/parse.h"
+#include "run/golden_capabilities.h"
 
 #include <gtest/gtest.h>
 
@@ -42,7 +43,7 @@ env = { OMP_NUM_THREADS = "1" }
 
 std::string ErrorOf(const std::string& text) {
   try {
-    ParseExperiment(text, "exp.toml");
+    run::ParseWithGoldenWorkers(text, "exp.toml");
   } catch (const UserError& e) {
     return e.what();
   }
@@ -50,7 +51,7 @@ std::string ErrorOf(const std::string& text) {
 }
 
 TEST(Parse, ReadsEverySection) {
-  Experiment e = ParseExperiment(kGood, "exp.toml");
+  Experiment e = run::ParseWithGoldenWorkers(kGood, "exp.toml");
   EXPECT_EQ(e.name, "study");
   EXPECT_EQ(e.repetitions, 4);
   EXPECT_EQ(e.order, Order::kInterleaved);
@@ -103,7 +104,7 @@ TEST(ParseErrors, Precision) {
 }
 
 TEST(ParseErrors, LayoutAFrameworkCannotUseIsSkippedNotFatal) {
-  Experiment e = ParseExperiment(
+  Experiment e = run::ParseWithGoldenWorkers(
       "[experiment]\nname = \"x\"\n[matrix]\nframework = [\"jax\", \"torch\"]\nmodel = "
       "\"resnet18\"\nlayout = [\"channels_first\"]\n",
       "exp.toml");
@@ -119,7 +120,8 @@ TEST(ParseErrors, TomlSyntax) {
 
 TEST(ParseErrors, UnreadableFile) {
   try {
-    ParseExperimentFile("/nonexistent/exp.toml");
+    run::GoldenCapabilities golden;
+    ParseExperimentFile("/nonexistent/exp.toml", golden);
     FAIL();
   } catch (const UserError& e) {
     EXPECT_STREQ(e.what(), "cannot read /nonexistent/exp.toml: No such file or directory");
@@ -166,6 +168,97 @@ TEST(ParseErrors, UnknownVariantInMatrix) {
 TEST(ParseErrors, DuplicateValues) {
   EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\n[matrix]\nframework = [\"torch\", \"torch\"]\nmodel = \"resnet18\"\n"),
             "exp.toml:4: matrix.framework: \"torch\" is listed twice");
+}
+
+// Capabilities: the plan is checked against what each worker reports, and only the matrix's workers
+// are asked unless a message needs every worker's models.
+
+std::string ErrorWith(run::GoldenCapabilities& golden, const std::string& text) {
+  try {
+    ParseExperiment(text, "exp.toml", golden);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(ParseCapabilities, OnlyTheMatrixWorkersAreAsked) {
+  run::GoldenCapabilities golden;
+  Experiment e = ParseExperiment(
+      "[experiment]\nname = \"x\"\n[matrix]\nframework = \"synthetic\"\nmodel = \"synthetic\"\n",
+      "exp.toml", golden);
+  ASSERT_EQ(e.capabilities.size(), 1u);
+  EXPECT_EQ(e.capabilities[0].worker, "synthetic");
+  for (const auto& name : golden.asked) EXPECT_EQ(name, "synthetic");
+}
+
+TEST(ParseCapabilities, AUserWorkerEntry) {
+  run::GoldenCapabilities golden;
+  golden.Set("mini", golden.Get(*WorkerRegistry().Find("synthetic")));
+  Experiment e = ParseExperiment(
+      "[experiment]\nname = \"x\"\n[workers.mini]\ncommand = [\"{python}\", \"-m\", "
+      "\"dlbench_worker\", \"synthetic\"]\n[matrix]\nframework = \"mini\"\nmodel = \"synthetic\"\n",
+      "exp.toml", golden);
+  const WorkerEntry* mini = e.workers.Find("mini");
+  ASSERT_NE(mini, nullptr);
+  EXPECT_EQ(mini->defined_at, "exp.toml:4");
+  EXPECT_EQ(mini->command, (std::vector<std::string>{"{python}", "-m", "dlbench_worker", "synthetic"}));
+  ASSERT_NE(e.CapabilitiesOf("mini"), nullptr);
+  EXPECT_NE(e.workers.Find("torch"), nullptr);  // the built-in ones stay
+}
+
+TEST(ParseCapabilities, BadWorkerEntries) {
+  run::GoldenCapabilities golden;
+  const std::string head = "[experiment]\nname = \"x\"\n";
+  const std::string tail = "[matrix]\nframework = \"synthetic\"\nmodel = \"synthetic\"\n";
+  EXPECT_EQ(ErrorWith(golden, head + "[workers.mini]\ncommand = \"python -m x\"\n" + tail),
+            "exp.toml:4: workers.mini.command: expected an argument list such as [\"{python}\", "
+            "\"-m\", \"dlbench_worker\", \"torch\"] (no shell is used)");
+  EXPECT_EQ(ErrorWith(golden, head + "[workers.mini]\ncommand = [\"{pyton}\", \"w\"]\n" + tail),
+            "exp.toml:4: workers.mini.command: unknown placeholder {pyton} in \"{pyton}\"; allowed: "
+            "{python}, {workers_dir}, {worker}");
+  EXPECT_EQ(ErrorWith(golden, head + "[workers.mini]\ncomand = [\"w\"]\n" + tail),
+            "exp.toml:4: workers.mini.comand: unknown key \"comand\" in [workers.mini]; allowed: "
+            "command (did you mean \"command\"?)");
+  EXPECT_EQ(ErrorWith(golden, head + "[workers.mini]\n" + tail),
+            "exp.toml:3: workers.mini.command: missing; expected an argument list such as "
+            "[\"{python}\", \"-m\", \"dlbench_worker\", \"torch\"] (no shell is used)");
+  // A worker the registry does not know is not a framework.
+  EXPECT_EQ(ErrorWith(golden, head + "[matrix]\nframework = \"mxnet\"\nmodel = \"synthetic\"\n"),
+            "exp.toml:4: matrix.framework: \"mxnet\" is not a framework; allowed: torch, jax, synthetic");
+  // A user worker that cannot say what it runs: the golden source has no "ghost".
+  EXPECT_EQ(ErrorWith(golden, head + "[workers.ghost]\ncommand = [\"ghost\"]\n"
+                              "[matrix]\nframework = \"ghost\"\nmodel = \"synthetic\"\n"),
+            "exp.toml:4: workers.ghost.command: the worker cannot say what it runs");
+}
+
+TEST(ParseCapabilities, CellsAWorkerDoesNotCover) {
+  run::GoldenCapabilities golden;
+  WorkerCapabilities narrow = golden.Get(*WorkerRegistry().Find("synthetic"));
+  narrow.precisions = {"fp32"};
+  narrow.devices = {"cpu"};
+  narrow.workloads = {"inference"};
+  narrow.layouts = {"default"};
+  narrow.options = {"latency"};
+  golden.Set("narrow", narrow);
+  const std::string head =
+      "[experiment]\nname = \"x\"\n[workers.narrow]\ncommand = [\"narrow\"]\n[matrix]\n"
+      "framework = \"narrow\"\nmodel = \"synthetic\"\n";
+  EXPECT_EQ(ErrorWith(golden, head + "precision = [\"fp32\", \"bf16\"]\n"),
+            "exp.toml:8: matrix.precision: \"bf16\" is not supported by the narrow worker; allowed: fp32");
+  EXPECT_EQ(ErrorWith(golden, head + "device = [\"cuda:1\"]\n"),
+            "exp.toml:8: matrix.device: \"cuda:1\" is not a device of the narrow worker; allowed: cpu");
+  EXPECT_EQ(ErrorWith(golden, head + "workload = \"training\"\n"),
+            "exp.toml:8: matrix.workload: \"training\" is not a workload of the narrow worker; "
+            "allowed: inference");
+  EXPECT_EQ(ErrorWith(golden, head + "layout = \"channels_last\"\n"),
+            "exp.toml:8: matrix.layout: \"channels_last\" is not offered by narrow");
+  EXPECT_EQ(ErrorWith(golden, head + "[options]\nfaults = {}\n"),
+            "exp.toml:9: options.faults: the narrow worker has no option \"faults\"; allowed: latency "
+            "(limit a variant to frameworks with `frameworks = [...]`)");
+  EXPECT_EQ(ErrorWith(golden, "[experiment]\nname = \"x\"\n[workers.narrow]\ncommand = [\"narrow\"]\n"
+                              "[matrix]\nframework = \"narrow\"\nmodel = \"resnet18\"\n"),
+            "exp.toml:7: matrix.model: \"resnet18\" is not offered by narrow");
 }
 
 }  // namespace

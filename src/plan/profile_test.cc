@@ -8,6 +8,7 @@
 
 #include "plan/expand.h"
 #include "plan/parse.h"
+#include "run/golden_capabilities.h"
 #include "util/error.h"
 
 namespace dlb::plan {
@@ -52,7 +53,7 @@ TEST(Profile, CheckNamesEachDeviation) {
 }
 
 TEST(Profile, ExpandsAsAnAxisAndAVariantStillWins) {
-  auto e = ParseExperiment(R"(
+  auto e = run::ParseWithGoldenWorkers(R"(
 [experiment]
 name = "p"
 [matrix]
@@ -92,7 +93,7 @@ env = { XLA_FLAGS = "--xla_gpu_autotune_level=0" }
 
 TEST(Profile, ParserRefusesAProfileBesideAPrecision) {
   try {
-    ParseExperiment(R"(
+    run::ParseWithGoldenWorkers(R"(
 [experiment]
 name = "p"
 [matrix]
@@ -108,7 +109,7 @@ profile = ["tf32"]
         << e.what();
   }
   try {
-    ParseExperiment("[experiment]\nname = \"p\"\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\nprofile = \"fp16-fast\"\n", "q.toml");
+    run::ParseWithGoldenWorkers("[experiment]\nname = \"p\"\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\nprofile = \"fp16-fast\"\n", "q.toml");
     FAIL() << "accepted";
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("allowed: framework-default, fp32-strict, tf32, bf16-tuned"),
@@ -118,12 +119,12 @@ profile = ["tf32"]
 }
 
 TEST(Energy, SettingsParseWithLimits) {
-  auto e = ParseExperiment("[experiment]\nname = \"e\"\ntelemetry_interval_s = 0.5\n[energy]\nwindows = 5\ngpu_window_s = 4\n[matrix]\nframework = \"synthetic\"\nmodel = \"synthetic\"\n", "e.toml");
+  auto e = run::ParseWithGoldenWorkers("[experiment]\nname = \"e\"\ntelemetry_interval_s = 0.5\n[energy]\nwindows = 5\ngpu_window_s = 4\n[matrix]\nframework = \"synthetic\"\nmodel = \"synthetic\"\n", "e.toml");
   EXPECT_EQ(e.energy.windows, 5);
   EXPECT_DOUBLE_EQ(e.energy.gpu_window_s, 4);
   EXPECT_DOUBLE_EQ(e.energy.cpu_window_s, 1);
   EXPECT_DOUBLE_EQ(e.telemetry_interval_s, 0.5);
-  EXPECT_THROW(ParseExperiment("[experiment]\nname = \"e\"\n[energy]\nwindow = 5\n[matrix]\nframework = \"synthetic\"\nmodel = \"synthetic\"\n", "e.toml"), UserError);
+  EXPECT_THROW(run::ParseWithGoldenWorkers("[experiment]\nname = \"e\"\n[energy]\nwindow = 5\n[matrix]\nframework = \"synthetic\"\nmodel = \"synthetic\"\n", "e.toml"), UserError);
 }
 
 }  // namespace

@@ -77,7 +77,8 @@ double ValidationSeconds(const plan::Plan& plan) {
   std::set<std::tuple<std::string, std::string, std::string>> runs;
   double total = 0;
   for (const auto& c : plan.cells) {
-    if (c.framework != "torch" && c.framework != "jax") continue;
+    const plan::WorkerCapabilities* caps = plan.experiment.CapabilitiesOf(c.framework);
+    if (caps == nullptr || !caps->CanValidate("inference")) continue;  // as cli/run.cc chooses
     if (!runs.insert({c.model, c.precision, c.device}).second) continue;
     // Two workers, each started, loaded with the shared weights, and run on a few inputs.
     double scale = ModelScale(c.model);

@@ -254,4 +254,50 @@ Reply<ProbeReply> DecodeProbe(std::string_view line) {
   return r;
 }
 
+plan::WorkerCapabilities DecodeCapabilities(std::string_view line) {
+  json j;
+  try {
+    j = json::parse(line);
+  } catch (const json::parse_error&) {
+    throw ProtocolError(fmt::format("capabilities are not JSON: \"{}\"", Excerpt(line)));
+  }
+  if (!j.is_object()) {
+    throw ProtocolError(fmt::format("capabilities are not a JSON object: \"{}\"", Excerpt(line)));
+  }
+  if (int64_t format = Int(j, "capabilities"); format != kCapabilitiesFormat) {
+    throw ProtocolError(fmt::format("capabilities format {}, this dlbench reads {}", format,
+                                    kCapabilitiesFormat));
+  }
+  if (int64_t protocol = Int(j, "protocol"); protocol != kProtocolVersion) {
+    throw ProtocolError(fmt::format("worker speaks protocol {}, this dlbench speaks {}", protocol,
+                                    kProtocolVersion));
+  }
+  auto strings = [&](const char* name) {
+    const json& v = Field(j, name);
+    std::vector<std::string> out;
+    if (!v.is_array()) throw ProtocolError(fmt::format("\"{}\" is not an array of strings", name));
+    for (const auto& item : v) {
+      if (!item.is_string() || item.get<std::string>().empty()) {
+        throw ProtocolError(fmt::format("\"{}\" is not an array of non-empty strings", name));
+      }
+      out.push_back(item.get<std::string>());
+    }
+    return out;
+  };
+  plan::WorkerCapabilities c;
+  c.worker = String(j, "worker");
+  c.framework = String(j, "framework");
+  c.models = strings("models");
+  c.precisions = strings("precisions");
+  c.devices = strings("devices");
+  c.workloads = strings("workloads");
+  c.layouts = strings("layouts");
+  c.options = strings("options");
+  c.requests = strings("requests");
+  const json& weights = Field(j, "canonical_weights");
+  if (!weights.is_boolean()) throw ProtocolError("\"canonical_weights\" is not true or false");
+  c.canonical_weights = weights.get<bool>();
+  return c;
+}
+
 }  // namespace dlb::run

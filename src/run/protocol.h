@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "plan/registry.h"
+
 namespace dlb::run {
 
 inline constexpr int kProtocolVersion = 1;
@@ -135,5 +137,11 @@ struct ProbeReply {
   double matmul_flops_per_s = 0, copy_bytes_per_s = 0;
 };
 Reply<ProbeReply> DecodeProbe(std::string_view line);
+
+// The line `WORKER-ARGV --capabilities` prints (docs/protocol.md, "Capabilities"); not a reply, so
+// it has no `ok`. Throws ProtocolError when it is malformed, of another format version, or of
+// another protocol version.
+inline constexpr int kCapabilitiesFormat = 1;
+plan::WorkerCapabilities DecodeCapabilities(std::string_view line);
 
 }  // namespace dlb::run

@@ -144,5 +144,44 @@ TEST(Protocol, ErrorKindTableRoundTrips) {
   EXPECT_FALSE(ParseErrorKind("exploded"));
 }
 
+// The --capabilities lines the Python workers print (the worker tests pin them to this file).
+TEST(Capabilities, GoldenLinesDecode) {
+  auto lines = ReadLines(kDir / "capabilities.jsonl");
+  ASSERT_EQ(lines.size(), 3u);
+  for (const auto& line : lines) {
+    plan::WorkerCapabilities c = DecodeCapabilities(line.dump());
+    EXPECT_EQ(c.worker, line["worker"].get<std::string>());
+    EXPECT_EQ(c.models, line["models"].get<std::vector<std::string>>());
+    EXPECT_EQ(c.layouts, line["layouts"].get<std::vector<std::string>>());
+    EXPECT_EQ(c.canonical_weights, line["canonical_weights"].get<bool>());
+    EXPECT_EQ(c.CanValidate("inference"), c.worker != "synthetic");
+  }
+}
+
+TEST(Capabilities, MalformedLinesAreProtocolErrors) {
+  json good = ReadLines(kDir / "capabilities.jsonl")[0];
+  auto error = [](const json& j) -> std::string {
+    try {
+      DecodeCapabilities(j.dump());
+    } catch (const ProtocolError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  json j = good;
+  j["capabilities"] = 2;
+  EXPECT_EQ(error(j), "capabilities format 2, this dlbench reads 1");
+  j = good;
+  j["protocol"] = 3;
+  EXPECT_EQ(error(j), "worker speaks protocol 3, this dlbench speaks 1");
+  j = good;
+  j["models"] = "resnet18";
+  EXPECT_EQ(error(j), "\"models\" is not an array of strings");
+  j = good;
+  j.erase("layouts");
+  EXPECT_EQ(error(j), "reply lacks \"layouts\"");
+  EXPECT_THROW(DecodeCapabilities("torch: resnet18"), ProtocolError);
+}
+
 }  // namespace
 }  // namespace dlb::run

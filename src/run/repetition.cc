@@ -13,6 +13,7 @@
 #include "run/sampler.h"
 #include "run/worker.h"
 #include "run/worker_client.h"
+#include "util/error.h"
 #include "util/interrupt.h"
 #include "util/process.h"
 #include "util/strings.h"
@@ -411,7 +412,9 @@ std::vector<std::pair<std::string, std::string>> CompileCacheVariables(const std
 }
 
 std::vector<std::string> WorkerCommand(const WorkerLaunch& launch, const std::string& worker) {
-  return {launch.python, "-m", "dlbench_worker", worker};
+  const plan::WorkerEntry* entry = launch.workers.Find(worker);
+  DLB_CHECK(entry != nullptr) << "worker " << worker << " is not in the registry";
+  return plan::ExpandCommand(*entry, {launch.python, launch.workers_dir});
 }
 
 std::vector<std::string> WorkerBaseEnvironment(const WorkerLaunch& launch) {

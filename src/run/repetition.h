@@ -18,6 +18,8 @@ struct WorkerLaunch {
   // below it (CompileCacheDir), so repetitions of one cell share a cache and different settings
   // never do.
   std::string compile_cache_root;
+  // How each worker is started: the built-in entries, and an experiment's [workers.NAME].
+  plan::WorkerRegistry workers;
 };
 
 // ROOT/cell-N: the compile cache directory of one cell of a run.
@@ -35,7 +37,8 @@ struct RepetitionSpec {
   int env_padding_bytes = 0;    // randomised per repetition (methodology rule 10)
 };
 
-// python -m dlbench_worker WORKER: how every worker process is started.
+// The worker's registry entry with its placeholders filled in ({python} -m dlbench_worker WORKER
+// for the built-in ones). The name must be in launch.workers (the plan checked it).
 std::vector<std::string> WorkerCommand(const WorkerLaunch& launch, const std::string& worker);
 
 // The controller's environment with the worker package first on PYTHONPATH.

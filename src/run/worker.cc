@@ -63,6 +63,10 @@ std::expected<std::string, ChannelFault> WorkerProcess::Call(std::string_view re
   std::string line(request);
   line += '\n';
   if (!WriteAll(to_worker_.get(), line)) return std::unexpected(ChannelFault::kWriteFailed);
+  return ReadLine(timeout);
+}
+
+std::expected<std::string, ChannelFault> WorkerProcess::ReadLine(std::chrono::milliseconds timeout) {
   auto r = reader_.ReadLine(std::chrono::steady_clock::now() + timeout, InterruptFd());
   switch (r.status) {
     case LineReader::Status::kLine: return std::move(r.line);

@@ -39,6 +39,9 @@ class WorkerProcess {
   std::expected<std::string, ChannelFault> Call(std::string_view request,
                                                 std::chrono::milliseconds timeout);
 
+  // Waits up to timeout for one line without sending anything (a worker that speaks first, as
+  // `--capabilities` does).
+  std::expected<std::string, ChannelFault> ReadLine(std::chrono::milliseconds timeout);
   // After bye: waits briefly for a clean exit, then kills. Always reaps.
   ExitStatus Finish(std::chrono::milliseconds grace);
   // Kills the whole process group now and reaps.

@@ -17,6 +17,7 @@
 
 #include "plan/expand.h"
 #include "plan/parse.h"
+#include "run/golden_capabilities.h"
 #include "store/export.h"
 #include "store/query.h"
 #include "store/schema.h"
@@ -35,7 +36,7 @@ class StoreTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     path_ = (dir_ / "t.db").string();
-    plan_ = plan::Expand(plan::ParseExperiment(R"(
+    plan_ = plan::Expand(run::ParseWithGoldenWorkers(R"(
 [experiment]
 name = "a, \"quoted\" <name>"
 repetitions = 2

@@ -56,6 +56,7 @@ import jaxlib
 import numpy
 import optax
 
+from dlbench_worker import capabilities
 from dlbench_worker.adapters import _canonical, _jax_training, _probe, _training
 from dlbench_worker.adapters._base import Adapter, cpu_name
 from dlbench_worker.adapters._common import (
@@ -78,7 +79,7 @@ from dlbench_worker.protocol import (
     load_optimizer,
 )
 
-OPTIONS = ("matmul_precision", "optimizer")
+OPTIONS = capabilities.JAX.accepted_options
 OUTPUTS_IN_TRAINING = (
     "outputs runs the inference forward: load with mode inference for it (a training load's "
     "weights are checked with train and save_weights)"
@@ -144,7 +145,7 @@ class JaxAdapter(Adapter):
         optimizer = load_optimizer(req)  # None for inference
         if optimizer is not None:
             _training.check_precision(req.precision)
-        if req.layout == "channels_first":
+        if req.layout not in capabilities.JAX.layouts:  # channels_first
             raise WorkerError(
                 ErrorKind.UNSUPPORTED,
                 "Flax convolutions take NHWC; the jax worker has no channels_first",

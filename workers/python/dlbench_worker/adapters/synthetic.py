@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import Any
 
+from dlbench_worker import capabilities
 from dlbench_worker.adapters._base import Adapter
 from dlbench_worker.protocol import (
     ErrorKind,
@@ -45,8 +46,8 @@ from dlbench_worker.protocol import (
     load_optimizer,
 )
 
-MODELS = ("synthetic",)
-OPTIONS = ("faults", "latency", "unsupported", "optimizer")
+MODELS = capabilities.SYNTHETIC.models
+OPTIONS = capabilities.SYNTHETIC.accepted_options
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "constant": ("value_ns",),
     "normal": ("mean_ns", "std_ns"),

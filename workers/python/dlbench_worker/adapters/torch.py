@@ -39,6 +39,7 @@ import numpy
 import torch
 import torchvision
 
+from dlbench_worker import capabilities
 from dlbench_worker.adapters import _canonical, _probe, _torch_training, _training
 from dlbench_worker.adapters._base import Adapter, cpu_name
 from dlbench_worker.adapters._common import (
@@ -62,7 +63,7 @@ from dlbench_worker.protocol import (
     load_optimizer,
 )
 
-OPTIONS = ("num_threads", "compile", "cudnn_benchmark", "fp32_precision", "optimizer")
+OPTIONS = capabilities.TORCH.accepted_options
 FP32_PRECISIONS = ("ieee", "tf32")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}

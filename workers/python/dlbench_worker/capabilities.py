@@ -1,0 +1,110 @@
+"""What each worker can run, one table per worker: the adapters take their lists from here.
+
+`python -m dlbench_worker NAME --capabilities` prints the table as one JSON line and exits, so the
+controller can check an experiment file against it before any worker runs (docs/protocol.md,
+"Capabilities"). That call has to be cheap: this module imports no framework, only the model
+names and the protocol's own lists, so it answers in the time Python takes to start (tens of
+milliseconds) while importing torch or jax takes seconds. The adapters read their option keys,
+models and layouts from these tables, so what is advertised and what a load accepts are one list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dlbench_worker import PROTOCOL_VERSION
+from dlbench_worker.models import MODELS
+from dlbench_worker.protocol import LAYOUTS, MODES, PRECISIONS
+
+CAPABILITIES_FORMAT = 1
+"""The version of the --capabilities line; a controller refuses one it does not know."""
+
+CONTROLLER_OPTIONS = ("optimizer",)
+"""Option keys the controller fills in itself (from [training]); every adapter accepts them, and
+they are not advertised, since an experiment's [options] may not set them."""
+
+DEVICES = ("cpu", "cuda")
+"""Device kinds; `cuda` covers `cuda:N`."""
+
+BASE_REQUESTS = ("hello", "load", "measure", "bye")
+FRAMEWORK_REQUESTS = (*BASE_REQUESTS, "save_weights", "outputs", "train", "probe")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    worker: str
+    framework: str
+    models: tuple[str, ...]
+    precisions: tuple[str, ...]
+    devices: tuple[str, ...]
+    workloads: tuple[str, ...]
+    layouts: tuple[str, ...]
+    options: tuple[str, ...]  # the option keys an experiment may set for this worker
+    requests: tuple[str, ...]  # the ops this worker answers with more than `unsupported`
+    canonical_weights: bool  # loads and saves weights in the canonical layout (validation)
+
+    @property
+    def accepted_options(self) -> tuple[str, ...]:
+        """Every option key a load may carry: the advertised ones and the controller's."""
+        return (*self.options, *CONTROLLER_OPTIONS)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "capabilities": CAPABILITIES_FORMAT,
+            "protocol": PROTOCOL_VERSION,
+            "worker": self.worker,
+            "framework": self.framework,
+            "models": list(self.models),
+            "precisions": list(self.precisions),
+            "devices": list(self.devices),
+            "workloads": list(self.workloads),
+            "layouts": list(self.layouts),
+            "options": list(self.options),
+            "requests": list(self.requests),
+            "canonical_weights": self.canonical_weights,
+        }
+
+
+TORCH = Capabilities(
+    worker="torch",
+    framework="torch",
+    models=MODELS,
+    precisions=PRECISIONS,
+    devices=DEVICES,
+    workloads=MODES,
+    layouts=LAYOUTS,
+    options=("num_threads", "compile", "cudnn_benchmark", "fp32_precision"),
+    requests=FRAMEWORK_REQUESTS,
+    canonical_weights=True,
+)
+
+# Flax convolutions take NHWC: channels_first is not offered.
+JAX = Capabilities(
+    worker="jax",
+    framework="jax",
+    models=MODELS,
+    precisions=PRECISIONS,
+    devices=DEVICES,
+    workloads=MODES,
+    layouts=("default", "channels_last"),
+    options=("matmul_precision",),
+    requests=FRAMEWORK_REQUESTS,
+    canonical_weights=True,
+)
+
+# The synthetic model spins on the clock: every precision, device and layout is only a label.
+SYNTHETIC = Capabilities(
+    worker="synthetic",
+    framework="synthetic",
+    models=("synthetic",),
+    precisions=PRECISIONS,
+    devices=DEVICES,
+    workloads=MODES,
+    layouts=LAYOUTS,
+    options=("latency", "faults", "unsupported"),
+    requests=BASE_REQUESTS,
+    canonical_weights=False,
+)
+
+WORKERS: dict[str, Capabilities] = {c.worker: c for c in (JAX, SYNTHETIC, TORCH)}
