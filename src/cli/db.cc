@@ -37,7 +37,7 @@ struct Row {
 };
 
 std::string Interval(const std::optional<stats::Interval>& ci) {
-  return ci ? fmt::format("{:.4g} to {:.4g}", ci->lo, ci->hi) : "-";
+  return ci ? FormatFigure(ci->lo) + " to " + FormatFigure(ci->hi) : "-";
 }
 
 ordered_json Opt(const std::optional<stats::Interval>& ci) {
@@ -140,7 +140,7 @@ ExitCode Db(const DbOptions& o) {
     std::string device = m.device_name.empty() ? c.device : c.device + " (" + m.device_name + ")";
     table.push_back({c.model, c.workload, c.framework, c.profile.empty() ? "-" : c.profile,
                      c.precision, std::to_string(c.batch), device, m.run.host,
-                     fmt::format("{:.4g}", r.figure.value), Interval(r.figure.ci),
+                     FormatFigure(r.figure.value), Interval(r.figure.ci),
                      FormatNs(static_cast<double>(c.batch) * 1e9 / r.figure.value),
                      std::to_string(r.figure.n), std::to_string(r.measurements),
                      r.speedup ? fmt::format("{:.3g}x", r.speedup->ratio) : "-",

@@ -74,10 +74,11 @@ ExitCode PredictBatches(const PredictOptions& o, const std::vector<MeasuredCell>
     auto v = analysis::LeaveOneOut(obs);
     const double b = static_cast<double>(o.batch);
     out += fmt::format(
-        "{} at batch {}: latency {} (95% prediction interval {} to {}), throughput {:.4g} samples/s "
-        "({:.4g} to {:.4g}); latency grows as batch^{:.2f}, fitted on batches {} ({} repetitions)\n",
+        "{} at batch {}: latency {} (95% prediction interval {} to {}), throughput {} samples/s "
+        "({} to {}); latency grows as batch^{:.2f}, fitted on batches {} ({} repetitions)\n",
         label, o.batch, FormatNs(p->latency_ns), FormatNs(p->latency_pi.lo), FormatNs(p->latency_pi.hi),
-        b * 1e9 / p->latency_ns, b * 1e9 / p->latency_pi.hi, b * 1e9 / p->latency_pi.lo, p->exponent,
+        FormatFigure(b * 1e9 / p->latency_ns), FormatFigure(b * 1e9 / p->latency_pi.hi),
+        FormatFigure(b * 1e9 / p->latency_pi.lo), p->exponent,
         Join(measured, ", "), p->points);
     out += v.held_out.empty()
                ? "  leave-one-out: no measured batch could be predicted from the others\n"
@@ -146,10 +147,10 @@ ExitCode PredictModel(const PredictOptions& o, const std::vector<MeasuredCell>& 
       row["error"] = p.error();
     } else {
       ++predicted;
-      out += fmt::format("{} for {} ({:.3g} FLOPs per sample): {:.4g} samples/s (95% prediction "
-                         "interval {:.4g} to {:.4g}), from the achieved FLOP/s of {} measured models\n",
-                         label, o.model, *flops, p->throughput_sps, p->throughput_pi.lo,
-                         p->throughput_pi.hi, p->models);
+      out += fmt::format("{} for {} ({:.3g} FLOPs per sample): {} samples/s (95% prediction "
+                         "interval {} to {}), from the achieved FLOP/s of {} measured models\n",
+                         label, o.model, *flops, FormatFigure(p->throughput_sps),
+                         FormatFigure(p->throughput_pi.lo), FormatFigure(p->throughput_pi.hi), p->models);
       row.update({{"throughput_sps", p->throughput_sps}, {"throughput_pi", Interval(p->throughput_pi)}});
     }
     jrows.push_back(row);

@@ -38,7 +38,7 @@ std::string Unit(analysis::Objective o) {
 }
 
 std::string Show(double v, analysis::Objective o) {
-  return o == analysis::Objective::kLatency ? FormatNs(v) : fmt::format("{:.4g} {}", v, Unit(o));
+  return o == analysis::Objective::kLatency ? FormatNs(v) : FormatFigure(v) + " " + Unit(o);
 }
 
 std::string FigureText(const analysis::Candidate& c, analysis::Objective o) {

@@ -86,16 +86,15 @@ std::vector<std::string> Best(const ReportInput& in) {
     const ReportCell* best = *std::max_element(
         cells.begin(), cells.end(), [&](auto* a, auto* b) { return tput(a) < tput(b); });
     const auto& c = best->cell;
-    auto rate = [](double v) { return v >= 1000 ? fmt::format("{:.0f}", v) : fmt::format("{:.4g}", v); };
     std::string ci;
     if (c.median_ci_lo_ns && c.median_ci_hi_ns && *c.median_ci_lo_ns > 0) {
-      ci = fmt::format(" (95% CI {} to {})", rate(c.batch * 1e9 / *c.median_ci_hi_ns),
-                       rate(c.batch * 1e9 / *c.median_ci_lo_ns));
+      ci = fmt::format(" (95% CI {} to {})", FormatFigure(c.batch * 1e9 / *c.median_ci_hi_ns),
+                       FormatFigure(c.batch * 1e9 / *c.median_ci_lo_ns));
     }
     out.push_back(fmt::format(
         "Highest throughput measured for {}: {} at batch {}, {} samples/s{} at a median of {} "
         "per call, of {} cells; whether it differs from the next is in the comparisons above.",
-        model, SeriesLabel(c), c.batch, rate(tput(best)), ci, FormatNs(*c.p50_ns), cells.size()));
+        model, SeriesLabel(c), c.batch, FormatFigure(tput(best)), ci, FormatNs(*c.p50_ns), cells.size()));
   }
   return out;
 }

@@ -134,6 +134,20 @@ std::string FormatBytes(double bytes) {
   return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[u]);
 }
 
+std::string FormatFigure(double v) {
+  if (!std::isfinite(v)) return "-";
+  double a = std::abs(v);
+  if (a < 1e4 || a >= 1e15) return fmt::format("{:.4g}", v);
+  double scale = std::pow(10.0, std::floor(std::log10(a)) - 3);
+  std::string digits = fmt::format("{:.0f}", std::round(a / scale) * scale);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return (v < 0 ? "-" : "") + out;
+}
+
 std::string NowIso8601() {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();

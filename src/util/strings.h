@@ -48,6 +48,9 @@ std::string FormatNs(double ns);             // "12.3 ms", "45.6 µs"
 // A value with an interval in the value's unit: "12.3 ms [12.1, 12.6]".
 std::string FormatNsWithInterval(double ns, double lo_ns, double hi_ns);
 std::string FormatBytes(double bytes);       // "812.3 MiB"
+// A figure such as a throughput: 4 significant digits, never an exponent below 1e15, thousands
+// grouped: "19,770", "843.2", "0.01234"; "-" when not finite.
+std::string FormatFigure(double v);
 
 // Current UTC time as ISO 8601 with milliseconds: 2026-11-23T10:00:00.123Z.
 std::string NowIso8601();

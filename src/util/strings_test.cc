@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "util/random.h"
 
 namespace dlb {
@@ -73,6 +75,16 @@ TEST(Format, DurationsAndSizes) {
   EXPECT_EQ(FormatBytes(1536), "1.5 KiB");
   EXPECT_EQ(FormatNs(12'300'000), "12.3 ms");
   EXPECT_EQ(FormatNsWithInterval(202'000, 201'400, 201'900), "202 µs [201.4, 201.9]");
+}
+
+TEST(Format, Figures) {
+  EXPECT_EQ(FormatFigure(19'768.4), "19,770");
+  EXPECT_EQ(FormatFigure(1'234'567), "1,235,000");
+  EXPECT_EQ(FormatFigure(9'999.4), "9999");
+  EXPECT_EQ(FormatFigure(843.21), "843.2");
+  EXPECT_EQ(FormatFigure(0.012341), "0.01234");
+  EXPECT_EQ(FormatFigure(-25'000), "-25,000");
+  EXPECT_EQ(FormatFigure(std::nan("")), "-");
 }
 
 // The shuffle must be the same on every machine: these values were produced by this code and
