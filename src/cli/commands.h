@@ -18,5 +18,6 @@ void AddValidateCommand(CLI::App& app, ExitCode& result);
 void AddStatsCommand(CLI::App& app, ExitCode& result);
 void AddCompareCommand(CLI::App& app, ExitCode& result);
 void AddReportCommand(CLI::App& app, ExitCode& result);
+void AddMergeCommand(CLI::App& app, ExitCode& result);
 
 }  // namespace dlb::cli

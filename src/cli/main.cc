@@ -26,6 +26,7 @@ ExitCode Dispatch(int argc, char** argv) {
   AddStatsCommand(app, result);
   AddCompareCommand(app, result);
   AddReportCommand(app, result);
+  AddMergeCommand(app, result);
   AddSelftestCommand(app, result);
   try {
     app.parse(argc, argv);

@@ -1,11 +1,13 @@
 #include "store/store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -15,6 +17,7 @@
 #include "store/query.h"
 #include "store/schema.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/strings.h"
 
 namespace dlb::store {
@@ -161,6 +164,22 @@ Db UpgradedCopy(Db& file) {
 
 }  // namespace
 
+std::string NewUuid() {
+  uint8_t b[16];
+  UniqueFd fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
+  if (!fd.valid() || ::read(fd.get(), b, sizeof b) != static_cast<ssize_t>(sizeof b)) {
+    throw EnvError(fmt::format("cannot read /dev/urandom to name the run: {}", std::strerror(errno)));
+  }
+  b[6] = static_cast<uint8_t>((b[6] & 0x0F) | 0x40);  // version 4
+  b[8] = static_cast<uint8_t>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += fmt::format("{:02x}", b[i]);
+  }
+  return out;
+}
+
 std::string CellConfigJson(const plan::Cell& cell) {
   json j = {{"prefix", cell.prefix},
             {"env", EnvJson(cell.env)},
@@ -205,20 +224,25 @@ void Store::MarkDeadRuns() {
   }
 }
 
-int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan) {
+int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan, const ShardInfo& shard) {
   const auto& e = plan.experiment;
   Transaction txn(db_);
   Stmt run = db_.Prepare(
       "INSERT INTO runs (experiment, experiment_file, experiment_toml, status, started_at, host, "
       "controller_pid, dlbench_version, dlbench_revision, command_line, host_json, order_kind, "
       "seed, repetitions, cooldown_s, gpu_temperature_max_c, max_repetitions, target_ratio_ci, "
-      "compare_by) "
-      "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "compare_by, run_uuid, sweep_id, shard_index, shard_count) "
+      "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  const bool sharded = !shard.sweep_id.empty();
   Binder(run) << e.name << e.path << e.source_text << NowIso8601() << info.host
               << info.controller_pid << info.dlbench_version << info.dlbench_revision
               << info.command_line_json << info.host_json << plan::OrderName(e.order)
               << static_cast<int64_t>(e.seed) << e.repetitions << e.cooldown_s
-              << e.gpu_temperature_max_c << e.max_repetitions << e.target_ratio_ci << e.compare_by;
+              << e.gpu_temperature_max_c << e.max_repetitions << e.target_ratio_ci << e.compare_by
+              << NewUuid()
+              << (sharded ? std::optional<std::string>(shard.sweep_id) : std::nullopt)
+              << (sharded ? std::optional<int64_t>(shard.index) : std::nullopt)
+              << (sharded ? std::optional<int64_t>(shard.count) : std::nullopt);
   run.Run();
   int64_t run_id = db_.LastInsertId();
 
@@ -226,13 +250,11 @@ int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan) {
       "INSERT INTO cells (run_id, cell_idx, cell_key, framework, model, batch, precision, device, "
       "mode, layout, variant, environment, config_json, profile, status) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
-  cell_ids_.clear();
   for (const auto& c : plan.cells) {
     Binder(cell) << run_id << c.cell_idx << c.Key() << c.framework << c.model << c.batch
                  << c.precision << c.device << c.workload << c.layout << c.variant << c.environment
                  << CellConfigJson(c) << c.profile;
     cell.Run();
-    cell_ids_.push_back(db_.LastInsertId());
   }
   txn.Commit();
   return run_id;
@@ -320,10 +342,11 @@ TelemetrySummary SummarizeTelemetry(const run::RepetitionResult& r, int batch) {
 }
 
 void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::RepetitionResult& r) {
-  (void)run_id;
-  DLB_CHECK(static_cast<size_t>(cell.cell_idx) < cell_ids_.size()) << "cell not in this run";
-  int64_t cell_id = cell_ids_[static_cast<size_t>(cell.cell_idx)];
   Transaction txn(db_);
+  Stmt find = db_.Prepare("SELECT cell_id FROM cells WHERE run_id = ? AND cell_idx = ?");
+  Binder(find) << run_id << cell.cell_idx;
+  DLB_CHECK(find.Step()) << "cell " << cell.cell_idx << " is not in run " << run_id;
+  const int64_t cell_id = find.Int(0);
   Stmt rep = db_.Prepare(
       "INSERT INTO repetitions (cell_id, rep_idx, order_idx, status, error_kind, message, phase, "
       "exit_code, term_signal, started_at, finished_at, worker_argv, launch_prefix, env_json, "
