@@ -129,8 +129,11 @@ struct Cell {
 };
 
 struct Task {
-  int cell_idx;
+  int cell_idx;  // position in Plan::cells (equal to the cell's cell_idx unless sharded)
   int rep_idx;
+  // Position in the whole plan's order when this task belongs to one shard of it (the worker's
+  // process index, so a shard's workers are seeded as they would be in one run); -1: as run.
+  int order_idx = -1;
   bool operator==(const Task&) const = default;
 };
 
