@@ -19,5 +19,6 @@ void AddStatsCommand(CLI::App& app, ExitCode& result);
 void AddCompareCommand(CLI::App& app, ExitCode& result);
 void AddReportCommand(CLI::App& app, ExitCode& result);
 void AddMergeCommand(CLI::App& app, ExitCode& result);
+void AddCheckCommand(CLI::App& app, ExitCode& result);
 
 }  // namespace dlb::cli

@@ -27,6 +27,7 @@ ExitCode Dispatch(int argc, char** argv) {
   AddCompareCommand(app, result);
   AddReportCommand(app, result);
   AddMergeCommand(app, result);
+  AddCheckCommand(app, result);
   AddSelftestCommand(app, result);
   try {
     app.parse(argc, argv);
