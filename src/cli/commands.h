@@ -20,5 +20,6 @@ void AddCompareCommand(CLI::App& app, ExitCode& result);
 void AddReportCommand(CLI::App& app, ExitCode& result);
 void AddMergeCommand(CLI::App& app, ExitCode& result);
 void AddCheckCommand(CLI::App& app, ExitCode& result);
+void AddSlurmCommand(CLI::App& app, ExitCode& result);
 
 }  // namespace dlb::cli

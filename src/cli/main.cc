@@ -26,9 +26,10 @@ ExitCode Dispatch(int argc, char** argv) {
   AddStatsCommand(app, result);
   AddCompareCommand(app, result);
   AddReportCommand(app, result);
+  AddSelftestCommand(app, result);
   AddMergeCommand(app, result);
   AddCheckCommand(app, result);
-  AddSelftestCommand(app, result);
+  AddSlurmCommand(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -79,6 +79,15 @@ struct Matrix {
   std::vector<std::string> profile;  // empty when the experiment names no profile (plan/profile.h)
 };
 
+// [slurm]: what `dlbench slurm submit` asks the cluster for unless its flags say otherwise
+// (docs/fleet.md). Empty or 0: not asked.
+struct SlurmSettings {
+  std::string partition, account, time;
+  int gpus_per_task = 0;
+  int array_parallelism = 0;        // at most this many shards at once
+  std::vector<std::string> sbatch;  // extra "#SBATCH" lines, each one option
+};
+
 struct Experiment {
   std::string path;         // as given on the command line
   std::string source_text;  // the file's bytes, stored with the run
@@ -105,6 +114,7 @@ struct Experiment {
   TrainingSettings training;
   std::vector<Variant> variants;
   std::vector<Environment> environments;
+  SlurmSettings slurm;
 };
 
 struct Cell {
