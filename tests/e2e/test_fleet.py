@@ -104,6 +104,12 @@ def test_check_passes_a_rerun_and_fails_a_slowdown(dlbench: Dlbench) -> None:
     out = json.loads(j.out)
     assert j.code == 1 and out["regressions"] == 4 and not out["passed"]
     assert all(1.4 < c["ratio"] < 1.6 and c["p_welch_holm"] < 0.05 for c in out["cells"])
+    # Runs from another host stay apart: the check says the ratios include the machines.
+    with sqlite3.connect(dlbench.workdir / "same.db") as con:
+        con.execute("UPDATE runs SET host = 'other-host'")
+    far = dlbench("check", "--baseline", "base.db", "--candidate", "same.db", "--format", "json")
+    assert json.loads(far.out)["cross_host"] and json.loads(far.out)["candidate"]["host"] == "other-host"
+    assert "candidate on other-host" in dlbench("check", "--baseline", "base.db", "--candidate", "same.db").out
     # The same run on both sides is bad input.
     assert dlbench("check", "--baseline", "1", "--candidate", "latest", "--db", "base.db").code == 2
     for args, words in [
