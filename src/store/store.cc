@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "stats/descriptive.h"
+#include "analysis/cell_summary.h"
 #include "store/query.h"
 #include "store/schema.h"
 #include "util/error.h"
@@ -48,13 +48,6 @@ json SamplingJson(const plan::SamplingSettings& s) {
           {"window_min_time_s", s.window_min_time_s}};
 }
 
-
-std::optional<double> MedianOf(std::vector<double> v) {
-  if (v.empty()) return std::nullopt;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 void Configure(Db& db) {
   db.Exec("PRAGMA journal_mode = WAL");
@@ -394,155 +387,75 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::Rep
   txn.Commit();
 }
 
-// Recomputes a cell's status and summary from its stored repetitions and samples.
+// Recomputes a cell's summary from its stored repetitions and samples (the arithmetic is
+// analysis::SummarizeCell's), inside the caller's transaction.
 void Store::UpdateCell(int64_t cell_id, int batch) {
   Stmt reps = db_.Prepare(
-      "SELECT status, message, parameters, flops_per_sample, load_s, compile_s, first_call_s, "
-      "peak_rss_bytes, peak_device_bytes, window_ns, window_iterations FROM repetitions "
-      "WHERE cell_id = ? ORDER BY rep_idx");
+      "SELECT repetition_id, status, message, parameters, flops_per_sample, load_s, compile_s, "
+      "first_call_s, peak_rss_bytes, peak_device_bytes, window_ns, window_iterations, "
+      "energy_per_sample_j, avg_power_w, energy_source, throttle_reasons, profile_check, "
+      "contaminated FROM repetitions WHERE cell_id = ? ORDER BY rep_idx");
   reps.Bind(1, cell_id);
-  int run_count = 0, ok = 0, unsupported = 0;
-  std::string message;
-  std::optional<int64_t> parameters, flops, peak_rss, peak_device;
-  std::vector<double> load, compile, first_call;
-  int64_t window_ns = 0, window_iterations = 0;
+  std::vector<analysis::RepetitionFacts> facts;
+  std::optional<int64_t> energy_rep;  // the first ok repetition with an energy figure
   while (reps.Step()) {
-    ++run_count;
-    std::string status = reps.Text(0);
-    if (status == "unsupported") ++unsupported;
-    if (status != "ok") {
-      if (message.empty()) message = reps.Text(1);
-      continue;
-    }
-    ++ok;
-    parameters = reps.OptInt(2);
-    flops = reps.OptInt(3);
-    if (auto v = reps.OptDouble(4)) load.push_back(*v);
-    if (auto v = reps.OptDouble(5)) compile.push_back(*v);
-    if (auto v = reps.OptDouble(6)) first_call.push_back(*v);
-    if (auto v = reps.OptInt(7)) peak_rss = std::max(peak_rss.value_or(0), *v);
-    if (auto v = reps.OptInt(8)) peak_device = std::max(peak_device.value_or(0), *v);
-    if (auto w = reps.OptInt(9); w && *w > 0) {
-      window_ns += *w;
-      window_iterations += reps.Int(10);
-    }
+    analysis::RepetitionFacts f;
+    int i = 1;
+    f.status = reps.Text(i++);
+    f.message = reps.OptText(i++);
+    f.parameters = reps.OptInt(i++);
+    f.flops_per_sample = reps.OptInt(i++);
+    f.load_s = reps.OptDouble(i++);
+    f.compile_s = reps.OptDouble(i++);
+    f.first_call_s = reps.OptDouble(i++);
+    f.peak_rss_bytes = reps.OptInt(i++);
+    f.peak_device_bytes = reps.OptInt(i++);
+    f.window_ns = reps.OptInt(i++);
+    f.window_iterations = reps.OptInt(i++);
+    f.energy_per_sample_j = reps.OptDouble(i++);
+    f.avg_power_w = reps.OptDouble(i++);
+    f.energy_source = reps.OptText(i++);
+    f.throttle_reasons = reps.OptText(i++);
+    f.profile_check = reps.OptText(i++);
+    f.contaminated = reps.OptInt(i++);
+    if (!energy_rep && f.status == "ok" && f.energy_per_sample_j) energy_rep = reps.Int(0);
+    facts.push_back(std::move(f));
   }
-  std::string status = ok == run_count ? "ok"
-                       : unsupported > 0 ? "unsupported"
-                       : ok == 0        ? "failed"
-                                        : "partial";
-
   Stmt samples = db_.Prepare(
       "SELECT s.wall_ns FROM samples s JOIN repetitions r USING (repetition_id) "
       "WHERE r.cell_id = ? AND r.status = 'ok' AND s.is_warmup = 0");
   samples.Bind(1, cell_id);
   std::vector<double> wall;
-  double sum = 0;
-  while (samples.Step()) {
-    wall.push_back(static_cast<double>(samples.Int(0)));
-    sum += wall.back();
-  }
-  auto summary = stats::Summarize(std::span<const double>(wall));
-  std::optional<stats::MedianCi> ci;
-  if (summary) {
-    std::sort(wall.begin(), wall.end());
-    ci = stats::MedianConfidenceInterval(wall, 0.95);
-  }
+  while (samples.Step()) wall.push_back(static_cast<double>(samples.Int(0)));
+  std::vector<double> windows;
+  if (analysis::CountWithEnergy(facts) == 1) windows = GetEnergyPerSample(db_, *energy_rep, batch);
+  const analysis::CellSummary c = analysis::SummarizeCell(facts, std::move(wall), batch, windows);
+
   Stmt up = db_.Prepare(
       "UPDATE cells SET status = ?, message = ?, repetitions_ok = ?, repetitions_run = ?, "
       "n_samples = ?, mean_ns = ?, std_ns = ?, min_ns = ?, p50_ns = ?, p90_ns = ?, p95_ns = ?, "
       "p99_ns = ?, max_ns = ?, median_ci_lo_ns = ?, median_ci_hi_ns = ?, median_ci_coverage = ?, "
       "throughput_sps = ?, window_throughput_sps = ?, parameters = ?, flops_per_sample = ?, "
-      "load_s = ?, compile_s = ?, first_call_s = ?, peak_rss_bytes = ?, peak_device_bytes = ? "
-      "WHERE cell_id = ?");
+      "load_s = ?, compile_s = ?, first_call_s = ?, peak_rss_bytes = ?, peak_device_bytes = ?, "
+      "energy_source = ?, energy_per_sample_j = ?, energy_ci_lo_j = ?, energy_ci_hi_j = ?, "
+      "avg_power_w = ?, throttled_repetitions = ?, profile_deviations = ?, "
+      "contaminated_repetitions = ? WHERE cell_id = ?");
   Binder b(up);
-  b << status << (message.empty() ? std::nullopt : std::optional<std::string>(message));
-  b << ok << run_count;
-  if (summary) {
-    b << summary->n << summary->mean << summary->std << summary->min << summary->p50;
-    b << summary->p90 << summary->p95 << summary->p99 << summary->max;
+  b << c.status << c.message << c.repetitions_ok << c.repetitions_run;
+  if (const auto& l = c.latency) {
+    b << l->n << l->mean << l->std << l->min << l->p50 << l->p90 << l->p95 << l->p99 << l->max;
   } else {
     for (int k = 0; k < 9; ++k) b.Null();
   }
-  if (ci) {
+  if (const auto& ci = c.median_ci) {
     b << ci->lo << ci->hi << ci->coverage;
   } else {
     for (int k = 0; k < 3; ++k) b.Null();
   }
-  std::optional<double> throughput, window_throughput;
-  if (sum > 0) throughput = static_cast<double>(batch) * static_cast<double>(wall.size()) / (sum * 1e-9);
-  if (window_ns > 0) {
-    window_throughput = static_cast<double>(batch) * static_cast<double>(window_iterations) /
-                        (static_cast<double>(window_ns) * 1e-9);
-  }
-  b << throughput << window_throughput << parameters << flops;
-  b << MedianOf(load) << MedianOf(compile) << MedianOf(first_call) << peak_rss << peak_device;
-  b << cell_id;
-  up.Run();
-  UpdateCellEnergy(cell_id, batch);
-}
-
-// The cell's energy per input sample: the mean over its ok repetitions with a Student-t CI across
-// them (the repetition is the unit); with one repetition, across its windows.
-void Store::UpdateCellEnergy(int64_t cell_id, int batch) {
-  Stmt reps = db_.Prepare(
-      "SELECT repetition_id, energy_per_sample_j, avg_power_w, energy_source, throttle_reasons, "
-      "profile_check, contaminated FROM repetitions WHERE cell_id = ? AND status = 'ok' "
-      "ORDER BY rep_idx");
-  reps.Bind(1, cell_id);
-  std::vector<double> per_rep, power;
-  std::vector<int64_t> rep_ids;
-  std::optional<std::string> source;
-  int64_t throttled = 0, deviations = 0, contaminated = 0;
-  bool any_gpu_telemetry = false, any_profile = false, any_contention = false;
-  while (reps.Step()) {
-    if (auto e = reps.OptDouble(1)) {
-      per_rep.push_back(*e);
-      rep_ids.push_back(reps.Int(0));
-    }
-    if (auto p = reps.OptDouble(2)) power.push_back(*p);
-    if (auto src = reps.OptText(3)) source = *src;
-    if (auto tr = reps.OptText(4)) {
-      any_gpu_telemetry = true;
-      if (*tr != "none") ++throttled;
-    }
-    if (auto pc = reps.OptText(5)) {
-      any_profile = true;
-      if (*pc != "ok") ++deviations;
-    }
-    if (auto c = reps.OptInt(6)) {
-      any_contention = true;
-      contaminated += *c;
-    }
-  }
-  std::optional<double> mean, lo, hi, avg_power;
-  if (per_rep.size() >= 2) {
-    auto ci = stats::MeanConfidenceInterval(per_rep, 0.95);
-    mean = ci->mean;
-    lo = ci->lo;
-    hi = ci->hi;
-  } else if (per_rep.size() == 1) {
-    mean = per_rep[0];
-    std::vector<double> windows = GetEnergyPerSample(db_, rep_ids[0], batch);
-    if (auto ci = stats::MeanConfidenceInterval(windows, 0.95)) {
-      lo = ci->lo;
-      hi = ci->hi;
-    }
-  }
-  if (!power.empty()) {
-    double sum = 0;
-    for (double p : power) sum += p;
-    avg_power = sum / static_cast<double>(power.size());
-  }
-  Stmt up = db_.Prepare(
-      "UPDATE cells SET energy_source = ?, energy_per_sample_j = ?, energy_ci_lo_j = ?, "
-      "energy_ci_hi_j = ?, avg_power_w = ?, throttled_repetitions = ?, profile_deviations = ?, "
-      "contaminated_repetitions = ? WHERE cell_id = ?");
-  Binder b(up);
-  b << source << mean << lo << hi << avg_power;
-  b << (any_gpu_telemetry ? std::optional<int64_t>(throttled) : std::nullopt);
-  b << (any_profile ? std::optional<int64_t>(deviations) : std::nullopt);
-  b << (any_contention ? std::optional<int64_t>(contaminated) : std::nullopt);
+  b << c.throughput_sps << c.window_throughput_sps << c.parameters << c.flops_per_sample;
+  b << c.load_s << c.compile_s << c.first_call_s << c.peak_rss_bytes << c.peak_device_bytes;
+  b << c.energy_source << c.energy_per_sample_j << c.energy_ci_lo_j << c.energy_ci_hi_j;
+  b << c.avg_power_w << c.throttled_repetitions << c.profile_deviations << c.contaminated_repetitions;
   b << cell_id;
   up.Run();
 }

@@ -1,7 +1,8 @@
 // Writing results: a run row, its cells, and each repetition with its raw samples, committed one
 // repetition per transaction so that a run killed at any instant leaves every finished repetition
 // and a consistent file (WAL mode). Cell summaries are recomputed from the stored samples after
-// each repetition, so they always agree with the raw data.
+// each repetition, in its transaction, so they always agree with the raw data; the arithmetic is
+// analysis::SummarizeCell's, the store only reads its inputs and writes its result.
 #pragma once
 
 #include <cstdint>
@@ -60,7 +61,6 @@ class Store {
  private:
   explicit Store(Db db) : db_(std::move(db)) {}
   void UpdateCell(int64_t cell_id, int batch);
-  void UpdateCellEnergy(int64_t cell_id, int batch);
   void MarkDeadRuns();
 
   Db db_;
