@@ -11,8 +11,8 @@ SlurmSweep Sweep() {
   SlurmSweep s;
   s.name = "study";
   s.dlbench = "/opt/dl bench/dlbench";
-  s.experiment = "/shared/it's/experiment.toml";
-  s.dir = "/shared/sweeps/s1";
+  s.experiment = "/scratch/it's/experiment.toml";
+  s.dir = "/scratch/sweeps/s1";
   s.sweep_id = "study-1234";
   s.shards = 4;
   return s;
@@ -36,7 +36,7 @@ TEST(ArrayScript, AsksOnlyForWhatWasGiven) {
   EXPECT_NE(plain.find("#SBATCH --array=0-3\n"), std::string::npos) << plain;
   EXPECT_EQ(plain.find("--partition"), std::string::npos);
   EXPECT_EQ(plain.find("--gpus-per-task"), std::string::npos);
-  EXPECT_NE(plain.find("exec '/opt/dl bench/dlbench' run '/shared/it'\\''s/experiment.toml' --shard "
+  EXPECT_NE(plain.find("exec '/opt/dl bench/dlbench' run '/scratch/it'\\''s/experiment.toml' --shard "
                        "\"$shard/4\" --sweep 'study-1234' --db \"$db\" -q\n"),
             std::string::npos)
       << plain;

@@ -137,6 +137,18 @@ TEST_F(StoreTest, RunsBegunTogetherKeepTheirOwnRepetitions) {
   EXPECT_EQ(LogicalRun(s.db(), second), std::vector<int64_t>{second});
 }
 
+// The shards of one sweep are one logical run, in shard order whatever order they were stored in.
+TEST_F(StoreTest, ShardsOfASweepAreOneLogicalRun) {
+  Store s = Store::Open(path_);
+  RunInfo info{"host", ::getpid(), "0.1.0", "abc", "[]", "{}"};
+  int64_t other = s.BeginRun(info, plan_, {"other", 0, 1});
+  int64_t second = s.BeginRun(info, plan_, {"sw", 1, 2});
+  int64_t first = s.BeginRun(info, plan_, {"sw", 0, 2});
+  EXPECT_EQ(LogicalRun(s.db(), second), (std::vector<int64_t>{first, second}));
+  EXPECT_EQ(LogicalRun(s.db(), first), (std::vector<int64_t>{first, second}));
+  EXPECT_EQ(LogicalRun(s.db(), other), std::vector<int64_t>{other});
+}
+
 // A file from before run keys: its runs get keys from what named them on their host, the same each
 // time the file is read, so merging it twice adds its runs once.
 TEST_F(StoreTest, OlderRunsGetStableKeysAndMergeOnce) {

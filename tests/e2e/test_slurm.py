@@ -163,6 +163,8 @@ def test_sweep_as_a_job_array_then_resume_a_killed_shard(dlbench: Dlbench, clust
     assert status.code == 0 and "2 of 2 shards complete" in status.out, status.out
     cmp = dlbench("compare", "latest", "--by", "variant", "--db", out / "merged.db")
     assert cmp.code == 0, cmp.err
+    gate = dlbench("check", "--baseline", "local.db", "--candidate", out / "merged.db", "--threshold", "20%")
+    assert gate.code == 0, gate.out + gate.err  # the sweep is the local run again, cell for cell
 
     # A shard killed mid-run, then resumed: only it runs again, and the merge is whole.
     slow = dlbench.workdir / "slow"
