@@ -63,6 +63,9 @@ def test_shards_merge_into_the_single_run(dlbench: Dlbench) -> None:
         assert abs(m[4] / loc[4] - 1) < 0.10, (m, loc)  # seeded alike: within noise, not sigma
     hosts = rows(dlbench.workdir / "merged.db", "SELECT host, host_json != '{}', merged_from FROM runs")
     assert all(h[0] and h[1] and h[2] in ("s0.db", "s1.db") for h in hosts)
+    show = dlbench("show", "2", "--db", "merged.db")
+    assert "shard 1/2 of sweep" in show.out and "merged from s1.db" in show.out, show.out
+    assert "  1/2  " in dlbench("list", "--db", "merged.db").out
 
     cmp = dlbench("compare", "latest", "--by", "variant", "--json", "--db", "merged.db")
     assert cmp.code == 0, cmp.err
