@@ -162,8 +162,18 @@ std::map<std::string, std::string> QueueStates(const Submission& s) {
       states["merge"] = state;
     } else if (arrays.count(job) && ParseInt(task)) {
       states["shard " + task] = state;
-    } else if (arrays.count(job) && StartsWith(task, "[")) {
-      states["pending " + task] = state;  // tasks not started yet: "[1-3%2]"
+    } else if (arrays.count(job) && !task.empty()) {
+      // Tasks not started yet, as a range: "[1-3,5%2]" (squeue) or "1-3,5%2" (scontrol).
+      std::string spec = task.substr(0, task.find('%'));
+      std::erase(spec, '[');
+      std::erase(spec, ']');
+      for (const auto& part : Split(spec, ',')) {
+        const size_t dash = part.find('-');
+        auto lo = ParseInt(part.substr(0, dash));
+        auto hi = dash == std::string::npos ? lo : ParseInt(part.substr(dash + 1));
+        if (!lo || !hi || *hi - *lo > 100000) continue;
+        for (int64_t i = *lo; i <= *hi; ++i) states[fmt::format("shard {}", i)] = state;
+      }
     }
   };
   // scontrol first (ended jobs too), squeue last (the live state wins).
@@ -310,12 +320,6 @@ ExitCode StatusCommand(const std::string& dir_arg) {
     complete += st.complete;
     auto q = queue.find(fmt::format("shard {}", i));
     std::string slurm = q != queue.end() ? q->second : "-";
-    if (q == queue.end()) {
-      for (const auto& [k, v] : queue) {
-        if (StartsWith(k, "pending ")) slurm = v;  // within a pending range
-      }
-      if (st.exists && slurm != "-") slurm = "-";
-    }
     t.AddRow({std::to_string(i), slurm, st.status, std::to_string(st.repetitions)});
   }
   std::printf("sweep %s (%s): %d of %d shards complete\n", sub.sweep_id.c_str(), dir.c_str(),

@@ -170,7 +170,7 @@ def test_sweep_as_a_job_array_then_resume_a_killed_shard(dlbench: Dlbench, clust
     slow = dlbench.workdir / "slow"
     dlbench.write("slow.toml", EXPERIMENT.replace("MIN_TIME", "0.5"))
     assert dlbench("run", "slow.toml", "-q", "--db", "local-slow.db").code == 0
-    r = dlbench("slurm", "submit", "slow.toml", "--out", slow, env=env)
+    r = dlbench("slurm", "submit", "slow.toml", "--out", slow, "--array-parallelism", "1", env=env)
     assert r.code == 0, r.err
     array = r.out.split("array job ")[1].split(",")[0]
 
@@ -185,6 +185,10 @@ def test_sweep_as_a_job_array_then_resume_a_killed_shard(dlbench: Dlbench, clust
             return False
 
     _wait(shard0_started, 60, "shard 0's first repetition")
+    # One shard at a time: shard 0 runs, shard 1 waits in the queue.
+    during = dlbench("slurm", "status", slow, env=env).out
+    rows = {line.split()[0]: line.split()[1] for line in during.splitlines() if line.strip()[:1].isdigit()}
+    assert rows.get("0") == "RUNNING" and rows.get("1") == "PENDING", during
     subprocess.run(["scancel", "--signal=KILL", "--full", f"{array}_0"], env=env, check=True)
     _wait(lambda: _queue_empty(env), 120, "the rest of the sweep")
     status = dlbench("slurm", "status", slow, env=env)
