@@ -4,7 +4,9 @@
 #   2. .venv: a Python >= 3.12 virtual environment with the pinned frameworks from PyPI
 #   3. build/: CMake + Ninja, Release-with-debug-info
 # Environment: DLBENCH_BOOTSTRAP_PYTHON picks the Python that creates .venv;
-#              DLBENCH_SKIP_APT=1 skips step 1 (a machine without root that already has the packages).
+#              DLBENCH_SKIP_APT=1 skips step 1 (a machine without root that already has the packages);
+#              DLBENCH_SETUP_TESTS=1 (set by scripts/test) also installs what only the tests need:
+#              Slurm and munge, for the one-node cluster of tests/e2e/test_slurm.py.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +22,10 @@ APT_PACKAGES=(
   util-linux bsdutils sqlite3
   gnuplot-nox chromium texlive-latex-base texlive-latex-recommended
 )
+
+# Only for the tests (8 packages, ~3.5 MB): the daemons are started by the test itself, never here.
+TEST_APT_PACKAGES=(slurmctld slurmd slurm-client munge)
+if [[ "${DLBENCH_SETUP_TESTS:-0}" == 1 ]]; then APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}"); fi
 
 install_apt() {
   [[ "${DLBENCH_SKIP_APT:-0}" == 1 ]] && return

@@ -21,5 +21,8 @@ void AddReportCommand(CLI::App& app, ExitCode& result);
 void AddDbCommand(CLI::App& app, ExitCode& result);
 void AddRecommendCommand(CLI::App& app, ExitCode& result);
 void AddPredictCommand(CLI::App& app, ExitCode& result);
+void AddMergeCommand(CLI::App& app, ExitCode& result);
+void AddCheckCommand(CLI::App& app, ExitCode& result);
+void AddSlurmCommand(CLI::App& app, ExitCode& result);
 
 }  // namespace dlb::cli

@@ -141,6 +141,13 @@ ExitCode Compare(CompareCliOptions o) {
                            report::PrecisionLabel(a.cell.precision, a.cell.profile), AxisValue(a, o.by),
                            AxisValue(b, o.by), diff);
     }
+    if (a.host != b.host) {
+      notes += fmt::format("{} bs{} {}: {} ran on host {}, {} on host {}: the ratio includes the "
+                           "difference between the machines\n",
+                           a.cell.model, a.cell.batch,
+                           report::PrecisionLabel(a.cell.precision, a.cell.profile), AxisValue(a, o.by),
+                           a.host, AxisValue(b, o.by), b.host);
+    }
     const int64_t contaminated_a = a.cell.contaminated_repetitions.value_or(0);
     const int64_t contaminated_b = b.cell.contaminated_repetitions.value_or(0);
     if (contaminated_a + contaminated_b > 0) {
@@ -152,11 +159,11 @@ ExitCode Compare(CompareCliOptions o) {
                            contaminated_b);
     }
     auto opt = [](const auto& v) { return v ? ordered_json(*v) : ordered_json(nullptr); };
-    jc.push_back({{"a", {{"run", a.run_id}, {"cell", a.cell.cell_idx}, {"key", a.cell.key},
+    jc.push_back({{"a", {{"run", a.run_id}, {"cell", a.cell.cell_idx}, {"key", a.cell.key}, {"host", a.host},
                          {"repetitions", a.sample.groups.size()}, {"median", r.median_a},
                          {"contaminated_repetitions", opt(a.cell.contaminated_repetitions)},
                          {"cv_between_repetitions", opt(between_a)}, {"cv_within_repetitions", opt(within_a)}}},
-                  {"b", {{"run", b.run_id}, {"cell", b.cell.cell_idx}, {"key", b.cell.key},
+                  {"b", {{"run", b.run_id}, {"cell", b.cell.cell_idx}, {"key", b.cell.key}, {"host", b.host},
                          {"repetitions", b.sample.groups.size()}, {"median", r.median_b},
                          {"contaminated_repetitions", opt(b.cell.contaminated_repetitions)},
                          {"cv_between_repetitions", opt(between_b)}, {"cv_within_repetitions", opt(within_b)}}},

@@ -54,7 +54,7 @@ int PairStage1(const CellDesign& a, const CellDesign& b, const std::string& by) 
 
 ComparedCell LoadComparedCell(store::Db& db, const store::RunRow& run, const store::CellRow& c,
                               const std::string& metric) {
-  ComparedCell s{run.run_id, c, {c.key, MetricGroups(db, c, metric)}, "{}", {}};
+  ComparedCell s{run.run_id, run.host, c, {c.key, MetricGroups(db, c, metric)}, "{}", {}};
   if (c.settings_json) s.settings_json = *c.settings_json;
   s.design = DesignOf(run, store::GetRepetitions(db, c.cell_id));
   return s;
@@ -68,12 +68,16 @@ Comparisons CompareStored(store::Db& db, const std::vector<int64_t>& run_ids, co
   options.lower_is_better = metric != "throughput";
   out.options = options;
   for (int64_t run_id : run_ids) {
-    store::RunRow run = store::GetRun(db, run_id);
-    for (const auto& c : store::GetCells(db, run_id)) {
-      if (c.status != "ok" && c.status != "partial") continue;
-      ComparedCell s = LoadComparedCell(db, run, c, metric);
-      if (s.sample.groups.empty()) continue;
-      out.cells.push_back(std::move(s));
+    const std::vector<int64_t> parts = store::LogicalRun(db, run_id);
+    for (int64_t part : parts) {
+      store::RunRow run = store::GetRun(db, part);
+      for (const auto& c : store::GetCells(db, part)) {
+        if (c.status != "ok" && c.status != "partial") continue;
+        ComparedCell s = LoadComparedCell(db, run, c, metric);
+        if (s.sample.groups.empty()) continue;
+        s.run_id = s.design.run_id = parts.front();
+        out.cells.push_back(std::move(s));
+      }
     }
   }
   std::vector<analysis::CellCoordinates> coordinates;

@@ -26,7 +26,8 @@ struct CellDesign {
   std::string axis;
 };
 struct ComparedCell {
-  int64_t run_id = 0;
+  int64_t run_id = 0;  // the logical run: a sweep's shards share their first shard's id
+  std::string host;    // where the cell ran (shards of a sweep may differ)
   store::CellRow cell;
   analysis::Sample sample;          // one group per ok repetition
   std::string settings_json = "{}";  // of its first ok repetition
@@ -55,7 +56,8 @@ std::vector<std::vector<double>> MetricGroups(store::Db& db, const store::CellRo
                                               const std::string& metric);
 
 // Every pair along `by` among the ok cells of the runs, compared over repetitions; the Holm family
-// is the whole table. options.lower_is_better is set from the metric.
+// is the whole table. Each run stands for its logical run (store::LogicalRun): the shards of a
+// sweep in one merged file compare as the single run they are parts of. options.lower_is_better is set from the metric.
 Comparisons CompareStored(store::Db& db, const std::vector<int64_t>& run_ids, const std::string& by,
                           const std::string& metric, analysis::CompareOptions options);
 

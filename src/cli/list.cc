@@ -16,12 +16,14 @@ void AddListCommand(CLI::App& app, ExitCode& result) {
   cmd->callback([db_path, &result] {
     auto store = store::Store::OpenExisting(*db_path);
     report::TextTable t({"run", "experiment", "status", "started (UTC)", "cells", "ok", "failed",
-                         "unsupported", "host", "revision"},
-                        {true, false, false, false, true, true, true, true, false, false});
+                         "unsupported", "host", "shard", "revision"},
+                        {true, false, false, false, true, true, true, true, false, false, false});
     for (const auto& r : store::ListRuns(store.db())) {
       t.AddRow({std::to_string(r.run_id), r.experiment, r.status, r.started_at,
                 std::to_string(r.cells), std::to_string(r.cells_ok), std::to_string(r.cells_failed),
-                std::to_string(r.cells_unsupported), r.host, r.dlbench_revision});
+                std::to_string(r.cells_unsupported), r.host,
+                r.sweep_id.empty() ? "-" : fmt::format("{}/{}", r.shard_index, r.shard_count),
+                r.dlbench_revision});
     }
     std::fputs(t.empty() ? "no runs\n" : t.Render().c_str(), stdout);
     result = ExitCode::kDone;

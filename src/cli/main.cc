@@ -30,6 +30,9 @@ ExitCode Dispatch(int argc, char** argv) {
   AddRecommendCommand(app, result);
   AddPredictCommand(app, result);
   AddSelftestCommand(app, result);
+  AddMergeCommand(app, result);
+  AddCheckCommand(app, result);
+  AddSlurmCommand(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -27,6 +27,7 @@
 #include "run/capabilities.h"
 #include "run/estimate.h"
 #include "run/scheduler.h"
+#include "run/shard.h"
 #include "run/validation.h"
 #include "store/query.h"
 #include "store/store.h"
@@ -47,6 +48,8 @@ struct RunOptions {
   std::string python;
   std::string compile_cache;  // empty: a fresh temporary directory, removed after the run
   std::string budget;         // empty: none
+  std::string shard;          // "i/n": run part i of n (docs/fleet.md); empty: all
+  std::string sweep;          // the shards' common name; empty: run::DefaultSweepId
 };
 
 // Earlier repetitions of these cells on this host, from the database when it exists (read only;
@@ -212,6 +215,21 @@ ExitCode RunCommand(const RunOptions& o) {
   std::vector<plan::Filter> filters;
   for (const auto& f : o.filters) filters.push_back(plan::ParseFilter(f));
   plan::Plan plan = plan::Expand(experiment, filters);
+  std::optional<run::Shard> shard;
+  std::string sweep_id;
+  if (!o.shard.empty()) {
+    shard = run::ParseShard(o.shard);
+    if (!shard) {
+      throw UserError(fmt::format("--shard {}: expected I/N, the part to run counted from 0 and the "
+                                  "number of parts (0 <= I < N <= 4096), e.g. 0/4", o.shard));
+    }
+    sweep_id = o.sweep.empty() ? run::DefaultSweepId(plan, o.filters, shard->count) : o.sweep;
+    plan = run::SelectShard(plan, *shard);
+  }
+  if (!o.sweep.empty() && !shard) throw UserError("--sweep names the shards of a sweep; give --shard I/N too");
+  if (!o.sweep.empty() && !run::ValidSweepId(o.sweep)) {
+    throw UserError(fmt::format("--sweep {}: 1-64 letters, digits, '.', '_' or '-'", o.sweep));
+  }
   std::optional<double> budget;
   if (!o.budget.empty()) {
     budget = run::ParseDuration(o.budget);
@@ -258,7 +276,14 @@ ExitCode RunCommand(const RunOptions& o) {
 
   store::RunInfo info{host.hostname, static_cast<int64_t>(::getpid()), DlbenchVersion(),
                       kGitRevision, nlohmann::json(CommandLine()).dump(), probe::HostFactsJson(host)};
-  int64_t run_id = store.BeginRun(info, plan);
+  store::ShardInfo shard_info;
+  if (shard) shard_info = {sweep_id, shard->index, shard->count};
+  int64_t run_id = store.BeginRun(info, plan, shard_info);
+  if (shard && !o.quiet) {
+    std::fprintf(stderr, "shard %d/%d of sweep %s: %zu cells%s\n", shard->index, shard->count,
+                 sweep_id.c_str(), plan.cells.size(),
+                 plan.cells.empty() ? " (more shards than groups of compared cells; nothing to run)" : "");
+  }
   if (!o.quiet) {
     std::fprintf(stderr, "run %lld: %s, %zu cells x %d repetitions into %s (python: %s)\n",
                  static_cast<long long>(run_id), experiment.name.c_str(), plan.cells.size(),
@@ -331,6 +356,13 @@ void AddRunCommand(CLI::App& app, ExitCode& result) {
                   "fit the run into this much time (8m, 90s, 1h30m): shorter measurement caps if "
                   "the minimum design needs it, precision rounds only while time is left; refused "
                   "when even the minimum cannot fit");
+  cmd->add_option("--shard", o->shard,
+                  "run only part I of N of the experiment (I counts from 0): cells split by "
+                  "estimated cost, compared cells together, the same split on every host; merge "
+                  "the shards' databases with dlbench merge");
+  cmd->add_option("--sweep", o->sweep,
+                  "with --shard: the name the shards of one sweep share (default: a hash of the "
+                  "experiment file, the filters and N)");
   cmd->add_option("--compile-cache", o->compile_cache,
                   "root of the per-cell compile caches (JAX, torch inductor, Triton): DIR is kept "
                   "and reused by later runs, none turns them off; default: a fresh temporary "

@@ -150,6 +150,11 @@ ExitCode Show(const ShowOptions& o) {
   Print("host {}; dlbench {} ({}); order {}, seed {}, {} repetitions, cooldown {} s\n",
              run.host, run.dlbench_version, run.dlbench_revision, run.order_kind, run.seed,
              run.repetitions, run.cooldown_s);
+  Print("uuid {}{}{}\n", run.run_uuid,
+        run.sweep_id.empty() ? "" : fmt::format("; shard {}/{} of sweep {} (compare and check read "
+                                                "every shard of it in this file)",
+                                                run.shard_index, run.shard_count, TerminalSafe(run.sweep_id)),
+        run.merged_from ? "; merged from " + TerminalSafe(*run.merged_from) : "");
   Print("host facts: {}\ncommand: {}\n\n", run.host_json, run.command_line);
   Comparisons verdicts = CompareStored(store.db(), {run_id}, run.compare_by, "latency", {});
   if (!verdicts.results.empty()) {

@@ -81,6 +81,15 @@ struct Matrix {
   std::vector<std::string> profile;  // empty when the experiment names no profile (plan/profile.h)
 };
 
+// [slurm]: what `dlbench slurm submit` asks the cluster for unless its flags say otherwise
+// (docs/fleet.md). Empty or 0: not asked.
+struct SlurmSettings {
+  std::string partition, account, time;
+  int gpus_per_task = 0;
+  int array_parallelism = 0;        // at most this many shards at once
+  std::vector<std::string> sbatch;  // extra "#SBATCH" lines, each one option
+};
+
 struct Experiment {
   std::string path;         // as given on the command line
   std::string source_text;  // the file's bytes, stored with the run
@@ -117,6 +126,7 @@ struct Experiment {
     }
     return nullptr;
   }
+  SlurmSettings slurm;
 };
 
 struct Cell {
@@ -141,8 +151,11 @@ struct Cell {
 };
 
 struct Task {
-  int cell_idx;
+  int cell_idx;  // position in Plan::cells (equal to the cell's cell_idx unless sharded)
   int rep_idx;
+  // Position in the whole plan's order when this task belongs to one shard of it (the worker's
+  // process index, so a shard's workers are seeded as they would be in one run); -1: as run.
+  int order_idx = -1;
   bool operator==(const Task&) const = default;
 };
 

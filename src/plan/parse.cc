@@ -207,9 +207,9 @@ bool Lists(const std::vector<std::string>& list, const std::string& s) {
   return std::find(list.begin(), list.end(), s) != list.end();
 }
 
-const std::vector<std::string> kTopKeys = {"experiment", "matrix",   "sampling",     "energy",
-                                           "options",    "training", "variants",     "environments",
-                                           "workers"};
+const std::vector<std::string> kTopKeys = {"experiment", "matrix",       "sampling", "energy",
+                                           "options",    "training",     "variants", "environments",
+                                           "workers",    "slurm"};
 const std::vector<std::string> kWorkerKeys = {"command"};
 const std::vector<std::string> kTrainingKeys = {"optimizer", "lr",    "momentum", "nesterov",
                                                 "weight_decay", "beta1", "beta2", "eps"};
@@ -510,6 +510,34 @@ void ParseVariants(const Parser& p, Workers& workers, const toml::table& root, E
   }
 }
 
+// [slurm]: defaults for `dlbench slurm submit` (its flags win) and extra #SBATCH lines.
+const std::vector<std::string> kSlurmKeys = {"partition", "account", "time", "gpus_per_task",
+                                             "array_parallelism", "sbatch"};
+
+void ParseSlurm(const Parser& p, const toml::table& root, Experiment& e) {
+  const toml::table* t = p.Table(root, "slurm", "slurm");
+  if (t == nullptr) return;
+  p.CheckKeys(*t, "slurm", kSlurmKeys);
+  auto& s = e.slurm;
+  s.partition = p.String(*t, "partition", "slurm.partition").value_or("");
+  s.account = p.String(*t, "account", "slurm.account").value_or("");
+  s.time = p.String(*t, "time", "slurm.time").value_or("");
+  s.gpus_per_task = static_cast<int>(p.Int(*t, "gpus_per_task", "slurm.gpus_per_task", 0, 64).value_or(0));
+  s.array_parallelism =
+      static_cast<int>(p.Int(*t, "array_parallelism", "slurm.array_parallelism", 0, 100000).value_or(0));
+  if (auto lines = p.Strings(*t, "sbatch", "slurm.sbatch")) {
+    for (const auto& [line, node] : *lines) {
+      // Each becomes one "#SBATCH ..." line of the job script: an option, on one line.
+      if (line.empty() || line[0] != '-' || line.find_first_of("\n\r") != std::string::npos) {
+        p.Fail(node, "slurm.sbatch",
+               fmt::format("\"{}\" is not an sbatch option; allowed: options such as \"--qos=high\" "
+                           "or \"--constraint=h100\", one per string", line));
+      }
+      s.sbatch.push_back(line);
+    }
+  }
+}
+
 void ParseEnvironments(const Parser& p, const toml::table& root, Experiment& e) {
   const toml::table* es = p.Table(root, "environments", "environments");
   if (es == nullptr) return;
@@ -747,6 +775,7 @@ Experiment ParseExperiment(const std::string& text, const std::string& path,
   }
   ParseVariants(p, workers, root, e);
   ParseEnvironments(p, root, e);
+  ParseSlurm(p, root, e);
   ParseMatrix(p, workers, root, e);
   ParseTraining(p, root, e);
   for (const auto& fw : e.matrix.framework) {

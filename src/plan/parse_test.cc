@@ -73,6 +73,22 @@ TEST(Parse, ReadsEverySection) {
   EXPECT_EQ(e.environments[1].prefix, (std::vector<std::string>{"taskset", "-c", "0"}));
 }
 
+TEST(Parse, SlurmDefaultsAndExtraSbatchLines) {
+  Experiment e = run::ParseWithGoldenWorkers(
+      "[experiment]\nname = \"x\"\n[matrix]\nframework = \"synthetic\"\nmodel = \"synthetic\"\n"
+      "[slurm]\npartition = \"gpu\"\ngpus_per_task = 1\narray_parallelism = 4\n"
+      "sbatch = [\"--qos=high\", \"--constraint=h100\"]\n",
+      "x.toml");
+  EXPECT_EQ(e.slurm.partition, "gpu");
+  EXPECT_EQ(e.slurm.gpus_per_task, 1);
+  EXPECT_EQ(e.slurm.array_parallelism, 4);
+  EXPECT_EQ(e.slurm.sbatch, (std::vector<std::string>{"--qos=high", "--constraint=h100"}));
+  EXPECT_NE(ErrorOf("[experiment]\nname = \"x\"\n[matrix]\nframework = \"synthetic\"\nmodel = "
+                    "\"synthetic\"\n[slurm]\nsbatch = [\"#SBATCH --x\"]\n")
+                .find("slurm.sbatch: \"#SBATCH --x\" is not an sbatch option"),
+            std::string::npos);
+}
+
 TEST(ParseErrors, UnknownKeyWithLineAndSuggestion) {
   EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\nrepetitons = 3\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n"),
             "exp.toml:3: experiment.repetitons: unknown key \"repetitons\" in [experiment]; "

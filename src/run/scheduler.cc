@@ -39,6 +39,7 @@ class Runner {
 
   RunTotals Run() {
     for (const plan::Task& task : plan_.tasks) {
+      if (task.order_idx >= 0) next_process_index_ = task.order_idx;
       if (!RunTask(task.cell_idx, task.rep_idx, "")) break;
     }
     if (!totals_.interrupted && e_.target_ratio_ci && e_.max_repetitions > e_.repetitions) {
@@ -163,12 +164,13 @@ class Runner {
     }
     const int planned = std::max(e_.repetitions, rep_idx + 1);
     progress_.Start(cell.Label(), rep_idx, planned, reason);
-    RepetitionSpec spec{&cell, rep_idx, order_idx_, e_.seed, padding};
+    RepetitionSpec spec{&cell, rep_idx, next_process_index_, e_.seed, padding};
     RepetitionResult r = RunRepetition(spec, launch_);
     r.gate_status = gate.status;
     r.gpu_temperature_c = gate.end_c;
     r.gate_wait_s = gate.waited_s;
     ++order_idx_;
+    ++next_process_index_;
     if (r.status == RepStatus::kInterrupted) {
       totals_.interrupted = true;
       return false;  // an interrupted repetition is incomplete: it is not stored
@@ -203,7 +205,8 @@ class Runner {
   std::vector<int> reps_run_;                 // stored repetitions per cell, whatever their status
   std::vector<std::vector<double>> medians_;  // per cell: each ok repetition's median
   Rng padding_rng_;
-  int order_idx_ = 0;
+  int order_idx_ = 0;           // repetitions started by this run
+  int next_process_index_ = 0;  // the next one's place in the run's order (Task::order_idx)
   bool gate_warned_ = false;
 };
 

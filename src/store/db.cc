@@ -116,6 +116,13 @@ Stmt& Stmt::BindNull(int i) {
   return *this;
 }
 
+Stmt& Stmt::BindColumn(int i, const Stmt& from, int col) {
+  if (sqlite3_bind_value(stmt_.get(), i, sqlite3_column_value(from.stmt_.get(), col)) != SQLITE_OK) {
+    db_->Fail("bind");
+  }
+  return *this;
+}
+
 bool Stmt::Step() {
   int rc = sqlite3_step(stmt_.get());
   if (rc == SQLITE_ROW) return true;

@@ -25,6 +25,9 @@ class Stmt {
   Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
   Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
   Stmt& BindNull(int i);
+  // Binds column `col` of another statement's current row as it is (type and bytes): for copying
+  // rows between databases.
+  Stmt& BindColumn(int i, const Stmt& from, int col);
   template <typename T>
   Stmt& Bind(int i, const std::optional<T>& v) {
     return v ? Bind(i, *v) : BindNull(i);

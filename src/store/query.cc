@@ -33,7 +33,8 @@ constexpr const char* kRunColumns =
     "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'unsupported'), "
     "r.max_repetitions, r.target_ratio_ci, r.compare_by, "
     "(SELECT MAX(p.finished_at) FROM repetitions p JOIN cells c USING (cell_id) "
-    "WHERE c.run_id = r.run_id)";
+    "WHERE c.run_id = r.run_id), "
+    "r.run_uuid, r.sweep_id, r.shard_index, r.shard_count, r.merged_from";
 
 std::string HostName() {
   char host[256] = {0};
@@ -100,6 +101,11 @@ RunRow ReadRun(const Stmt& s) {
   r.target_ratio_ci = s.OptDouble(i++);
   if (auto by = s.OptText(i++)) r.compare_by = *by;
   std::optional<std::string> last_repetition_at = s.OptText(i++);
+  r.run_uuid = s.OptText(i++).value_or("");
+  r.sweep_id = s.OptText(i++).value_or("");
+  r.shard_index = s.OptInt(i++).value_or(0);
+  r.shard_count = s.OptInt(i++).value_or(1);
+  r.merged_from = s.OptText(i++);
   if (r.status == "running" && ControllerGone(r)) {
     r.status = "incomplete";
     r.finished_at = last_repetition_at.value_or(r.started_at);
@@ -139,6 +145,17 @@ RunRow GetRun(Db& db, int64_t run_id) {
   s.Bind(1, run_id);
   if (!s.Step()) throw UserError(fmt::format("database {} has no run {}", db.path(), run_id));
   return ReadRun(s);
+}
+
+std::vector<int64_t> LogicalRun(Db& db, int64_t run_id) {
+  Stmt s = db.Prepare(
+      "SELECT o.run_id FROM runs r JOIN runs o ON o.sweep_id = r.sweep_id WHERE r.run_id = ? "
+      "ORDER BY o.shard_index, o.run_id");
+  s.Bind(1, run_id);
+  std::vector<int64_t> out;
+  while (s.Step()) out.push_back(s.Int(0));
+  if (out.empty()) out.push_back(run_id);  // not a shard (sweep_id NULL joins nothing)
+  return out;
 }
 
 run::History GetHistory(Db& db, const std::string& host, const plan::Plan& plan) {

@@ -28,6 +28,11 @@ struct RunRow {
   std::optional<int64_t> max_repetitions;
   std::optional<double> target_ratio_ci;
   std::string compare_by = "framework";
+  // The run's name in every file (store::NewUuid), and its part of a sweep (dlbench run --shard):
+  // sweep_id is empty when the run is not a shard; shard_index counts from 0.
+  std::string run_uuid, sweep_id;
+  int64_t shard_index = 0, shard_count = 1;
+  std::optional<std::string> merged_from;  // the file `dlbench merge` copied it from
 };
 
 struct CellRow {
@@ -123,6 +128,10 @@ std::vector<ValidationRow> GetValidations(Db& db, int64_t run_id);
 // "latest" or a run id; throws UserError naming the database when there is no such run.
 int64_t ResolveRun(Db& db, const std::string& spec);
 RunRow GetRun(Db& db, int64_t run_id);
+// The runs that make one logical run with run_id: every shard of its sweep in this file, in
+// shard order (ties: run id), or run_id alone when it is not a shard. The first is the group's
+// representative: comparisons label the logical run with its id.
+std::vector<int64_t> LogicalRun(Db& db, int64_t run_id);
 
 // Earlier ok repetitions, on `host`, of each of the plan's cells: same key and same resolved
 // settings (sampling, options, environment). Medians of whole-repetition wall times, a cell's first

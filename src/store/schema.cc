@@ -211,6 +211,22 @@ ALTER TABLE runs ADD COLUMN max_repetitions INTEGER;   -- NULL: as many as repet
 ALTER TABLE runs ADD COLUMN target_ratio_ci REAL;      -- NULL: no precision target
 ALTER TABLE runs ADD COLUMN compare_by TEXT;           -- the experiment's comparison axis
 )sql",
+    // 5 -> 6: runs from many hosts in one file (docs/fleet.md). A run is known by its run_uuid
+    // wherever it is copied; the shards of one sweep share sweep_id and each knows its part.
+    // Older runs get a key made of what identified them on their host, so merging the same old
+    // file twice still finds them the same.
+    R"sql(
+ALTER TABLE runs ADD COLUMN run_uuid TEXT;
+ALTER TABLE runs ADD COLUMN sweep_id TEXT;        -- NULL: not a shard of a sweep
+ALTER TABLE runs ADD COLUMN shard_index INTEGER;  -- 0-based; NULL when not sharded
+ALTER TABLE runs ADD COLUMN shard_count INTEGER;
+ALTER TABLE runs ADD COLUMN merged_from TEXT;     -- the database a merge copied the run from
+ALTER TABLE runs ADD COLUMN merged_at TEXT;
+UPDATE runs SET run_uuid = 'legacy-' || lower(hex(host || '|' || started_at || '|' ||
+                                                  controller_pid || '|' || run_id));
+CREATE UNIQUE INDEX runs_by_uuid ON runs(run_uuid);
+CREATE INDEX runs_by_sweep ON runs(sweep_id, shard_index);
+)sql",
 };
 
 }  // namespace

@@ -7,7 +7,7 @@
 
 namespace dlb::store {
 
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 int SchemaVersion(Db& db);
 

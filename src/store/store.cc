@@ -1,20 +1,23 @@
 #include "store/store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
-#include "stats/descriptive.h"
+#include "analysis/cell_summary.h"
 #include "store/query.h"
 #include "store/schema.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/strings.h"
 
 namespace dlb::store {
@@ -45,13 +48,6 @@ json SamplingJson(const plan::SamplingSettings& s) {
           {"window_min_time_s", s.window_min_time_s}};
 }
 
-
-std::optional<double> MedianOf(std::vector<double> v) {
-  if (v.empty()) return std::nullopt;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 void Configure(Db& db) {
   db.Exec("PRAGMA journal_mode = WAL");
@@ -161,6 +157,22 @@ Db UpgradedCopy(Db& file) {
 
 }  // namespace
 
+std::string NewUuid() {
+  uint8_t b[16];
+  UniqueFd fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
+  if (!fd.valid() || ::read(fd.get(), b, sizeof b) != static_cast<ssize_t>(sizeof b)) {
+    throw EnvError(fmt::format("cannot read /dev/urandom to name the run: {}", std::strerror(errno)));
+  }
+  b[6] = static_cast<uint8_t>((b[6] & 0x0F) | 0x40);  // version 4
+  b[8] = static_cast<uint8_t>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += fmt::format("{:02x}", b[i]);
+  }
+  return out;
+}
+
 std::string CellConfigJson(const plan::Cell& cell) {
   json j = {{"prefix", cell.prefix},
             {"env", EnvJson(cell.env)},
@@ -205,20 +217,25 @@ void Store::MarkDeadRuns() {
   }
 }
 
-int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan) {
+int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan, const ShardInfo& shard) {
   const auto& e = plan.experiment;
   Transaction txn(db_);
   Stmt run = db_.Prepare(
       "INSERT INTO runs (experiment, experiment_file, experiment_toml, status, started_at, host, "
       "controller_pid, dlbench_version, dlbench_revision, command_line, host_json, order_kind, "
       "seed, repetitions, cooldown_s, gpu_temperature_max_c, max_repetitions, target_ratio_ci, "
-      "compare_by) "
-      "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "compare_by, run_uuid, sweep_id, shard_index, shard_count) "
+      "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  const bool sharded = !shard.sweep_id.empty();
   Binder(run) << e.name << e.path << e.source_text << NowIso8601() << info.host
               << info.controller_pid << info.dlbench_version << info.dlbench_revision
               << info.command_line_json << info.host_json << plan::OrderName(e.order)
               << static_cast<int64_t>(e.seed) << e.repetitions << e.cooldown_s
-              << e.gpu_temperature_max_c << e.max_repetitions << e.target_ratio_ci << e.compare_by;
+              << e.gpu_temperature_max_c << e.max_repetitions << e.target_ratio_ci << e.compare_by
+              << NewUuid()
+              << (sharded ? std::optional<std::string>(shard.sweep_id) : std::nullopt)
+              << (sharded ? std::optional<int64_t>(shard.index) : std::nullopt)
+              << (sharded ? std::optional<int64_t>(shard.count) : std::nullopt);
   run.Run();
   int64_t run_id = db_.LastInsertId();
 
@@ -226,13 +243,11 @@ int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan) {
       "INSERT INTO cells (run_id, cell_idx, cell_key, framework, model, batch, precision, device, "
       "mode, layout, variant, environment, config_json, profile, status) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
-  cell_ids_.clear();
   for (const auto& c : plan.cells) {
     Binder(cell) << run_id << c.cell_idx << c.Key() << c.framework << c.model << c.batch
                  << c.precision << c.device << c.workload << c.layout << c.variant << c.environment
                  << CellConfigJson(c) << c.profile;
     cell.Run();
-    cell_ids_.push_back(db_.LastInsertId());
   }
   txn.Commit();
   return run_id;
@@ -320,10 +335,11 @@ TelemetrySummary SummarizeTelemetry(const run::RepetitionResult& r, int batch) {
 }
 
 void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::RepetitionResult& r) {
-  (void)run_id;
-  DLB_CHECK(static_cast<size_t>(cell.cell_idx) < cell_ids_.size()) << "cell not in this run";
-  int64_t cell_id = cell_ids_[static_cast<size_t>(cell.cell_idx)];
   Transaction txn(db_);
+  Stmt find = db_.Prepare("SELECT cell_id FROM cells WHERE run_id = ? AND cell_idx = ?");
+  Binder(find) << run_id << cell.cell_idx;
+  DLB_CHECK(find.Step()) << "cell " << cell.cell_idx << " is not in run " << run_id;
+  const int64_t cell_id = find.Int(0);
   Stmt rep = db_.Prepare(
       "INSERT INTO repetitions (cell_id, rep_idx, order_idx, status, error_kind, message, phase, "
       "exit_code, term_signal, started_at, finished_at, worker_argv, launch_prefix, env_json, "
@@ -371,155 +387,75 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::Rep
   txn.Commit();
 }
 
-// Recomputes a cell's status and summary from its stored repetitions and samples.
+// Recomputes a cell's summary from its stored repetitions and samples (the arithmetic is
+// analysis::SummarizeCell's), inside the caller's transaction.
 void Store::UpdateCell(int64_t cell_id, int batch) {
   Stmt reps = db_.Prepare(
-      "SELECT status, message, parameters, flops_per_sample, load_s, compile_s, first_call_s, "
-      "peak_rss_bytes, peak_device_bytes, window_ns, window_iterations FROM repetitions "
-      "WHERE cell_id = ? ORDER BY rep_idx");
+      "SELECT repetition_id, status, message, parameters, flops_per_sample, load_s, compile_s, "
+      "first_call_s, peak_rss_bytes, peak_device_bytes, window_ns, window_iterations, "
+      "energy_per_sample_j, avg_power_w, energy_source, throttle_reasons, profile_check, "
+      "contaminated FROM repetitions WHERE cell_id = ? ORDER BY rep_idx");
   reps.Bind(1, cell_id);
-  int run_count = 0, ok = 0, unsupported = 0;
-  std::string message;
-  std::optional<int64_t> parameters, flops, peak_rss, peak_device;
-  std::vector<double> load, compile, first_call;
-  int64_t window_ns = 0, window_iterations = 0;
+  std::vector<analysis::RepetitionFacts> facts;
+  std::optional<int64_t> energy_rep;  // the first ok repetition with an energy figure
   while (reps.Step()) {
-    ++run_count;
-    std::string status = reps.Text(0);
-    if (status == "unsupported") ++unsupported;
-    if (status != "ok") {
-      if (message.empty()) message = reps.Text(1);
-      continue;
-    }
-    ++ok;
-    parameters = reps.OptInt(2);
-    flops = reps.OptInt(3);
-    if (auto v = reps.OptDouble(4)) load.push_back(*v);
-    if (auto v = reps.OptDouble(5)) compile.push_back(*v);
-    if (auto v = reps.OptDouble(6)) first_call.push_back(*v);
-    if (auto v = reps.OptInt(7)) peak_rss = std::max(peak_rss.value_or(0), *v);
-    if (auto v = reps.OptInt(8)) peak_device = std::max(peak_device.value_or(0), *v);
-    if (auto w = reps.OptInt(9); w && *w > 0) {
-      window_ns += *w;
-      window_iterations += reps.Int(10);
-    }
+    analysis::RepetitionFacts f;
+    int i = 1;
+    f.status = reps.Text(i++);
+    f.message = reps.OptText(i++);
+    f.parameters = reps.OptInt(i++);
+    f.flops_per_sample = reps.OptInt(i++);
+    f.load_s = reps.OptDouble(i++);
+    f.compile_s = reps.OptDouble(i++);
+    f.first_call_s = reps.OptDouble(i++);
+    f.peak_rss_bytes = reps.OptInt(i++);
+    f.peak_device_bytes = reps.OptInt(i++);
+    f.window_ns = reps.OptInt(i++);
+    f.window_iterations = reps.OptInt(i++);
+    f.energy_per_sample_j = reps.OptDouble(i++);
+    f.avg_power_w = reps.OptDouble(i++);
+    f.energy_source = reps.OptText(i++);
+    f.throttle_reasons = reps.OptText(i++);
+    f.profile_check = reps.OptText(i++);
+    f.contaminated = reps.OptInt(i++);
+    if (!energy_rep && f.status == "ok" && f.energy_per_sample_j) energy_rep = reps.Int(0);
+    facts.push_back(std::move(f));
   }
-  std::string status = ok == run_count ? "ok"
-                       : unsupported > 0 ? "unsupported"
-                       : ok == 0        ? "failed"
-                                        : "partial";
-
   Stmt samples = db_.Prepare(
       "SELECT s.wall_ns FROM samples s JOIN repetitions r USING (repetition_id) "
       "WHERE r.cell_id = ? AND r.status = 'ok' AND s.is_warmup = 0");
   samples.Bind(1, cell_id);
   std::vector<double> wall;
-  double sum = 0;
-  while (samples.Step()) {
-    wall.push_back(static_cast<double>(samples.Int(0)));
-    sum += wall.back();
-  }
-  auto summary = stats::Summarize(std::span<const double>(wall));
-  std::optional<stats::MedianCi> ci;
-  if (summary) {
-    std::sort(wall.begin(), wall.end());
-    ci = stats::MedianConfidenceInterval(wall, 0.95);
-  }
+  while (samples.Step()) wall.push_back(static_cast<double>(samples.Int(0)));
+  std::vector<double> windows;
+  if (analysis::CountWithEnergy(facts) == 1) windows = GetEnergyPerSample(db_, *energy_rep, batch);
+  const analysis::CellSummary c = analysis::SummarizeCell(facts, std::move(wall), batch, windows);
+
   Stmt up = db_.Prepare(
       "UPDATE cells SET status = ?, message = ?, repetitions_ok = ?, repetitions_run = ?, "
       "n_samples = ?, mean_ns = ?, std_ns = ?, min_ns = ?, p50_ns = ?, p90_ns = ?, p95_ns = ?, "
       "p99_ns = ?, max_ns = ?, median_ci_lo_ns = ?, median_ci_hi_ns = ?, median_ci_coverage = ?, "
       "throughput_sps = ?, window_throughput_sps = ?, parameters = ?, flops_per_sample = ?, "
-      "load_s = ?, compile_s = ?, first_call_s = ?, peak_rss_bytes = ?, peak_device_bytes = ? "
-      "WHERE cell_id = ?");
+      "load_s = ?, compile_s = ?, first_call_s = ?, peak_rss_bytes = ?, peak_device_bytes = ?, "
+      "energy_source = ?, energy_per_sample_j = ?, energy_ci_lo_j = ?, energy_ci_hi_j = ?, "
+      "avg_power_w = ?, throttled_repetitions = ?, profile_deviations = ?, "
+      "contaminated_repetitions = ? WHERE cell_id = ?");
   Binder b(up);
-  b << status << (message.empty() ? std::nullopt : std::optional<std::string>(message));
-  b << ok << run_count;
-  if (summary) {
-    b << summary->n << summary->mean << summary->std << summary->min << summary->p50;
-    b << summary->p90 << summary->p95 << summary->p99 << summary->max;
+  b << c.status << c.message << c.repetitions_ok << c.repetitions_run;
+  if (const auto& l = c.latency) {
+    b << l->n << l->mean << l->std << l->min << l->p50 << l->p90 << l->p95 << l->p99 << l->max;
   } else {
     for (int k = 0; k < 9; ++k) b.Null();
   }
-  if (ci) {
+  if (const auto& ci = c.median_ci) {
     b << ci->lo << ci->hi << ci->coverage;
   } else {
     for (int k = 0; k < 3; ++k) b.Null();
   }
-  std::optional<double> throughput, window_throughput;
-  if (sum > 0) throughput = static_cast<double>(batch) * static_cast<double>(wall.size()) / (sum * 1e-9);
-  if (window_ns > 0) {
-    window_throughput = static_cast<double>(batch) * static_cast<double>(window_iterations) /
-                        (static_cast<double>(window_ns) * 1e-9);
-  }
-  b << throughput << window_throughput << parameters << flops;
-  b << MedianOf(load) << MedianOf(compile) << MedianOf(first_call) << peak_rss << peak_device;
-  b << cell_id;
-  up.Run();
-  UpdateCellEnergy(cell_id, batch);
-}
-
-// The cell's energy per input sample: the mean over its ok repetitions with a Student-t CI across
-// them (the repetition is the unit); with one repetition, across its windows.
-void Store::UpdateCellEnergy(int64_t cell_id, int batch) {
-  Stmt reps = db_.Prepare(
-      "SELECT repetition_id, energy_per_sample_j, avg_power_w, energy_source, throttle_reasons, "
-      "profile_check, contaminated FROM repetitions WHERE cell_id = ? AND status = 'ok' "
-      "ORDER BY rep_idx");
-  reps.Bind(1, cell_id);
-  std::vector<double> per_rep, power;
-  std::vector<int64_t> rep_ids;
-  std::optional<std::string> source;
-  int64_t throttled = 0, deviations = 0, contaminated = 0;
-  bool any_gpu_telemetry = false, any_profile = false, any_contention = false;
-  while (reps.Step()) {
-    if (auto e = reps.OptDouble(1)) {
-      per_rep.push_back(*e);
-      rep_ids.push_back(reps.Int(0));
-    }
-    if (auto p = reps.OptDouble(2)) power.push_back(*p);
-    if (auto src = reps.OptText(3)) source = *src;
-    if (auto tr = reps.OptText(4)) {
-      any_gpu_telemetry = true;
-      if (*tr != "none") ++throttled;
-    }
-    if (auto pc = reps.OptText(5)) {
-      any_profile = true;
-      if (*pc != "ok") ++deviations;
-    }
-    if (auto c = reps.OptInt(6)) {
-      any_contention = true;
-      contaminated += *c;
-    }
-  }
-  std::optional<double> mean, lo, hi, avg_power;
-  if (per_rep.size() >= 2) {
-    auto ci = stats::MeanConfidenceInterval(per_rep, 0.95);
-    mean = ci->mean;
-    lo = ci->lo;
-    hi = ci->hi;
-  } else if (per_rep.size() == 1) {
-    mean = per_rep[0];
-    std::vector<double> windows = GetEnergyPerSample(db_, rep_ids[0], batch);
-    if (auto ci = stats::MeanConfidenceInterval(windows, 0.95)) {
-      lo = ci->lo;
-      hi = ci->hi;
-    }
-  }
-  if (!power.empty()) {
-    double sum = 0;
-    for (double p : power) sum += p;
-    avg_power = sum / static_cast<double>(power.size());
-  }
-  Stmt up = db_.Prepare(
-      "UPDATE cells SET energy_source = ?, energy_per_sample_j = ?, energy_ci_lo_j = ?, "
-      "energy_ci_hi_j = ?, avg_power_w = ?, throttled_repetitions = ?, profile_deviations = ?, "
-      "contaminated_repetitions = ? WHERE cell_id = ?");
-  Binder b(up);
-  b << source << mean << lo << hi << avg_power;
-  b << (any_gpu_telemetry ? std::optional<int64_t>(throttled) : std::nullopt);
-  b << (any_profile ? std::optional<int64_t>(deviations) : std::nullopt);
-  b << (any_contention ? std::optional<int64_t>(contaminated) : std::nullopt);
+  b << c.throughput_sps << c.window_throughput_sps << c.parameters << c.flops_per_sample;
+  b << c.load_s << c.compile_s << c.first_call_s << c.peak_rss_bytes << c.peak_device_bytes;
+  b << c.energy_source << c.energy_per_sample_j << c.energy_ci_lo_j << c.energy_ci_hi_j;
+  b << c.avg_power_w << c.throttled_repetitions << c.profile_deviations << c.contaminated_repetitions;
   b << cell_id;
   up.Run();
 }

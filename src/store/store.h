@@ -1,7 +1,8 @@
 // Writing results: a run row, its cells, and each repetition with its raw samples, committed one
 // repetition per transaction so that a run killed at any instant leaves every finished repetition
 // and a consistent file (WAL mode). Cell summaries are recomputed from the stored samples after
-// each repetition, so they always agree with the raw data.
+// each repetition, in its transaction, so they always agree with the raw data; the arithmetic is
+// analysis::SummarizeCell's, the store only reads its inputs and writes its result.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,13 @@ struct RunInfo {
   std::string host_json = "{}";
 };
 
+// Which part of a sweep a run is (dlbench run --shard i/n): the shards of one sweep share
+// sweep_id, and a merged file treats them as one logical run. Empty sweep_id: not sharded.
+struct ShardInfo {
+  std::string sweep_id;
+  int index = 0, count = 1;
+};
+
 class Store {
  public:
   // For the commands that write (run, selftest): opens, creating if needed, a file that is empty or
@@ -38,7 +46,10 @@ class Store {
   // database at path, or it is not dlbench's.
   static Store OpenExisting(const std::string& path);
 
-  int64_t BeginRun(const RunInfo& info, const plan::Plan& plan);
+  // Stores the run with a fresh run_uuid (its name in every file it is merged into) and its cells.
+  int64_t BeginRun(const RunInfo& info, const plan::Plan& plan, const ShardInfo& shard = {});
+  // The repetition goes to the cell (run_id, cell.cell_idx); the store holds nothing between calls,
+  // so any number of runs may be written through one Store.
   void AddRepetition(int64_t run_id, const plan::Cell& cell, const run::RepetitionResult& r);
   // Marks the run complete or incomplete, as finished now unless finished_at says when.
   void FinishRun(int64_t run_id, bool complete, std::optional<std::string> finished_at = std::nullopt);
@@ -50,12 +61,13 @@ class Store {
  private:
   explicit Store(Db db) : db_(std::move(db)) {}
   void UpdateCell(int64_t cell_id, int batch);
-  void UpdateCellEnergy(int64_t cell_id, int batch);
   void MarkDeadRuns();
 
   Db db_;
-  std::vector<int64_t> cell_ids_;  // by cell_idx, for the run begun last
 };
+
+// A random RFC 4122 version-4 UUID from /dev/urandom: a run's name across files and hosts.
+std::string NewUuid();
 
 // Inserts samples for one repetition (prepared statement, one transaction held by the caller).
 void InsertSamples(Db& db, int64_t repetition_id, const run::RepetitionResult& r);

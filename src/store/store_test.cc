@@ -19,6 +19,7 @@
 #include "plan/parse.h"
 #include "run/golden_capabilities.h"
 #include "store/export.h"
+#include "store/merge.h"
 #include "store/query.h"
 #include "store/schema.h"
 #include "util/error.h"
@@ -113,6 +114,92 @@ TEST_F(StoreTest, RoundTripKeepsSamplesAndSummarises) {
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].status, "complete");
   EXPECT_EQ(runs[0].cells_ok, 1);
+}
+
+// The store keeps nothing between calls: repetitions of two runs begun through one Store, in any
+// order, land in their own runs' cells.
+TEST_F(StoreTest, RunsBegunTogetherKeepTheirOwnRepetitions) {
+  Store s = Store::Open(path_);
+  int64_t first = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
+  int64_t second = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_, {"sw", 1, 2});
+  s.AddRepetition(first, plan_.cells[1], Rep(1, 0, {1, 2, 3}, 0));
+  s.AddRepetition(second, plan_.cells[0], Rep(0, 0, {4, 5, 6}, 0));
+  EXPECT_EQ(GetCells(s.db(), first)[1].repetitions_run, 1);
+  EXPECT_EQ(GetCells(s.db(), first)[0].repetitions_run, 0);
+  EXPECT_EQ(GetCells(s.db(), second)[0].repetitions_run, 1);
+  RunRow a = GetRun(s.db(), first), b = GetRun(s.db(), second);
+  EXPECT_NE(a.run_uuid, b.run_uuid);
+  EXPECT_EQ(a.run_uuid.size(), 36u);
+  EXPECT_TRUE(a.sweep_id.empty());
+  EXPECT_EQ(b.sweep_id, "sw");
+  EXPECT_EQ(b.shard_index, 1);
+  EXPECT_EQ(b.shard_count, 2);
+  EXPECT_EQ(LogicalRun(s.db(), first), std::vector<int64_t>{first});
+  EXPECT_EQ(LogicalRun(s.db(), second), std::vector<int64_t>{second});
+}
+
+// The shards of one sweep are one logical run, in shard order whatever order they were stored in.
+TEST_F(StoreTest, ShardsOfASweepAreOneLogicalRun) {
+  Store s = Store::Open(path_);
+  RunInfo info{"host", ::getpid(), "0.1.0", "abc", "[]", "{}"};
+  int64_t other = s.BeginRun(info, plan_, {"other", 0, 1});
+  int64_t second = s.BeginRun(info, plan_, {"sw", 1, 2});
+  int64_t first = s.BeginRun(info, plan_, {"sw", 0, 2});
+  EXPECT_EQ(LogicalRun(s.db(), second), (std::vector<int64_t>{first, second}));
+  EXPECT_EQ(LogicalRun(s.db(), first), (std::vector<int64_t>{first, second}));
+  EXPECT_EQ(LogicalRun(s.db(), other), std::vector<int64_t>{other});
+}
+
+// A file from before run keys: its runs get keys from what named them on their host, the same each
+// time the file is read, so merging it twice adds its runs once.
+TEST_F(StoreTest, OlderRunsGetStableKeysAndMergeOnce) {
+  {
+    Db db(path_);
+    MigrateTo(db, 5);
+    db.Exec("INSERT INTO runs (experiment, experiment_file, experiment_toml, status, started_at, "
+            "host, controller_pid, dlbench_version, dlbench_revision, command_line, host_json, "
+            "order_kind, seed, repetitions, cooldown_s) VALUES ('old', 'o.toml', '', 'complete', "
+            "'2026-01-01', 'h', 1, '0.0.1', 'x', '[]', '{}', 'sequential', 1, 1, 0)");
+  }
+  std::string key = ListRuns(Store::OpenExisting(path_).db())[0].run_uuid;
+  EXPECT_TRUE(key.starts_with("legacy-")) << key;
+  EXPECT_EQ(ListRuns(Store::OpenExisting(path_).db())[0].run_uuid, key);
+  Store out = Store::Open((dir_ / "out.db").string());
+  EXPECT_EQ(MergeFiles(out, {path_}).runs_added, 1);
+  MergeSummary again = MergeFiles(out, {path_});
+  EXPECT_EQ(again.runs_added, 0);
+  EXPECT_EQ(again.runs_already_there, 1);
+  auto runs = ListRuns(out.db());
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].run_uuid, key);
+  EXPECT_EQ(*runs[0].merged_from, path_);
+}
+
+// Two versions of one run (same key, different contents) are refused before anything is written.
+TEST_F(StoreTest, MergeRefusesTwoVersionsOfOneRun) {
+  const std::string a = (dir_ / "a.db").string(), b = (dir_ / "b.db").string();
+  int64_t run = 0;
+  {
+    Store s = Store::Open(a);
+    run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
+    s.AddRepetition(run, plan_.cells[0], Rep(0, 0, {1, 2, 3}, 0));
+    s.FinishRun(run, true);
+  }
+  fs::copy_file(a, b);
+  {
+    Store s = Store::Open(b);
+    s.AddRepetition(run, plan_.cells[1], Rep(1, 0, {1, 2, 3}, 0));
+  }
+  Store out = Store::Open(path_);
+  try {
+    (void)MergeFiles(out, {a, b});
+    FAIL() << "merged two versions of one run";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("two different versions of one run"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("a.db"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("b.db"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(ListRuns(out.db()).empty());
 }
 
 TEST_F(StoreTest, FailedAndUnsupportedRepetitionsSetTheCellStatus) {
