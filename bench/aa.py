@@ -28,6 +28,8 @@ from pathlib import Path
 
 from scipy import stats
 
+from rates import rate
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("DLBENCH_BIN", ROOT / "build" / "dlbench"))
 ALPHA = 0.05
@@ -105,19 +107,6 @@ def peeking_claims(medians: dict[str, list[float]], minimum: int) -> bool:
     """Would "stop as soon as it looks significant" have claimed a difference at any round?"""
     n = min(len(medians["a"]), len(medians["b"]))
     return any(significant(medians["a"][:k], medians["b"][:k]) for k in range(minimum, n + 1))
-
-
-def wilson(k: int, n: int) -> tuple[float, float]:
-    z = 1.959963984540054
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def rate(k: int, n: int) -> str:
-    lo, hi = wilson(k, n)
-    return f"{k}/{n} = {100 * k / n:.1f}% (95% CI {100 * lo:.1f}-{100 * hi:.1f}%)"
 
 
 def main() -> int:

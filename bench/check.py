@@ -35,6 +35,8 @@ from pathlib import Path
 
 from scipy import stats
 
+from rates import rate
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("DLBENCH_BIN", ROOT / "build" / "dlbench"))
 ALPHA = 0.05
@@ -108,19 +110,6 @@ def promised_power(sigma: float, n: int, slowdown: float, threshold: float) -> f
     se = sigma * math.sqrt(2 / n)
     t = stats.t.ppf(1 - ALPHA / 2, 2 * n - 2)
     return float(stats.norm.sf((max(t * se, math.log1p(threshold)) - math.log1p(slowdown)) / se))
-
-
-def wilson(k: int, n: int) -> tuple[float, float]:
-    z = 1.959963984540054
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def rate(k: int, n: int) -> str:
-    lo, hi = wilson(k, n)
-    return f"{k}/{n} = {100 * k / n:.1f}% (95% CI {100 * lo:.1f}-{100 * hi:.1f}%)"
 
 
 def main() -> int:
