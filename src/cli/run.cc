@@ -53,10 +53,11 @@ struct RunOptions {
 };
 
 // Earlier repetitions of these cells on this host, from the database when it exists (read only;
-// nothing is created).
+// nothing is created). An empty file (as `sqlite3 FILE` leaves one) has no history and is the
+// run's to fill.
 run::History LoadHistory(const std::string& db, const std::string& host, const plan::Plan& plan) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(db, ec)) return {};
+  if (!std::filesystem::is_regular_file(db, ec) || std::filesystem::file_size(db, ec) == 0) return {};
   auto store = store::Store::OpenExisting(db);
   return store::GetHistory(store.db(), host, plan);
 }

@@ -156,3 +156,12 @@ def test_a_report_that_fails_leaves_the_previous_files(results: Dlbench, tmp_pat
     assert r.code == 3, r.err
     assert "No space left on device" in r.err, r.err
     assert r.out.splitlines()[-2:] == ["previous", "0"], r.out  # as it was; no temporary file left
+
+
+def test_a_run_fills_an_empty_file(dlbench: Dlbench) -> None:
+    """An empty file (as `sqlite3 FILE` leaves one) is the run's to fill: no history, no refusal."""
+    (dlbench.workdir / "empty.db").touch()
+    dlbench.write("one.toml", synthetic_experiment(name="one", batches="[1]", repetitions=1))
+    r = dlbench("run", "one.toml", "--db", "empty.db", "-q")
+    assert r.code == 0, r.err
+    assert sqlite3.connect(dlbench.workdir / "empty.db").execute("SELECT count(*) FROM runs").fetchone() == (1,)
