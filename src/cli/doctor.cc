@@ -60,7 +60,10 @@ json RunProbes(run::WorkerClient& worker, const json& hello, const DoctorOptions
                                 std::chrono::milliseconds(static_cast<int64_t>((o.probe_seconds + o.timeout_s) * 1000)));
       if (!reply) {
         p["ok"] = false;
-        p["error"] = reply.error().Describe();
+        const run::WorkerFault& f = reply.error();
+        p["error"] = f.kind == run::WorkerFault::Kind::kWorker
+                         ? fmt::format("{}: {}", run::ErrorKindName(f.error.value_or(run::ErrorKind::kRuntime)), f.message)
+                         : f.Describe();
         out.push_back(p);
         if (worker.ended()) return out;  // the worker is gone
         continue;
