@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "util/strings.h"
+
 namespace dlb::probe {
 namespace {
 
@@ -100,11 +102,8 @@ std::vector<int> AffinityOf(pid_t pid) {
 
 std::vector<CpuTicks> ParseProcStat(std::string_view text) {
   std::vector<CpuTicks> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    std::string_view line = text.substr(pos, end == std::string_view::npos ? text.size() - pos : end - pos);
-    pos = end == std::string_view::npos ? text.size() : end + 1;
+  for (const std::string& text_line : Split(text, '\n')) {
+    std::string_view line = text_line;
     if (line.size() < 4 || line.substr(0, 3) != "cpu" || line[3] < '0' || line[3] > '9') continue;
     auto f = Fields(line);
     if (f.size() < 9) continue;  // cpuN user nice system idle iowait irq softirq steal
@@ -145,11 +144,8 @@ std::optional<uint64_t> ParseProcessTicks(std::string_view line, pid_t* pgrp) {
 
 std::vector<int> ParseCpuList(std::string_view text) {
   std::vector<int> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t comma = text.find(',', pos);
-    std::string_view part = text.substr(pos, comma == std::string_view::npos ? text.size() - pos : comma - pos);
-    pos = comma == std::string_view::npos ? text.size() : comma + 1;
+  for (const std::string& text_part : Split(text, ',')) {
+    std::string_view part = text_part;
     while (!part.empty() && (part.back() == '\n' || part.back() == ' ')) part.remove_suffix(1);
     if (part.empty()) continue;
     size_t dash = part.find('-');
