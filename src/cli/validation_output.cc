@@ -32,6 +32,31 @@ std::string NumericSummary(const std::string& settings_json) {
 
 namespace {
 
+// What went wrong for a model outside the pairs: its own error and each framework that produced
+// nothing to compare.
+std::string FailureNotes(const run::ModelValidation& r) {
+  std::string notes;
+  if (!r.error.empty()) notes += fmt::format("{}: {}\n", r.model, r.error);
+  for (const auto& o : r.outputs) {
+    if (o.status != "ok") notes += fmt::format("{} {}: {}: {}\n", r.model, o.framework, o.status, o.message);
+  }
+  return notes;
+}
+
+// The end of both texts: each worker's settings as read back, the tolerance's reason, the notes.
+std::string Closing(const std::vector<run::ModelValidation>& results, const std::string& settings_title,
+                    const std::string& tolerance_reason, const std::string& notes) {
+  std::string out = "\n" + settings_title + ":\n";
+  for (const auto& r : results) {
+    for (const auto& o : r.outputs) {
+      out += fmt::format("  {} {}: {}\n", r.model, o.framework, NumericSummary(o.settings_json));
+    }
+  }
+  if (!tolerance_reason.empty()) out += fmt::format("\ntolerance: {}\n", tolerance_reason);
+  if (!notes.empty()) out += "\n" + notes;
+  return out;
+}
+
 double MaxLater(const analysis::TrainingComparison& c) {
   double m = 0;
   for (size_t i = 1; i < c.loss_errors.size(); ++i) {
@@ -47,12 +72,9 @@ std::string TrainingText(const std::vector<run::ModelValidation>& results,
                       {false, false, false, true, true, true, true, false});
   std::string notes, losses;
   for (const auto& r : results) {
-    if (!r.error.empty()) notes += fmt::format("{}: {}\n", r.model, r.error);
+    notes += FailureNotes(r);
     for (const auto& o : r.outputs) {
-      if (o.status != "ok") {
-        notes += fmt::format("{} {}: {}: {}\n", r.model, o.framework, o.status, o.message);
-        continue;
-      }
+      if (o.status != "ok") continue;
       std::vector<std::string> v;
       for (double l : o.losses) v.push_back(fmt::format("{:.6g}", l));
       losses += fmt::format("  {} {}: {}\n", r.model, o.framework, Join(v, ", "));
@@ -77,17 +99,9 @@ std::string TrainingText(const std::vector<run::ModelValidation>& results,
       spec.optimizer_json);
   out += t.empty() ? "no comparison could be made\n" : t.Render();
   if (!losses.empty()) out += "\nlosses per step:\n" + losses;
-  out += "\nsettings read back from each worker:\n";
-  for (const auto& r : results) {
-    for (const auto& o : r.outputs) {
-      out += fmt::format("  {} {}: {}\n", r.model, o.framework, NumericSummary(o.settings_json));
-    }
-  }
-  if (!results.empty() && !results.front().pairs.empty()) {
-    out += fmt::format("\ntolerance: {}\n", results.front().pairs.front().training_tolerance.reason);
-  }
-  if (!notes.empty()) out += "\n" + notes;
-  return out;
+  const bool any = !results.empty() && !results.front().pairs.empty();
+  return out + Closing(results, "settings read back from each worker",
+                       any ? results.front().pairs.front().training_tolerance.reason : "", notes);
 }
 
 }  // namespace
@@ -100,10 +114,7 @@ std::string ValidationText(const std::vector<run::ModelValidation>& results,
                       {false, false, false, true, true, true, true, true, false});
   std::string notes;
   for (const auto& r : results) {
-    if (!r.error.empty()) notes += fmt::format("{}: {}\n", r.model, r.error);
-    for (const auto& o : r.outputs) {
-      if (o.status != "ok") notes += fmt::format("{} {}: {}: {}\n", r.model, o.framework, o.status, o.message);
-    }
+    notes += FailureNotes(r);
     for (const auto& p : r.pairs) {
       const auto& c = p.comparison;
       if (c.nonfinite_a > 0 || c.nonfinite_b > 0) {
@@ -121,17 +132,9 @@ std::string ValidationText(const std::vector<run::ModelValidation>& results,
       "outputs of {} on {} fixed inputs, {} on {} (max rel err = max |A-B| / max |A|)\n\n",
       Join(spec.frameworks, " vs "), spec.inputs, spec.precision, spec.device);
   out += t.empty() ? "no comparison could be made\n" : t.Render();
-  out += "\nnumeric settings read back from each worker:\n";
-  for (const auto& r : results) {
-    for (const auto& o : r.outputs) {
-      out += fmt::format("  {} {}: {}\n", r.model, o.framework, NumericSummary(o.settings_json));
-    }
-  }
-  if (!results.empty() && !results.front().pairs.empty()) {
-    out += fmt::format("\ntolerance: {}\n", results.front().pairs.front().tolerance.reason);
-  }
-  if (!notes.empty()) out += "\n" + notes;
-  return out;
+  const bool any = !results.empty() && !results.front().pairs.empty();
+  return out + Closing(results, "numeric settings read back from each worker",
+                       any ? results.front().pairs.front().tolerance.reason : "", notes);
 }
 
 nlohmann::json ValidationJson(const std::vector<run::ModelValidation>& results,
