@@ -60,10 +60,7 @@ json RunProbes(run::WorkerClient& worker, const json& hello, const DoctorOptions
                                 std::chrono::milliseconds(static_cast<int64_t>((o.probe_seconds + o.timeout_s) * 1000)));
       if (!reply) {
         p["ok"] = false;
-        const run::WorkerFault& f = reply.error();
-        p["error"] = f.kind == run::WorkerFault::Kind::kWorker
-                         ? fmt::format("{}: {}", run::ErrorKindName(f.error.value_or(run::ErrorKind::kRuntime)), f.message)
-                         : f.Describe();
+        p["error"] = reply.error().Reason();  // printed after "probe DEVICE PRECISION"
         out.push_back(p);
         if (worker.ended()) return out;  // the worker is gone
         continue;

@@ -10,22 +10,23 @@ constexpr std::chrono::seconds kExitGrace{5};
 
 }  // namespace
 
-std::string WorkerFault::Describe() const {
+std::string WorkerFault::Reason() const {
   switch (kind) {
     case Kind::kChannel: {
-      std::string s = fmt::format("{}: worker {}", request,
-                                  channel ? ChannelFaultName(*channel) : std::string_view("failed"));
+      std::string s = fmt::format("worker {}", channel ? ChannelFaultName(*channel) : std::string_view("failed"));
       if (!message.empty()) s += ": " + message;
       if (exit) s += fmt::format(" ({})", exit->Describe());
       return s;
     }
     case Kind::kProtocol:
-      return fmt::format("{}: worker broke the protocol: {}; killed", request, message);
+      return fmt::format("worker broke the protocol: {}; killed", message);
     case Kind::kWorker:
-      return fmt::format("{}: {}: {}", request, error ? ErrorKindName(*error) : "error", message);
+      return fmt::format("{}: {}", error ? ErrorKindName(*error) : "error", message);
   }
   return message;
 }
+
+std::string WorkerFault::Describe() const { return request + ": " + Reason(); }
 
 WorkerResult<WorkerClient> WorkerClient::Start(const std::vector<std::string>& argv,
                                                const std::vector<std::string>& env) {

@@ -30,7 +30,9 @@ struct WorkerFault {
   std::optional<ExitStatus> exit;       // how the process ended, when the client ended it
 
   bool unsupported() const { return error == ErrorKind::kUnsupported; }
-  // One line: "load: unsupported: ..." / "measure: worker timed out: ...".
+  // One line without the request: "unsupported: ..." / "worker timeout: ...".
+  std::string Reason() const;
+  // Reason() after the request: "load: unsupported: ...".
   std::string Describe() const;
 };
 
