@@ -125,8 +125,9 @@ class CompileCacheRoot {
 class StoreSink : public run::ResultSink {
  public:
   StoreSink(store::Store& store, int64_t run_id) : store_(store), run_id_(run_id) {}
-  void OnRepetition(const plan::Cell& cell, const run::RepetitionResult& r) override {
-    store_.AddRepetition(run_id_, cell, r);
+  void OnRepetition(const plan::Cell& cell, const result::RepetitionResult& r,
+                    const analysis::CellSummary& summary) override {
+    store_.AddRepetition(run_id_, cell, r, summary);
   }
 
  private:

@@ -17,6 +17,7 @@
 #include "plan/expand.h"
 #include "plan/parse.h"
 #include "run/capabilities.h"
+#include "run/cell_summaries.h"
 #include "run/protocol.h"
 #include "run/scheduler.h"
 #include "run/worker_client.h"
@@ -94,11 +95,12 @@ void BenchHarness(const LaunchChoice& launch, int64_t samples) {
 class TimingSink : public run::ResultSink {
  public:
   explicit TimingSink(store::Store& store, int64_t run_id) : store_(store), run_id_(run_id) {}
-  void OnRepetition(const plan::Cell& cell, const run::RepetitionResult& r) override {
+  void OnRepetition(const plan::Cell& cell, const result::RepetitionResult& r,
+                    const analysis::CellSummary& summary) override {
     auto t = Clock::now();
-    store_.AddRepetition(run_id_, cell, r);
+    store_.AddRepetition(run_id_, cell, r, summary);
     double store_s = Since(t);
-    if (r.status != run::RepStatus::kOk) throw EnvError("selftest cell failed: " + r.message);
+    if (r.status != result::RepStatus::kOk) throw EnvError("selftest cell failed: " + r.message);
     overhead_s.push_back(r.wall_s - r.worker_start_s - r.load_call_s - r.sample_s + store_s);
     store_time_s.push_back(store_s);
     start_s.push_back(r.worker_start_s);
@@ -156,22 +158,24 @@ void BenchStore(const LaunchChoice& launch, const std::string& dir, int64_t samp
       "[experiment]\nname = \"ingest\"\nrepetitions = 1\n[matrix]\nframework = \"synthetic\"\nmodel = \"synthetic\"\n",
       "ingest.toml", capabilities), {});
   int64_t run_id = store.BeginRun({"selftest", ::getpid(), DlbenchVersion(), "-", "[]", "{}"}, plan);
-  run::RepetitionResult r;
-  r.status = run::RepStatus::kOk;
+  result::RepetitionResult r;
+  r.status = result::RepStatus::kOk;
   r.started_at = r.finished_at = "-";
-  r.wall_ns.resize(static_cast<size_t>(samples));
-  r.chunk_idx.resize(static_cast<size_t>(samples));
+  result::TimedSeries& series = *r.series();
+  series.wall_ns.resize(static_cast<size_t>(samples));
+  series.chunk_idx.resize(static_cast<size_t>(samples));
   for (int64_t i = 0; i < samples; ++i) {
-    r.wall_ns[static_cast<size_t>(i)] = 1'000'000 + (i * 7919) % 100'000;
-    r.chunk_idx[static_cast<size_t>(i)] = static_cast<int32_t>(i / 10'000);
+    series.wall_ns[static_cast<size_t>(i)] = 1'000'000 + (i * 7919) % 100'000;
+    series.chunk_idx[static_cast<size_t>(i)] = static_cast<int32_t>(i / 10'000);
   }
-  r.warmup_count = 10;
+  series.warmup_count = 10;
   auto t0 = Clock::now();
-  store.AddRepetition(run_id, plan.cells[0], r);
+  run::CellSummaries summaries;
+  store.AddRepetition(run_id, plan.cells[0], r, summaries.Add(plan.cells[0], r));
   double s = Since(t0);
   fmt::print("store ingest: {} raw samples stored with their repetition in {:.2f} s = {:.0f} samples/s   (target >= 500000)\n",
              samples, s, static_cast<double>(samples) / s);
-  fmt::print("  (including the cell summary recomputed from the stored samples)\n");
+  fmt::print("  (including the cell summary, computed from the samples in memory)\n");
 }
 
 // 4. A report on that database of a million samples (target: under 5 s on 2 cores), timed

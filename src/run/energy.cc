@@ -34,16 +34,6 @@ std::optional<double> IntegratePower(const probe::TelemetrySample& begin,
 
 }  // namespace
 
-std::string EnergySourceName(EnergySource s) {
-  switch (s) {
-    case EnergySource::kNvmlCounter: return "nvml-total-energy";
-    case EnergySource::kNvmlPower: return "nvml-power-integrated";
-    case EnergySource::kRapl: return "rapl-package";
-    case EnergySource::kNone: break;
-  }
-  return "";
-}
-
 std::optional<EnergyWindow> MakeEnergyWindow(EnergySource source, const probe::TelemetrySample& begin,
                                              const probe::TelemetrySample& end,
                                              std::span<const probe::TelemetrySample> series,
@@ -91,6 +81,34 @@ std::vector<double> JoulesPerSample(std::span<const EnergyWindow> windows, int b
 
 double MinWindowSeconds(EnergySource source, double gpu_window_s, double cpu_window_s) {
   return source == EnergySource::kRapl ? cpu_window_s : gpu_window_s;
+}
+
+result::TelemetrySummary SummarizeTelemetry(const result::RepetitionResult& r, int batch) {
+  result::TelemetrySummary t;
+  double joules = 0, seconds = 0;
+  int64_t iterations = 0;
+  for (const auto& w : r.energy_windows) {
+    joules += w.energy_j;
+    seconds += static_cast<double>(w.duration_ns) * 1e-9;
+    iterations += w.iterations;
+  }
+  if (iterations > 0) t.energy_per_sample_j = joules / (static_cast<double>(iterations) * batch);
+  if (seconds > 0) t.avg_power_w = joules / seconds;
+  uint64_t reasons = 0;
+  bool reasons_read = false;
+  for (const auto& s : r.telemetry) {
+    if (s.gpu.temperature_c) t.max_temperature_c = std::max(t.max_temperature_c.value_or(-1000), *s.gpu.temperature_c);
+    if (s.gpu.process_bytes) t.peak_device_bytes_nvml = std::max(t.peak_device_bytes_nvml.value_or(0), *s.gpu.process_bytes);
+    bool measuring = s.phase == "warmup" || s.phase == "measure" || s.phase == "window" || s.phase == "energy";
+    if (measuring && s.gpu.clock_event_reasons) {
+      reasons |= *s.gpu.clock_event_reasons & probe::kThrottleMask;
+      reasons_read = true;
+    }
+  }
+  if (r.gpu_telemetry == "nvml" && reasons_read) {
+    t.throttle_reasons = reasons ? probe::ClockEventReasonNames(reasons) : "none";
+  }
+  return t;
 }
 
 }  // namespace dlb::run

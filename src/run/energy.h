@@ -12,24 +12,14 @@
 #include <vector>
 
 #include "probe/telemetry.h"
+#include "result/energy.h"
+#include "result/repetition.h"
 
 namespace dlb::run {
 
-enum class EnergySource { kNone, kNvmlCounter, kNvmlPower, kRapl };
-// "nvml-total-energy", "nvml-power-integrated", "rapl-package", "" for kNone.
-std::string EnergySourceName(EnergySource s);
-
-struct EnergyWindow {
-  int64_t t_start_ns = 0, duration_ns = 0;
-  int64_t iterations = 0;     // calls of the model (each a batch)
-  double energy_j = 0;
-  double avg_power_w = 0;     // energy / duration
-  // From the series inside the window (GPU cells): hottest reading, median clocks, and every
-  // clock-event reason seen (OR of the masks).
-  std::optional<int> max_temperature_c;
-  std::optional<double> sm_clock_mhz, mem_clock_mhz;
-  uint64_t clock_event_reasons = 0;
-};
+using result::EnergySource;
+using result::EnergySourceName;
+using result::EnergyWindow;
 
 // The window between two exact readings `begin` and `end`, using the readings of `series` that lie
 // between them for the integrated-power source and the per-window conditions. nullopt when the
@@ -41,6 +31,12 @@ std::optional<EnergyWindow> MakeEnergyWindow(EnergySource source, const probe::T
 
 // Joules per input sample (one image of a batch) for each window: energy / (iterations * batch).
 std::vector<double> JoulesPerSample(std::span<const EnergyWindow> windows, int batch);
+
+// What a repetition's telemetry says in a few numbers: energy per input sample (batch inputs per
+// call) and average power over its energy windows, the hottest GPU reading, the slowdown reasons
+// seen from warm-up on (the phases warmup, measure, window and energy), and the peak device memory
+// NVML saw.
+result::TelemetrySummary SummarizeTelemetry(const result::RepetitionResult& r, int batch);
 
 // The shortest window each source can resolve (T11: NVML counters update about every 100 ms and
 // power is a 1-s average, so windows of several seconds; RAPL updates about every millisecond).

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "plan/experiment.h"
+#include "result/history.h"
 
 namespace dlb::run {
 
@@ -29,14 +30,8 @@ struct RepetitionCost {
 // The built-in per-phase model for a cell (no history).
 RepetitionCost ModelCost(const plan::Cell& cell);
 
-// Earlier repetitions of one cell on this host, with the same resolved settings (sampling, options,
-// environment): medians of whole-repetition wall times.
-struct CellHistory {
-  std::optional<double> first_s;  // repetitions that were their cell's first
-  std::optional<double> later_s;  // the others
-  int repetitions = 0;
-};
-using History = std::map<int, CellHistory>;  // by the plan's cell index
+using result::CellHistory;
+using result::History;
 
 struct RunEstimate {
   double expected_s = 0;  // at the minimum repetitions, measurement between floor and cap

@@ -53,22 +53,22 @@ void Progress::Start(const std::string& label, int rep_idx, int repetitions,
                      EtaText()));
 }
 
-void Progress::Finish(const std::string& label, int repetitions, const RepetitionResult& r) {
+void Progress::Finish(const std::string& label, int repetitions, const result::RepetitionResult& r) {
   spent_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - task_start_).count();
   ++done_;
   if (!enabled_) return;
   std::string outcome;
-  if (r.status == RepStatus::kOk) {
-    outcome = fmt::format("median {} (n={}{})", r.median_ns ? FormatNs(*r.median_ns) : "-",
-                          r.wall_ns.size() - static_cast<size_t>(r.warmup_count),
-                          r.converged ? "" : ", not converged");
+  const result::TimedSeries* series = r.series();
+  if (r.status == result::RepStatus::kOk && series != nullptr) {
+    outcome = fmt::format("median {} (n={}{})", series->median_ns ? FormatNs(*series->median_ns) : "-",
+                          series->steady_count(), series->converged ? "" : ", not converged");
   } else {
-    outcome = fmt::format("{}: {}", RepStatusName(r.status), r.message);
+    outcome = fmt::format("{}: {}", result::RepStatusName(r.status), r.message);
   }
   std::string line = fmt::format("[{}/{}] {} rep {}/{}: {}{}", done_, total_, label, r.rep_idx + 1,
                                  repetitions, outcome, EtaText());
   if (tty_) {
-    if (r.status != RepStatus::kOk) {
+    if (r.status != result::RepStatus::kOk) {
       Note(line);  // failures stay on screen
     } else {
       Redraw(line);

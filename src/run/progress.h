@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-#include "run/result.h"
+#include "result/repetition.h"
 
 namespace dlb::run {
 
@@ -18,7 +18,7 @@ class Progress {
   void Start(const std::string& label, int rep_idx, int repetitions, const std::string& reason = "");
   void Skip();          // a task that will not run (its cell is unsupported)
   void Extend(int n);   // n more tasks than planned (a round towards a precision target)
-  void Finish(const std::string& label, int repetitions, const RepetitionResult& r);
+  void Finish(const std::string& label, int repetitions, const result::RepetitionResult& r);
   void Note(const std::string& line);  // a line that must not be overwritten (a warning)
   void Done();
 

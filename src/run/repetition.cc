@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "plan/profile.h"
+#include "run/energy.h"
 #include "run/failure.h"
 #include "run/gate.h"
 #include "run/protocol.h"
@@ -51,6 +52,7 @@ class Session {
         client_(client),
         telemetry_(telemetry),
         r_(r),
+        series_(*r.series()),
         oom_kills_before_(oom_kills_before) {}
 
   // Returns false once the repetition has ended (failed, unsupported or interrupted).
@@ -195,8 +197,8 @@ class Session {
     if (block_ > 1) {
       for (auto& v : reply->wall_ns) v = (v + block_ / 2) / block_;
     }
-    r_.wall_ns.insert(r_.wall_ns.end(), reply->wall_ns.begin(), reply->wall_ns.end());
-    r_.chunk_idx.insert(r_.chunk_idx.end(), reply->wall_ns.size(), chunk_);
+    series_.wall_ns.insert(series_.wall_ns.end(), reply->wall_ns.begin(), reply->wall_ns.end());
+    series_.chunk_idx.insert(series_.chunk_idx.end(), reply->wall_ns.size(), chunk_);
     ++chunk_;
     std::vector<int64_t> sorted = reply->wall_ns;
     std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
@@ -216,11 +218,11 @@ class Session {
     telemetry_.SetPhase("warmup");
     const auto& s = cell_.sampling;
     while (true) {
-      auto warm = std::span<const int64_t>(r_.wall_ns);
+      auto warm = std::span<const int64_t>(series_.wall_ns);
       WarmupDecision d = DecideWarmup(warm, s);
       if (d.done) {
-        r_.warmup_count = static_cast<int64_t>(r_.wall_ns.size());
-        r_.warmup_settled = d.settled;
+        series_.warmup_count = static_cast<int64_t>(series_.wall_ns.size());
+        series_.warmup_settled = d.settled;
         return true;
       }
       auto n = static_cast<int64_t>(warm.size());
@@ -232,10 +234,10 @@ class Session {
   // After warm-up: time blocks of iterations when one is too close to the harness overhead.
   void Calibrate() {
     int64_t overhead = std::max(r_.timer_overhead_ns.value_or(0), r_.sync_overhead_ns.value_or(0));
-    if (estimate_ns_ <= 0 && r_.wall_ns.empty()) return;
+    if (estimate_ns_ <= 0 && series_.wall_ns.empty()) return;
     block_ = BlockSize(estimate_ns_, overhead);
-    r_.block_iterations = block_;
-    r_.near_overhead = NearOverhead(estimate_ns_, overhead);
+    series_.block_iterations = block_;
+    series_.near_overhead = NearOverhead(estimate_ns_, overhead);
   }
 
   bool Measure() {
@@ -244,15 +246,15 @@ class Session {
     Calibrate();
     auto t0 = Clock::now();
     while (true) {
-      auto steady = std::span<const int64_t>(r_.wall_ns).subspan(static_cast<size_t>(r_.warmup_count));
+      auto steady = std::span<const int64_t>(series_.wall_ns).subspan(static_cast<size_t>(series_.warmup_count));
       auto n = static_cast<int64_t>(steady.size());
       if (n > 0) {
         StopDecision d = DecideStop(steady, s, SecondsSince(t0), block_);
-        r_.median_ns = d.median_ns;
-        r_.rel_ci = d.rel_ci;
+        series_.median_ns = d.median_ns;
+        series_.rel_ci = d.rel_ci;
         if (d.stop) {
-          r_.converged = d.converged;
-          r_.stop_reason = d.reason;
+          series_.converged = d.converged;
+          series_.stop_reason = d.reason;
           return true;
         }
       }
@@ -264,20 +266,20 @@ class Session {
 
   bool Window() {
     const auto& s = cell_.sampling;
-    if (s.window_min_time_s <= 0 || !r_.median_ns || *r_.median_ns <= 0) return true;
-    double want = std::ceil(s.window_min_time_s * 1e9 / *r_.median_ns);
+    if (s.window_min_time_s <= 0 || !series_.median_ns || *series_.median_ns <= 0) return true;
+    double want = std::ceil(s.window_min_time_s * 1e9 / *series_.median_ns);
     auto n = static_cast<int64_t>(std::clamp(want, 2.0, 1e6));
     telemetry_.SetPhase("window");
     auto reply = Pipelined("window", n);
     if (!reply) return false;
-    r_.window_ns = reply->window_ns;
-    r_.window_iterations = reply->iterations;
+    series_.window_ns = reply->window_ns;
+    series_.window_iterations = reply->iterations;
     return true;
   }
 
   // n calls back to back, synced once (measure with sync `window`); nullopt if the repetition ended.
   std::optional<MeasureReply> Pipelined(const char* phase, int64_t n) {
-    double expected_s = r_.median_ns.value_or(estimate_ns_) * 1e-9 * static_cast<double>(n);
+    double expected_s = series_.median_ns.value_or(estimate_ns_) * 1e-9 * static_cast<double>(n);
     auto timeout = Millis(cell_.timeout_s + 2 * expected_s);
     auto reply = client_.Measure({n, Sync::kWindow}, timeout);
     if (!reply) {
@@ -311,12 +313,12 @@ class Session {
       r_.energy_note = "energy phase off (energy.windows = 0)";
       return true;
     }
-    if (!r_.median_ns || *r_.median_ns <= 0) return true;
+    if (!series_.median_ns || *series_.median_ns <= 0) return true;
     double window_s = MinWindowSeconds(r_.energy_source, cell_.energy.gpu_window_s, cell_.energy.cpu_window_s);
     // Back-to-back calls are usually faster than synced ones: size from the pipelined window's rate.
-    double per_call_ns = *r_.median_ns;
-    if (r_.window_ns && r_.window_iterations && *r_.window_iterations > 0 && *r_.window_ns > 0) {
-      per_call_ns = static_cast<double>(*r_.window_ns) / static_cast<double>(*r_.window_iterations);
+    double per_call_ns = *series_.median_ns;
+    if (series_.window_ns && series_.window_iterations && *series_.window_iterations > 0 && *series_.window_ns > 0) {
+      per_call_ns = static_cast<double>(*series_.window_ns) / static_cast<double>(*series_.window_iterations);
     }
     auto n = static_cast<int64_t>(std::clamp(std::ceil(window_s * 1e9 / per_call_ns), 1.0, 1e7));
     telemetry_.SetPhase("energy");
@@ -335,6 +337,7 @@ class Session {
   WorkerClient& client_;
   probe::TelemetrySampler& telemetry_;
   RepetitionResult& r_;
+  result::TimedSeries& series_;  // the payload's timed series: calls or training steps
   std::optional<int64_t> oom_kills_before_;
   struct EnergyEdges {
     probe::TelemetrySample begin, end;
@@ -389,16 +392,6 @@ std::vector<std::string> WorkerEnvironment(const RepetitionSpec& spec, const Wor
 
 }  // namespace
 
-std::string RepStatusName(RepStatus s) {
-  switch (s) {
-    case RepStatus::kOk: return "ok";
-    case RepStatus::kFailed: return "failed";
-    case RepStatus::kUnsupported: return "unsupported";
-    case RepStatus::kInterrupted: return "interrupted";
-  }
-  return "failed";
-}
-
 std::string CompileCacheDir(const std::string& root, int cell_idx) {
   return fmt::format("{}/cell-{}", root, cell_idx);
 }
@@ -436,6 +429,7 @@ std::vector<std::string> WorkerArgv(const plan::Cell& cell, const WorkerLaunch& 
 
 RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& launch) {
   RepetitionResult r;
+  r.measurement = result::EmptyMeasurement(spec.cell->workload);
   r.cell_idx = spec.cell->cell_idx;
   r.rep_idx = spec.rep_idx;
   r.order_idx = spec.order_idx;
@@ -475,6 +469,7 @@ RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& l
   r.gpu_telemetry = telemetry.gpu_source();
   r.cpu_telemetry = telemetry.cpu_source();
   session.ComputeEnergyWindows();
+  r.telemetry_summary = SummarizeTelemetry(r, spec.cell->batch);
   r.log = client->process().Log();
   r.wall_s = SecondsSince(t0);
   r.finished_at = NowIso8601();

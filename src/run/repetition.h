@@ -7,9 +7,13 @@
 #include <vector>
 
 #include "plan/experiment.h"
-#include "run/result.h"
+#include "result/repetition.h"
 
 namespace dlb::run {
+
+using result::RepetitionResult;
+using result::RepStatus;
+using result::RepStatusName;
 
 struct WorkerLaunch {
   std::string python;       // interpreter that has the frameworks

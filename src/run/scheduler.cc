@@ -11,6 +11,7 @@
 #include "analysis/compare.h"
 #include "analysis/pairing.h"
 #include "probe/nvml.h"
+#include "run/cell_summaries.h"
 #include "run/gate.h"
 #include "util/interrupt.h"
 #include "util/random.h"
@@ -175,13 +176,13 @@ class Runner {
       totals_.interrupted = true;
       return false;  // an interrupted repetition is incomplete: it is not stored
     }
-    sink_.OnRepetition(cell, r);
+    sink_.OnRepetition(cell, r, summaries_.Add(cell, r));
     ++reps_run_[ci];
     progress_.Finish(cell.Label(), planned, r);
     switch (r.status) {
       case RepStatus::kOk:
         ++totals_.repetitions_ok;
-        if (r.median_ns) medians_[ci].push_back(*r.median_ns);
+        if (r.series() && r.series()->median_ns) medians_[ci].push_back(*r.series()->median_ns);
         break;
       case RepStatus::kUnsupported:
         ++totals_.repetitions_unsupported;
@@ -203,6 +204,7 @@ class Runner {
   RunTotals totals_;
   std::vector<bool> unsupported_;
   std::vector<int> reps_run_;                 // stored repetitions per cell, whatever their status
+  CellSummaries summaries_;
   std::vector<std::vector<double>> medians_;  // per cell: each ok repetition's median
   Rng padding_rng_;
   int order_idx_ = 0;           // repetitions started by this run

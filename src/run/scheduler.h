@@ -9,14 +9,17 @@
 #include "plan/experiment.h"
 #include "run/progress.h"
 #include "run/repetition.h"
-#include "run/result.h"
+#include "analysis/cell_summary.h"
+#include "result/repetition.h"
 
 namespace dlb::run {
 
 class ResultSink {
  public:
   virtual ~ResultSink() = default;
-  virtual void OnRepetition(const plan::Cell& cell, const RepetitionResult& result) = 0;
+  // summary: the cell's summary over its repetitions so far, this one included (CellSummaries).
+  virtual void OnRepetition(const plan::Cell& cell, const RepetitionResult& result,
+                            const analysis::CellSummary& summary) = 0;
 };
 
 struct RunTotals {

@@ -109,15 +109,6 @@ LoadRequest Request(const std::string& model, const ValidationSpec& spec, int ba
 
 }  // namespace
 
-bool ModelValidation::ok() const {
-  if (!error.empty()) return false;
-  for (const auto& o : outputs)
-    if (o.status != "ok") return false;
-  for (const auto& p : pairs)
-    if (!p.pass) return false;
-  return !pairs.empty();
-}
-
 std::string ValidationOptimizer(const std::string& name) {
   if (name == "adamw") {
     return R"({"name": "adamw", "lr": 0.0001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-08, "weight_decay": 0.1})";

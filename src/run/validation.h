@@ -8,58 +8,16 @@
 #include <string>
 #include <vector>
 
-#include "analysis/output_compare.h"
-#include "analysis/training_compare.h"
+#include "result/validation.h"
 #include "run/repetition.h"
 
 namespace dlb::run {
 
-struct ValidationSpec {
-  std::vector<std::string> models;
-  std::vector<std::string> frameworks;  // the first one builds the weights when none are given
-  std::string precision = "fp32";
-  std::string device = "cpu";
-  std::string weights_file;             // empty: build from seed
-  uint64_t seed = 0;
-  int inputs = 4;                       // rows of the fixed input batch
-  double timeout_s = 600;
-  std::string workdir;                  // where weights, inputs and outputs are written
-  // "inference": outputs of one forward; "training": `steps` optimizer steps on the input batch
-  // (inputs rows) from the same weights, then the losses and the weights compared.
-  std::string workload = "inference";
-  int steps = 3;
-  std::string optimizer_json;           // training: the load's options.optimizer, every key set
-};
-
-struct FrameworkOutput {
-  std::string framework;
-  std::string status = "failed";        // ok, failed, unsupported
-  std::string message;
-  std::string settings_json = "{}";
-  std::vector<float> output;            // rows x cols
-  int64_t rows = 0, cols = 0;
-  std::vector<double> losses;           // training: one per step
-  analysis::NamedTensors weights_after; // training: the weights after the last step
-  std::string log;
-};
-
-struct PairResult {
-  std::string framework_a, framework_b;
-  analysis::OutputComparison comparison;
-  analysis::Tolerance tolerance;
-  analysis::TrainingComparison training;         // training workload
-  analysis::TrainingTolerance training_tolerance;
-  bool pass = false;
-};
-
-struct ModelValidation {
-  std::string model;
-  std::string weights_source;  // "seed N (built by torch)" or the file
-  std::string error;           // set when no comparison could be made
-  std::vector<FrameworkOutput> outputs;
-  std::vector<PairResult> pairs;
-  bool ok() const;             // an error, a failed worker or a failed pair makes it false
-};
+// The value types live in result/, so that the store reads them without run/.
+using result::FrameworkOutput;
+using result::ModelValidation;
+using result::PairResult;
+using result::ValidationSpec;
 
 ModelValidation ValidateModel(const std::string& model, const ValidationSpec& spec,
                               const WorkerLaunch& launch);

@@ -158,12 +158,12 @@ std::vector<int64_t> LogicalRun(Db& db, int64_t run_id) {
   return out;
 }
 
-run::History GetHistory(Db& db, const std::string& host, const plan::Plan& plan) {
+result::History GetHistory(Db& db, const std::string& host, const plan::Plan& plan) {
   Stmt s = db.Prepare(
       "SELECT r.rep_idx = 0, (julianday(r.finished_at) - julianday(r.started_at)) * 86400.0 "
       "FROM repetitions r JOIN cells c USING (cell_id) JOIN runs USING (run_id) "
       "WHERE runs.host = ? AND c.cell_key = ? AND c.config_json = ? AND r.status = 'ok'");
-  run::History h;
+  result::History h;
   for (const auto& cell : plan.cells) {
     s.Bind(1, host);
     s.Bind(2, cell.Key());
@@ -172,7 +172,7 @@ run::History GetHistory(Db& db, const std::string& host, const plan::Plan& plan)
     while (s.Step()) (s.Int(0) ? first : later).push_back(s.Double(1));
     s.Reset();
     if (first.empty() && later.empty()) continue;
-    run::CellHistory c;
+    result::CellHistory c;
     if (!first.empty()) c.first_s = stats::Median(first);
     if (!later.empty()) c.later_s = stats::Median(later);
     if (!c.first_s) c.first_s = c.later_s;  // only later repetitions survived: use those

@@ -1,7 +1,8 @@
 // Reading results back: runs, cells and repetitions as plain rows for list, show and export.
 #pragma once
 
-#include "run/estimate.h"
+#include "plan/experiment.h"
+#include "result/history.h"
 
 #include <cstdint>
 #include <optional>
@@ -135,8 +136,8 @@ std::vector<int64_t> LogicalRun(Db& db, int64_t run_id);
 
 // Earlier ok repetitions, on `host`, of each of the plan's cells: same key and same resolved
 // settings (sampling, options, environment). Medians of whole-repetition wall times, a cell's first
-// repetitions apart from the later ones (run::EstimateRun).
-run::History GetHistory(Db& db, const std::string& host, const plan::Plan& plan);
+// repetitions apart from the later ones (run::EstimateRun reads it).
+result::History GetHistory(Db& db, const std::string& host, const plan::Plan& plan);
 std::vector<CellRow> GetCells(Db& db, int64_t run_id);
 std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id);
 std::vector<SampleRow> GetSamples(Db& db, int64_t repetition_id);

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "analysis/cell_summary.h"
+#include "store/measurement.h"
 #include "store/query.h"
 #include "store/schema.h"
 #include "util/error.h"
@@ -253,22 +253,7 @@ int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan, const Shard
   return run_id;
 }
 
-void InsertSamples(Db& db, int64_t repetition_id, const run::RepetitionResult& r) {
-  Stmt s = db.Prepare(
-      "INSERT INTO samples (repetition_id, chunk_idx, iter_idx, is_warmup, wall_ns) "
-      "VALUES (?, ?, ?, ?, ?)");
-  for (size_t i = 0; i < r.wall_ns.size(); ++i) {
-    s.Bind(1, repetition_id);
-    s.Bind(2, static_cast<int64_t>(r.chunk_idx[i]));
-    s.Bind(3, static_cast<int64_t>(i));
-    s.Bind(4, static_cast<int64_t>(static_cast<int64_t>(i) < r.warmup_count));
-    s.Bind(5, r.wall_ns[i]);
-    s.Step();
-    s.Reset();
-  }
-}
-
-void InsertTelemetry(Db& db, int64_t repetition_id, const run::RepetitionResult& r) {
+void InsertTelemetry(Db& db, int64_t repetition_id, const result::RepetitionResult& r) {
   Stmt s = db.Prepare(
       "INSERT INTO telemetry (repetition_id, t_ns, phase, gpu_energy_j, gpu_power_w, "
       "gpu_temperature_c, sm_clock_mhz, mem_clock_mhz, clock_event_reasons, gpu_util_pct, "
@@ -296,45 +281,8 @@ void InsertTelemetry(Db& db, int64_t repetition_id, const run::RepetitionResult&
   }
 }
 
-// What a repetition's telemetry says in a few numbers: energy per input sample and average power
-// over the energy windows, the hottest GPU reading, the slowdown reasons seen from warm-up on, and
-// the worker's peak device memory as NVML saw it.
-struct TelemetrySummary {
-  std::optional<double> energy_per_sample_j, avg_power_w;
-  std::optional<int> max_temperature_c;
-  std::optional<std::string> throttle_reasons;
-  std::optional<int64_t> peak_device_bytes_nvml;
-};
-
-TelemetrySummary SummarizeTelemetry(const run::RepetitionResult& r, int batch) {
-  TelemetrySummary t;
-  double joules = 0, seconds = 0;
-  int64_t iterations = 0;
-  for (const auto& w : r.energy_windows) {
-    joules += w.energy_j;
-    seconds += static_cast<double>(w.duration_ns) * 1e-9;
-    iterations += w.iterations;
-  }
-  if (iterations > 0) t.energy_per_sample_j = joules / (static_cast<double>(iterations) * batch);
-  if (seconds > 0) t.avg_power_w = joules / seconds;
-  uint64_t reasons = 0;
-  bool reasons_read = false;
-  for (const auto& s : r.telemetry) {
-    if (s.gpu.temperature_c) t.max_temperature_c = std::max(t.max_temperature_c.value_or(-1000), *s.gpu.temperature_c);
-    if (s.gpu.process_bytes) t.peak_device_bytes_nvml = std::max(t.peak_device_bytes_nvml.value_or(0), *s.gpu.process_bytes);
-    bool measuring = s.phase == "warmup" || s.phase == "measure" || s.phase == "window" || s.phase == "energy";
-    if (measuring && s.gpu.clock_event_reasons) {
-      reasons |= *s.gpu.clock_event_reasons & probe::kThrottleMask;
-      reasons_read = true;
-    }
-  }
-  if (r.gpu_telemetry == "nvml" && reasons_read) {
-    t.throttle_reasons = reasons ? probe::ClockEventReasonNames(reasons) : "none";
-  }
-  return t;
-}
-
-void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::RepetitionResult& r) {
+void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const result::RepetitionResult& r,
+                          const analysis::CellSummary& summary) {
   Transaction txn(db_);
   Stmt find = db_.Prepare("SELECT cell_id FROM cells WHERE run_id = ? AND cell_idx = ?");
   Binder(find) << run_id << cell.cell_idx;
@@ -344,34 +292,28 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::Rep
       "INSERT INTO repetitions (cell_id, rep_idx, order_idx, status, error_kind, message, phase, "
       "exit_code, term_signal, started_at, finished_at, worker_argv, launch_prefix, env_json, "
       "env_padding_bytes, hello_json, settings_json, parameters, flops_per_sample, load_s, "
-      "compile_s, first_call_s, sync_overhead_ns, timer_overhead_ns, warmup_iterations, "
-      "warmup_settled, n_samples, converged, stop_reason, median_ns, rel_ci, window_ns, "
-      "window_iterations, peak_rss_bytes, peak_device_bytes, log, block_iterations, near_overhead, "
-      "gate_status, gpu_temperature_c, gate_wait_s, profile_check, gpu_telemetry, cpu_telemetry, "
-      "energy_source, energy_note, energy_per_sample_j, avg_power_w, max_temperature_c, "
-      "throttle_reasons, peak_device_bytes_nvml, other_cpu_frac, steal_frac, load_avg_1m, "
-      "contaminated) "
+      "compile_s, first_call_s, sync_overhead_ns, timer_overhead_ns, peak_rss_bytes, "
+      "peak_device_bytes, log, gate_status, gpu_temperature_c, gate_wait_s, profile_check, "
+      "gpu_telemetry, cpu_telemetry, energy_source, energy_note, energy_per_sample_j, avg_power_w, "
+      "max_temperature_c, throttle_reasons, peak_device_bytes_nvml, other_cpu_frac, steal_frac, "
+      "load_avg_1m, contaminated) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto opt_text = [](const std::string& s) {
     return s.empty() ? std::nullopt : std::optional<std::string>(s);
   };
   Binder b(rep);
-  b << cell_id << r.rep_idx << r.order_idx << run::RepStatusName(r.status);
+  b << cell_id << r.rep_idx << r.order_idx << result::RepStatusName(r.status);
   b << opt_text(r.error_kind) << opt_text(r.message) << opt_text(r.phase);
   b << r.exit_code << r.term_signal << r.started_at << r.finished_at;
   b << Dump(json(r.argv)) << Dump(json(r.prefix)) << Dump(EnvJson(r.env)) << r.env_padding_bytes;
   b << opt_text(r.hello_json) << opt_text(r.settings_json) << r.parameters << r.flops_per_sample;
   b << r.load_s << r.compile_s << r.first_call_s << r.sync_overhead_ns << r.timer_overhead_ns;
-  b << r.warmup_count << static_cast<int64_t>(r.warmup_settled);
-  b << static_cast<int64_t>(r.wall_ns.size()) - r.warmup_count;
-  b << static_cast<int64_t>(r.converged) << opt_text(r.stop_reason) << r.median_ns << r.rel_ci;
-  b << r.window_ns << r.window_iterations << r.peak_rss_bytes << r.peak_device_bytes << r.log;
-  b << r.block_iterations << static_cast<int64_t>(r.near_overhead) << opt_text(r.gate_status);
-  b << r.gpu_temperature_c << r.gate_wait_s;
-  TelemetrySummary t = SummarizeTelemetry(r, cell.batch);
+  b << r.peak_rss_bytes << r.peak_device_bytes << r.log;
+  b << opt_text(r.gate_status) << r.gpu_temperature_c << r.gate_wait_s;
+  const result::TelemetrySummary& t = r.telemetry_summary;
   b << opt_text(r.profile_check) << opt_text(r.gpu_telemetry) << opt_text(r.cpu_telemetry);
-  b << opt_text(run::EnergySourceName(r.energy_source)) << opt_text(r.energy_note);
+  b << opt_text(result::EnergySourceName(r.energy_source)) << opt_text(r.energy_note);
   b << t.energy_per_sample_j << t.avg_power_w << t.max_temperature_c << t.throttle_reasons;
   b << t.peak_device_bytes_nvml;
   const auto& n = r.contention;
@@ -381,58 +323,15 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const run::Rep
     << (n ? std::optional<int64_t>(n->contaminated) : std::nullopt);
   rep.Run();
   int64_t repetition_id = db_.LastInsertId();
-  InsertSamples(db_, repetition_id, r);
+  InsertMeasurement(db_, repetition_id, r.measurement);
   InsertTelemetry(db_, repetition_id, r);
-  UpdateCell(cell_id, cell.batch);
+  WriteCellSummary(cell_id, summary);
   txn.Commit();
 }
 
-// Recomputes a cell's summary from its stored repetitions and samples (the arithmetic is
-// analysis::SummarizeCell's), inside the caller's transaction.
-void Store::UpdateCell(int64_t cell_id, int batch) {
-  Stmt reps = db_.Prepare(
-      "SELECT repetition_id, status, message, parameters, flops_per_sample, load_s, compile_s, "
-      "first_call_s, peak_rss_bytes, peak_device_bytes, window_ns, window_iterations, "
-      "energy_per_sample_j, avg_power_w, energy_source, throttle_reasons, profile_check, "
-      "contaminated FROM repetitions WHERE cell_id = ? ORDER BY rep_idx");
-  reps.Bind(1, cell_id);
-  std::vector<analysis::RepetitionFacts> facts;
-  std::optional<int64_t> energy_rep;  // the first ok repetition with an energy figure
-  while (reps.Step()) {
-    analysis::RepetitionFacts f;
-    int i = 1;
-    f.status = reps.Text(i++);
-    f.message = reps.OptText(i++);
-    f.parameters = reps.OptInt(i++);
-    f.flops_per_sample = reps.OptInt(i++);
-    f.load_s = reps.OptDouble(i++);
-    f.compile_s = reps.OptDouble(i++);
-    f.first_call_s = reps.OptDouble(i++);
-    f.peak_rss_bytes = reps.OptInt(i++);
-    f.peak_device_bytes = reps.OptInt(i++);
-    f.window_ns = reps.OptInt(i++);
-    f.window_iterations = reps.OptInt(i++);
-    f.energy_per_sample_j = reps.OptDouble(i++);
-    f.avg_power_w = reps.OptDouble(i++);
-    f.energy_source = reps.OptText(i++);
-    f.throttle_reasons = reps.OptText(i++);
-    f.profile_check = reps.OptText(i++);
-    f.contaminated = reps.OptInt(i++);
-    if (!energy_rep && f.status == "ok" && f.energy_per_sample_j) energy_rep = reps.Int(0);
-    facts.push_back(std::move(f));
-  }
-  Stmt samples = db_.Prepare(
-      "SELECT s.wall_ns FROM samples s JOIN repetitions r USING (repetition_id) "
-      "WHERE r.cell_id = ? AND r.status = 'ok' AND s.is_warmup = 0");
-  samples.Bind(1, cell_id);
-  std::vector<double> wall;
-  while (samples.Step()) wall.push_back(static_cast<double>(samples.Int(0)));
-  std::vector<double> windows;
-  if (analysis::CountWithEnergy(facts) == 1) windows = GetEnergyPerSample(db_, *energy_rep, batch);
-  const analysis::CellSummary c = analysis::SummarizeCell(facts, std::move(wall), batch, windows);
-
-  Stmt up = db_.Prepare(
-      "UPDATE cells SET status = ?, message = ?, repetitions_ok = ?, repetitions_run = ?, "
+// The cell's summary as the run computed it, written beside the repetition it now includes.
+void Store::WriteCellSummary(int64_t cell_id, const analysis::CellSummary& c) {
+  Stmt up = db_.Prepare(      "UPDATE cells SET status = ?, message = ?, repetitions_ok = ?, repetitions_run = ?, "
       "n_samples = ?, mean_ns = ?, std_ns = ?, min_ns = ?, p50_ns = ?, p90_ns = ?, p95_ns = ?, "
       "p99_ns = ?, max_ns = ?, median_ci_lo_ns = ?, median_ci_hi_ns = ?, median_ci_coverage = ?, "
       "throughput_sps = ?, window_throughput_sps = ?, parameters = ?, flops_per_sample = ?, "
@@ -460,8 +359,8 @@ void Store::UpdateCell(int64_t cell_id, int batch) {
   up.Run();
 }
 
-void Store::AddValidation(int64_t run_id, const run::ValidationSpec& spec,
-                          const run::ModelValidation& mv) {
+void Store::AddValidation(int64_t run_id, const result::ValidationSpec& spec,
+                          const result::ModelValidation& mv) {
   Transaction txn(db_);
   Stmt ins = db_.Prepare(
       "INSERT INTO validations (run_id, model, precision, device, framework_a, framework_b, status, "

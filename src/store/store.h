@@ -1,8 +1,9 @@
 // Writing results: a run row, its cells, and each repetition with its raw samples, committed one
 // repetition per transaction so that a run killed at any instant leaves every finished repetition
 // and a consistent file (WAL mode). Cell summaries are recomputed from the stored samples after
-// each repetition, in its transaction, so they always agree with the raw data; the arithmetic is
-// analysis::SummarizeCell's, the store only reads its inputs and writes its result.
+// each repetition, in its transaction. The store computes nothing and remembers nothing between
+// calls: the run hands it each cell's summary (run/cell_summaries.h) with the repetition, and it
+// writes both in one transaction, so a summary never describes other repetitions than those stored.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +12,9 @@
 #include <vector>
 
 #include "plan/experiment.h"
-#include "run/result.h"
-#include "run/validation.h"
+#include "analysis/cell_summary.h"
+#include "result/repetition.h"
+#include "result/validation.h"
 #include "store/db.h"
 
 namespace dlb::store {
@@ -50,17 +52,20 @@ class Store {
   int64_t BeginRun(const RunInfo& info, const plan::Plan& plan, const ShardInfo& shard = {});
   // The repetition goes to the cell (run_id, cell.cell_idx); the store holds nothing between calls,
   // so any number of runs may be written through one Store.
-  void AddRepetition(int64_t run_id, const plan::Cell& cell, const run::RepetitionResult& r);
+  // summary: the cell's summary over its repetitions stored so far and this one.
+  void AddRepetition(int64_t run_id, const plan::Cell& cell, const result::RepetitionResult& r,
+                     const analysis::CellSummary& summary);
   // Marks the run complete or incomplete, as finished now unless finished_at says when.
   void FinishRun(int64_t run_id, bool complete, std::optional<std::string> finished_at = std::nullopt);
   // One row per compared pair, or per framework that produced no outputs.
-  void AddValidation(int64_t run_id, const run::ValidationSpec& spec, const run::ModelValidation& mv);
+  void AddValidation(int64_t run_id, const result::ValidationSpec& spec,
+                     const result::ModelValidation& mv);
 
   Db& db() { return db_; }
 
  private:
   explicit Store(Db db) : db_(std::move(db)) {}
-  void UpdateCell(int64_t cell_id, int batch);
+  void WriteCellSummary(int64_t cell_id, const analysis::CellSummary& summary);
   void MarkDeadRuns();
 
   Db db_;
@@ -68,9 +73,6 @@ class Store {
 
 // A random RFC 4122 version-4 UUID from /dev/urandom: a run's name across files and hosts.
 std::string NewUuid();
-
-// Inserts samples for one repetition (prepared statement, one transaction held by the caller).
-void InsertSamples(Db& db, int64_t repetition_id, const run::RepetitionResult& r);
 
 // The cell's config as stored: prefix, env, options, sampling, timeout.
 std::string CellConfigJson(const plan::Cell& cell);

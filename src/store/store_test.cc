@@ -1,5 +1,5 @@
 // The store's contracts: a round trip keeps raw samples with their repetition and chunk indices,
-// cell summaries agree with the samples, migrations run from an empty file and refuse a newer
+// the cell summary the run hands over is written as given (the store computes none), migrations run from an empty file and refuse a newer
 // schema, reading writes nothing (an older schema is upgraded in memory, another application's
 // file is refused), a run whose controller died reads incomplete and is marked so by a writer,
 // exports quote and parse.
@@ -11,12 +11,15 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "plan/expand.h"
 #include "plan/parse.h"
+#include "run/cell_summaries.h"
+#include "run/energy.h"
 #include "run/golden_capabilities.h"
 #include "store/export.h"
 #include "store/merge.h"
@@ -49,38 +52,47 @@ batch = [1, 4]
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  run::RepetitionResult Rep(int cell, int rep, std::vector<int64_t> wall, int warmup) {
-    run::RepetitionResult r;
+  result::RepetitionResult Rep(int cell, int rep, std::vector<int64_t> wall, int warmup) {
+    result::RepetitionResult r;
     r.cell_idx = cell;
     r.rep_idx = rep;
-    r.status = run::RepStatus::kOk;
+    r.status = result::RepStatus::kOk;
     r.started_at = r.finished_at = "2026-11-23T00:00:00.000Z";
     r.argv = {"python", "-m", "dlbench_worker", "synthetic"};
     r.env = {{"XLA_FLAGS", "--x"}};
-    r.wall_ns = wall;
-    for (size_t i = 0; i < wall.size(); ++i) r.chunk_idx.push_back(static_cast<int32_t>(i / 3));
-    r.warmup_count = warmup;
+    result::TimedSeries& t = *r.series();
+    t.wall_ns = wall;
+    for (size_t i = 0; i < wall.size(); ++i) t.chunk_idx.push_back(static_cast<int32_t>(i / 3));
+    t.warmup_count = warmup;
+    t.window_ns = 1000;
+    t.window_iterations = 10;
     r.parameters = 10;
     r.load_s = 0.5;
     r.first_call_s = 0.1;
     r.peak_rss_bytes = 1000 + rep;
-    r.window_ns = 1000;
-    r.window_iterations = 10;
     r.settings_json = R"({"layout":"NCHW"})";
     r.log = "line one\nline two\n";
     return r;
   }
 
+  // Stores a repetition as the run does: the run side summarises its telemetry and its cell
+  // (run::CellSummaries, one per run), the store writes what it is given.
+  void Add(Store& s, int64_t run_id, const plan::Cell& cell, result::RepetitionResult r) {
+    r.telemetry_summary = run::SummarizeTelemetry(r, cell.batch);
+    s.AddRepetition(run_id, cell, r, summaries_[run_id].Add(cell, r));
+  }
+
   fs::path dir_;
   std::string path_;
   plan::Plan plan_;
+  std::map<int64_t, run::CellSummaries> summaries_;
 };
 
 TEST_F(StoreTest, RoundTripKeepsSamplesAndSummarises) {
   Store s = Store::Open(path_);
   int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[\"dlbench\"]", "{}"}, plan_);
-  s.AddRepetition(run, plan_.cells[1], Rep(1, 0, {900, 100, 200, 300}, 1));
-  s.AddRepetition(run, plan_.cells[1], Rep(1, 1, {50, 400, 500}, 1));
+  Add(s, run, plan_.cells[1], Rep(1, 0, {900, 100, 200, 300}, 1));
+  Add(s, run, plan_.cells[1], Rep(1, 1, {50, 400, 500}, 1));
   s.FinishRun(run, true);
 
   auto cells = GetCells(s.db(), run);
@@ -116,14 +128,57 @@ TEST_F(StoreTest, RoundTripKeepsSamplesAndSummarises) {
   EXPECT_EQ(runs[0].cells_ok, 1);
 }
 
+// The store computes no statistics: the cell summary it is handed is what it writes, even where
+// the samples would say otherwise, so that its only source is the run's CellSummaries.
+TEST_F(StoreTest, WritesTheCellSummaryItIsGiven) {
+  Store s = Store::Open(path_);
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
+  analysis::CellSummary given;
+  given.status = "ok";
+  given.repetitions_ok = given.repetitions_run = 7;
+  stats::Summary latency;
+  latency.n = 3;
+  latency.mean = latency.p50 = 42;
+  given.latency = latency;
+  given.throughput_sps = 12.5;
+  s.AddRepetition(run, plan_.cells[0], Rep(0, 0, {1, 2, 3}, 0), given);
+  const CellRow c = GetCells(s.db(), run)[0];
+  EXPECT_EQ(c.repetitions_run, 7);
+  EXPECT_DOUBLE_EQ(c.p50_ns.value_or(0), 42);
+  EXPECT_DOUBLE_EQ(c.throughput_sps.value_or(0), 12.5);
+  EXPECT_EQ(GetSamples(s.db(), GetRepetitions(s.db(), c.cell_id)[0].repetition_id).size(), 3u);
+}
+
+// A training repetition's payload (its step series) is stored as an inference one's calls are.
+TEST_F(StoreTest, StoresATrainingPayloadsStepSeries) {
+  Store s = Store::Open(path_);
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
+  result::RepetitionResult r = Rep(0, 0, {}, 0);
+  result::TrainingMeasurement training;
+  training.steps.wall_ns = {50, 10, 20, 30};
+  training.steps.chunk_idx = {0, 0, 1, 1};
+  training.steps.warmup_count = 1;
+  training.steps.median_ns = 20;
+  training.steps.converged = true;
+  r.measurement = training;
+  Add(s, run, plan_.cells[0], r);
+  const CellRow c = GetCells(s.db(), run)[0];
+  EXPECT_DOUBLE_EQ(c.p50_ns.value_or(0), 20);
+  auto reps = GetRepetitions(s.db(), c.cell_id);
+  EXPECT_EQ(reps[0].n_samples, 3);
+  EXPECT_EQ(reps[0].warmup_iterations, 1);
+  EXPECT_EQ(reps[0].converged, 1);
+  EXPECT_EQ(GetSamples(s.db(), reps[0].repetition_id).size(), 4u);
+}
+
 // The store keeps nothing between calls: repetitions of two runs begun through one Store, in any
 // order, land in their own runs' cells.
 TEST_F(StoreTest, RunsBegunTogetherKeepTheirOwnRepetitions) {
   Store s = Store::Open(path_);
   int64_t first = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
   int64_t second = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_, {"sw", 1, 2});
-  s.AddRepetition(first, plan_.cells[1], Rep(1, 0, {1, 2, 3}, 0));
-  s.AddRepetition(second, plan_.cells[0], Rep(0, 0, {4, 5, 6}, 0));
+  Add(s, first, plan_.cells[1], Rep(1, 0, {1, 2, 3}, 0));
+  Add(s, second, plan_.cells[0], Rep(0, 0, {4, 5, 6}, 0));
   EXPECT_EQ(GetCells(s.db(), first)[1].repetitions_run, 1);
   EXPECT_EQ(GetCells(s.db(), first)[0].repetitions_run, 0);
   EXPECT_EQ(GetCells(s.db(), second)[0].repetitions_run, 1);
@@ -182,13 +237,13 @@ TEST_F(StoreTest, MergeRefusesTwoVersionsOfOneRun) {
   {
     Store s = Store::Open(a);
     run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
-    s.AddRepetition(run, plan_.cells[0], Rep(0, 0, {1, 2, 3}, 0));
+    Add(s, run, plan_.cells[0], Rep(0, 0, {1, 2, 3}, 0));
     s.FinishRun(run, true);
   }
   fs::copy_file(a, b);
   {
     Store s = Store::Open(b);
-    s.AddRepetition(run, plan_.cells[1], Rep(1, 0, {1, 2, 3}, 0));
+    Add(s, run, plan_.cells[1], Rep(1, 0, {1, 2, 3}, 0));
   }
   Store out = Store::Open(path_);
   try {
@@ -206,16 +261,16 @@ TEST_F(StoreTest, FailedAndUnsupportedRepetitionsSetTheCellStatus) {
   Store s = Store::Open(path_);
   int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
   auto bad = Rep(0, 0, {}, 0);
-  bad.status = run::RepStatus::kFailed;
+  bad.status = result::RepStatus::kFailed;
   bad.error_kind = "crashed";
   bad.message = "worker exited during load: killed by signal 11";
   bad.term_signal = 11;
-  s.AddRepetition(run, plan_.cells[0], bad);
-  s.AddRepetition(run, plan_.cells[0], Rep(0, 1, {1, 2, 3}, 0));
+  Add(s, run, plan_.cells[0], bad);
+  Add(s, run, plan_.cells[0], Rep(0, 1, {1, 2, 3}, 0));
   auto unsupported = Rep(1, 0, {}, 0);
-  unsupported.status = run::RepStatus::kUnsupported;
+  unsupported.status = result::RepStatus::kUnsupported;
   unsupported.message = "no such thing";
-  s.AddRepetition(run, plan_.cells[1], unsupported);
+  Add(s, run, plan_.cells[1], unsupported);
   auto cells = GetCells(s.db(), run);
   EXPECT_EQ(cells[0].status, "partial");
   EXPECT_EQ(*cells[0].message, "worker exited during load: killed by signal 11");
@@ -260,9 +315,9 @@ TEST_F(StoreTest, UpgradesAVersion1FileKeepingItsRuns) {
 TEST_F(StoreTest, StoresValidations) {
   Store s = Store::Open(path_);
   int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
-  run::ValidationSpec spec;
+  result::ValidationSpec spec;
   spec.frameworks = {"torch", "jax"};
-  run::ModelValidation mv;
+  result::ModelValidation mv;
   mv.model = "resnet18";
   mv.weights_source = "seed 0 (built by torch)";
   mv.outputs.resize(2);
@@ -271,7 +326,7 @@ TEST_F(StoreTest, StoresValidations) {
   mv.outputs[0].settings_json = R"({"layout":"NCHW"})";
   mv.outputs[1].framework = "jax";
   mv.outputs[1].status = "ok";
-  run::PairResult p;
+  result::PairResult p;
   p.framework_a = "torch";
   p.framework_b = "jax";
   p.comparison.max_rel_err = 1e-6;
@@ -306,7 +361,7 @@ TEST_F(StoreTest, RunOfADeadControllerIsMarkedIncomplete) {
   {
     Store s = Store::Open(path_);
     int64_t run = s.BeginRun({host, child, "0.1.0", "abc", "[]", "{}"}, plan_);
-    s.AddRepetition(run, plan_.cells[0], Rep(0, 0, {1, 2, 3}, 0));
+    Add(s, run, plan_.cells[0], Rep(0, 0, {1, 2, 3}, 0));
   }  // the "controller" dies without FinishRun
   {
     // Reading shows it incomplete, finished at its last stored repetition, and writes nothing.
@@ -381,11 +436,11 @@ TEST_F(StoreTest, ExportsCsvAndJson) {
   int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
   auto r = Rep(0, 0, {10, 20, 30}, 1);
   r.message = "";
-  s.AddRepetition(run, plan_.cells[0], r);
+  Add(s, run, plan_.cells[0], r);
   auto bad = Rep(1, 0, {}, 0);
-  bad.status = run::RepStatus::kFailed;
+  bad.status = result::RepStatus::kFailed;
   bad.message = "a, \"b\"\nc";
-  s.AddRepetition(run, plan_.cells[1], bad);
+  Add(s, run, plan_.cells[1], bad);
   std::ostringstream csv;
   ExportCsv(s.db(), run, csv);
   std::string text = csv.str();
@@ -412,12 +467,12 @@ TEST_F(StoreTest, EnergyWindowsAndTelemetrySummarise) {
   Store s = Store::Open(path_);
   int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[\"dlbench\"]", "{}"}, plan_);
   auto with_energy = [&](int rep, double joules_per_window) {
-    run::RepetitionResult r = Rep(1, rep, {100, 200, 300}, 1);
-    r.energy_source = run::EnergySource::kRapl;
+    result::RepetitionResult r = Rep(1, rep, {100, 200, 300}, 1);
+    r.energy_source = result::EnergySource::kRapl;
     r.cpu_telemetry = "rapl: package-0 (intel-rapl:0)";
     r.gpu_telemetry = "unavailable: not a GPU cell";
     for (int w = 0; w < 2; ++w) {
-      run::EnergyWindow e;
+      result::EnergyWindow e;
       e.t_start_ns = w * 1'000'000'000LL;
       e.duration_ns = 1'000'000'000;
       e.iterations = 100;
@@ -433,14 +488,14 @@ TEST_F(StoreTest, EnergyWindowsAndTelemetrySummarise) {
     r.telemetry = {t};
     return r;
   };
-  s.AddRepetition(run, plan_.cells[1], with_energy(0, 400));  // batch 4: 400 J / 400 samples = 1 J
+  Add(s, run, plan_.cells[1], with_energy(0, 400));  // batch 4: 400 J / 400 samples = 1 J
   auto cell = GetCells(s.db(), run)[1];
   ASSERT_TRUE(cell.energy_per_sample_j);
   EXPECT_DOUBLE_EQ(*cell.energy_per_sample_j, 1.0);
   // One repetition: the CI is across its windows, here two equal ones.
   EXPECT_DOUBLE_EQ(cell.energy_ci_lo_j.value_or(-1), 1.0);
   EXPECT_DOUBLE_EQ(cell.energy_ci_hi_j.value_or(-1), 1.0);
-  s.AddRepetition(run, plan_.cells[1], with_energy(1, 480));  // 1.2 J per sample
+  Add(s, run, plan_.cells[1], with_energy(1, 480));  // 1.2 J per sample
   cell = GetCells(s.db(), run)[1];
   EXPECT_DOUBLE_EQ(*cell.energy_per_sample_j, 1.1);
   // scipy.stats.t.interval(0.95, 1, 1.1, 0.1) = (-0.1706204736174705, 2.3706204736174705)
@@ -466,7 +521,7 @@ TEST_F(StoreTest, ThrottleReasonsWhileMeasuringMarkARepetition) {
   Store s = Store::Open(path_);
   int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[\"dlbench\"]", "{}"}, plan_);
   auto rep = [&](int idx, uint64_t reasons) {
-    run::RepetitionResult r = Rep(0, idx, {100, 200}, 1);
+    result::RepetitionResult r = Rep(0, idx, {100, 200}, 1);
     r.gpu_telemetry = "nvml";
     probe::TelemetrySample idle, busy;
     idle.phase = "load";
@@ -478,8 +533,8 @@ TEST_F(StoreTest, ThrottleReasonsWhileMeasuringMarkARepetition) {
     r.telemetry = {idle, busy};
     return r;
   };
-  s.AddRepetition(run, plan_.cells[0], rep(0, 0x1));         // gpu_idle only
-  s.AddRepetition(run, plan_.cells[0], rep(1, 0x1 | 0x40));  // hw thermal slowdown
+  Add(s, run, plan_.cells[0], rep(0, 0x1));         // gpu_idle only
+  Add(s, run, plan_.cells[0], rep(1, 0x1 | 0x40));  // hw thermal slowdown
   auto cell = GetCells(s.db(), run)[0];
   EXPECT_EQ(cell.throttled_repetitions.value_or(-1), 1);
   auto reps = GetRepetitions(s.db(), cell.cell_id);

@@ -1,22 +1,35 @@
 // What one repetition (one worker process) produced: the value the scheduler hands to the store.
-// Failures are values here, not exceptions: a failed or unsupported repetition is a result
-// with a status, an error kind, a message and the worker's log.
+// Its common facts (which cell, host-side times, status, environment, the settings read back,
+// telemetry) are the same for every workload; what it measured is the workload's payload
+// (result/measurement.h). Failures are values here, not exceptions: a failed or unsupported
+// repetition is a result with a status, an error kind, a message and the worker's log.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "plan/experiment.h"
 #include "probe/contention.h"
 #include "probe/telemetry.h"
-#include "run/energy.h"
+#include "result/energy.h"
+#include "result/measurement.h"
 
-namespace dlb::run {
+namespace dlb::result {
 
 enum class RepStatus { kOk, kFailed, kUnsupported, kInterrupted };
 std::string RepStatusName(RepStatus s);
+
+// What a repetition's telemetry says in a few numbers (run::SummarizeTelemetry computes them):
+// energy per input sample and average power over the energy windows, the hottest GPU reading, the
+// slowdown reasons seen from warm-up on, and the worker's peak device memory as NVML saw it.
+struct TelemetrySummary {
+  std::optional<double> energy_per_sample_j, avg_power_w;
+  std::optional<int> max_temperature_c;
+  std::optional<std::string> throttle_reasons;
+  std::optional<int64_t> peak_device_bytes_nvml;
+};
 
 struct RepetitionResult {
   int cell_idx = 0;
@@ -37,7 +50,7 @@ struct RepetitionResult {
 
   std::vector<std::string> argv;  // the whole command line: prefix + worker
   std::vector<std::string> prefix;
-  plan::EnvVars env;              // the variables dlbench set, plus framework-relevant inherited ones
+  std::vector<std::pair<std::string, std::string>> env;  // set by dlbench, plus relevant inherited
   int env_padding_bytes = 0;
 
   std::string hello_json;     // the hello reply as the worker sent it
@@ -45,19 +58,6 @@ struct RepetitionResult {
   std::optional<int64_t> parameters, flops_per_sample;
   std::optional<double> load_s, compile_s, first_call_s;
   std::optional<int64_t> sync_overhead_ns, timer_overhead_ns;
-
-  // Samples in arrival order: the first warmup_count are warm-up, the rest steady state.
-  std::vector<int64_t> wall_ns;
-  std::vector<int32_t> chunk_idx;
-  int64_t warmup_count = 0;
-  int64_t block_iterations = 1;  // steady samples are block means over this many iterations
-  bool near_overhead = false;    // median within 100x of the harness overhead (flagged)
-  bool warmup_settled = false;
-  bool converged = false;
-  std::string stop_reason;
-  std::optional<double> median_ns, rel_ci;
-
-  std::optional<int64_t> window_ns, window_iterations;
   std::optional<int64_t> peak_rss_bytes, peak_device_bytes;
   std::string log;
 
@@ -65,13 +65,18 @@ struct RepetitionResult {
   // profile, "ok", or the deviations joined by "; " (plan/profile.h).
   std::string profile_check;
 
+  // What the workload measured; the cell's workload decides the alternative.
+  Measurement measurement;
+
   // Telemetry (probe/telemetry.h): the series, each source's state ("nvml", "rapl: ...", or
-  // "unavailable: why"), and the energy phase's windows from the cell's energy source.
+  // "unavailable: why"), the energy phase's windows from the cell's energy source, and their
+  // summary.
   std::vector<probe::TelemetrySample> telemetry;
   std::string gpu_telemetry, cpu_telemetry;
   EnergySource energy_source = EnergySource::kNone;
   std::string energy_note;  // why there is no energy figure, when there is none
   std::vector<EnergyWindow> energy_windows;
+  TelemetrySummary telemetry_summary;
 
   // Other processes on the worker's CPUs from the start of warm-up to the end of the pipelined
   // window (probe/contention.h); empty where /proc could not be read.
@@ -82,6 +87,9 @@ struct RepetitionResult {
   double worker_start_s = 0;  // spawn to hello reply
   double load_call_s = 0;     // load request to reply
   double sample_s = 0;        // sum of all samples and windows
+
+  TimedSeries* series() { return SeriesOf(measurement); }
+  const TimedSeries* series() const { return SeriesOf(measurement); }
 };
 
-}  // namespace dlb::run
+}  // namespace dlb::result

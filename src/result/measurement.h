@@ -1,0 +1,52 @@
+// What a repetition measured, by workload: the part of a result that differs between workloads.
+// Inference times calls of the model, training times optimizer steps; the generation workload will carry per-token traces. Each
+// workload's payload is one alternative of `Measurement`; adding one is a local change: a struct
+// here, its case in EmptyMeasurement, the code that fills it in run/, and the function that writes
+// it in store/measurement.cc (std::visit makes a missing case a compile error).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace dlb::result {
+
+// The adaptive sampler's output: per-iteration times in arrival order, the first warmup_count of
+// them warm-up, then the steady state; plus the pipelined window. An iteration is one call of the
+// model (inference) or one optimizer step (training).
+struct TimedSeries {
+  std::vector<int64_t> wall_ns;
+  std::vector<int32_t> chunk_idx;  // one per sample
+  int64_t warmup_count = 0;
+  int64_t block_iterations = 1;  // steady samples are block means over this many iterations
+  bool near_overhead = false;    // median within 100x of the harness overhead (flagged)
+  bool warmup_settled = false;
+  bool converged = false;
+  std::string stop_reason;
+  std::optional<double> median_ns, rel_ci;
+  std::optional<int64_t> window_ns, window_iterations;
+
+  int64_t steady_count() const { return static_cast<int64_t>(wall_ns.size()) - warmup_count; }
+};
+
+struct InferenceMeasurement {
+  TimedSeries calls;
+};
+
+struct TrainingMeasurement {
+  TimedSeries steps;
+};
+
+using Measurement = std::variant<InferenceMeasurement, TrainingMeasurement>;
+
+// The payload a cell of this workload fills in (plan/axes.cc names the workloads).
+Measurement EmptyMeasurement(std::string_view workload);
+
+// The sampler's series of payloads that have one; every payload today does.
+TimedSeries* SeriesOf(Measurement& m);
+const TimedSeries* SeriesOf(const Measurement& m);
+
+}  // namespace dlb::result

@@ -1,0 +1,56 @@
+#include <type_traits>
+
+#include "result/energy.h"
+#include "result/measurement.h"
+#include "result/repetition.h"
+#include "result/validation.h"
+
+namespace dlb::result {
+
+std::string RepStatusName(RepStatus s) {
+  switch (s) {
+    case RepStatus::kOk: return "ok";
+    case RepStatus::kFailed: return "failed";
+    case RepStatus::kUnsupported: return "unsupported";
+    case RepStatus::kInterrupted: return "interrupted";
+  }
+  return "failed";
+}
+
+std::string EnergySourceName(EnergySource s) {
+  switch (s) {
+    case EnergySource::kNvmlCounter: return "nvml-total-energy";
+    case EnergySource::kNvmlPower: return "nvml-power-integrated";
+    case EnergySource::kRapl: return "rapl-package";
+    case EnergySource::kNone: break;
+  }
+  return "";
+}
+
+Measurement EmptyMeasurement(std::string_view workload) {
+  if (workload == "training") return TrainingMeasurement{};
+  return InferenceMeasurement{};
+}
+
+TimedSeries* SeriesOf(Measurement& m) {
+  return std::visit(
+      [](auto& p) -> TimedSeries* {
+        using T = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, InferenceMeasurement>) return &p.calls;
+        if constexpr (std::is_same_v<T, TrainingMeasurement>) return &p.steps;
+      },
+      m);
+}
+
+const TimedSeries* SeriesOf(const Measurement& m) { return SeriesOf(const_cast<Measurement&>(m)); }
+
+bool ModelValidation::ok() const {
+  if (!error.empty()) return false;
+  for (const auto& o : outputs)
+    if (o.status != "ok") return false;
+  for (const auto& p : pairs)
+    if (!p.pass) return false;
+  return !pairs.empty();
+}
+
+}  // namespace dlb::result

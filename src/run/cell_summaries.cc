@@ -1,0 +1,50 @@
+#include "run/cell_summaries.h"
+
+#include "run/energy.h"
+
+namespace dlb::run {
+
+analysis::RepetitionFacts FactsOf(const result::RepetitionResult& r) {
+  auto opt_text = [](const std::string& s) {
+    return s.empty() ? std::nullopt : std::optional<std::string>(s);
+  };
+  analysis::RepetitionFacts f;
+  f.status = result::RepStatusName(r.status);
+  f.message = opt_text(r.message);
+  f.parameters = r.parameters;
+  f.flops_per_sample = r.flops_per_sample;
+  f.load_s = r.load_s;
+  f.compile_s = r.compile_s;
+  f.first_call_s = r.first_call_s;
+  f.peak_rss_bytes = r.peak_rss_bytes;
+  f.peak_device_bytes = r.peak_device_bytes;
+  if (const result::TimedSeries* s = r.series()) {
+    f.window_ns = s->window_ns;
+    f.window_iterations = s->window_iterations;
+  }
+  f.energy_per_sample_j = r.telemetry_summary.energy_per_sample_j;
+  f.avg_power_w = r.telemetry_summary.avg_power_w;
+  f.energy_source = opt_text(result::EnergySourceName(r.energy_source));
+  f.throttle_reasons = r.telemetry_summary.throttle_reasons;
+  f.profile_check = opt_text(r.profile_check);
+  if (r.contention) f.contaminated = r.contention->contaminated ? 1 : 0;
+  return f;
+}
+
+analysis::CellSummary CellSummaries::Add(const plan::Cell& cell, const result::RepetitionResult& r) {
+  Cell& c = cells_[cell.cell_idx];
+  c.facts.push_back(FactsOf(r));
+  const result::TimedSeries* s = r.series();
+  if (r.status == result::RepStatus::kOk && s != nullptr) {
+    for (size_t i = static_cast<size_t>(s->warmup_count); i < s->wall_ns.size(); ++i) {
+      c.steady_wall_ns.push_back(static_cast<double>(s->wall_ns[i]));
+    }
+  }
+  if (r.status == result::RepStatus::kOk && r.telemetry_summary.energy_per_sample_j &&
+      analysis::CountWithEnergy(c.facts) == 1) {
+    c.first_energy_windows_j = JoulesPerSample(r.energy_windows, cell.batch);
+  }
+  return analysis::SummarizeCell(c.facts, c.steady_wall_ns, cell.batch, c.first_energy_windows_j);
+}
+
+}  // namespace dlb::run
