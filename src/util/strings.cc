@@ -221,9 +221,12 @@ std::optional<std::string> FirstControl(std::string_view s) {
 
 std::string CsvField(std::string_view s) {
   std::string field = TerminalSafe(s, true);
-  if (!field.empty() && std::string_view("=+-@\t\r").find(field[0]) != std::string_view::npos) {
+  // A lone sign is the tables' "no value" and a spreadsheet shows it as text; a number (with a
+  // percent sign) is a value. Anything else after a trigger could be a formula.
+  if (field.size() > 1 && std::string_view("=+-@\t\r").find(field[0]) != std::string_view::npos) {
     char* end = nullptr;
     std::strtod(field.c_str(), &end);
+    if (end != field.c_str() && *end == '%') ++end;
     if (end != field.c_str() + field.size()) field.insert(0, 1, '\'');
   }
   if (field.find_first_of(",\"\r\n") == std::string::npos) return field;

@@ -39,7 +39,8 @@ std::optional<std::string> FirstControl(std::string_view s);
 // One CSV field: control characters shown as TerminalSafe does (newlines and tabs kept), RFC 4180
 // quoting when it holds a comma, quote, CR or LF; and, as OWASP
 // recommends against formula injection, a leading ' when it starts with =, +, -, @, tab or CR and
-// is not a number, so that a spreadsheet shows it instead of running it.
+// is neither a number (a percentage included) nor that one character alone ("-", the tables' "no
+// value"), so that a spreadsheet shows it instead of running it.
 std::string CsvField(std::string_view s);
 
 // Human-readable durations and sizes for tables and progress lines.

@@ -67,6 +67,14 @@ TEST(CsvField, QuotesAndNeutralisesFormulas) {
   // Numbers are not formulas.
   EXPECT_EQ(CsvField("-1.5"), "-1.5");
   EXPECT_EQ(CsvField("+3e9"), "+3e9");
+  EXPECT_EQ(CsvField("-12.5%"), "-12.5%");
+  // The tables' "no value" is a lone dash: text in a spreadsheet, nothing to neutralise.
+  EXPECT_EQ(CsvField("-"), "-");
+  EXPECT_EQ(CsvField("="), "=");
+  // A sign before anything but a number still could be a formula.
+  EXPECT_EQ(CsvField("-1.2 ms"), "'-1.2 ms");
+  EXPECT_EQ(CsvField("--"), "'--");
+  EXPECT_EQ(CsvField("-%"), "'-%");
 }
 
 TEST(Format, DurationsAndSizes) {

@@ -155,3 +155,14 @@ def test_bad_format_and_missing_gnuplot(dlbench: Dlbench) -> None:
     r = dlbench("report", "latest", env={"PATH": "/nonexistent"})
     assert r.code == 3
     assert r.err.count("\n") == 1 and "gnuplot-nox" in r.err, r.err
+
+
+def test_csv_guards_formulas_but_not_a_lone_dash(report: tuple[Dlbench, Path]) -> None:
+    # The tables' "no value" is a lone "-": a spreadsheet shows it as text, so it is not prefixed.
+    _, out = report
+    memory = (out / "memory.csv").read_text()
+    fields = [f for line in memory.splitlines()[1:] for f in line.split(",")]
+    assert "-" in fields
+    for name in ["memory.csv", "efficiency.csv", "throughput.csv", "latency.csv"]:
+        assert "'-" not in (out / name).read_text(), name
+
