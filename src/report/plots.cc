@@ -67,9 +67,17 @@ std::string Inline(std::string svg, const std::string& prefix) {
   return svg;
 }
 
+// A plot's size in SVG pixels. Most plots are drawn at 900 × 480 and shown a column wide; the
+// opening's plot sits beside the answer, in about 500 pixels of a laptop's window, so it is drawn
+// at its own, smaller size: a 900-pixel drawing scaled into half a page shrinks its labels to 8.
+struct Size {
+  int width_px = 900, height_px = 480;
+};
+
 struct Script {
-  std::string body;  // everything after the terminal line
+  std::string body;  // everything after the first terminal line
   std::vector<std::string> outputs;
+  std::map<std::string, Size> sizes;  // by output file; Size{} where absent
 };
 
 const char* kCommon =
@@ -77,8 +85,8 @@ const char* kCommon =
 
 void Begin(Script& s, const std::string& file, const std::string& title) {
   s.outputs.push_back(file);
-  s.body += fmt::format("reset\n{}set output @OUT_{}@\nset title {}\n", kCommon, file,
-                        GnuplotString(title));
+  s.body += fmt::format("reset\n{}@TERM_{}@\nset output @OUT_{}@\nset title {}\n", kCommon,
+                        file, file, GnuplotString(title));
 }
 
 struct Unit {
@@ -289,8 +297,20 @@ void Heatmap(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set
 }
 
 // The opening's plot: each comparison's speedup of B over A (A's latency / B's) with its 95%
-// interval on a log axis, the equivalence band shaded, one colour per verdict. At most 24 rows,
-// the largest effects first, so it stays readable on the first screen.
+// interval on a log axis, the equivalence band shaded, one colour per verdict. Each row's label
+// is written above its bar, across the plot's width, rather than as a tick label beside it, which
+// took half the width; what all rows share (the model, the batch) is left out of the labels. At
+// most kForestRows rows, the largest effects first, so that it fits the first screen; the figure's
+// caption carries the title.
+constexpr size_t kForestRows = 12;
+
+std::string ForestLabel(const Finding& f, bool one_model, bool one_batch) {
+  std::string s = f.b + " vs " + f.a + " ·";
+  if (!one_model) s += " " + f.model;
+  if (!one_batch) s += fmt::format(" bs{}", f.batch);
+  return s + " " + f.precision;
+}
+
 void Forest(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set) {
   if (in.findings.empty()) return;  // the heatmap's sentence already says why
   std::vector<const Finding*> rows;
@@ -301,9 +321,22 @@ void Forest(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set)
   std::stable_sort(rows.begin(), rows.end(), [](const Finding* a, const Finding* b) {
     return std::fabs(std::log(a->ratio)) > std::fabs(std::log(b->ratio));
   });
-  if (rows.size() > 24) rows.resize(24);
-  std::string data[3];  // B faster or slower, equivalent, not decided
+  const size_t total = rows.size();
+  if (rows.size() > kForestRows) rows.resize(kForestRows);
+  bool one_model = true, one_batch = true;
+  for (const Finding* f : rows) {
+    one_model = one_model && f->model == rows[0]->model;
+    one_batch = one_batch && f->batch == rows[0]->batch;
+  }
+  std::string data[3], labels;  // data: B faster or slower, equivalent, not decided
   double lo = 1 / (1 + in.threshold), hi = 1 / (1 - in.threshold);
+  for (const Finding* f : rows) {
+    double x = 1 / f->ratio;
+    lo = std::min(lo, f->ci && f->ci->lo > 0 ? 1 / f->ci->hi : x);
+    hi = std::max(hi, f->ci && f->ci->lo > 0 ? 1 / f->ci->lo : x);
+  }
+  lo /= 1.15;
+  hi *= 1.15;
   for (size_t i = 0; i < rows.size(); ++i) {
     const Finding& f = *rows[i];
     double x = 1 / f.ratio, xlo = x, xhi = x;
@@ -311,35 +344,40 @@ void Forest(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set)
       xlo = 1 / f.ci->hi;
       xhi = 1 / f.ci->lo;
     }
-    lo = std::min(lo, xlo);
-    hi = std::max(hi, xhi);
     int k = f.kind == analysis::VerdictKind::kEquivalent  ? 1
             : f.kind == analysis::VerdictKind::kUndecided ? 2
                                                            : 0;
-    data[k] += fmt::format("{} {:.6g} {:.6g} {:.6g} {}\n", rows.size() - i, x, xlo, xhi,
-                           DataLabel(fmt::format("{} vs {} · {} bs{} {}", f.b, f.a, f.model,
-                                                 f.batch, f.precision)));
+    const double y = static_cast<double>(rows.size() - i);
+    data[k] += fmt::format("{} {:.6g} {:.6g} {:.6g}\n", y, x, xlo, xhi);
+    labels += fmt::format("{:.6g} {} {}\n", lo * 1.02, y + 0.42,
+                          DataLabel(ForestLabel(f, one_model, one_batch)));
   }
   const char* names[3] = {"difference claimed", "equivalent", "not decided"};
   const char* colours[3] = {"#b2182b", "#1a9850", "#888888"};
   std::vector<std::string> parts;
+  WriteFile(tmp / "forest-labels.dat", labels);
+  parts.push_back("'forest-labels.dat' using 1:2:3 with labels left font ',13' notitle");
   for (int k = 0; k < 3; ++k) {
     if (data[k].empty()) continue;
     std::string dat = fmt::format("forest-{}.dat", k);
     WriteFile(tmp / dat, data[k]);
-    parts.push_back(fmt::format("{} using 2:1:3:4:ytic(5) with xerrorbars pt 7 ps 1.3 lw 2 lc rgb "
-                                "'{}' title '{}'",
+    parts.push_back(fmt::format("{} using 2:1:3:4 with xerrorbars pt 7 ps 1.2 lw 2 lc rgb '{}' "
+                                "title '{}'",
                                 GnuplotString(dat), colours[k], names[k]));
   }
   std::string title = "Speedup of B over A with its 95% CI (right of 1: B faster)";
+  if (one_model) title += fmt::format(", {}", rows[0]->model);
+  if (one_batch) title += fmt::format(" at batch {}", rows[0]->batch);
+  if (total > rows.size()) title += fmt::format("; the {} largest of {} comparisons", rows.size(), total);
   Begin(s, "findings", title);
+  s.sizes["findings"] = {520, 110 + 44 * static_cast<int>(rows.size())};
   s.body += fmt::format(
-      "set xlabel 'A latency / B latency (log scale)' font ',17'\nset title font ',18'\n"
-      "set tics font ',16'\nset key font ',16'\nset logscale x 2\nset xrange [{:.6g}:{:.6g}]\n"
-      "set yrange [0.4:{}]\nset grid noytics\nset key outside bottom center horizontal\n"
+      "unset title\nset xlabel 'A latency / B latency (log scale)'\nset logscale x 2\n"
+      "set xrange [{:.6g}:{:.6g}]\nset yrange [0.5:{}]\nunset ytics\nset grid noytics\n"
+      "set key outside bottom center horizontal\nset lmargin 2\nset rmargin 2\n"
       "set object 1 rect from {:.6g}, graph 0 to {:.6g}, graph 1 fc rgb '#e8f4e8' fs solid noborder "
       "behind\nset arrow 1 from 1, graph 0 to 1, graph 1 nohead lc rgb '#444444' dt 2\nplot {}\n",
-      lo / 1.15, hi * 1.15, rows.size() + 0.6, 1 / (1 + in.threshold), 1 / (1 - in.threshold),
+      lo, hi, rows.size() + 0.9, 1 / (1 + in.threshold), 1 / (1 - in.threshold),
       fmt::join(parts, ", \\\n  "));
   set.plots.push_back({"findings", title, ""});
 }
@@ -398,16 +436,25 @@ void Startup(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set
   set.plots.push_back({"startup", title, ""});
 }
 
+// `terminal` is a format with the width and height in pixels as its two arguments, each plot's
+// size times `scale`.
 std::string WithTerminal(const Script& s, const fs::path& tmp, const fs::path& plots_dir,
-                         const std::string& terminal, const std::string& ext) {
+                         std::string_view terminal, double scale, const std::string& ext) {
   std::string body = s.body;
-  for (const auto& file : s.outputs) {
-    std::string marker = "@OUT_" + file + "@";
+  auto replace = [&](const std::string& marker, const std::string& with) {
     auto pos = body.find(marker);
-    body.replace(pos, marker.size(), GnuplotString((plots_dir / (file + ext)).string()));
+    DLB_CHECK(pos != std::string::npos) << marker;
+    body.replace(pos, marker.size(), with);
+  };
+  for (const auto& file : s.outputs) {
+    auto it = s.sizes.find(file);
+    const Size size = it == s.sizes.end() ? Size{} : it->second;
+    replace("@TERM_" + file + "@", fmt::format(fmt::runtime(terminal), std::lround(size.width_px * scale),
+                                               std::lround(size.height_px * scale)));
+    replace("@OUT_" + file + "@", GnuplotString((plots_dir / (file + ext)).string()));
   }
-  // `reset` keeps the terminal and the directory, so both are set once before the first plot.
-  return terminal + "\ncd " + GnuplotString(tmp.string()) + "\n" + body;
+  // `reset` keeps the directory, so it is set once before the first plot.
+  return "cd " + GnuplotString(tmp.string()) + "\n" + body;
 }
 
 }  // namespace
@@ -440,14 +487,15 @@ PlotSet DrawPlots(const ReportInput& in, const fs::path& plots_dir, bool png) {
       tmp.path() / "plots.gp",
       WithTerminal(
           s, tmp.path(), drawn,
-          "set terminal svg size 900,480 fixed font 'sans,13' background rgb 'white' noenhanced",
+          "set terminal svg size {},{} fixed font 'sans,13' background rgb 'white' noenhanced", 1,
           ".svg"));
   RunGnuplot(tmp.path(), "plots.gp");
   if (png) {
     WriteFile(
         tmp.path() / "plots-png.gp",
         WithTerminal(s, tmp.path(), drawn,
-                     "set terminal pngcairo size 1200,640 font 'sans,13' noenhanced", ".png"));
+                     "set terminal pngcairo size {},{} font 'sans,13' noenhanced", 4.0 / 3,
+                     ".png"));
     RunGnuplot(tmp.path(), "plots-png.gp");
   }
   for (size_t i = 0; i < set.plots.size(); ++i) {

@@ -166,3 +166,15 @@ def test_csv_guards_formulas_but_not_a_lone_dash(report: tuple[Dlbench, Path]) -
     for name in ["memory.csv", "efficiency.csv", "throughput.csv", "latency.csv"]:
         assert "'-" not in (out / name).read_text(), name
 
+
+def test_forest_plot_labels_are_readable_beside_the_answer(report: tuple[Dlbench, Path]) -> None:
+    # The opening's plot is drawn at about the width it is shown at beside the answer (half of a
+    # laptop's window), so its labels keep their size: a 900-pixel drawing shrank them to 8 pixels.
+    _, out = report
+    svg = (out / "plots" / "findings.svg").read_text()
+    width = int(re.search(r'<svg[^>]*\swidth="(\d+)', svg).group(1))
+    assert width <= 560
+    sizes = [float(x) for x in re.findall(r'font-size="([0-9.]+)"', svg)]
+    assert sizes and min(sizes) >= 12
+    # Each row's label is drawn inside the plot, above its bar: "B vs A · precision".
+    assert re.search(r">[^<]* vs [^<]* · [^<]*<", svg)
