@@ -121,18 +121,40 @@ void RefuseDirectory(const std::string& path) {
   }
 }
 
-// How to open a file for reading without writing to it. mode=ro needs the WAL index (-shm) beside
-// the file, or leave to create it; on a read-only file system, or in a directory this process may
-// not write, there is none to be had. A file closed cleanly there (no -wal) is opened immutable,
-// which needs neither locks nor -shm; nothing can change it there anyway. A -wal without its -shm
-// cannot be read there at all, and ignoring it would hide the last results.
+// Byte 18 of an SQLite file's header is 2 when the file is in WAL mode (sqlite.org/fileformat2.html,
+// "Database Header", read 2026-11).
+bool HeaderSaysWal(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  unsigned char header[19] = {};
+  return fd.valid() && ::pread(fd.get(), header, sizeof header, 0) == static_cast<ssize_t>(sizeof header) &&
+         header[18] == 2;
+}
+
+// How to open a file for reading without writing to it, and without leaving anything beside it.
+// - A -shm or -wal beside it: a writer has it open (or was killed): mode=ro, with the writer's
+//   locks and index; those files are the writer's. Where this process may not create the -shm
+//   (read-only media, a directory it cannot write), a -wal without one cannot be read at all, and
+//   ignoring it would hide the last results.
+// - Nothing beside a file in rollback mode (how dlbench leaves the files it writes): mode=ro,
+//   which creates nothing for a rollback journal.
+// - Nothing beside a file in WAL mode (closed cleanly by an older dlbench or another program):
+//   mode=ro would create -wal and -shm, and a read-only connection cannot remove them when it
+//   closes (SQLite checkpoints and deletes them only from a connection that may write). No writer
+//   has the file open (a writer's connection keeps its -wal), so it is opened immutable, which
+//   needs neither locks nor -shm. A writer that starts during the read is not seen (the read is of
+//   the file as it was), and one that checkpoints into the file during a long read could make that
+//   read fail; the file itself is never at risk.
 OpenMode ReadMode(const std::string& path) {
   struct statvfs fs{};
   const bool read_only_fs = ::statvfs(path.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY);
   const std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
-  if (!read_only_fs && ::access(dir.c_str(), W_OK) == 0) return OpenMode::kReadOnly;
   struct stat st{};
-  if (::stat((path + "-shm").c_str(), &st) == 0) return OpenMode::kReadOnly;
+  const bool has_shm = ::stat((path + "-shm").c_str(), &st) == 0;
+  const bool has_wal = ::stat((path + "-wal").c_str(), &st) == 0;
+  if (!read_only_fs && ::access(dir.c_str(), W_OK) == 0) {
+    return has_shm || has_wal || !HeaderSaysWal(path) ? OpenMode::kReadOnly : OpenMode::kImmutable;
+  }
+  if (has_shm) return OpenMode::kReadOnly;
   if (::stat((path + "-wal").c_str(), &st) == 0 && st.st_size > 0) {
     throw EnvError(fmt::format(
         "database {} has a write-ahead log ({}-wal) that cannot be read where it is, read-only and "
@@ -182,9 +204,16 @@ std::string CellConfigJson(const plan::Cell& cell) {
   return Dump(j);
 }
 
+Store::~Store() {
+  if (!writer_ || db_.handle() == nullptr) return;
+  // Without waiting: another connection holding the file keeps it in WAL mode (SQLITE_BUSY).
+  sqlite3_busy_timeout(db_.handle(), 0);
+  sqlite3_exec(db_.handle(), "PRAGMA journal_mode = DELETE", nullptr, nullptr, nullptr);
+}
+
 Store Store::Open(const std::string& path) {
   RefuseDirectory(path);
-  Store s{Db(path)};
+  Store s{Db(path), true};
   RequireDlbenchFile(s.db_, true);
   RequireIntact(s.db_);
   Configure(s.db_);

@@ -48,6 +48,14 @@ class Store {
   // database at path, or it is not dlbench's.
   static Store OpenExisting(const std::string& path);
 
+  Store(Store&&) = default;
+  Store& operator=(Store&&) = default;
+  // A file opened for writing is left in rollback-journal mode (WAL while it is open), so that a
+  // command that only reads it later creates no -wal or -shm beside it (see ReadMode in
+  // store.cc). Best effort: while another connection has the file open it stays in WAL mode, and
+  // the next writer to close it last switches it.
+  ~Store();
+
   // Stores the run with a fresh run_uuid (its name in every file it is merged into) and its cells.
   int64_t BeginRun(const RunInfo& info, const plan::Plan& plan, const ShardInfo& shard = {});
   // The repetition goes to the cell (run_id, cell.cell_idx); the store holds nothing between calls,
@@ -64,11 +72,12 @@ class Store {
   Db& db() { return db_; }
 
  private:
-  explicit Store(Db db) : db_(std::move(db)) {}
+  explicit Store(Db db, bool writer = false) : db_(std::move(db)), writer_(writer) {}
   void WriteCellSummary(int64_t cell_id, const analysis::CellSummary& summary);
   void MarkDeadRuns();
 
   Db db_;
+  bool writer_ = false;  // opened by Open(): switch the file back to a rollback journal on close
 };
 
 // A random RFC 4122 version-4 UUID from /dev/urandom: a run's name across files and hosts.

@@ -10,7 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -344,12 +346,55 @@ TEST_F(StoreTest, StoresValidations) {
 }
 
 TEST_F(StoreTest, ReopeningIsIdempotent) {
-  { Store::Open(path_); }
+  { Store::Open(path_); }  // a writer runs in WAL mode, whatever the file was left in
   Store s = Store::Open(path_);
   EXPECT_EQ(SchemaVersion(s.db()), kSchemaVersion);
   Stmt q = s.db().Prepare("PRAGMA journal_mode");
   q.Step();
   EXPECT_EQ(q.Text(0), "wal");
+}
+
+// What lies beside the database file: the file itself, and its -wal/-shm while they exist.
+std::vector<std::string> Beside(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The file's journal mode at rest, from byte 18 of its header (1 rollback, 2 WAL), read without
+// SQLite so that the reading leaves nothing either.
+std::string JournalMode(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char header[19] = {};
+  in.read(header, sizeof header);
+  return header[18] == 2 ? "wal" : header[18] == 1 ? "delete" : "?";
+}
+
+TEST_F(StoreTest, ReadingLeavesNothingBesideTheFile) {
+  {
+    Store s = Store::Open(path_);
+    s.BeginRun({"h", 1, "0.1.0", "abc", "[]", "{}"}, plan_);
+    EXPECT_EQ(Beside(dir_), (std::vector<std::string>{"t.db", "t.db-shm", "t.db-wal"}));
+  }
+  // A writer leaves its file in rollback mode, which a read-only connection reads without a trace.
+  EXPECT_EQ(JournalMode(path_), "delete");
+  EXPECT_EQ(Beside(dir_), std::vector<std::string>{"t.db"});
+  { EXPECT_EQ(ListRuns(Store::OpenExisting(path_).db()).size(), 1u); }
+  EXPECT_EQ(Beside(dir_), std::vector<std::string>{"t.db"});
+  // A file left in WAL mode by an older writer is read as immutable: no -wal or -shm either.
+  {
+    Db db(path_);
+    db.Exec("PRAGMA journal_mode = WAL");
+  }
+  ASSERT_EQ(JournalMode(path_), "wal");
+  EXPECT_EQ(Beside(dir_), std::vector<std::string>{"t.db"});
+  { EXPECT_EQ(ListRuns(Store::OpenExisting(path_).db()).size(), 1u); }
+  EXPECT_EQ(Beside(dir_), std::vector<std::string>{"t.db"});
+  // While a writer has it open, a reader uses the writer's index and sees its last commit.
+  Store writer = Store::Open(path_);
+  writer.BeginRun({"h", 1, "0.1.0", "abc", "[]", "{}"}, plan_);
+  EXPECT_EQ(ListRuns(Store::OpenExisting(path_).db()).size(), 2u);
 }
 
 TEST_F(StoreTest, RunOfADeadControllerIsMarkedIncomplete) {

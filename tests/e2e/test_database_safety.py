@@ -94,6 +94,31 @@ def test_read_commands_change_nothing_not_even_a_dead_run(results: Dlbench, tmp_
         assert con.execute("SELECT status FROM runs").fetchall() == [("running",)]
 
 
+def test_read_commands_leave_nothing_beside_the_database(results: Dlbench, tmp_path: Path) -> None:
+    # The run left its file in rollback mode and nothing beside it; a file left in WAL mode (by an
+    # older dlbench) is read as immutable. Neither gains a -wal or -shm from a command that reads.
+    assert sorted(p.name for p in results.workdir.iterdir() if p.name.startswith("dlbench.db")) == [
+        "dlbench.db"]
+    commands = READ_COMMANDS + [("db",), ("recommend", "--objective", "throughput"), ("predict", "--batch", "2")]
+    for journal in ["delete", "wal"]:
+        folder = tmp_path / journal
+        folder.mkdir()
+        db = folder / "copy.db"
+        shutil.copy(results.db, db)
+        con = sqlite3.connect(db)
+        assert con.execute(f"PRAGMA journal_mode = {journal}").fetchone() == (journal,)
+        con.close()
+        before = digest(db)
+        for args in commands:
+            args = [a.format(out=str(tmp_path / "out")) for a in args]
+            # db, recommend and predict take their databases as arguments, not --db
+            where = [str(db)] if args[0] in ("db", "recommend", "predict") else ["--db", str(db)]
+            r = results(args[0], *where, *args[1:])
+            assert r.code in (0, 1), (args, r.err)
+            assert sorted(p.name for p in folder.iterdir()) == ["copy.db"], (journal, args)
+        assert digest(db) == before
+
+
 def test_every_read_command_works_on_read_only_media(results: Dlbench, tmp_path: Path) -> None:
     media, mount = tmp_path / "media", tmp_path / "ro"
     media.mkdir()

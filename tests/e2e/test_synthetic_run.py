@@ -21,7 +21,7 @@ def test_run_stores_every_sample_with_its_indices(dlbench: Dlbench) -> None:
     assert r.code == 0, r.err
     assert dlbench.query("SELECT status FROM runs") == [("complete",)]
     assert dlbench.query("PRAGMA integrity_check") == [("ok",)]
-    assert dlbench.query("PRAGMA journal_mode") == [("wal",)]
+    assert dlbench.query("PRAGMA journal_mode") == [("delete",)]  # WAL while written, not at rest
     cells = dlbench.query("SELECT cell_idx, status, repetitions_ok, n_samples, p50_ns FROM cells ORDER BY cell_idx")
     assert [c[:3] for c in cells] == [(0, "ok", 2), (1, "ok", 2)]
     for _, _, _, n, p50 in cells:
