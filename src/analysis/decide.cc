@@ -267,7 +267,16 @@ Recommendation Recommend(const std::vector<Candidate>& candidates, Objective obj
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [score, i] : scored) rec.ranked.push_back(i);
   if (rec.ranked.empty()) {
-    rec.why = "no configuration meets every constraint";
+    // Which constraint excluded how many: each configuration counts under the first it fails.
+    std::map<std::string, size_t> count;
+    std::vector<std::string> order;
+    for (const auto& [i, why] : rec.excluded) {
+      if (count[why]++ == 0) order.push_back(why);
+    }
+    std::vector<std::string> parts;
+    for (const auto& why : order) parts.push_back(fmt::format("{} ({} of {})", why, count[why], candidates.size()));
+    rec.why = candidates.empty() ? "no configuration was measured"
+                                 : "no configuration meets every constraint: " + Join(parts, "; ");
     return rec;
   }
   const size_t best = rec.ranked[0];

@@ -106,6 +106,17 @@ TEST(Recommend, ConstraintsExcludeWithTheReason) {
   EXPECT_EQ(*rec.chosen, 2u);
 }
 
+TEST(Recommend, NothingFeasibleSaysWhichConstraintExcludedHowMany) {
+  Candidate a = Make("a", 8, {4e6, 4e6}, 20.0 * 1073741824.0);
+  Candidate b = Make("b", 1, {1e6, 1e6}, 20.0 * 1073741824.0);
+  Candidate c = Make("c", 1, {2e6, 2e6}, 1e9);
+  auto rec = Recommend({a, b, c}, Objective::kThroughput,
+                       {ParseConstraint("memory < 16GiB"), ParseConstraint("p99 < 20ms")}, {});
+  EXPECT_FALSE(rec.chosen);
+  EXPECT_EQ(rec.why, "no configuration meets every constraint: fails memory < 16GiB (2 of 3); "
+                     "p99 < 20ms: no p99 (needs 662 samples) (1 of 3)");
+}
+
 TEST(Recommend, CostNeedsAPrice) {
   Candidate gpu = Make("gpu", 8, {1e6, 1e6}, 1e9);
   gpu.usd_per_hour = 3.6;  // 8000 samples/s: 28.8e6 samples an hour, 0.125 USD per million

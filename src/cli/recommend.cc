@@ -76,6 +76,7 @@ ExitCode RunRecommend(const RecommendOptions& o) {
     candidates.push_back(std::move(c));
   }
   const auto rec = analysis::Recommend(candidates, objective, constraints, o.compare);
+  if (!rec.chosen) throw UserError(rec.why);  // which constraint excluded how many, in one line
   std::string comparison;
   if (rec.best_vs_runner_up) {
     analysis::CompareOptions co = o.compare;

@@ -151,6 +151,9 @@ def test_recommend_best_runner_up_and_constraints(runs: Dlbench) -> None:
         (["--objective", "speed"], "--objective speed: allowed: throughput, latency, energy, cost"),
         (["--objective", "cost"], "give at least one --price"),
         (["--price", "cuda"], "--price 'cuda': write DEVICE=USD_PER_HOUR"),
+        (["--constraint", "batch > 100"], "no configuration meets every constraint: fails batch > 100 (7 of 7)"),
+        (["--constraint", "batch > 2", "--constraint", "p50 < 1us"],
+         "no configuration meets every constraint: fails batch > 2 (5 of 7); fails p50 < 1us (2 of 7)"),
     ]:
         bad = runs("recommend", "dlbench.db", *args)
         assert bad.code == 2, (args, bad.err)
@@ -173,3 +176,4 @@ def test_predict_another_batch_with_leave_one_out(runs: Dlbench) -> None:
     assert few.code == 1 and "needs 3 measured batch sizes" in few.out
     none = runs("predict", "dlbench.db")
     assert none.code == 2 and "give --batch N" in none.err
+
