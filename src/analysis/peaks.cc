@@ -51,6 +51,17 @@ std::string MathMode(const std::string& precision, const std::string& settings_j
   return tf32 ? "tf32" : "fp32";
 }
 
+std::string ExpectedMathMode(const std::string& precision, const std::string& profile,
+                             const std::string& framework, const std::string& flops_mostly,
+                             bool device_has_tf32) {
+  if (precision != "fp32") return precision;
+  if (!device_has_tf32 || profile == "fp32-strict") return "fp32";
+  if (profile == "tf32") return "tf32";
+  if (framework == "jax") return "tf32";
+  if (framework == "torch") return flops_mostly == "conv" ? "tf32" : "fp32";
+  return "fp32";
+}
+
 std::optional<double> PeakFlops(const DevicePeak& peak, const std::string& math) {
   double tflops = math == "fp32"   ? peak.fp32_tflops
                   : math == "tf32" ? peak.tf32_tflops

@@ -36,6 +36,16 @@ const DevicePeak* FindDevicePeak(const std::string& device_name);
 std::string MathMode(const std::string& precision, const std::string& settings_json,
                      const std::string& device, const std::string& flops_mostly = "");
 
+// The math a configuration would run on a device it was not measured on, for `predict
+// --on-device`: bf16 and fp16 as such; fp32 by its profile (fp32-strict: fp32; tf32: tf32 where
+// the device has TF32); at the frameworks' defaults (profile framework-default, or none) as
+// docs/settings.md records them on a GPU with TF32: jax TF32 for dots and convolutions, torch TF32
+// for convolutions and IEEE fp32 for matmuls, so the operation class that holds most of the
+// model's FLOPs (`flops_mostly`) decides. Any other framework, or a device without TF32: fp32.
+std::string ExpectedMathMode(const std::string& precision, const std::string& profile,
+                             const std::string& framework, const std::string& flops_mostly,
+                             bool device_has_tf32);
+
 // Peak FLOP/s (not TFLOP/s) of a device for a math mode; nullopt where the table has none.
 std::optional<double> PeakFlops(const DevicePeak& peak, const std::string& math);
 

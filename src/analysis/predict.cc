@@ -125,4 +125,123 @@ stats::Expected<ModelPrediction> PredictModel(std::span<const ModelObservation> 
                          achieved.size()};
 }
 
+LooSummary LeaveOneModelOut(std::span<const ModelObservation> measured, double confidence) {
+  LooSummary v;
+  std::vector<double> errors;
+  size_t covered = 0;
+  for (size_t i = 0; i < measured.size(); ++i) {
+    const auto& held = measured[i];
+    if (held.throughput_sps.empty() || !(held.flops_per_sample > 0)) continue;
+    std::vector<ModelObservation> rest;
+    for (size_t j = 0; j < measured.size(); ++j) {
+      if (j != i) rest.push_back(measured[j]);
+    }
+    auto p = PredictModel(rest, held.flops_per_sample, confidence);
+    if (!p) {
+      ++v.skipped;
+      continue;
+    }
+    ++v.held_out;
+    errors.push_back(std::fabs(p->throughput_sps / GeometricMean(held.throughput_sps) - 1));
+    for (double t : held.throughput_sps) {
+      covered += t >= p->throughput_pi.lo && t <= p->throughput_pi.hi;
+      ++v.repetitions;
+    }
+  }
+  if (!errors.empty()) v.median_abs_error = stats::Median(errors);
+  if (v.repetitions > 0) v.coverage = static_cast<double>(covered) / static_cast<double>(v.repetitions);
+  return v;
+}
+
+double Ceiling(const Roofline& device, double flops_per_byte) {
+  if (device.bandwidth_bytes_per_s > 0 && flops_per_byte > 0) {
+    return std::min(device.peak_flops_per_s, flops_per_byte * device.bandwidth_bytes_per_s);
+  }
+  return device.peak_flops_per_s;
+}
+
+double ScaleByPeaks(double source_sps, const Roofline& source, const Roofline& target,
+                    double flops_per_byte) {
+  // Both sides with the memory roof, or neither: a ceiling from bandwidth on one side only would
+  // scale a compute-bound figure by a memory-bound one.
+  const double intensity =
+      source.bandwidth_bytes_per_s > 0 && target.bandwidth_bytes_per_s > 0 ? flops_per_byte : 0;
+  return source_sps * Ceiling(target, intensity) / Ceiling(source, intensity);
+}
+
+namespace {
+
+// Per pair: the mean over its repetitions of log(measured / scaled).
+std::vector<double> LogRatios(std::span<const TransferPair> pairs) {
+  std::vector<double> out;
+  for (const auto& p : pairs) {
+    if (p.target_sps.empty() || !(p.scaled_sps > 0)) continue;
+    double s = 0;
+    for (double t : p.target_sps) s += std::log(t / p.scaled_sps);
+    out.push_back(s / static_cast<double>(p.target_sps.size()));
+  }
+  return out;
+}
+
+}  // namespace
+
+TransferPrediction PredictTransfer(double scaled_sps, std::span<const TransferPair> pairs,
+                                   double confidence) {
+  const std::vector<double> r = LogRatios(pairs);
+  TransferPrediction p{scaled_sps, std::nullopt, r.size(), 1};
+  if (r.empty()) return p;
+  const double k = static_cast<double>(r.size());
+  const double m = stats::Mean(r);
+  p.correction = std::exp(m);
+  p.throughput_sps = scaled_sps * p.correction;
+  if (r.size() >= 2) {
+    const double s = std::sqrt(stats::SumSquaredDeviations(r, m) / (k - 1));
+    const double half = T(k - 1, confidence) * s * std::sqrt(1 + 1 / k);
+    p.throughput_pi = stats::Interval{scaled_sps * std::exp(m - half), scaled_sps * std::exp(m + half)};
+  }
+  return p;
+}
+
+LooSummary LeaveOnePairOut(std::span<const TransferPair> pairs, double confidence) {
+  LooSummary v;
+  std::vector<double> errors;
+  size_t covered = 0;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (pairs[i].target_sps.empty()) continue;
+    std::vector<TransferPair> rest;
+    for (size_t j = 0; j < pairs.size(); ++j) {
+      if (j != i) rest.push_back(pairs[j]);
+    }
+    auto p = PredictTransfer(pairs[i].scaled_sps, rest, confidence);
+    if (!p.throughput_pi) {
+      ++v.skipped;
+      continue;
+    }
+    ++v.held_out;
+    errors.push_back(std::fabs(p.throughput_sps / GeometricMean(pairs[i].target_sps) - 1));
+    for (double t : pairs[i].target_sps) {
+      covered += t >= p.throughput_pi->lo && t <= p.throughput_pi->hi;
+      ++v.repetitions;
+    }
+  }
+  if (!errors.empty()) v.median_abs_error = stats::Median(errors);
+  if (v.repetitions > 0) v.coverage = static_cast<double>(covered) / static_cast<double>(v.repetitions);
+  return v;
+}
+
+ScalingError UncorrectedError(std::span<const TransferPair> pairs) {
+  ScalingError e{INFINITY, 0, 0};
+  std::vector<double> errors;
+  for (const auto& p : pairs) {
+    if (p.target_sps.empty() || !(p.scaled_sps > 0)) continue;
+    const double ratio = GeometricMean(p.target_sps) / p.scaled_sps;
+    e.min_ratio = std::min(e.min_ratio, ratio);
+    e.max_ratio = std::max(e.max_ratio, ratio);
+    errors.push_back(std::fabs(1 / ratio - 1));
+  }
+  if (errors.empty()) return {};
+  e.median_abs_error = stats::Median(errors);
+  return e;
+}
+
 }  // namespace dlb::analysis

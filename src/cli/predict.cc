@@ -1,6 +1,7 @@
-// dlbench predict DB [DB ...] --batch N | --model M: latency and throughput of configurations that
-// were not measured, from fits on those that were (analysis/predict.h), each with its prediction
-// interval and a leave-one-out check on the measured cells. Read-only.
+// dlbench predict DB [DB ...] --batch N | --model M | --on-device NAME: latency and throughput of
+// configurations that were not measured, from fits on those that were (analysis/predict.h), each
+// with its prediction interval where the data give one, and a leave-one-out check on the measured
+// cells. Read-only. The device transfer is in cli/predict_device.cc.
 #include <fmt/format.h>
 
 #include <map>
@@ -11,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/measured.h"
+#include "cli/predict_device.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -24,6 +26,7 @@ struct PredictOptions {
   int64_t batch = 0;
   std::string model;
   std::vector<std::string> devices, frameworks, where;
+  DeviceRequest on_device;  // --on-device, --probe
   bool json_output = false;
 };
 
@@ -141,7 +144,11 @@ ExitCode PredictModel(const PredictOptions& o, const std::vector<MeasuredCell>& 
     std::string label = GroupLabel(*first, false);
     if (measured_target.count(key)) continue;  // measured: nothing to predict
     auto p = analysis::PredictModel(obs, *flops);
-    ordered_json row = {{"configuration", label}, {"model", o.model}, {"models", obs.size()}};
+    auto v = analysis::LeaveOneModelOut(obs);
+    ordered_json row = {{"configuration", label}, {"model", o.model}, {"models", obs.size()},
+                        {"leave_one_out", {{"held_out", v.held_out}, {"skipped", v.skipped},
+                                           {"median_abs_error", v.median_abs_error},
+                                           {"coverage", v.coverage}}}};
     if (!p) {
       out += fmt::format("{}: no prediction for {}: {}\n", label, o.model, p.error());
       row["error"] = p.error();
@@ -153,6 +160,12 @@ ExitCode PredictModel(const PredictOptions& o, const std::vector<MeasuredCell>& 
                          FormatFigure(p->throughput_pi.lo), FormatFigure(p->throughput_pi.hi), p->models);
       row.update({{"throughput_sps", p->throughput_sps}, {"throughput_pi", Interval(p->throughput_pi)}});
     }
+    out += v.held_out == 0
+               ? "  leave-one-out: too few measured models (3 needed) to predict one from the others\n"
+               : fmt::format("  leave-one-out over {} models: median error {:.1f}%, {:.0f}% of held-out "
+                             "repetitions inside their 95% interval{}\n",
+                             v.held_out, v.median_abs_error * 100, v.coverage * 100,
+                             v.skipped ? fmt::format(" ({} models too far to predict)", v.skipped) : "");
     jrows.push_back(row);
   }
   if (order.empty()) out += "no configuration measures other models than " + o.model + "\n";
@@ -167,13 +180,27 @@ ExitCode PredictModel(const PredictOptions& o, const std::vector<MeasuredCell>& 
 }
 
 ExitCode Predict(const PredictOptions& o) {
-  if (o.batch <= 0 && o.model.empty()) throw UserError("give --batch N (another batch size) or --model M (another model)");
+  const bool device = !o.on_device.target.empty();
+  if (o.batch <= 0 && o.model.empty() && !device) {
+    throw UserError("give --batch N (another batch size), --model M (another model) or --on-device "
+                    "NAME (another device)");
+  }
+  if (device && (o.batch > 0 || !o.model.empty())) {
+    throw UserError("--on-device predicts the measured configurations on another device; give it "
+                    "without --batch and --model (filter with --where instead)");
+  }
+  if (!device && !o.on_device.probes.empty()) throw UserError("--probe FILE goes with --on-device NAME");
   std::vector<Filter> filters;
   for (const auto& v : o.devices) filters.push_back({"device", v});
   for (const auto& v : o.frameworks) filters.push_back({"framework", v});
   for (const auto& w : o.where) filters.push_back(ParseWhere(w));
   const auto all = LoadMeasured(o.dbs);
   auto cells = Select(all, filters);
+  if (device) {
+    DeviceRequest r = o.on_device;
+    r.json_output = o.json_output;
+    return PredictOnDevice(r, cells);
+  }
   if (o.batch > 0) {
     if (!o.model.empty()) cells = Select(cells, {{"model", o.model}});
     if (cells.empty()) throw UserError(fmt::format("no measured cell in {} matches the filters", Join(o.dbs, ", ")));
@@ -186,12 +213,18 @@ ExitCode Predict(const PredictOptions& o) {
 
 void AddPredictCommand(CLI::App& app, ExitCode& result) {
   auto* cmd = app.add_subcommand(
-      "predict", "Predict unmeasured batch sizes or models from measured cells, with intervals");
+      "predict", "Predict unmeasured batch sizes, models or devices from measured cells, with intervals");
   auto o = std::make_shared<PredictOptions>();
   cmd->add_option("DB", o->dbs, "SQLite database(s)")->required();
   cmd->add_option("--batch", o->batch, "predict this batch size for each configuration measured at 3+ batches");
   cmd->add_option("--model", o->model,
                   "with --batch: only this model; alone: predict this model where other models were measured");
+  cmd->add_option("--on-device", o->on_device.target,
+                  "predict the measured configurations on this device: part of a name in the datasheet "
+                  "table (docs/peaks.md) or in a --probe file, e.g. H100");
+  cmd->add_option("--probe", o->on_device.probes,
+                  "with --on-device: a `dlbench doctor --probe --json` output, measured peaks of its "
+                  "host's devices (repeatable; needed for a CPU)");
   cmd->add_option("--device", o->devices, "only this device: cpu, cuda, or part of its name (repeatable)");
   cmd->add_option("--framework", o->frameworks, "only this framework (repeatable)");
   cmd->add_option("--where", o->where, "AXIS=VALUE on any axis or host (repeatable)");

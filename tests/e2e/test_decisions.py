@@ -177,3 +177,108 @@ def test_predict_another_batch_with_leave_one_out(runs: Dlbench) -> None:
     none = runs("predict", "dlbench.db")
     assert none.code == 2 and "give --batch N" in none.err
 
+
+CPU_PROBE = {"workers": [{"hello": {"framework": "synthetic"}, "probes": [
+    {"ok": True, "device": "cpu", "device_name": "Test CPU", "precision": "fp32",
+     "matmul_flops_per_s": 1e11, "copy_bytes_per_s": 1e10}]}]}
+
+
+def as_device(src: Path, dst: Path, device: str, name: str, speedup: float = 1.0) -> None:
+    """A copy of the runs' database whose cells read as measured on `device` named `name` (the
+    worker's hello), with FLOPs and parameters a real model would report, and every sample
+    `speedup` times faster (a little more for each cell, so that the pairs differ). A GPU cannot run
+    here; this is the one thing faked."""
+    shutil.copy(src, dst)
+    device_id = "cuda:0" if device == "cuda" else "cpu"
+    hello = json.dumps({"devices": [{"id": device_id, "kind": device, "name": name}]})
+    with sqlite3.connect(dst) as con:
+        con.execute("UPDATE cells SET device = ?, flops_per_sample = 1000000, parameters = 1000",
+                    (device,))
+        con.execute("UPDATE repetitions SET hello_json = ?", (hello,))
+        if speedup != 1.0:
+            con.execute("UPDATE samples SET wall_ns = CAST(wall_ns / (? * (1 + 0.02 * (SELECT cell_id FROM "
+                        "repetitions r WHERE r.repetition_id = samples.repetition_id))) AS INTEGER)",
+                        (speedup,))
+
+
+def test_predict_another_device_by_its_peaks(runs: Dlbench, tmp_path: Path) -> None:
+    cpu, gpu = tmp_path / "cpu.db", tmp_path / "gpu.db"
+    as_device(runs.db, cpu, "cpu", "Test CPU")
+    (tmp_path / "cpu-probe.json").write_text(json.dumps(CPU_PROBE))
+    probe = ["--probe", str(tmp_path / "cpu-probe.json")]
+    # Nothing measured on the target: the peaks alone, and no interval. fp32 on an H100 SXM: 67
+    # TFLOP/s and 3.35 TB/s against 0.1 TFLOP/s and 10 GB/s; intensity 1e6 x batch / 4e3 bytes of
+    # weights puts every batch above both ridges (10 and 20 FLOP/B), so the factor is 670.
+    r = runs("predict", str(cpu), "--on-device", "H100", *probe, "--json")
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    assert out["method"] == "device-roofline"
+    assert out["checks"] == [{"source_device": "Test CPU", "target_device": "H100", "pairs": 0}]
+    rows = out["predictions"]
+    assert len(rows) == 7
+    for row in rows:
+        assert row["throughput_pi"] is None and row["pairs"] == 0
+        assert abs(row["throughput_sps"] / row["measured_sps"] / 670 - 1) < 1e-9
+        assert row["peak_target"] == "datasheet H100 SXM5 80GB" and row["math_target"] == "fp32"
+        assert row["ceiling_sps"] == 67e12 / 1e6
+    text = runs("predict", str(cpu), "--on-device", "H100", *probe)
+    assert "no configuration was measured on both" in text.out and "by the peaks alone, no interval" in text.out
+    # Five configurations measured on the "H100" too (about 100x faster), two not: those two are
+    # corrected by the five, with an interval, and the five checked by leave-one-out.
+    as_device(runs.db, gpu, "cuda", "NVIDIA H100 80GB HBM3", speedup=100)
+    with sqlite3.connect(gpu) as con:
+        con.execute("DELETE FROM cells WHERE variant = 'slower' OR batch = 8")
+    r = runs("predict", str(cpu), str(gpu), "--on-device", "H100", *probe, "--json")
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    check = out["checks"][0]
+    assert check["pairs"] == 5
+    assert 0.1 < check["uncorrected"]["min_ratio"] <= check["uncorrected"]["max_ratio"] < 0.2  # ~100/670
+    assert check["leave_one_out"]["held_out"] == 5 and check["leave_one_out"]["median_abs_error"] < 0.2
+    assert 0 <= check["leave_one_out"]["coverage"] <= 1
+    rows = out["predictions"]
+    assert len(rows) == 2 and all(row["pairs"] == 5 for row in rows)
+    for row in rows:
+        lo, hi = row["throughput_pi"]
+        assert lo < row["throughput_sps"] < hi
+        assert 80 < row["throughput_sps"] / row["measured_sps"] < 140
+
+
+def test_predict_another_device_refuses_what_it_cannot_know(runs: Dlbench, tmp_path: Path) -> None:
+    cpu = tmp_path / "cpu.db"
+    as_device(runs.db, cpu, "cpu", "Test CPU")
+    (tmp_path / "cpu-probe.json").write_text(json.dumps(CPU_PROBE))
+    (tmp_path / "not-a-probe.json").write_text('{"host": {}}')
+    for args, message in [
+        (["--on-device", "Z999"], "--on-device Z999: no peaks known for it: not in the datasheet table"),
+        (["--on-device", "H100"], "no fp32 peak known for Test CPU (not in the datasheet table"),
+        (["--on-device", "H100", "--probe", str(tmp_path / "not-a-probe.json")], "no measured probe in it"),
+        (["--on-device", "H100", "--probe", str(tmp_path / "missing.json")], "cannot read it: No such file"),
+        (["--on-device", "H100", "--batch", "4"], "give it without --batch and --model"),
+        (["--batch", "4", "--probe", str(tmp_path / "cpu-probe.json")], "--probe FILE goes with --on-device"),
+    ]:
+        bad = runs("predict", str(cpu), *args)
+        assert bad.code == 2, (args, bad.err)
+        assert bad.err.count("\n") == 1 and message in bad.err, bad.err
+        assert "nan" not in bad.err.lower()
+
+
+def test_predict_another_model_with_leave_one_out(runs: Dlbench, tmp_path: Path) -> None:
+    # Three "models" at batch 1 (the three variants of run 1, renamed) at 1, 2 and 4 GFLOPs per
+    # sample; a fourth, m3, measured only at batch 2 (run 3), predicted at batch 1.
+    db = tmp_path / "models.db"
+    shutil.copy(runs.db, db)
+    with sqlite3.connect(db) as con:
+        for variant, model, flops in [("base", "m1", 1e9), ("slower", "m2", 2e9), ("same", "m4", 4e9)]:
+            con.execute("UPDATE cells SET model = ?, variant = 'default', flops_per_sample = ? "
+                        "WHERE variant = ? AND run_id = 1", (model, flops, variant))
+        con.execute("UPDATE cells SET model = 'm3', flops_per_sample = 3000000000 WHERE run_id = 3")
+    r = runs("predict", str(db), "--model", "m3", "--json")
+    assert r.code == 0, r.err
+    rows = [p for p in json.loads(r.out)["predictions"] if "throughput_sps" in p]
+    assert len(rows) == 1 and rows[0]["models"] == 3
+    lo, hi = rows[0]["throughput_pi"]
+    assert lo < rows[0]["throughput_sps"] < hi
+    loo = rows[0]["leave_one_out"]
+    assert loo["held_out"] == 3 and 0 <= loo["coverage"] <= 1
+    assert "leave-one-out over 3 models" in runs("predict", str(db), "--model", "m3").out

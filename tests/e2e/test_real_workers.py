@@ -5,6 +5,9 @@ reported after load. Also `doctor`, and an installed copy finding its workers.""
 from __future__ import annotations
 
 import json
+import math
+import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -54,6 +57,49 @@ def test_torch_and_jax_on_a_tiny_matrix(dlbench: Dlbench) -> None:
     assert json.loads(by[("jax", "fp32")][9])["versions"]["jax"] == "0.11.2"
     assert "verdicts by framework, over repetitions" in r.out  # the summary leads with them
     assert "resnet18 bs1 fp32: " in r.out
+
+
+BATCHES = """
+[experiment]
+name = "batches-real"
+repetitions = 2
+[matrix]
+framework = ["torch"]
+model = ["mobilenet_v3_small"]
+batch = [1, 2, 4, 8]
+[sampling]
+warmup_min_iterations = 2
+min_iterations = 5
+min_time_s = 0
+max_time_s = 10
+window_min_time_s = 0.1
+"""
+
+
+def test_predict_a_held_out_batch_of_a_real_cpu_run(dlbench: Dlbench, tmp_path: Path) -> None:
+    dlbench.write("batches.toml", BATCHES)
+    r = dlbench("run", "batches.toml", "-q")
+    assert r.code == 0, r.err + r.out
+    # Batch 8 held out: a copy of the database without it predicts it from batches 1, 2 and 4.
+    held_out = tmp_path / "without-8.db"
+    shutil.copy(dlbench.db, held_out)
+    with sqlite3.connect(held_out) as con:
+        con.execute("PRAGMA foreign_keys = ON")
+        con.execute("DELETE FROM cells WHERE batch = 8")
+    p = dlbench("predict", str(held_out), "--batch", "8", "--json")
+    assert p.code == 0, p.err
+    (row,) = json.loads(p.out)["predictions"]
+    lo, hi = row["latency_pi"]
+    assert 0 < lo < row["latency_ns"] < hi and math.isfinite(row["exponent"])
+    # Three batches leave two when one is held out, too few for a fit: said, not invented.
+    assert row["points"] == 6 and row["leave_one_out"]["held_out"] == 0
+    assert row["leave_one_out"]["skipped"] == 3
+    measured = dlbench("predict", "dlbench.db", "--batch", "8", "--json")
+    assert measured.code == 0, measured.err  # with batch 8 measured, it is predicted from all four
+    loo = json.loads(measured.out)["predictions"][0]["leave_one_out"]
+    assert loo["held_out"] == 4 and 0 <= loo["coverage"] <= 1
+    print(f"batch 8 predicted {row['latency_ns'] / 1e6:.2f} ms [{lo / 1e6:.2f}, {hi / 1e6:.2f}] from 1, 2, 4; "
+          f"measured: {dlbench.query('SELECT p50_ns FROM cells WHERE batch = 8')[0][0] / 1e6:.2f} ms")
 
 
 def test_doctor_lists_host_and_every_worker(dlbench: Dlbench) -> None:
