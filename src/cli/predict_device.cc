@@ -239,10 +239,9 @@ ExitCode PredictOnDevice(const DeviceRequest& request, const std::vector<Measure
     } else {
       const auto e = analysis::UncorrectedError(pairs);
       const auto loo = analysis::LeaveOnePairOut(pairs);
-      out += fmt::format("from {} to {}: {} configuration(s) measured on both; there the target "
-                         "measured {:.3g}x to {:.3g}x what the peaks alone predict (median error "
-                         "{})\n",
-                         device, target.device_name, pairs.size(), e.min_ratio, e.max_ratio,
+      out += fmt::format("from {} to {}: {} configuration(s) measured on both; there the peaks alone "
+                         "predicted {:.3g}x to {:.3g}x what the target measured (median error {})\n",
+                         device, target.device_name, pairs.size(), 1 / e.max_ratio, 1 / e.min_ratio,
                          Pct(e.median_abs_error));
       out += loo.held_out == 0
                  ? "  leave-one-out: too few configurations measured on both (3 needed) to check "

@@ -236,6 +236,9 @@ def test_predict_another_device_by_its_peaks(runs: Dlbench, tmp_path: Path) -> N
     assert 0.1 < check["uncorrected"]["min_ratio"] <= check["uncorrected"]["max_ratio"] < 0.2  # ~100/670
     assert check["leave_one_out"]["held_out"] == 5 and check["leave_one_out"]["median_abs_error"] < 0.2
     assert 0 <= check["leave_one_out"]["coverage"] <= 1
+    text = runs("predict", str(cpu), str(gpu), "--on-device", "H100", *probe).out
+    assert re.search(r"5 configuration\(s\) measured on both; there the peaks alone predicted [0-9.]+x to "
+                     r"[0-9.]+x what the target measured", text), text
     rows = out["predictions"]
     assert len(rows) == 2 and all(row["pairs"] == 5 for row in rows)
     for row in rows:
