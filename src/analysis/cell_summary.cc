@@ -114,6 +114,18 @@ CellSummary SummarizeCell(std::span<const RepetitionFacts> reps, std::vector<dou
   s.compile_s = MedianOf(compile);
   s.first_call_s = MedianOf(first_call);
   SummarizeEnergy(reps, single_windows_j, s);
+  std::vector<double> epoch_s, accuracy;
+  for (const auto& r : reps) {
+    if (r.status != "ok") continue;
+    if (r.mean_epoch_s) epoch_s.push_back(*r.mean_epoch_s);
+    if (r.final_accuracy) accuracy.push_back(*r.final_accuracy);
+  }
+  s.epoch_s = MedianOf(epoch_s);
+  if (!accuracy.empty()) {
+    double sum = 0;
+    for (double a : accuracy) sum += a;
+    s.accuracy = sum / static_cast<double>(accuracy.size());
+  }
   return s;
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -161,40 +162,54 @@ void PrintPlan(const plan::Plan& plan) {
   std::fputs(t.Render().c_str(), stdout);
 }
 
-// validate = true: one validation per (model, precision, device) of the cells of the workers that
-// can be validated (their capabilities: canonical weights, save_weights and outputs).
+// validate = true: one validation per (workload, model, precision, device) of the cells of the
+// workers that can be validated for that workload (their capabilities: canonical weights,
+// save_weights, and outputs for inference or train for training). Training cells are checked as
+// `dlbench validate --workload training` checks them: a few steps of the experiment's optimizer
+// with the validation's small-step hyper-parameters, which docs/validation.md's tolerances are
+// justified for, on a batch of 4 fixed inputs.
 bool RunValidations(const plan::Plan& plan, const LaunchChoice& launch, store::Store& store,
                     int64_t run_id) {
-  std::vector<std::string> frameworks;
-  for (const auto& caps : plan.experiment.capabilities) {
-    if (caps.CanValidate("inference")) frameworks.push_back(caps.worker);
-  }
-  if (frameworks.size() < 2) {
-    PrintWarning(fmt::format("validate = true needs two frameworks in the matrix that load canonical "
-                             "weights and answer outputs (here: {}); nothing to compare",
-                             frameworks.empty() ? "none" : Join(frameworks, ", ")));
-    return true;
-  }
-  std::set<std::tuple<std::string, std::string, std::string>> groups;
+  std::map<std::string, std::vector<std::string>> frameworks;  // by workload
+  std::set<std::tuple<std::string, std::string, std::string, std::string>> groups;
   for (const auto& c : plan.cells) {
-    if (std::find(frameworks.begin(), frameworks.end(), c.framework) != frameworks.end()) {
-      groups.insert({c.model, c.precision, c.device});
+    auto& names = frameworks[c.workload];
+    if (names.empty()) {
+      for (const auto& caps : plan.experiment.capabilities) {
+        if (caps.CanValidate(c.workload)) names.push_back(caps.worker);
+      }
     }
+    if (std::find(names.begin(), names.end(), c.framework) != names.end()) {
+      groups.insert({c.workload, c.model, c.precision, c.device});
+    }
+  }
+  for (const auto& [workload, names] : frameworks) {
+    if (names.size() >= 2) continue;
+    PrintWarning(fmt::format("validate = true needs two frameworks in the matrix that load canonical "
+                             "weights and answer {} (here: {}); no {} cell is compared",
+                             workload == "training" ? "train" : "outputs",
+                             names.empty() ? "none" : Join(names, ", "), workload));
   }
   std::string tmpl = (std::filesystem::temp_directory_path() / "dlbench-validate-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw EnvError("cannot create a temporary directory");
   bool ok = true;
-  for (const auto& [model, precision, device] : groups) {
+  for (const auto& [workload, model, precision, device] : groups) {
     if (Interrupted()) break;
-    std::fprintf(stderr, "validating %s %s %s ...\n", model.c_str(), precision.c_str(), device.c_str());
+    if (frameworks[workload].size() < 2) continue;
+    std::fprintf(stderr, "validating %s %s %s %s ...\n", model.c_str(), precision.c_str(),
+                 device.c_str(), workload.c_str());
     run::ValidationSpec spec;
     spec.models = {model};
-    spec.frameworks = frameworks;
+    spec.frameworks = frameworks[workload];
     spec.precision = precision;
     spec.device = device;
     spec.seed = plan.experiment.seed;
     spec.timeout_s = plan.experiment.timeout_s;
     spec.workdir = tmpl;
+    spec.workload = workload;
+    if (workload == "training") {
+      spec.optimizer_json = run::ValidationOptimizer(plan.experiment.training.optimizer);
+    }
     run::ModelValidation mv = run::ValidateModel(model, spec, launch.launch);
     // A device the workers cannot use (cuda on a CPU machine) is not a disagreement.
     bool unsupported = std::any_of(mv.outputs.begin(), mv.outputs.end(),
@@ -317,6 +332,7 @@ ExitCode RunCommand(const RunOptions& o) {
               totals.interrupted ? "interrupted, incomplete" : "complete");
   std::fputs(VerdictBlock(store.db(), run_id, experiment.compare_by).c_str(), stdout);
   std::fputs(report::CellTable(cells).c_str(), stdout);
+  if (auto d = report::DatasetTable(cells); !d.empty()) std::printf("\n%s", d.c_str());
   if (auto v = report::ValidationSummary(store::GetValidations(store.db(), run_id)); !v.empty()) {
     std::printf("\n");
     std::fputs(v.c_str(), stdout);

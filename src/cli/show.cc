@@ -102,6 +102,11 @@ void ShowCell(store::Db& db, const store::CellRow& c, int log_lines) {
             r.load_avg_1m ? fmt::format("{:.2f}", *r.load_avg_1m) : "-",
             r.contaminated.value_or(0) ? "; CONTAMINATED (above 10%)" : "");
     }
+    for (const auto& e : store::GetTrainingEpochs(db, r.repetition_id)) {
+      Print("    {} epoch {}: {}, mean loss {:.4g}, held-out accuracy {:.1f}%\n",
+            c.dataset.value_or("dataset"), e.epoch_idx + 1,
+            FormatDuration(static_cast<double>(e.epoch_ns) * 1e-9), e.train_loss, e.accuracy * 100);
+    }
     auto telemetry = store::GetTelemetry(db, r.repetition_id);
     Print("    telemetry: {} readings; GPU {}; CPU {}\n", telemetry.size(),
                r.gpu_telemetry.value_or("-"), r.cpu_telemetry.value_or("-"));
@@ -161,6 +166,7 @@ ExitCode Show(const ShowOptions& o) {
     Print("verdicts by {}, over repetitions:\n{}\n", run.compare_by, VerdictSentences(verdicts));
   }
   Print("{}", report::CellTable(cells));
+  if (auto d = report::DatasetTable(cells); !d.empty()) Print("\n{}", d);
   if (auto v = report::ValidationSummary(store::GetValidations(store.db(), run_id)); !v.empty()) {
     Print("\n{}", v);
   }

@@ -181,6 +181,8 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
                             nlohmann::json{{"optimizer", nlohmann::json::parse(
                                                              e.training.OptimizerJson())}}
                                 .dump());
+                        c.dataset = e.training.dataset;
+                        c.epochs = e.training.epochs;
                       }
                       c.sampling = variant ? variant->sampling : e.sampling;
                       c.energy = e.energy;

@@ -169,5 +169,44 @@ TEST(Training, KeysThatDoNotApplyAreRefusedWithTheField) {
             nlohmann::json::parse(R"({"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": false, "weight_decay": 0.0001})"));
 }
 
+// training.dataset: every training worker of the matrix must list the dataset and be able to load
+// it (its capabilities' datasets and datasets_missing); epochs only with it. Training cells carry
+// both, inference cells neither.
+TEST(Training, ADatasetIsCheckedAgainstTheWorkersAndCarriedByTrainingCells) {
+  run::GoldenCapabilities golden;
+  auto error = [&](const std::string& text) {
+    try {
+      ParseExperiment(text, "t.toml", golden);
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string head = "[experiment]\nname = \"t\"\n[matrix]\nframework = [\"torch\", \"jax\"]\n"
+                           "model = \"resnet18\"\nworkload = [\"inference\", \"training\"]\n[training]\n";
+  Plan p = Expand(ParseExperiment(head + "dataset = \"digits\"\nepochs = 3\n", "t.toml", golden), {});
+  ASSERT_EQ(p.cells.size(), 4u);
+  for (const auto& c : p.cells) {
+    EXPECT_EQ(c.dataset, c.workload == "training" ? "digits" : "") << c.Key();
+    EXPECT_EQ(c.epochs, c.workload == "training" ? 3 : 0) << c.Key();
+  }
+  for (const auto& c : Expand(ParseExperiment(head + "dataset = \"digits\"\n", "t.toml", golden), {}).cells) {
+    EXPECT_EQ(c.epochs, c.workload == "training" ? 1 : 0);  // one epoch unless said
+  }
+  EXPECT_EQ(error(head + "epochs = 2\n"),
+            "t.toml:8: training.epochs: counts the epochs over training.dataset, which is not set; "
+            "set dataset too (allowed: digits), or leave epochs out");
+  EXPECT_EQ(error(head + "dataset = \"mnist\"\n"),
+            "t.toml:8: training.dataset: \"mnist\" is not a dataset of worker torch; allowed: digits");
+  EXPECT_NE(error(head + "dataset = \"digits\"\nepochs = 0\n").find("t.toml:9: training.epochs"),
+            std::string::npos);
+  plan::WorkerCapabilities jax = golden.Get({"jax", {}, ""});
+  jax.datasets_missing["digits"] = "scikit-learn is not installed in this Python";
+  golden.Set("jax", jax);
+  EXPECT_EQ(error(head + "dataset = \"digits\"\n"),
+            "t.toml:8: training.dataset: \"digits\" cannot be loaded by worker jax: scikit-learn is not "
+            "installed in this Python");
+}
+
 }  // namespace
 }  // namespace dlb::plan

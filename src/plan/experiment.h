@@ -53,6 +53,10 @@ struct TrainingSettings {
   bool nesterov = false;          // sgd
   double weight_decay = 1e-4;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adamw
+  // A real dataset each training repetition trains `epochs` epochs on after its timed steps
+  // (the workers' `fit`); empty: none.
+  std::string dataset;
+  int epochs = 0;  // 1.. with a dataset, 0 without
   // The optimizer object the workers receive (options.optimizer): only its own hyper-parameters.
   std::string OptimizerJson() const;
   bool operator==(const TrainingSettings&) const = default;
@@ -137,6 +141,9 @@ struct Cell {
   std::string profile;  // empty: none (precision and layout came from the matrix)
   std::vector<std::string> prefix;
   EnvVars env;
+  // Training cells with a dataset: its name and the epochs of each repetition's `fit`.
+  std::string dataset;
+  int epochs = 0;
   std::string options_json = "{}";
   SamplingSettings sampling;
   EnergySettings energy;

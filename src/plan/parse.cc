@@ -212,7 +212,8 @@ const std::vector<std::string> kTopKeys = {"experiment", "matrix",       "sampli
                                            "workers",    "slurm"};
 const std::vector<std::string> kWorkerKeys = {"command"};
 const std::vector<std::string> kTrainingKeys = {"optimizer", "lr",    "momentum", "nesterov",
-                                                "weight_decay", "beta1", "beta2", "eps"};
+                                                "weight_decay", "beta1", "beta2", "eps",
+                                                "dataset", "epochs"};
 const std::vector<std::string> kOptimizers = {"sgd", "adamw"};
 const std::vector<std::string> kEnergyKeys = {"windows", "gpu_window_s", "cpu_window_s"};
 const std::vector<std::string> kExperimentKeys = {"name",      "description", "repetitions",
@@ -387,7 +388,41 @@ void ParseExperimentTable(const Parser& p, const toml::table& root, Experiment& 
 
 // [training]: the optimizer and its hyper-parameters, for the training cells only. Keys that belong
 // to the other optimizer are refused rather than ignored.
-void ParseTraining(const Parser& p, const toml::table& root, Experiment& e) {
+// training.dataset: one every worker of the matrix lists and can load here (its capabilities'
+// datasets and datasets_missing); training.epochs only with it.
+void ParseDataset(const Parser& p, Workers& workers, const toml::table& t, Experiment& e) {
+  TrainingSettings& s = e.training;
+  auto name = p.String(t, "dataset", "training.dataset");
+  auto epochs = p.Int(t, "epochs", "training.epochs", 1, 1000);
+  if (!name) {
+    if (epochs) {
+      p.Fail(t.get("epochs"), "training.epochs",
+             "counts the epochs over training.dataset, which is not set; set dataset too "
+             "(allowed: digits), or leave epochs out");
+    }
+    return;
+  }
+  for (const auto& fw : e.matrix.framework) {
+    const WorkerCapabilities& caps = workers.Of(fw);
+    auto has = [](const std::vector<std::string>& v, const std::string& x) {
+      return std::find(v.begin(), v.end(), x) != v.end();
+    };
+    if (!has(caps.workloads, "training")) continue;
+    if (!has(caps.datasets, *name)) {
+      p.Fail(t.get("dataset"), "training.dataset",
+             fmt::format("\"{}\" is not a dataset of worker {}; allowed: {}", *name, fw,
+                         caps.datasets.empty() ? "none" : Join(caps.datasets, ", ")));
+    }
+    if (auto why = caps.datasets_missing.find(*name); why != caps.datasets_missing.end()) {
+      p.Fail(t.get("dataset"), "training.dataset",
+             fmt::format("\"{}\" cannot be loaded by worker {}: {}", *name, fw, why->second));
+    }
+  }
+  s.dataset = *name;
+  s.epochs = static_cast<int>(epochs.value_or(1));
+}
+
+void ParseTraining(const Parser& p, Workers& workers, const toml::table& root, Experiment& e) {
   const toml::table* t = p.Table(root, "training", "training");
   const auto& w = e.matrix.workload;
   const bool training = std::find(w.begin(), w.end(), "training") != w.end();
@@ -432,6 +467,7 @@ void ParseTraining(const Parser& p, const toml::table& root, Experiment& e) {
       p.Fail(n, fmt::format("training.{}", key), "must be below 1");
     }
   }
+  ParseDataset(p, workers, *t, e);
 }
 
 void ParseEnergy(const Parser& p, const toml::table& root, Experiment& e) {
@@ -777,7 +813,7 @@ Experiment ParseExperiment(const std::string& text, const std::string& path,
   ParseEnvironments(p, root, e);
   ParseSlurm(p, root, e);
   ParseMatrix(p, workers, root, e);
-  ParseTraining(p, root, e);
+  ParseTraining(p, workers, root, e);
   for (const auto& fw : e.matrix.framework) {
     WorkerCapabilities caps = workers.Of(fw);
     caps.worker = fw;  // the registry's name: a user entry may run a worker that calls itself otherwise

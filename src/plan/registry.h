@@ -7,6 +7,7 @@
 // recorded as unsupported.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ struct WorkerCapabilities {
   std::vector<std::string> options;    // option keys an experiment may set for this worker
   std::vector<std::string> requests;   // ops answered with more than `unsupported`
   bool canonical_weights = false;      // loads and saves the canonical weights layout
+  std::vector<std::string> datasets;   // the real datasets `fit` trains on
+  std::map<std::string, std::string> datasets_missing;  // of those, the ones this Python lacks: why
 
   bool Answers(const std::string& request) const;
   // Can take part in `dlbench validate`: canonical weights, and answers save_weights and outputs

@@ -83,12 +83,39 @@ std::string CellTable(const std::vector<store::CellRow>& cells) {
   return t.Render();
 }
 
+std::string DatasetTable(const std::vector<store::CellRow>& cells) {
+  TextTable t({"cell", "dataset", "epochs", "time per epoch", "accuracy"},
+              {false, false, true, true, true});
+  bool any = false;
+  for (const auto& c : cells) {
+    if (!c.dataset) continue;
+    any = true;
+    t.AddRow({CellName(c), *c.dataset, c.epochs ? std::to_string(*c.epochs) : "-",
+              c.epoch_s ? FormatDuration(*c.epoch_s) : "-",
+              c.accuracy ? fmt::format("{:.1f}%", *c.accuracy * 100) : "-"});
+  }
+  if (!any) return {};
+  return "training on a dataset (time per epoch: median over repetitions; accuracy on the held-out "
+         "images after the last epoch, mean over repetitions):\n" + t.Render();
+}
+
 std::string ValidationSummary(const std::vector<store::ValidationRow>& rows) {
   std::string out;
   for (const auto& v : rows) {
     if (v.status == "error") {
       out += fmt::format("validation {} {} {}: {} could not be compared: {}\n", v.model, v.precision,
                          v.device, v.framework_a, TerminalSafe(v.message.value_or("")));
+      continue;
+    }
+    if (v.workload == "training") {
+      out += fmt::format(
+          "validation {} {} {} training: {} vs {} over {} steps from the same weights: losses agree "
+          "to {:.2g} (tolerance {:.0e}), weights to {:.2g} of the distance trained (tolerance "
+          "{:.0e}): {}\n",
+          v.model, v.precision, v.device, v.framework_a, v.framework_b.value_or("?"),
+          v.steps.value_or(0), v.max_loss_err.value_or(NAN), v.loss_tolerance.value_or(NAN),
+          v.weights_err.value_or(NAN), v.weights_tolerance.value_or(NAN),
+          v.status == "pass" ? "pass" : "FAIL");
       continue;
     }
     out += fmt::format(

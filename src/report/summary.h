@@ -16,6 +16,11 @@ std::string CellTable(const std::vector<store::CellRow>& cells);
 // every table that compares cells, so rows of different profiles never look alike.
 std::string PrecisionLabel(const std::string& precision, const std::string& profile);
 
+// Training on a real dataset: per cell that trained on one, the two columns of a training table,
+// time per epoch and accuracy after the last epoch, with the epochs and the dataset. Empty when
+// no cell has a dataset.
+std::string DatasetTable(const std::vector<store::CellRow>& cells);
+
 // "outputs agree" lines for validations recorded with a run; empty when there are none.
 std::string ValidationSummary(const std::vector<store::ValidationRow>& rows);
 

@@ -1,5 +1,6 @@
 // What a repetition measured, by workload: the part of a result that differs between workloads.
-// Inference times calls of the model, training times optimizer steps; the generation workload will carry per-token traces. Each
+// Inference times calls of the model, training times optimizer steps (and, with a dataset, trains
+// whole epochs and scores them); the generation workload will carry per-token traces. Each
 // workload's payload is one alternative of `Measurement`; adding one is a local change: a struct
 // here, its case in EmptyMeasurement, the code that fills it in run/, and the function that writes
 // it in store/measurement.cc (std::visit makes a missing case a compile error).
@@ -36,8 +37,18 @@ struct InferenceMeasurement {
   TimedSeries calls;
 };
 
+// One epoch over a real dataset (training with a dataset, the worker's `fit`): the time the
+// epoch's steps took and the accuracy on the dataset's held-out split after it.
+struct EpochResult {
+  int64_t epoch_idx = 0;
+  int64_t epoch_ns = 0;   // the epoch's training steps, synced at its end
+  double train_loss = 0;  // mean over the epoch's steps
+  double accuracy = 0;    // fraction of the held-out split classified correctly, after the epoch
+};
+
 struct TrainingMeasurement {
   TimedSeries steps;
+  std::vector<EpochResult> epochs;  // empty without a dataset
 };
 
 using Measurement = std::variant<InferenceMeasurement, TrainingMeasurement>;

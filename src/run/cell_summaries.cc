@@ -1,5 +1,7 @@
 #include "run/cell_summaries.h"
 
+#include <variant>
+
 #include "run/energy.h"
 
 namespace dlb::run {
@@ -28,6 +30,13 @@ analysis::RepetitionFacts FactsOf(const result::RepetitionResult& r) {
   f.throttle_reasons = r.telemetry_summary.throttle_reasons;
   f.profile_check = opt_text(r.profile_check);
   if (r.contention) f.contaminated = r.contention->contaminated ? 1 : 0;
+  if (const auto* training = std::get_if<result::TrainingMeasurement>(&r.measurement);
+      training != nullptr && !training->epochs.empty()) {
+    double sum_ns = 0;
+    for (const auto& e : training->epochs) sum_ns += static_cast<double>(e.epoch_ns);
+    f.mean_epoch_s = sum_ns * 1e-9 / static_cast<double>(training->epochs.size());
+    f.final_accuracy = training->epochs.back().accuracy;
+  }
   return f;
 }
 

@@ -71,6 +71,33 @@ TEST(CellSummaries, OneEnergyRepetitionGivesItsWindowsInterval) {
   EXPECT_NEAR(s.energy_ci_hi_j.value_or(0), 2.3706204736174705, 1e-12);
 }
 
+// A training repetition with a dataset: time per epoch is the median over repetitions of each
+// one's mean epoch, accuracy the mean of each one's last epoch; a failed repetition's are left out.
+TEST(CellSummaries, EpochTimeAndAccuracyOverTheOkRepetitions) {
+  CellSummaries summaries;
+  const plan::Cell c = CellOf(0, 32);
+  auto trained = [](int rep, std::vector<std::pair<int64_t, double>> epochs, bool ok = true) {
+    result::RepetitionResult r;
+    r.rep_idx = rep;
+    r.status = ok ? result::RepStatus::kOk : result::RepStatus::kFailed;
+    result::TrainingMeasurement m;
+    for (const auto& [ns, accuracy] : epochs) {
+      m.epochs.push_back({.epoch_idx = static_cast<int64_t>(m.epochs.size()), .epoch_ns = ns,
+                          .train_loss = 1, .accuracy = accuracy});
+    }
+    r.measurement = m;
+    return r;
+  };
+  auto first = summaries.Add(c, trained(0, {{2'000'000'000, 0.5}, {4'000'000'000, 0.7}}));
+  EXPECT_DOUBLE_EQ(first.epoch_s.value_or(0), 3.0);
+  EXPECT_DOUBLE_EQ(first.accuracy.value_or(0), 0.7);
+  (void)summaries.Add(c, trained(1, {{9'000'000'000, 0.1}}, false));
+  auto third = summaries.Add(c, trained(2, {{5'000'000'000, 0.6}, {5'000'000'000, 0.9}}));
+  EXPECT_DOUBLE_EQ(third.epoch_s.value_or(0), 4.0);  // median of 3 and 5
+  EXPECT_DOUBLE_EQ(third.accuracy.value_or(0), 0.8);  // mean of 0.7 and 0.9
+  EXPECT_FALSE(summaries.Add(CellOf(1, 1), Ok(0, {5}, 0)).accuracy);  // no dataset, no figure
+}
+
 TEST(SummarizeTelemetry, ThrottleReasonsOnlyWhileMeasuring) {
   result::RepetitionResult r;
   r.gpu_telemetry = "nvml";

@@ -74,14 +74,15 @@ double Total(double first, double later, int n) {
 
 double ValidationSeconds(const plan::Plan& plan) {
   if (!plan.experiment.validate) return 0;
-  std::set<std::tuple<std::string, std::string, std::string>> runs;
+  std::set<std::tuple<std::string, std::string, std::string, std::string>> runs;
   double total = 0;
   for (const auto& c : plan.cells) {
     const plan::WorkerCapabilities* caps = plan.experiment.CapabilitiesOf(c.framework);
-    if (caps == nullptr || !caps->CanValidate("inference")) continue;  // as cli/run.cc chooses
-    if (!runs.insert({c.model, c.precision, c.device}).second) continue;
-    // Two workers, each started, loaded with the shared weights, and run on a few inputs.
-    double scale = ModelScale(c.model);
+    if (caps == nullptr || !caps->CanValidate(c.workload)) continue;  // as cli/run.cc chooses
+    if (!runs.insert({c.workload, c.model, c.precision, c.device}).second) continue;
+    // Two workers, each started, loaded with the shared weights, and run on a few inputs (training:
+    // a few steps and the weights saved, about twice the work).
+    double scale = ModelScale(c.model) * (c.workload == "training" ? 2 : 1);
     total += IsCuda(c) ? 2 * (5.0 + 4.0 * scale) : 2 * (2.5 + 3.0 * scale);
   }
   return total;

@@ -132,6 +132,10 @@ std::string EncodeTrain(int64_t steps, const std::string& input_file) {
   return json{{"op", "train"}, {"steps", steps}, {"input_file", input_file}}.dump();
 }
 
+std::string EncodeFit(const std::string& dataset, int64_t epochs) {
+  return json{{"op", "fit"}, {"dataset", dataset}, {"epochs", epochs}}.dump();
+}
+
 std::string EncodeProbe(const ProbeRequest& req) {
   return json{{"op", "probe"}, {"device", req.device}, {"precision", req.precision},
               {"seconds", req.seconds}}
@@ -235,6 +239,28 @@ Reply<TrainReply> DecodeTrain(std::string_view line) {
   return r;
 }
 
+Reply<FitReply> DecodeFit(std::string_view line) {
+  auto j = ParseReply(line);
+  if (!j) return std::unexpected(j.error());
+  const json& epochs = Field(*j, "epochs");
+  if (!epochs.is_array() || epochs.empty()) throw ProtocolError("\"epochs\" is not a non-empty array");
+  FitReply r;
+  for (const auto& e : epochs) {
+    if (!e.is_object()) throw ProtocolError("\"epochs\" holds a non-object");
+    result::EpochResult epoch;
+    epoch.epoch_idx = static_cast<int64_t>(r.epochs.size());
+    epoch.epoch_ns = Int(e, "epoch_ns");
+    epoch.train_loss = Number(e, "train_loss");
+    epoch.accuracy = Number(e, "accuracy");
+    if (epoch.epoch_ns <= 0 || epoch.accuracy < 0 || epoch.accuracy > 1) {
+      throw ProtocolError(fmt::format("epoch {}: epoch_ns must be > 0 and accuracy in [0, 1]",
+                                      epoch.epoch_idx + 1));
+    }
+    r.epochs.push_back(epoch);
+  }
+  return r;
+}
+
 Reply<ProbeReply> DecodeProbe(std::string_view line) {
   auto j = ParseReply(line);
   if (!j) return std::unexpected(j.error());
@@ -297,6 +323,15 @@ plan::WorkerCapabilities DecodeCapabilities(std::string_view line) {
   const json& weights = Field(j, "canonical_weights");
   if (!weights.is_boolean()) throw ProtocolError("\"canonical_weights\" is not true or false");
   c.canonical_weights = weights.get<bool>();
+  if (j.contains("datasets")) c.datasets = strings("datasets");  // absent: none
+  if (j.contains("datasets_missing")) {
+    const json& missing = j["datasets_missing"];
+    if (!missing.is_object()) throw ProtocolError("\"datasets_missing\" is not an object");
+    for (const auto& [name, why] : missing.items()) {
+      if (!why.is_string()) throw ProtocolError("\"datasets_missing\" holds a non-string reason");
+      c.datasets_missing[name] = why.get<std::string>();
+    }
+  }
   return c;
 }
 

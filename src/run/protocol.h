@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "plan/registry.h"
+#include "result/measurement.h"
 
 namespace dlb::run {
 
@@ -73,6 +74,9 @@ std::string EncodeOutputs(const std::string& input_file, const std::string& outp
 // `train` (training loads only): `steps` optimizer steps on the batch in `input_file`, with the
 // fixed labels of docs/protocol.md; the reply holds the loss of each step.
 std::string EncodeTrain(int64_t steps, const std::string& input_file);
+// `fit` (training loads only): `epochs` epochs over a real dataset from the load's initial weights;
+// the reply holds each epoch's time, mean loss and held-out accuracy.
+std::string EncodeFit(const std::string& dataset, int64_t epochs);
 
 // `probe`: the device's dense matmul FLOP/s and copy bandwidth through the framework.
 struct ProbeRequest {
@@ -130,6 +134,11 @@ struct TrainReply {
   std::vector<double> losses;  // one per step, all finite
 };
 Reply<TrainReply> DecodeTrain(std::string_view line);
+
+struct FitReply {
+  std::vector<result::EpochResult> epochs;  // in order, at least one
+};
+Reply<FitReply> DecodeFit(std::string_view line);
 
 struct ProbeReply {
   std::string device, device_name, precision;

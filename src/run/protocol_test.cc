@@ -34,6 +34,7 @@ std::string Encode(const json& req) {
   if (op == "save_weights") return EncodeSaveWeights(req["file"]);
   if (op == "outputs") return EncodeOutputs(req["input_file"], req["output_file"]);
   if (op == "train") return EncodeTrain(req["steps"].get<int64_t>(), req["input_file"]);
+  if (op == "fit") return EncodeFit(req["dataset"], req["epochs"].get<int64_t>());
   if (op == "measure") {
     return EncodeMeasure({req["iterations"].get<int64_t>(),
                           req["sync"] == "each" ? Sync::kEach : Sync::kWindow,
@@ -98,6 +99,19 @@ void CheckReply(const json& req, const json& reply) {
     if (ok) {
       EXPECT_EQ(json(r->losses), reply["losses"]);
     }
+  } else if (op == "fit") {
+    auto r = DecodeFit(line);
+    ASSERT_EQ(r.has_value(), ok);
+    if (ok) {
+      ASSERT_EQ(r->epochs.size(), reply["epochs"].size());
+      for (size_t i = 0; i < r->epochs.size(); ++i) {
+        EXPECT_EQ(r->epochs[i].epoch_idx, static_cast<int64_t>(i));
+        EXPECT_EQ(r->epochs[i].epoch_ns, reply["epochs"][i]["epoch_ns"]);
+        EXPECT_EQ(r->epochs[i].accuracy, reply["epochs"][i]["accuracy"]);
+      }
+    } else {
+      EXPECT_EQ(r.error().message, reply["error"]["message"]);
+    }
   } else {
     EXPECT_EQ(DecodeBye(line).has_value(), ok);
   }
@@ -129,6 +143,7 @@ TEST(Protocol, RejectsInvalidReplies) {
       if (op == "load") (void)DecodeLoad(line);
       if (op == "measure") (void)DecodeMeasure(line, Sync::kEach);
       if (op == "train") (void)DecodeTrain(line);
+      if (op == "fit") (void)DecodeFit(line);
       FAIL() << "accepted";
     } catch (const ProtocolError& e) {
       EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
@@ -154,6 +169,8 @@ TEST(Capabilities, GoldenLinesDecode) {
     EXPECT_EQ(c.models, line["models"].get<std::vector<std::string>>());
     EXPECT_EQ(c.layouts, line["layouts"].get<std::vector<std::string>>());
     EXPECT_EQ(c.canonical_weights, line["canonical_weights"].get<bool>());
+    EXPECT_EQ(c.datasets, line["datasets"].get<std::vector<std::string>>());
+    EXPECT_TRUE(c.datasets_missing.empty());
     EXPECT_EQ(c.CanValidate("inference"), c.worker != "synthetic");
   }
 }

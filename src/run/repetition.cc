@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <variant>
 
 #include "plan/profile.h"
 #include "run/energy.h"
@@ -63,7 +64,7 @@ class Session {
     bool timed = Warmup() && Measure() && Window();
     neighbours.End();
     r_.contention = neighbours.Result();
-    return timed && Energy();
+    return timed && Energy() && Fit();
   }
 
   // The energy windows from the finished telemetry series (after the sampler has stopped).
@@ -289,6 +290,20 @@ class Session {
     Note(*reply);
     r_.sample_s += static_cast<double>(reply->window_ns) * 1e-9;
     return std::move(*reply);
+  }
+
+  // Training with a dataset: the epochs over it (the worker's `fit`), after every timed phase, so
+  // that they neither warm nor disturb the timed steps. No deadline is known in advance: each
+  // epoch may take up to the cell's timeout.
+  bool Fit() {
+    auto* training = std::get_if<result::TrainingMeasurement>(&r_.measurement);
+    if (training == nullptr || cell_.dataset.empty()) return true;
+    telemetry_.SetPhase("fit");
+    auto timeout = Millis(cell_.timeout_s * (1 + cell_.epochs));
+    auto reply = client_.Fit(cell_.dataset, cell_.epochs, timeout);
+    if (!reply) return Ended("fit", reply.error(), timeout);
+    training->epochs = std::move(reply->epochs);
+    return true;
   }
 
   // The energy phase (methodology T11): windows of back-to-back calls, each at least as long as

@@ -116,6 +116,17 @@ WorkerResult<TrainReply> WorkerClient::Train(int64_t steps, const std::string& i
   });
 }
 
+WorkerResult<FitReply> WorkerClient::Fit(const std::string& dataset, int64_t epochs,
+                                         Timeout timeout) {
+  return Call<FitReply>("fit", EncodeFit(dataset, epochs), timeout, [&](std::string_view l) {
+    auto r = DecodeFit(l);
+    if (r && static_cast<int64_t>(r->epochs.size()) != epochs) {
+      throw ProtocolError(fmt::format("asked for {} epochs, got {}", epochs, r->epochs.size()));
+    }
+    return r;
+  });
+}
+
 WorkerResult<OutputsReply> WorkerClient::Outputs(const std::string& input_file,
                                                  const std::string& output_file, Timeout timeout) {
   return Call<OutputsReply>("outputs", EncodeOutputs(input_file, output_file), timeout, DecodeOutputs);

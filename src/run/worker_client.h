@@ -51,6 +51,7 @@ class WorkerClient {
   WorkerResult<LoadReply> Load(const LoadRequest& req, Timeout timeout);
   WorkerResult<MeasureReply> Measure(const MeasureRequest& req, Timeout timeout);
   WorkerResult<TrainReply> Train(int64_t steps, const std::string& input_file, Timeout timeout);
+  WorkerResult<FitReply> Fit(const std::string& dataset, int64_t epochs, Timeout timeout);
   WorkerResult<OutputsReply> Outputs(const std::string& input_file, const std::string& output_file,
                                      Timeout timeout);
   WorkerResult<SaveWeightsReply> SaveWeights(const std::string& file, Timeout timeout);

@@ -40,7 +40,8 @@ void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
          "p95_ns,p99_ns,max_ns,median_ci_lo_ns,median_ci_hi_ns,throughput_sps,"
          "window_throughput_sps,parameters,flops_per_sample,load_s,compile_s,first_call_s,"
          "peak_rss_bytes,peak_device_bytes,message,profile,energy_source,energy_per_sample_j,"
-         "energy_ci_lo_j,energy_ci_hi_j,avg_power_w,throttled_repetitions\n";
+         "energy_ci_lo_j,energy_ci_hi_j,avg_power_w,throttled_repetitions,dataset,epochs,epoch_s,"
+         "accuracy\n";
   for (const CellRow& c : GetCells(db, run_id)) {
     std::vector<std::string> f = {
         std::to_string(run_id), std::to_string(c.cell_idx), CsvField(c.framework),
@@ -55,7 +56,8 @@ void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
         CsvOpt(c.peak_device_bytes), CsvField(c.message.value_or("")), CsvField(c.profile),
         CsvField(c.energy_source.value_or("")), CsvOpt(c.energy_per_sample_j),
         CsvOpt(c.energy_ci_lo_j), CsvOpt(c.energy_ci_hi_j), CsvOpt(c.avg_power_w),
-        CsvOpt(c.throttled_repetitions)};
+        CsvOpt(c.throttled_repetitions), CsvField(c.dataset.value_or("")), CsvOpt(c.epochs),
+        CsvOpt(c.epoch_s), CsvOpt(c.accuracy)};
     for (size_t i = 0; i < f.size(); ++i) out << (i ? "," : "") << f[i];
     out << "\n";
   }
@@ -109,6 +111,10 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
                     {"ci_j", {Opt(c.energy_ci_lo_j), Opt(c.energy_ci_hi_j)}},
                     {"avg_power_w", Opt(c.avg_power_w)},
                     {"throttled_repetitions", Opt(c.throttled_repetitions)}}}};
+    if (c.dataset) {
+      cj["dataset"] = {{"name", *c.dataset}, {"epochs", Opt(c.epochs)},
+                       {"epoch_s", Opt(c.epoch_s)}, {"accuracy", Opt(c.accuracy)}};
+    }
     ordered_json reps = ordered_json::array();
     for (const RepetitionRow& r : GetRepetitions(db, c.cell_id)) {
       ordered_json rj = {
@@ -153,6 +159,14 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
                            {"clock_event_reasons", w.clock_event_reasons}});
       }
       rj["energy"]["windows"] = std::move(windows);
+      if (c.dataset) {
+        ordered_json epochs = ordered_json::array();
+        for (const auto& e : GetTrainingEpochs(db, r.repetition_id)) {
+          epochs.push_back({{"epoch_ns", e.epoch_ns}, {"train_loss", e.train_loss},
+                            {"accuracy", e.accuracy}});
+        }
+        rj["epochs"] = std::move(epochs);
+      }
       if (with_samples) {
         ordered_json series = ordered_json::array();
         for (const TelemetryRow& t : GetTelemetry(db, r.repetition_id)) {
@@ -194,7 +208,14 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
                            {"tolerance_reason", Opt(v.tolerance_reason)},
                            {"settings_a", ParsedOrNull(v.settings_a)},
                            {"settings_b", ParsedOrNull(v.settings_b)},
-                           {"weights_source", Opt(v.weights_source)}, {"message", Opt(v.message)}});
+                           {"weights_source", Opt(v.weights_source)}, {"message", Opt(v.message)},
+                           {"workload", v.workload}});
+    if (v.workload == "training") {
+      validations.back()["training"] = {
+          {"steps", Opt(v.steps)}, {"max_loss_err", Opt(v.max_loss_err)},
+          {"weights_err", Opt(v.weights_err)}, {"running_stats_err", Opt(v.running_stats_err)},
+          {"loss_tolerance", Opt(v.loss_tolerance)}, {"weights_tolerance", Opt(v.weights_tolerance)}};
+    }
   }
   j["validations"] = std::move(validations);
   out << j.dump(2, ' ', false, ordered_json::error_handler_t::replace) << "\n";

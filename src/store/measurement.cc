@@ -37,6 +37,13 @@ void Insert(Db& db, int64_t repetition_id, const result::InferenceMeasurement& m
 
 void Insert(Db& db, int64_t repetition_id, const result::TrainingMeasurement& m) {
   InsertSeries(db, repetition_id, m.steps);
+  Stmt s = db.Prepare(
+      "INSERT INTO training_epochs (repetition_id, epoch_idx, epoch_ns, train_loss, accuracy) "
+      "VALUES (?, ?, ?, ?, ?)");
+  for (const auto& e : m.epochs) {
+    Binder(s) << repetition_id << e.epoch_idx << e.epoch_ns << e.train_loss << e.accuracy;
+    s.Run();
+  }
 }
 
 }  // namespace

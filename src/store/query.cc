@@ -191,7 +191,7 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
       "window_throughput_sps, parameters, flops_per_sample, load_s, compile_s, first_call_s, "
       "peak_rss_bytes, peak_device_bytes, profile, energy_source, energy_per_sample_j, "
       "energy_ci_lo_j, energy_ci_hi_j, avg_power_w, throttled_repetitions, profile_deviations, "
-      "contaminated_repetitions, "
+      "contaminated_repetitions, dataset, epochs, epoch_s, accuracy, "
       "(SELECT hello_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
       " ORDER BY rep_idx LIMIT 1), "
       "(SELECT settings_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
@@ -244,6 +244,10 @@ std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
     c.throttled_repetitions = s.OptInt(i++);
     c.profile_deviations = s.OptInt(i++);
     c.contaminated_repetitions = s.OptInt(i++);
+    c.dataset = s.OptText(i++);
+    c.epochs = s.OptInt(i++);
+    c.epoch_s = s.OptDouble(i++);
+    c.accuracy = s.OptDouble(i++);
     c.hello_json = s.OptText(i++);
     c.settings_json = s.OptText(i++);
     c.energy_note = s.OptText(i++);
@@ -380,6 +384,19 @@ std::vector<EnergyWindowRow> GetEnergyWindows(Db& db, int64_t repetition_id) {
   return out;
 }
 
+std::vector<result::EpochResult> GetTrainingEpochs(Db& db, int64_t repetition_id) {
+  Stmt s = db.Prepare(
+      "SELECT epoch_idx, epoch_ns, train_loss, accuracy FROM training_epochs "
+      "WHERE repetition_id = ? ORDER BY epoch_idx");
+  s.Bind(1, repetition_id);
+  std::vector<result::EpochResult> out;
+  while (s.Step()) {
+    out.push_back({.epoch_idx = s.Int(0), .epoch_ns = s.Int(1), .train_loss = s.Double(2),
+                   .accuracy = s.Double(3)});
+  }
+  return out;
+}
+
 std::vector<double> GetEnergyPerSample(Db& db, int64_t repetition_id, int64_t batch) {
   std::vector<double> out;
   for (const auto& w : GetEnergyWindows(db, repetition_id)) {
@@ -392,7 +409,8 @@ std::vector<ValidationRow> GetValidations(Db& db, int64_t run_id) {
   Stmt s = db.Prepare(
       "SELECT model, precision, device, framework_a, framework_b, status, inputs, max_abs_err, "
       "max_rel_err, cosine, top1_agreement, tolerance, tolerance_reason, settings_a, settings_b, "
-      "weights_source, message FROM validations WHERE run_id = ? ORDER BY validation_id");
+      "weights_source, message, workload, steps, max_loss_err, weights_err, running_stats_err, "
+      "loss_tolerance, weights_tolerance FROM validations WHERE run_id = ? ORDER BY validation_id");
   s.Bind(1, run_id);
   std::vector<ValidationRow> out;
   while (s.Step()) {
@@ -410,6 +428,12 @@ std::vector<ValidationRow> GetValidations(Db& db, int64_t run_id) {
     }
     for (auto* f : {&v.tolerance_reason, &v.settings_a, &v.settings_b, &v.weights_source, &v.message}) {
       *f = s.OptText(i++);
+    }
+    v.workload = s.Text(i++);
+    v.steps = s.OptInt(i++);
+    for (auto* f : {&v.max_loss_err, &v.weights_err, &v.running_stats_err, &v.loss_tolerance,
+                    &v.weights_tolerance}) {
+      *f = s.OptDouble(i++);
     }
     out.push_back(std::move(v));
   }

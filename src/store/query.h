@@ -3,6 +3,7 @@
 
 #include "plan/experiment.h"
 #include "result/history.h"
+#include "result/measurement.h"
 
 #include <cstdint>
 #include <optional>
@@ -57,6 +58,11 @@ struct CellRow {
   std::optional<double> energy_per_sample_j, energy_ci_lo_j, energy_ci_hi_j, avg_power_w;
   std::optional<int64_t> throttled_repetitions, profile_deviations;
   std::optional<int64_t> contaminated_repetitions;  // ok repetitions beside busy neighbours
+  // Training with a dataset (schema 7): its name, the epochs per repetition, time per epoch and
+  // accuracy after the last epoch (CellSummary's epoch_s and accuracy).
+  std::optional<std::string> dataset;
+  std::optional<int64_t> epochs;
+  std::optional<double> epoch_s, accuracy;
   // From the cell's first ok repetition: the device as the worker named it, and its settings.
   std::optional<std::string> hello_json, settings_json;
   std::optional<std::string> energy_note;  // why there is no energy figure (first ok repetition)
@@ -122,6 +128,11 @@ struct ValidationRow {
   int64_t inputs = 0;
   std::optional<double> max_abs_err, max_rel_err, cosine, top1_agreement, tolerance;
   std::optional<std::string> tolerance_reason, settings_a, settings_b, weights_source, message;
+  // Schema 7: "inference" (the fields above) or "training" (these; docs/validation.md).
+  std::string workload = "inference";
+  std::optional<int64_t> steps;
+  std::optional<double> max_loss_err, weights_err, running_stats_err, loss_tolerance,
+      weights_tolerance;
 };
 
 std::vector<RunRow> ListRuns(Db& db);
@@ -143,6 +154,8 @@ std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id);
 std::vector<SampleRow> GetSamples(Db& db, int64_t repetition_id);
 std::vector<TelemetryRow> GetTelemetry(Db& db, int64_t repetition_id);
 std::vector<EnergyWindowRow> GetEnergyWindows(Db& db, int64_t repetition_id);
+// A training repetition's epochs over its dataset, in order (none without a dataset).
+std::vector<result::EpochResult> GetTrainingEpochs(Db& db, int64_t repetition_id);
 // Joules per input sample of each energy window of a repetition (energy / (iterations * batch)).
 std::vector<double> GetEnergyPerSample(Db& db, int64_t repetition_id, int64_t batch);
 // One repetition's steady-state samples (warm-up excluded), in order: what every comparison uses.

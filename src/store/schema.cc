@@ -227,6 +227,32 @@ UPDATE runs SET run_uuid = 'legacy-' || lower(hex(host || '|' || started_at || '
 CREATE UNIQUE INDEX runs_by_uuid ON runs(run_uuid);
 CREATE INDEX runs_by_sweep ON runs(sweep_id, shard_index);
 )sql",
+    // 6 -> 7: training on a real dataset (docs/experiments.md, "A real dataset"). Each training
+    // repetition with a dataset stores its epochs; the cell the two figures of a training table.
+    // And the training validation's figures.
+    R"sql(
+CREATE TABLE training_epochs (
+  repetition_id INTEGER NOT NULL REFERENCES repetitions(repetition_id) ON DELETE CASCADE,
+  epoch_idx     INTEGER NOT NULL,  -- 0-based
+  epoch_ns      INTEGER NOT NULL,  -- the epoch's steps, synced at its end
+  train_loss    REAL NOT NULL,     -- mean over the epoch's steps
+  accuracy      REAL NOT NULL,     -- on the held-out split, after the epoch
+  PRIMARY KEY (repetition_id, epoch_idx)
+);
+ALTER TABLE cells ADD COLUMN dataset TEXT;    -- NULL: no dataset
+ALTER TABLE cells ADD COLUMN epochs INTEGER;  -- per repetition
+ALTER TABLE cells ADD COLUMN epoch_s REAL;    -- median over ok repetitions of their mean epoch
+ALTER TABLE cells ADD COLUMN accuracy REAL;   -- mean over ok repetitions, after the last epoch
+-- validate = true for training cells (docs/validation.md, "Training"): the losses after each of
+-- `steps` steps and the weights after them, compared; NULL for an inference validation.
+ALTER TABLE validations ADD COLUMN workload TEXT NOT NULL DEFAULT 'inference';
+ALTER TABLE validations ADD COLUMN steps INTEGER;
+ALTER TABLE validations ADD COLUMN max_loss_err REAL;       -- max over steps of |L_b - L_a| / |L_a|
+ALTER TABLE validations ADD COLUMN weights_err REAL;        -- ||W_b - W_a|| / ||W_a - W_0||
+ALTER TABLE validations ADD COLUMN running_stats_err REAL;  -- the same over BatchNorm statistics
+ALTER TABLE validations ADD COLUMN loss_tolerance REAL;     -- the later steps' (the first step's is in the reason)
+ALTER TABLE validations ADD COLUMN weights_tolerance REAL;
+)sql",
 };
 
 }  // namespace

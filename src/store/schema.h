@@ -7,7 +7,7 @@
 
 namespace dlb::store {
 
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 int SchemaVersion(Db& db);
 

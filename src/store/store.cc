@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -201,6 +202,7 @@ std::string CellConfigJson(const plan::Cell& cell) {
             {"options", json::parse(cell.options_json)},
             {"sampling", SamplingJson(cell.sampling)},
             {"timeout_s", cell.timeout_s}};
+  if (!cell.dataset.empty()) j["dataset"] = {{"name", cell.dataset}, {"epochs", cell.epochs}};
   return Dump(j);
 }
 
@@ -270,12 +272,14 @@ int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan, const Shard
 
   Stmt cell = db_.Prepare(
       "INSERT INTO cells (run_id, cell_idx, cell_key, framework, model, batch, precision, device, "
-      "mode, layout, variant, environment, config_json, profile, status) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
+      "mode, layout, variant, environment, config_json, profile, dataset, epochs, status) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
   for (const auto& c : plan.cells) {
     Binder(cell) << run_id << c.cell_idx << c.Key() << c.framework << c.model << c.batch
                  << c.precision << c.device << c.workload << c.layout << c.variant << c.environment
-                 << CellConfigJson(c) << c.profile;
+                 << CellConfigJson(c) << c.profile
+                 << (c.dataset.empty() ? std::nullopt : std::optional<std::string>(c.dataset))
+                 << (c.dataset.empty() ? std::nullopt : std::optional<int64_t>(c.epochs));
     cell.Run();
   }
   txn.Commit();
@@ -367,7 +371,7 @@ void Store::WriteCellSummary(int64_t cell_id, const analysis::CellSummary& c) {
       "load_s = ?, compile_s = ?, first_call_s = ?, peak_rss_bytes = ?, peak_device_bytes = ?, "
       "energy_source = ?, energy_per_sample_j = ?, energy_ci_lo_j = ?, energy_ci_hi_j = ?, "
       "avg_power_w = ?, throttled_repetitions = ?, profile_deviations = ?, "
-      "contaminated_repetitions = ? WHERE cell_id = ?");
+      "contaminated_repetitions = ?, epoch_s = ?, accuracy = ? WHERE cell_id = ?");
   Binder b(up);
   b << c.status << c.message << c.repetitions_ok << c.repetitions_run;
   if (const auto& l = c.latency) {
@@ -384,7 +388,7 @@ void Store::WriteCellSummary(int64_t cell_id, const analysis::CellSummary& c) {
   b << c.load_s << c.compile_s << c.first_call_s << c.peak_rss_bytes << c.peak_device_bytes;
   b << c.energy_source << c.energy_per_sample_j << c.energy_ci_lo_j << c.energy_ci_hi_j;
   b << c.avg_power_w << c.throttled_repetitions << c.profile_deviations << c.contaminated_repetitions;
-  b << cell_id;
+  b << c.epoch_s << c.accuracy << cell_id;
   up.Run();
 }
 
@@ -394,24 +398,51 @@ void Store::AddValidation(int64_t run_id, const result::ValidationSpec& spec,
   Stmt ins = db_.Prepare(
       "INSERT INTO validations (run_id, model, precision, device, framework_a, framework_b, status, "
       "inputs, max_abs_err, max_rel_err, cosine, top1_agreement, tolerance, tolerance_reason, "
-      "settings_a, settings_b, weights_source, message) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "settings_a, settings_b, weights_source, message, workload, steps, max_loss_err, "
+      "weights_err, running_stats_err, loss_tolerance, weights_tolerance) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  const bool training = spec.workload == "training";
   auto settings_of = [&](const std::string& fw) {
     for (const auto& o : mv.outputs)
       if (o.framework == fw) return o.settings_json;
     return std::string("{}");
   };
+  auto nulls = [](Binder& b, int n) {
+    for (int k = 0; k < n; ++k) b.Null();
+  };
   for (const auto& p : mv.pairs) {
     const auto& c = p.comparison;
-    Binder(ins) << run_id << mv.model << spec.precision << spec.device << p.framework_a
-                << p.framework_b << (p.pass ? "pass" : "fail") << spec.inputs << c.max_abs_err
-                << c.max_rel_err << c.cosine << c.top1_agreement << p.tolerance.max_rel_err
-                << p.tolerance.reason << settings_of(p.framework_a) << settings_of(p.framework_b)
-                << mv.weights_source
-                << (c.nonfinite_a + c.nonfinite_b > 0
-                        ? fmt::format("{} has {} and {} has {} NaN or infinite outputs", p.framework_a,
-                                      c.nonfinite_a, p.framework_b, c.nonfinite_b)
-                        : std::string());
+    Binder b(ins);
+    b << run_id << mv.model << spec.precision << spec.device << p.framework_a << p.framework_b
+      << (p.pass ? "pass" : "fail") << spec.inputs;
+    if (training) {
+      nulls(b, 5);
+      b << p.training_tolerance.reason;
+    } else {
+      b << c.max_abs_err << c.max_rel_err << c.cosine << c.top1_agreement << p.tolerance.max_rel_err
+        << p.tolerance.reason;
+    }
+    b << settings_of(p.framework_a) << settings_of(p.framework_b) << mv.weights_source;
+    if (training) {
+      b << p.training.problem;
+    } else {
+      b << (c.nonfinite_a + c.nonfinite_b > 0
+                ? fmt::format("{} has {} and {} has {} NaN or infinite outputs", p.framework_a,
+                              c.nonfinite_a, p.framework_b, c.nonfinite_b)
+                : std::string());
+    }
+    b << spec.workload;
+    if (training) {
+      const auto& t = p.training;
+      std::optional<double> max_loss;  // NaN (a loss that is not finite) stays NULL
+      for (double e : t.loss_errors) {
+        if (std::isfinite(e)) max_loss = std::max(max_loss.value_or(0), e);
+      }
+      b << int64_t{spec.steps} << max_loss << t.weights_error << t.running_stats_error
+        << p.training_tolerance.later_losses << p.training_tolerance.weights;
+    } else {
+      nulls(b, 6);
+    }
     ins.Run();
   }
   auto error_row = [&](const std::string& fw, const std::string& message) {
@@ -419,10 +450,11 @@ void Store::AddValidation(int64_t run_id, const result::ValidationSpec& spec,
     b << run_id << mv.model << spec.precision << spec.device << fw;
     b.Null();
     b << "error" << spec.inputs;
-    for (int k = 0; k < 6; ++k) b.Null();
+    nulls(b, 6);
     b << settings_of(fw);
     b.Null();
-    b << mv.weights_source << message;
+    b << mv.weights_source << message << spec.workload;
+    nulls(b, 6);
     ins.Run();
   };
   for (const auto& o : mv.outputs) {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -171,6 +172,46 @@ TEST_F(StoreTest, StoresATrainingPayloadsStepSeries) {
   EXPECT_EQ(reps[0].warmup_iterations, 1);
   EXPECT_EQ(reps[0].converged, 1);
   EXPECT_EQ(GetSamples(s.db(), reps[0].repetition_id).size(), 4u);
+}
+
+// A training repetition with a dataset: its epochs land in training_epochs, the cell's two
+// figures in the cell, and export carries both.
+TEST_F(StoreTest, StoresADatasetsEpochsAndTheCellsFigures) {
+  plan::Cell cell = plan_.cells[1];
+  cell.dataset = "digits";
+  cell.epochs = 2;
+  plan::Plan plan = plan_;
+  plan.cells[1] = cell;
+  Store s = Store::Open(path_);
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan);
+  result::RepetitionResult r = Rep(1, 0, {}, 0);
+  result::TrainingMeasurement training;
+  training.steps.wall_ns = {10, 20};
+  training.steps.chunk_idx = {0, 0};
+  training.epochs = {{.epoch_idx = 0, .epoch_ns = 3'000'000'000, .train_loss = 1.5, .accuracy = 0.5},
+                     {.epoch_idx = 1, .epoch_ns = 1'000'000'000, .train_loss = 0.5, .accuracy = 0.75}};
+  r.measurement = training;
+  Add(s, run, cell, r);
+  const CellRow c = GetCells(s.db(), run)[1];
+  EXPECT_EQ(c.dataset.value_or(""), "digits");
+  EXPECT_EQ(c.epochs.value_or(0), 2);
+  EXPECT_DOUBLE_EQ(c.epoch_s.value_or(0), 2.0);
+  EXPECT_DOUBLE_EQ(c.accuracy.value_or(0), 0.75);
+  EXPECT_FALSE(GetCells(s.db(), run)[0].dataset);
+  auto epochs = GetTrainingEpochs(s.db(), GetRepetitions(s.db(), c.cell_id)[0].repetition_id);
+  ASSERT_EQ(epochs.size(), 2u);
+  EXPECT_EQ(epochs[1].epoch_ns, 1'000'000'000);
+  EXPECT_DOUBLE_EQ(epochs[1].train_loss, 0.5);
+  std::ostringstream js;
+  ExportJson(s.db(), run, false, js);
+  auto j = nlohmann::json::parse(js.str());
+  EXPECT_EQ(j["cells"][1]["dataset"]["accuracy"], 0.75);
+  EXPECT_EQ(j["cells"][1]["repetitions"][0]["epochs"][0]["epoch_ns"], 3'000'000'000);
+  EXPECT_FALSE(j["cells"][0].contains("dataset"));
+  std::ostringstream csv;
+  ExportCsv(s.db(), run, csv);
+  EXPECT_NE(csv.str().find(",accuracy\n"), std::string::npos);
+  EXPECT_NE(csv.str().find(",digits,2,2,0.75"), std::string::npos) << csv.str();
 }
 
 // The store keeps nothing between calls: repetitions of two runs begun through one Store, in any
@@ -343,6 +384,31 @@ TEST_F(StoreTest, StoresValidations) {
   EXPECT_EQ(*rows[0].framework_b, "jax");
   EXPECT_DOUBLE_EQ(*rows[0].tolerance, 2e-5);
   EXPECT_EQ(*rows[0].settings_a, R"({"layout":"NCHW"})");
+  EXPECT_EQ(rows[0].workload, "inference");
+  EXPECT_FALSE(rows[0].steps);
+
+  // A training validation (validate = true on training cells): the losses' and weights' errors
+  // with their tolerances; the inference figures stay empty.
+  spec.workload = "training";
+  spec.steps = 3;
+  result::PairResult t;
+  t.framework_a = "torch";
+  t.framework_b = "jax";
+  t.training.loss_errors = {1e-6, std::nan(""), 3e-4};
+  t.training.weights_error = 0.02;
+  t.training_tolerance = analysis::TrainingToleranceFor("fp32", "cpu", false);
+  t.pass = true;
+  mv.pairs = {t};
+  s.AddValidation(run, spec, mv);
+  rows = GetValidations(s.db(), run);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].workload, "training");
+  EXPECT_EQ(rows[1].steps.value_or(0), 3);
+  EXPECT_DOUBLE_EQ(rows[1].max_loss_err.value_or(0), 3e-4);  // the finite ones
+  EXPECT_DOUBLE_EQ(rows[1].weights_err.value_or(0), 0.02);
+  EXPECT_DOUBLE_EQ(rows[1].loss_tolerance.value_or(0), t.training_tolerance.later_losses);
+  EXPECT_FALSE(rows[1].max_rel_err);
+  EXPECT_FALSE(rows[1].tolerance);
 }
 
 TEST_F(StoreTest, ReopeningIsIdempotent) {

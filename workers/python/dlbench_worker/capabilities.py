@@ -17,6 +17,9 @@ from dlbench_worker import PROTOCOL_VERSION
 from dlbench_worker.models import MODELS
 from dlbench_worker.protocol import LAYOUTS, MODES, PRECISIONS
 
+DATASETS = ("digits",)
+"""The datasets the framework workers train on with `fit` (adapters/_dataset.py prepares them)."""
+
 CAPABILITIES_FORMAT = 1
 """The version of the --capabilities line; a controller refuses one it does not know."""
 
@@ -28,7 +31,7 @@ DEVICES = ("cpu", "cuda")
 """Device kinds; `cuda` covers `cuda:N`."""
 
 BASE_REQUESTS = ("hello", "load", "measure", "bye")
-FRAMEWORK_REQUESTS = (*BASE_REQUESTS, "save_weights", "outputs", "train", "probe")
+FRAMEWORK_REQUESTS = (*BASE_REQUESTS, "save_weights", "outputs", "train", "fit", "probe")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Capabilities:
     options: tuple[str, ...]  # the option keys an experiment may set for this worker
     requests: tuple[str, ...]  # the ops this worker answers with more than `unsupported`
     canonical_weights: bool  # loads and saves weights in the canonical layout (validation)
+    datasets: tuple[str, ...] = ()  # the real datasets `fit` trains on (adapters/_dataset.py)
 
     @property
     def accepted_options(self) -> tuple[str, ...]:
@@ -63,7 +67,17 @@ class Capabilities:
             "options": list(self.options),
             "requests": list(self.requests),
             "canonical_weights": self.canonical_weights,
+            "datasets": list(self.datasets),
+            **self._missing_datasets(),
         }
+
+    def _missing_datasets(self) -> dict[str, Any]:
+        """"datasets_missing": {name: why}, only when a dataset's package is not installed in this
+        Python (the controller then refuses an experiment that asks for it)."""
+        from dlbench_worker.adapters import _dataset  # imports no framework
+
+        missing = {name: why for name in self.datasets if (why := _dataset.missing(name))}
+        return {"datasets_missing": missing} if missing else {}
 
 
 TORCH = Capabilities(
@@ -77,6 +91,7 @@ TORCH = Capabilities(
     options=("num_threads", "compile", "cudnn_benchmark", "fp32_precision"),
     requests=FRAMEWORK_REQUESTS,
     canonical_weights=True,
+    datasets=DATASETS,
 )
 
 # Flax convolutions take NHWC: channels_first is not offered.
@@ -91,6 +106,7 @@ JAX = Capabilities(
     options=("matmul_precision",),
     requests=FRAMEWORK_REQUESTS,
     canonical_weights=True,
+    datasets=DATASETS,
 )
 
 # The synthetic model spins on the clock: every precision, device and layout is only a label.

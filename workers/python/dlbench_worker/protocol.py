@@ -53,6 +53,7 @@ PROBE_PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 MODES = ("inference", "training")
 OPTIMIZERS = ("sgd", "adamw")
 MAX_TRAIN_STEPS = 10000
+MAX_FIT_EPOCHS = 1000
 LAYOUTS = ("default", "channels_last", "channels_first")
 SYNCS = ("each", "window")
 _DEVICE_RE = re.compile(r"cpu|cuda(:[0-9]+)?")
@@ -123,6 +124,16 @@ class TrainRequest:
 
 
 @dataclass(frozen=True)
+class FitRequest:
+    """Untimed epochs over a real dataset from the load's initial weights, after a training load;
+    the reply gives each epoch's time, mean loss and held-out accuracy."""
+
+    op: ClassVar[str] = "fit"
+    dataset: str  # a name the worker's capabilities list under "datasets"
+    epochs: int  # 1 .. MAX_FIT_EPOCHS
+
+
+@dataclass(frozen=True)
 class SgdOptimizer:
     """torch.optim.SGD's update (dampening 0); every value is sent, the worker has no defaults."""
 
@@ -161,6 +172,7 @@ Request = (
     | OutputsRequest
     | ProbeRequest
     | TrainRequest
+    | FitRequest
     | ByeRequest
 )
 _REQUEST_TYPES: dict[str, type] = {
@@ -173,6 +185,7 @@ _REQUEST_TYPES: dict[str, type] = {
         OutputsRequest,
         ProbeRequest,
         TrainRequest,
+        FitRequest,
         ByeRequest,
     )
 }
@@ -362,6 +375,14 @@ def _validate_train(obj: dict[str, Any]) -> None:
     _check_path("train", "input_file", obj["input_file"])
 
 
+def _validate_fit(obj: dict[str, Any]) -> None:
+    if not isinstance(obj["dataset"], str) or not obj["dataset"]:
+        raise ProtocolError(
+            f'fit: field "dataset" must be a non-empty string, got {json.dumps(obj["dataset"])}'
+        )
+    _check_int("fit", "epochs", obj["epochs"], minimum=1, maximum=MAX_FIT_EPOCHS)
+
+
 def _validate_probe(obj: dict[str, Any]) -> None:
     _check_device("probe", obj["device"])
     _check_choice("probe", "precision", obj["precision"], PROBE_PRECISIONS)
@@ -375,6 +396,7 @@ _VALIDATORS = {
     "outputs": _validate_outputs,
     "probe": _validate_probe,
     "train": _validate_train,
+    "fit": _validate_fit,
 }
 
 

@@ -22,6 +22,7 @@ from dlbench_worker import PROTOCOL_VERSION
 from dlbench_worker.adapters._base import Adapter
 from dlbench_worker.protocol import (
     ByeRequest,
+    FitRequest,
     Channel,
     ErrorKind,
     HelloRequest,
@@ -105,6 +106,8 @@ class Server:
                 return self.probe(request)
             if isinstance(request, TrainRequest):
                 return self.train(request)
+            if isinstance(request, FitRequest):
+                return self.fit(request)
             return {"ok": True}
         except Exception as e:  # noqa: BLE001 - every failure becomes a reply, by design
             return error_from_exception(e)
@@ -165,6 +168,19 @@ class Server:
             if not math.isfinite(loss):  # JSON has no NaN: say which step diverged instead
                 raise WorkerError(ErrorKind.RUNTIME, f"train: the loss of step {step} is {loss}")
         return {"ok": True, "losses": losses}
+
+    def fit(self, request: FitRequest) -> dict[str, Any]:
+        if not self.loaded:
+            raise ProtocolError("fit before load")
+        if self.mode != "training":
+            raise ProtocolError(f'fit needs a load with mode "training", not "{self.mode}"')
+        epochs = self.adapter.fit(request.dataset, request.epochs)
+        for number, epoch in enumerate(epochs, 1):
+            if not math.isfinite(epoch["train_loss"]):  # JSON has no NaN: say which epoch diverged
+                raise WorkerError(
+                    ErrorKind.RUNTIME, f"fit: the mean loss of epoch {number} is {epoch['train_loss']}"
+                )
+        return {"ok": True, "epochs": epochs}
 
     def probe(self, request: ProbeRequest) -> dict[str, Any]:
         # Needs no load and leaves one alone: `loaded` is not touched, even when the probe fails.

@@ -147,6 +147,7 @@ def test_synthetic_refuses_what_it_does_not_advertise() -> None:
         "save_weights": lambda: adapter.save_weights("/tmp/w"),
         "outputs": lambda: adapter.outputs("/tmp/i", "/tmp/o"),
         "train": lambda: adapter.train(1, "/tmp/i"),
+        "fit": lambda: adapter.fit("digits", 1),
         "probe": lambda: adapter.probe(ProbeRequest(device="cpu", precision="fp32", seconds=1.0)),
     }
     assert set(unadvertised).isdisjoint(capabilities.SYNTHETIC.requests)

@@ -64,6 +64,12 @@ class Adapter(abc.ABC):
         `train`); returns each step's loss. Called only after a successful training load."""
         raise WorkerError(ErrorKind.UNSUPPORTED, f"the {self.framework} worker has no train")
 
+    def fit(self, dataset: str, epochs: int) -> list[dict[str, Any]]:
+        """Trains `epochs` epochs over `dataset` from the load's initial weights (docs/protocol.md,
+        `fit`); returns per epoch epoch_ns, train_loss and accuracy. Called only after a
+        successful training load."""
+        raise WorkerError(ErrorKind.UNSUPPORTED, f"the {self.framework} worker has no fit")
+
     def probe(self, req: ProbeRequest) -> dict[str, Any]:
         """Measures the device's matmul throughput and copy bandwidth (docs/protocol.md, `probe`,
         timed by adapters/_probe.py, never by the loops below); returns the reply without `ok`.

@@ -57,7 +57,7 @@ import numpy
 import optax
 
 from dlbench_worker import capabilities
-from dlbench_worker.adapters import _canonical, _jax_training, _probe, _training
+from dlbench_worker.adapters import _canonical, _dataset, _jax_training, _probe, _training
 from dlbench_worker.adapters._base import Adapter, cpu_name
 from dlbench_worker.adapters._common import (
     DeviceSpec,
@@ -253,6 +253,41 @@ class JaxAdapter(Adapter):
         x = jax.device_put(jnp.asarray(nhwc).astype(self._input.dtype), self._device)
         return [float(self._trainer.step(x)) for _ in range(steps)]
 
+    def fit(self, dataset: str, epochs: int) -> list[dict[str, Any]]:
+        """Epochs over a dataset from the load's initial weights (drawn again from the seed, or the
+        weights file), with the load's optimizer and precision, the step compiled for the
+        dataset's images (NHWC); its first (warm-up) step is undone before the first epoch."""
+        req, device = self._request, self._device
+        assert req is not None and device is not None  # the server checks a training load
+        _dataset.check_model(req.model, dataset)
+        data = _dataset.load(dataset)
+        variables = jax.tree_util.tree_map(
+            lambda a: jax.device_put(a.astype(jnp.float32), device), _initial_variables(req)
+        )
+        model = self._model
+        labels = jax.device_put(jnp.zeros((req.batch,), jnp.int32), device)
+        trainer = _jax_training.Trainer(
+            model, variables, labels, load_optimizer(req), bf16=req.precision == "bf16"
+        )
+        predict_fn = jax.jit(lambda v, x: jnp.argmax(model.apply(v, x, train=False), axis=-1))
+
+        def placed(x: Any) -> jax.Array:
+            return jax.device_put(jnp.asarray(x.transpose(0, 2, 3, 1)), device)
+
+        def train_step(x: Any, y: Any) -> jax.Array:
+            trainer.labels = jax.device_put(jnp.asarray(y, jnp.int32), device)
+            return trainer.step(placed(x))
+
+        def predict(x: Any) -> Any:
+            return numpy.asarray(predict_fn(trainer.variables(), placed(x)))
+
+        trainer.keep_initial()
+        _compiling(lambda: trainer.compile(placed(data.train_x[: req.batch])))
+        float(train_step(data.train_x[: req.batch], data.train_y[: req.batch]))
+        trainer.restore_initial(device)
+        hooks = _FitHooks(train_step, lambda loss: float(loss), predict)
+        return _dataset.fit(hooks, data, epochs, req.batch, req.seed)
+
     def save_weights(self, path: str) -> dict[str, Any]:
         assert self._request is not None  # the server checks load
         variables = self._variables if self._trainer is None else self._trainer.variables()
@@ -440,6 +475,15 @@ def _autotune_level(xla_flags: str | None, on_gpu: bool) -> str:
     if found:
         return found[-1]  # XLA takes the last occurrence of a repeated flag
     return "default (4)" if on_gpu else "n/a"
+
+
+@dataclass(frozen=True)
+class _FitHooks:
+    """_dataset.FitHooks from three functions."""
+
+    train_step: Any
+    wait: Any
+    predict: Any
 
 
 def _place(req: LoadRequest, device: jax.Device) -> tuple[Any, jax.Array]:

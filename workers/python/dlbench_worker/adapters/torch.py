@@ -40,7 +40,7 @@ import torch
 import torchvision
 
 from dlbench_worker import capabilities
-from dlbench_worker.adapters import _canonical, _probe, _torch_training, _training
+from dlbench_worker.adapters import _canonical, _dataset, _probe, _torch_training, _training
 from dlbench_worker.adapters._base import Adapter, cpu_name
 from dlbench_worker.adapters._common import (
     DeviceSpec,
@@ -134,6 +134,7 @@ class TorchAdapter(Adapter):
         self._model: torch.nn.Module | None = None  # the eager model (self._fn shares its weights)
         self._trainer: _torch_training.Trainer | None = None  # set by a training load
         self._request: LoadRequest | None = None  # the last successful load
+        self._options: TorchOptions | None = None  # the last successful load's
         self._input: torch.Tensor | None = None
         self._device = torch.device("cpu")
         # The allocator's peak since load before the last probe on the loaded device, whose own
@@ -176,7 +177,7 @@ class TorchAdapter(Adapter):
             settings.update(self._training_settings(req, optimizer.name))
             self._trainer.restore_initial()
             flops_per = flops.training_flops(flops_per)
-        self._request = req
+        self._request, self._options = req, options
         return {
             "parameters": torch_models.parameter_count(model),
             "flops_per_sample": flops_per,
@@ -276,6 +277,39 @@ class TorchAdapter(Adapter):
         _training.check_batch(input_path, x.shape[0], self._request.batch)
         x = _placed(x, self._request, self._device)
         return [float(self._trainer.step(x)) for _ in range(steps)]
+
+    def fit(self, dataset: str, epochs: int) -> list[dict[str, Any]]:
+        """Epochs over a dataset from the load's initial weights (built again from the seed or
+        the weights file), with the load's optimizer, precision, layout and compile mode. A
+        warm-up step (torch.compile compiles in it) is undone before the first epoch."""
+        req, options = self._request, self._options
+        assert req is not None and options is not None  # the server checks a training load
+        _dataset.check_model(req.model, dataset)
+        data = _dataset.load(dataset)
+        optimizer = load_optimizer(req)
+        device = self._device
+        model = _build(req).to(device=device, dtype=torch.float32, memory_format=_memory_format(req))
+        trainer = _torch_training.Trainer(
+            model, optimizer, torch.zeros(0), device.type, bf16=req.precision == "bf16"
+        )
+        trainer.fn = self._compiled(model, options.compile)
+
+        def train_step(x: Any, y: Any) -> torch.Tensor:
+            trainer.labels = torch.from_numpy(y).to(device)
+            return trainer.step(_placed(torch.from_numpy(x), req, device))
+
+        def predict(x: Any) -> Any:
+            model.eval()
+            with torch.inference_mode():
+                classes = model(_placed(torch.from_numpy(x), req, device)).argmax(dim=1)
+            _torch_training.train_mode(model)
+            return classes.cpu().numpy()
+
+        hooks = _FitHooks(train_step, lambda loss: float(loss), predict)
+        trainer.keep_initial()
+        hooks.wait(train_step(data.train_x[: req.batch], data.train_y[: req.batch]))
+        trainer.restore_initial()
+        return _dataset.fit(hooks, data, epochs, req.batch, req.seed)
 
     def save_weights(self, path: str) -> dict[str, Any]:
         assert self._model is not None and self._request is not None  # the server checks load
@@ -448,6 +482,15 @@ def _probe_copy(device: torch.device, probe: _probe.ProbePlan) -> list[int]:
 
     _probe.first_call(call, sync)
     return _probe.time_calls(call, sync, probe.half_s)
+
+
+@dataclass(frozen=True)
+class _FitHooks:
+    """_dataset.FitHooks from three functions."""
+
+    train_step: Callable[[Any, Any], Any]
+    wait: Callable[[Any], float]
+    predict: Callable[[Any], Any]
 
 
 def _build(req: LoadRequest) -> torch.nn.Module:
