@@ -6,7 +6,8 @@
 # Environment: DLBENCH_BOOTSTRAP_PYTHON picks the Python that creates .venv;
 #              DLBENCH_SKIP_APT=1 skips step 1 (a machine without root that already has the packages);
 #              DLBENCH_SETUP_TESTS=1 (set by scripts/test) also installs what only the tests need:
-#              Slurm and munge, for the one-node cluster of tests/e2e/test_slurm.py.
+#              Slurm and munge, for the one-node cluster of tests/e2e/test_slurm.py, and
+#              .venv-serve, llama.cpp's server (llama-cpp-python) for the serving tests.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,7 +18,7 @@ die() { printf 'dlbench setup: error: %s\n' "$*" >&2; exit 3; }
 
 APT_PACKAGES=(
   build-essential cmake ninja-build git pkg-config
-  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libcurl4-openssl-dev
   libsqlite3-dev libboost-dev libboost-math-dev libgtest-dev
   util-linux bsdutils sqlite3
   gnuplot-nox chromium texlive-latex-base texlive-latex-recommended
@@ -81,6 +82,25 @@ install_venv() {
   log ".venv ready in $((SECONDS - t0)) s"
 }
 
+# The serving tests' real server, apart from .venv because its pins are its own.
+install_serve_venv() {
+  [[ "${DLBENCH_SETUP_TESTS:-0}" == 1 ]] || return 0
+  local req="workers/serve/requirements.txt"
+  local stamp=".venv-serve/.dlbench-requirements"
+  if [[ -x .venv-serve/bin/python ]] && [[ -f "$stamp" ]] && cmp -s "$req" "$stamp"; then
+    return
+  fi
+  local py
+  py=$(find_python)
+  log "creating .venv-serve (llama.cpp's server, compiled by pip: a few minutes)"
+  local t0=$SECONDS
+  [[ -x .venv-serve/bin/python ]] || "$py" -m venv .venv-serve
+  .venv-serve/bin/python -m pip install -q --progress-bar off --upgrade pip >/dev/null
+  CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv-serve/bin/python -m pip install -q --progress-bar off -r "$req"
+  cp "$req" "$stamp"
+  log ".venv-serve ready in $((SECONDS - t0)) s"
+}
+
 build() {
   if [[ ! -f build/build.ninja ]]; then
     log "configuring build/"
@@ -93,4 +113,5 @@ build() {
 
 install_apt
 install_venv
+install_serve_venv
 build

@@ -24,5 +24,6 @@ void AddPredictCommand(CLI::App& app, ExitCode& result);
 void AddMergeCommand(CLI::App& app, ExitCode& result);
 void AddCheckCommand(CLI::App& app, ExitCode& result);
 void AddSlurmCommand(CLI::App& app, ExitCode& result);
+void AddLoadCommand(CLI::App& app, ExitCode& result);
 
 }  // namespace dlb::cli

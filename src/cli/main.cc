@@ -33,6 +33,7 @@ ExitCode Dispatch(int argc, char** argv) {
   AddMergeCommand(app, result);
   AddCheckCommand(app, result);
   AddSlurmCommand(app, result);
+  AddLoadCommand(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -93,6 +93,30 @@ std::optional<MedianCi> MedianConfidenceInterval(std::span<const double> sorted,
                   coverage(j)};
 }
 
+std::optional<QuantileCi> QuantileConfidenceInterval(std::span<const double> sorted, double p,
+                                                     double confidence) {
+  const auto n = static_cast<int64_t>(sorted.size());
+  if (n < 1 || !(p > 0 && p < 1)) return std::nullopt;
+  boost::math::binomial_distribution<double> b(static_cast<double>(n), p);
+  auto cdf = [&](int64_t k) {
+    if (k < 0) return 0.0;
+    if (k >= n) return 1.0;
+    return boost::math::cdf(b, static_cast<double>(k));
+  };
+  const double tail = (1.0 - confidence) / 2;
+  if (cdf(0) > tail || cdf(n - 1) < 1.0 - tail) return std::nullopt;
+  // Start three standard deviations out and walk, so the cost does not grow with n.
+  const double np = static_cast<double>(n) * p, sd = std::sqrt(np * (1 - p));
+  auto l = std::clamp<int64_t>(static_cast<int64_t>(std::floor(np - 3 * sd)), 1, n);
+  while (l > 1 && cdf(l - 1) > tail) --l;
+  while (l < n && cdf(l) <= tail) ++l;
+  auto u = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(np + 3 * sd)) + 1, 1, n);
+  while (u < n && cdf(u - 1) < 1.0 - tail) ++u;
+  while (u > 1 && cdf(u - 2) >= 1.0 - tail) --u;
+  return QuantileCi{sorted[static_cast<size_t>(l - 1)], sorted[static_cast<size_t>(u - 1)], l, u,
+                    cdf(u - 1) - cdf(l - 1)};
+}
+
 int64_t MinSamplesForMedianCi(double confidence) {
   for (int64_t n = 1; n < 100; ++n) {
     // [x(1), x(n)] has coverage 1 - 2 * 0.5^n.

@@ -44,6 +44,19 @@ struct MeanCi {
 };
 std::optional<MeanCi> MeanConfidenceInterval(std::span<const double> values, double confidence);
 
+// Distribution-free confidence interval of the p-quantile from order statistics, equal-tailed:
+// [x(l), x(u)] with l the largest rank whose P(B < l) <= (1 - confidence) / 2 and u the smallest
+// with P(B >= u) <= (1 - confidence) / 2, B ~ Binomial(n, p). For a tail percentile this is the
+// interval MLPerf LoadGen's early stopping bounds from one side. None when n is too small for the
+// ranks to exist (a 95% interval of p99 needs n >= 367). p in (0, 1).
+struct QuantileCi {
+  double lo = 0, hi = 0;
+  int64_t l = 0, u = 0;  // 1-based ranks
+  double coverage = 0;
+};
+std::optional<QuantileCi> QuantileConfidenceInterval(std::span<const double> sorted, double p,
+                                                     double confidence);
+
 // The smallest n for which a median CI at `confidence` exists.
 int64_t MinSamplesForMedianCi(double confidence);
 

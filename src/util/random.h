@@ -32,3 +32,21 @@ void Shuffle(std::vector<T>& v, Rng& rng) {
 }
 
 }  // namespace dlb
+
+namespace dlb {
+
+// Uniform double in (0, 1): the top 53 bits of one draw, never exactly 0 or 1, so log() of it and
+// of 1 minus it are finite.
+inline double Uniform01(Rng& rng) {
+  return (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53;
+}
+
+// Standard normal by Box-Muller, two uniform draws per value (the second value is dropped so the
+// sequence does not depend on call history).
+double StandardNormal(Rng& rng);
+
+// Gamma(shape k, scale 1) by Marsaglia and Tsang ("A simple method for generating gamma
+// variables", ACM TOMS 26, 2000), with the U^(1/k) boost for k < 1. k > 0.
+double GammaVariate(Rng& rng, double shape);
+
+}  // namespace dlb

@@ -1,0 +1,327 @@
+// dlbench load URL: drives a seeded load (offline, closed loop, Poisson or gamma arrivals) against
+// an OpenAI-compatible streaming endpoint, optionally starting the server first, and prints the
+// serving metrics with their intervals; --json keeps every request's token timestamps.
+#include <fmt/format.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "report/table.h"
+#include "serve/client.h"
+#include "serve/metrics.h"
+#include "serve/schedule.h"
+#include "util/error.h"
+#include "util/fd.h"
+#include "util/interrupt.h"
+#include "util/process.h"
+#include "util/strings.h"
+
+namespace dlb::cli {
+namespace {
+
+using nlohmann::ordered_json;
+
+struct LoadOptions {
+  std::string url;
+  std::string api = "completions";
+  std::string model = "default";
+  std::string arrival = "closed";
+  double rate = 0;
+  double burstiness = 1;
+  int64_t concurrency = 1;
+  int64_t requests = 100;
+  int64_t warmup = 0;
+  std::string input = "128", output = "128", vocab = "10..200", prompt = "tokens";
+  uint64_t seed = 0;
+  std::optional<int64_t> eos_token;
+  bool no_logprobs = false;
+  std::optional<double> slo_ttft_ms, slo_tpot_ms;
+  double timeout_s = 600, stall_timeout_s = 30;
+  std::string server, server_log, health = "/health";
+  double startup_timeout_s = 120;
+  std::string json_path;
+  bool quiet = false;
+};
+
+// "N" or "A..B" (inclusive), each >= 1.
+serve::Lengths ParseRange(const std::string& flag, const std::string& text) {
+  const auto parts = text.find("..") == std::string::npos ? std::vector<std::string>{text, text}
+                                                         : std::vector<std::string>{text.substr(0, text.find("..")),
+                                                                                    text.substr(text.find("..") + 2)};
+  serve::Lengths l;
+  try {
+    size_t used = 0;
+    l.min = std::stoll(parts[0], &used);
+    if (used != parts[0].size()) throw std::invalid_argument("trailing");
+    l.max = std::stoll(parts[1], &used);
+    if (used != parts[1].size()) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    throw UserError(fmt::format("{} {}: expected N or MIN..MAX, whole numbers", flag, text));
+  }
+  return l;
+}
+
+// The server the command starts and stops: its whole output goes to a log file that is kept.
+class Server {
+ public:
+  Server(const LoadOptions& o) {
+    std::vector<std::string> argv;
+    for (auto& w : Split(o.server, ' ')) {
+      if (!w.empty()) argv.push_back(w);
+    }
+    if (argv.empty()) throw UserError("--server: an empty command");
+    log_path_ = o.server_log.empty()
+                    ? (std::filesystem::temp_directory_path() / fmt::format("dlbench-server-{}.log", getpid())).string()
+                    : o.server_log;
+    log_ = OpenForWrite(log_path_);
+    SpawnSpec spec;
+    spec.argv = argv;
+    spec.env = CurrentEnvironment();
+    spec.stdout_fd = log_.get();
+    spec.stderr_fd = log_.get();
+    proc_.emplace(Subprocess::Spawn(spec));
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(o.startup_timeout_s * 1000));
+    for (;;) {
+      if (auto st = proc_->WaitFor(std::chrono::milliseconds(0))) {
+        proc_.reset();
+        throw EnvError(fmt::format("--server \"{}\" exited ({}) before {}{} answered 200; its log: {}",
+                                   o.server, st->Describe(), o.url, o.health, log_path_));
+      }
+      if (serve::HttpGetStatus(o.url + o.health, 2) == 200) break;
+      if (std::chrono::steady_clock::now() > deadline || Interrupted()) {
+        throw EnvError(fmt::format("--server \"{}\": {}{} did not answer 200 within {} s; its log: {}",
+                                   o.server, o.url, o.health, o.startup_timeout_s, log_path_));
+      }
+      InterruptibleSleep(0.2);
+    }
+  }
+  ~Server() { Stop(); }
+  void Stop() {
+    if (!proc_) return;
+    proc_->KillGroup(SIGTERM);
+    if (!proc_->WaitFor(std::chrono::seconds(10))) proc_->KillGroup(SIGKILL);
+    proc_.reset();
+  }
+  const std::string& log_path() const { return log_path_; }
+
+ private:
+  static UniqueFd OpenForWrite(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw EnvError(fmt::format("--server-log {}: cannot create it", path));
+    return UniqueFd(fd);
+  }
+  std::string log_path_;
+  UniqueFd log_;
+  std::optional<Subprocess> proc_;
+};
+
+std::string Ms(std::optional<double> s) { return s ? FormatFigure(*s * 1e3) : "-"; }
+
+std::string QuantileText(const serve::Quantile& q) {
+  if (!q.value) return q.why_not;
+  if (q.lo && q.hi) return fmt::format("{} [{}, {}]", Ms(q.value), Ms(q.lo), Ms(q.hi));
+  return Ms(q.value);
+}
+
+ordered_json DistributionJson(const serve::Distribution& d) {
+  ordered_json j = {{"n", d.n}, {"mean_s", d.mean ? ordered_json(*d.mean) : ordered_json()}};
+  for (const auto& q : d.quantiles) {
+    const std::string key = fmt::format("p{}", static_cast<int>(q.q * 100 + 0.5));
+    j[key] = q.value ? ordered_json{{"value_s", *q.value},
+                                    {"ci95_s", q.lo ? ordered_json::array({*q.lo, *q.hi}) : ordered_json()}}
+                     : ordered_json{{"value_s", nullptr}, {"why_not", q.why_not}};
+  }
+  return j;
+}
+
+ExitCode RunLoad(LoadOptions o) {
+  if (auto bad = serve::CheckBaseUrl(o.url)) throw UserError("URL " + *bad);
+  while (o.url.ends_with('/')) o.url.pop_back();
+  serve::Endpoint ep;
+  ep.base_url = o.url;
+  if (o.api != "completions" && o.api != "chat") {
+    throw UserError(fmt::format("--api {}: allowed values are completions, chat", o.api));
+  }
+  ep.api = o.api == "chat" ? serve::Api::kChat : serve::Api::kCompletions;
+  ep.model = o.model;
+  const serve::Lengths vocab = ParseRange("--vocab", o.vocab);
+  ep.vocab_lo = vocab.min;
+  ep.vocab_hi = vocab.max + 1;
+  ep.logprobs = !o.no_logprobs;
+  if (o.prompt != "tokens" && o.prompt != "text") {
+    throw UserError(fmt::format("--prompt {}: allowed values are tokens, text", o.prompt));
+  }
+  ep.text_prompts = o.prompt == "text";
+  ep.eos_token = o.eos_token;
+  ep.request_timeout_s = o.timeout_s;
+  ep.stall_timeout_s = o.stall_timeout_s;
+
+  serve::DriveOptions d;
+  auto arrival = serve::ParseArrival(o.arrival);
+  if (!arrival) throw UserError("--arrival: " + arrival.error());
+  d.spec.arrival = *arrival;
+  d.spec.rate = o.rate;
+  d.spec.burstiness = o.burstiness;
+  d.spec.concurrency = o.concurrency;
+  d.spec.requests = o.requests;
+  d.spec.warmup = o.warmup;
+  d.spec.input = ParseRange("--input", o.input);
+  d.spec.output = ParseRange("--output", o.output);
+  d.spec.seed = o.seed;
+  if (auto bad = serve::CheckLoadSpec(d.spec); !bad.empty()) throw UserError("load: " + bad.front());
+  serve::Slo slo;
+  if (o.slo_ttft_ms) slo.ttft_s = *o.slo_ttft_ms / 1e3;
+  if (o.slo_tpot_ms) slo.tpot_s = *o.slo_tpot_ms / 1e3;
+
+  InstallInterruptHandlers();
+  std::optional<Server> server;
+  if (!o.server.empty()) {
+    if (!o.quiet) std::fprintf(stderr, "starting %s\n", o.server.c_str());
+    server.emplace(o);
+  }
+  const auto schedule = serve::MakeSchedule(d.spec);
+  const auto t_start = std::chrono::steady_clock::now();
+  if (!o.quiet) {
+    d.progress = [&, last = std::chrono::steady_clock::time_point{}](int64_t done, int64_t total) mutable {
+      const auto now = std::chrono::steady_clock::now();
+      if (done != total && now - last < std::chrono::milliseconds(500)) return;
+      last = now;
+      const double el = std::chrono::duration<double>(now - t_start).count();
+      std::fprintf(stderr, "\r%lld/%lld requests, %.1f s, ~%.0f s left   ", static_cast<long long>(done),
+                   static_cast<long long>(total), el, done ? el * static_cast<double>(total - done) / done : 0.0);
+      if (done == total) std::fprintf(stderr, "\n");
+    };
+  }
+  const serve::LoadResult result = serve::Drive(ep, schedule, d);
+  const std::vector<serve::RequestTrace>& traces = result.traces;
+  if (server) server->Stop();
+  const bool has_due = d.spec.arrival != serve::Arrival::kClosed;
+  const serve::LoadMetrics m = serve::Summarize(traces, slo, has_due);
+
+  if (!o.json_path.empty()) {
+    ordered_json reqs = ordered_json::array();
+    for (const auto& t : traces) {
+      ordered_json chunks = ordered_json::array();
+      for (const auto& c : t.chunks) chunks.push_back({c.arrival_ns, c.tokens});
+      reqs.push_back({{"index", t.index}, {"warmup", t.warmup}, {"status", t.status}, {"error", t.error},
+                      {"input_tokens", t.input_tokens}, {"output_tokens_requested", t.output_tokens_requested},
+                      {"output_tokens", t.OutputTokens()}, {"usage_output_tokens", t.usage_output_tokens}, {"usage_input_tokens", t.usage_input_tokens},
+                      {"token_source", t.token_source}, {"due_ns", t.due_ns}, {"sent_ns", t.sent_ns},
+                      {"done_ns", t.done_ns}, {"chunks", chunks}});
+    }
+    ordered_json j = {
+        {"url", o.url}, {"api", o.api}, {"model", o.model}, {"clock_origin_ns", result.origin_ns},
+        {"load", {{"arrival", o.arrival}, {"rate", o.rate}, {"burstiness", o.burstiness},
+                  {"concurrency", o.concurrency}, {"requests", o.requests}, {"warmup", o.warmup},
+                  {"input", {d.spec.input.min, d.spec.input.max}}, {"output", {d.spec.output.min, d.spec.output.max}},
+                  {"seed", o.seed}}},
+        {"metrics",
+         {{"measured", m.measured}, {"ok", m.ok}, {"failed", m.failed}, {"failures", m.failures},
+          {"window_start_s", m.window_start_s}, {"window_s", m.window_s}, {"window_tokens", m.window_tokens},
+          {"output_tokens_per_s", m.output_tokens_per_s ? ordered_json(*m.output_tokens_per_s) : ordered_json()},
+          {"requests_per_s", m.requests_per_s ? ordered_json(*m.requests_per_s) : ordered_json()},
+          {"goodput_per_s", m.goodput_per_s ? ordered_json(*m.goodput_per_s) : ordered_json()},
+          {"met_slo", m.met_slo},
+          {"achieved_rate", m.achieved_rate ? ordered_json(*m.achieved_rate) : ordered_json()},
+          {"token_sources", m.token_sources},
+          {"send_delay", DistributionJson(m.send_delay_s)}, {"ttft_due", DistributionJson(m.ttft_due_s)},
+          {"ttft_sent", DistributionJson(m.ttft_sent_s)}, {"tpot", DistributionJson(m.tpot_s)},
+          {"itl", DistributionJson(m.itl_s)}, {"e2e", DistributionJson(m.e2e_s)}}},
+        {"requests", reqs}};
+    if (server) j["server_log"] = server->log_path();
+    WriteFileAtomically(o.json_path, j.dump() + "\n");
+  }
+
+  std::printf("%s %s, %s", o.url.c_str(), o.api.c_str(), o.arrival.c_str());
+  if (has_due && d.spec.arrival != serve::Arrival::kOffline) std::printf(" at %s req/s", FormatFigure(o.rate).c_str());
+  if (d.spec.arrival == serve::Arrival::kClosed) std::printf(" at concurrency %lld", static_cast<long long>(o.concurrency));
+  std::printf(": %lld measured requests (%lld ok, %lld failed), %lld warm-up\n", static_cast<long long>(m.measured),
+              static_cast<long long>(m.ok), static_cast<long long>(m.failed), static_cast<long long>(m.warmup));
+  for (const auto& [status, count] : m.failures) {
+    std::printf("  failed: %s x%lld\n", status.c_str(), static_cast<long long>(count));
+  }
+  report::TextTable table({"metric (ms)", "n", "mean", "p50 [95% CI]", "p90 [95% CI]", "p99 [95% CI]"},
+                          {false, true, true, true, true, true});
+  auto row = [&](const char* name, const serve::Distribution& dist) {
+    table.AddRow({name, std::to_string(dist.n), Ms(dist.mean), QuantileText(dist.quantiles[0]),
+                  QuantileText(dist.quantiles[1]), QuantileText(dist.quantiles[2])});
+  };
+  row("TTFT from due", m.ttft_due_s);
+  row("TTFT from send", m.ttft_sent_s);
+  row("TPOT", m.tpot_s);
+  row("ITL (per token)", m.itl_s);
+  row("E2E from due", m.e2e_s);
+  if (has_due) row("send delay", m.send_delay_s);
+  std::printf("%s", table.Render().c_str());
+  auto fig = [](std::optional<double> v) { return v ? FormatFigure(*v) : std::string("-"); };
+  std::printf("window %.3f s from %.3f s: %s output tokens/s, %s requests/s", m.window_s, m.window_start_s,
+              fig(m.output_tokens_per_s).c_str(), fig(m.requests_per_s).c_str());
+  if (slo.ttft_s || slo.tpot_s) {
+    std::printf(", goodput %s requests/s (%lld of %lld met the SLO)", fig(m.goodput_per_s).c_str(),
+                static_cast<long long>(m.met_slo), static_cast<long long>(m.ok));
+  }
+  std::printf("\n");
+  if (m.achieved_rate && (d.spec.arrival == serve::Arrival::kPoisson || d.spec.arrival == serve::Arrival::kGamma)) {
+    std::printf("sent at %s requests/s against a target of %s\n", FormatFigure(*m.achieved_rate).c_str(),
+                FormatFigure(o.rate).c_str());
+  }
+  std::printf("tokens counted from: %s\n", m.token_sources.empty() ? "-" : m.token_sources.c_str());
+  if (server) std::printf("server log: %s\n", server->log_path().c_str());
+  if (Interrupted()) return ExitCode::kInterrupted;
+  return m.failed > 0 ? ExitCode::kSomeFailed : ExitCode::kDone;
+}
+
+}  // namespace
+
+void AddLoadCommand(CLI::App& app, ExitCode& result) {
+  auto o = std::make_shared<LoadOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "load", "Drive a seeded load against an OpenAI-compatible streaming endpoint and report TTFT, TPOT, ITL, "
+              "throughput and goodput with their intervals");
+  cmd->add_option("url", o->url, "the server's base URL, http(s)://host:port (the /v1/... path is added)")->required();
+  cmd->add_option("--api", o->api, "completions (/v1/completions, token-id prompts, exact input length) or chat")
+      ->capture_default_str();
+  cmd->add_option("--model", o->model, "the model name sent in each request")->capture_default_str();
+  cmd->add_option("--arrival", o->arrival, "offline (all at t=0), closed (--concurrency in flight), poisson or gamma (--rate)")
+      ->capture_default_str();
+  cmd->add_option("--rate", o->rate, "open loop: requests per second");
+  cmd->add_option("--burstiness", o->burstiness, "gamma: the gap distribution's shape (1 = Poisson, < 1 burstier)")
+      ->capture_default_str();
+  cmd->add_option("--concurrency", o->concurrency, "closed loop: requests in flight")->capture_default_str();
+  cmd->add_option("--requests", o->requests, "measured requests")->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "warm-up requests sent first and left out of every figure")->capture_default_str();
+  cmd->add_option("--input", o->input, "input tokens per request: N or MIN..MAX (seeded uniform)")->capture_default_str();
+  cmd->add_option("--output", o->output, "output tokens per request, EOS ignored: N or MIN..MAX")->capture_default_str();
+  cmd->add_option("--vocab", o->vocab, "token ids drawn for prompts: LO..HI")->capture_default_str();
+  cmd->add_option("--prompt", o->prompt,
+                  "completions prompts: tokens (token-id arrays, exact length) or text (words; the server's "
+                  "usage gives the length), for servers that take only text")
+      ->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed of arrivals, lengths and prompts")->capture_default_str();
+  cmd->add_option("--eos-token", o->eos_token, "EOS token id: sent a logit bias of -100 besides ignore_eos");
+  cmd->add_flag("--no-logprobs", o->no_logprobs, "do not ask for logprobs (token counts then come from usage or chunks)");
+  cmd->add_option("--slo-ttft-ms", o->slo_ttft_ms, "goodput: TTFT limit (from the due time)");
+  cmd->add_option("--slo-tpot-ms", o->slo_tpot_ms, "goodput: TPOT limit");
+  cmd->add_option("--timeout", o->timeout_s, "seconds one request may take")->capture_default_str();
+  cmd->add_option("--stall-timeout", o->stall_timeout_s, "seconds without a byte before a request counts as stalled")
+      ->capture_default_str();
+  cmd->add_option("--server", o->server, "command that starts the server (split at spaces); stopped after the load");
+  cmd->add_option("--server-log", o->server_log, "where the started server's output goes (default: a temporary file)");
+  cmd->add_option("--health", o->health, "path polled until it answers 200 before the load starts")->capture_default_str();
+  cmd->add_option("--startup-timeout", o->startup_timeout_s, "seconds to wait for the health check")->capture_default_str();
+  cmd->add_option("--json", o->json_path, "write the metrics and every request's token timestamps here");
+  cmd->add_flag("-q,--quiet", o->quiet, "no progress line");
+  cmd->callback([o, &result] { result = RunLoad(*o); });
+}
+
+}  // namespace dlb::cli
