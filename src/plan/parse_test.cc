@@ -100,7 +100,8 @@ TEST(ParseErrors, UnknownKeyWithLineAndSuggestion) {
 TEST(ParseErrors, UnknownModel) {
   EXPECT_EQ(ErrorOf("[experiment]\nname = \"x\"\n[matrix]\nframework = \"torch\"\nmodel = [\"resnet5\"]\n"),
             "exp.toml:5: matrix.model: \"resnet5\" is not a model; allowed: resnet18, resnet50, "
-            "vit_b_16, mobilenet_v3_small, efficientnet_b0, synthetic (did you mean \"resnet50\"?)");
+            "vit_b_16, mobilenet_v3_small, efficientnet_b0, llama-tiny, llama-125m, llama-1b, synthetic "
+            "(did you mean \"resnet50\"?)");
 }
 
 TEST(ParseErrors, ModelNotOfferedByTheFrameworks) {
@@ -241,7 +242,7 @@ TEST(ParseCapabilities, BadWorkerEntries) {
             "[\"{python}\", \"-m\", \"dlbench_worker\", \"torch\"] (no shell is used)");
   // A worker the registry does not know is not a framework.
   EXPECT_EQ(ErrorWith(golden, head + "[matrix]\nframework = \"mxnet\"\nmodel = \"synthetic\"\n"),
-            "exp.toml:4: matrix.framework: \"mxnet\" is not a framework; allowed: torch, jax, synthetic");
+            "exp.toml:4: matrix.framework: \"mxnet\" is not a framework; allowed: torch, jax, synthetic, transformers");
   // A user worker that cannot say what it runs: the golden source has no "ghost".
   EXPECT_EQ(ErrorWith(golden, head + "[workers.ghost]\ncommand = [\"ghost\"]\n"
                               "[matrix]\nframework = \"ghost\"\nmodel = \"synthetic\"\n"),

@@ -53,6 +53,12 @@ bool WorkerCapabilities::Answers(const std::string& request) const {
   return Contains(requests, request);
 }
 
+bool WorkerCapabilities::Runs(const std::string& model, const std::string& workload) const {
+  if (!Contains(models, model) || !Contains(workloads, workload)) return false;
+  auto it = workload_models.find(workload);
+  return it == workload_models.end() || Contains(it->second, model);
+}
+
 bool WorkerCapabilities::CanValidate(const std::string& workload) const {
   if (!canonical_weights || !Answers("save_weights") || !Contains(workloads, workload)) return false;
   return workload == "training" ? Answers("train") : Answers("outputs");
@@ -61,7 +67,7 @@ bool WorkerCapabilities::CanValidate(const std::string& workload) const {
 const std::vector<WorkerEntry>& DefaultWorkers() {
   static const std::vector<WorkerEntry> workers = [] {
     std::vector<WorkerEntry> w;
-    for (const char* name : {"torch", "jax", "synthetic"}) {
+    for (const char* name : {"torch", "jax", "synthetic", "transformers"}) {
       w.push_back({name, {"{python}", "-m", "dlbench_worker", "{worker}"}, ""});
     }
     return w;

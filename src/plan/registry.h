@@ -28,10 +28,15 @@ struct WorkerCapabilities {
   bool canonical_weights = false;      // loads and saves the canonical weights layout
   std::vector<std::string> datasets;   // the real datasets `fit` trains on
   std::map<std::string, std::string> datasets_missing;  // of those, the ones this Python lacks: why
+  // Per workload, the models that run it, where the worker says (the image models do not
+  // generate; the decoders only generate). A workload not in the map runs every model.
+  std::map<std::string, std::vector<std::string>> workload_models;
 
   bool Answers(const std::string& request) const;
+  // Whether `model` runs `workload` here: both listed, and the pair allowed by workload_models.
+  bool Runs(const std::string& model, const std::string& workload) const;
   // Can take part in `dlbench validate`: canonical weights, and answers save_weights and outputs
-  // (inference) or train (training).
+  // (inference, generation) or train (training).
   bool CanValidate(const std::string& workload) const;
 };
 
@@ -50,7 +55,7 @@ struct CommandVariables {
   std::string workers_dir;
 };
 
-// torch, jax, synthetic: `{python} -m dlbench_worker NAME`.
+// torch, jax, synthetic, transformers: `{python} -m dlbench_worker NAME`.
 const std::vector<WorkerEntry>& DefaultWorkers();
 
 // The first problem with a template ("unknown placeholder {pyton}; allowed: ..."), or nullopt.

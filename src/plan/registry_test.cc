@@ -12,7 +12,7 @@ const CommandVariables kVars{"/venv/bin/python", "/src/workers/python"};
 
 TEST(Registry, DefaultWorkersRunThePythonPackage) {
   WorkerRegistry r;
-  EXPECT_EQ(r.Names(), (std::vector<std::string>{"torch", "jax", "synthetic"}));
+  EXPECT_EQ(r.Names(), (std::vector<std::string>{"torch", "jax", "synthetic", "transformers"}));
   EXPECT_EQ(ExpandCommand(*r.Find("jax"), kVars),
             (std::vector<std::string>{"/venv/bin/python", "-m", "dlbench_worker", "jax"}));
   EXPECT_EQ(r.Find("mxnet"), nullptr);
@@ -41,7 +41,7 @@ TEST(Registry, UserEntriesAddOrReplace) {
   WorkerRegistry r;
   r.Add({"torch", {"ssh", "gpu-node", "python3", "-m", "dlbench_worker", "torch"}, "exp.toml:5"});
   r.Add({"mini", {"{python}", "-m", "dlbench_worker", "synthetic"}, "exp.toml:7"});
-  EXPECT_EQ(r.Names(), (std::vector<std::string>{"torch", "jax", "synthetic", "mini"}));
+  EXPECT_EQ(r.Names(), (std::vector<std::string>{"torch", "jax", "synthetic", "transformers", "mini"}));
   EXPECT_EQ(ExpandCommand(*r.Find("torch"), kVars)[0], "ssh");
   EXPECT_EQ(r.Find("mini")->defined_at, "exp.toml:7");
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace dlb::run {
@@ -173,6 +175,30 @@ Reply<LoadReply> DecodeLoad(std::string_view line) {
   return r;
 }
 
+// A generation reply's per-call traces (prefill_ns, decode_ns), both or neither: one per call,
+// every decode list of one length, every value a non-negative integer.
+void DecodeTraces(const json& j, MeasureReply& r) {
+  if (!j.contains("prefill_ns") && !j.contains("decode_ns")) return;
+  auto nonneg = [](const json& v) { return v.is_number_integer() && v.get<int64_t>() >= 0; };
+  const json& prefill = Field(j, "prefill_ns");
+  const json& decode = Field(j, "decode_ns");
+  auto calls = static_cast<size_t>(r.iterations * r.block);
+  if (!prefill.is_array() || !decode.is_array() || prefill.size() != calls || decode.size() != calls) {
+    throw ProtocolError(fmt::format("\"prefill_ns\" and \"decode_ns\" must be arrays of one entry per call ({})", calls));
+  }
+  for (size_t i = 0; i < calls; ++i) {
+    const json& steps = decode[i];
+    if (!nonneg(prefill[i]) || !steps.is_array() || !std::all_of(steps.begin(), steps.end(), nonneg)) {
+      throw ProtocolError("\"prefill_ns\" or \"decode_ns\" holds a value that is not a non-negative integer");
+    }
+    if (steps.size() != decode[0].size()) {
+      throw ProtocolError("\"decode_ns\" holds calls with different numbers of decode steps");
+    }
+    r.prefill_ns.push_back(prefill[i].get<int64_t>());
+    r.decode_ns.push_back(steps.get<std::vector<int64_t>>());
+  }
+}
+
 Reply<MeasureReply> DecodeMeasure(std::string_view line, Sync sync, int64_t block) {
   auto j = ParseReply(line);
   if (!j) return std::unexpected(j.error());
@@ -192,6 +218,7 @@ Reply<MeasureReply> DecodeMeasure(std::string_view line, Sync sync, int64_t bloc
     if (r.block != block) {
       throw ProtocolError(fmt::format("asked for blocks of {} iterations, reply says {}", block, r.block));
     }
+    DecodeTraces(*j, r);
   } else {
     r.window_ns = Int(*j, "window_ns");
     r.iterations = Int(*j, "iterations");
@@ -330,6 +357,21 @@ plan::WorkerCapabilities DecodeCapabilities(std::string_view line) {
     for (const auto& [name, why] : missing.items()) {
       if (!why.is_string()) throw ProtocolError("\"datasets_missing\" holds a non-string reason");
       c.datasets_missing[name] = why.get<std::string>();
+    }
+  }
+  if (auto it = j.find("workload_models"); it != j.end()) {
+    if (!it->is_object()) throw ProtocolError("\"workload_models\" is not an object");
+    for (const auto& [workload, models] : it->items()) {
+      if (std::find(c.workloads.begin(), c.workloads.end(), workload) == c.workloads.end()) {
+        throw ProtocolError(fmt::format("\"workload_models\" names \"{}\", which is not in \"workloads\"", workload));
+      }
+      auto& list = c.workload_models[workload];
+      for (const auto& m : models) {
+        if (!m.is_string() || std::find(c.models.begin(), c.models.end(), m.get<std::string>()) == c.models.end()) {
+          throw ProtocolError(fmt::format("\"workload_models\" names {}, which is not in \"models\"", m.dump()));
+        }
+        list.push_back(m.get<std::string>());
+      }
     }
   }
   return c;

@@ -109,6 +109,11 @@ struct MeasureReply {
   int64_t block = 1;
   int64_t window_ns = 0;         // sync "window"
   int64_t iterations = 0;
+  // A generation load's sync "each" reply: per call (wall_ns.size() x block calls, in order), the
+  // prefill's ns and each decode step's ns, every call with the same number of steps. Empty for
+  // other loads and for windows.
+  std::vector<int64_t> prefill_ns;
+  std::vector<std::vector<int64_t>> decode_ns;
   std::optional<int64_t> peak_device_bytes;
   std::optional<int64_t> peak_rss_bytes;
 };

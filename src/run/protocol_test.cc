@@ -77,6 +77,8 @@ void CheckReply(const json& req, const json& reply) {
     ASSERT_EQ(r.has_value(), ok);
     if (ok && sync == Sync::kEach) {
       EXPECT_EQ(json(r->wall_ns), reply["wall_ns"]);
+      EXPECT_EQ(json(r->prefill_ns), reply.value("prefill_ns", json::array()));
+      EXPECT_EQ(json(r->decode_ns), reply.value("decode_ns", json::array()));
     }
     if (ok && sync == Sync::kWindow) {
       EXPECT_EQ(r->window_ns, reply["window_ns"]);
@@ -162,7 +164,7 @@ TEST(Protocol, ErrorKindTableRoundTrips) {
 // The --capabilities lines the Python workers print (the worker tests pin them to this file).
 TEST(Capabilities, GoldenLinesDecode) {
   auto lines = ReadLines(kDir / "capabilities.jsonl");
-  ASSERT_EQ(lines.size(), 3u);
+  ASSERT_EQ(lines.size(), 4u);
   for (const auto& line : lines) {
     plan::WorkerCapabilities c = DecodeCapabilities(line.dump());
     EXPECT_EQ(c.worker, line["worker"].get<std::string>());
@@ -171,7 +173,17 @@ TEST(Capabilities, GoldenLinesDecode) {
     EXPECT_EQ(c.canonical_weights, line["canonical_weights"].get<bool>());
     EXPECT_EQ(c.datasets, line["datasets"].get<std::vector<std::string>>());
     EXPECT_TRUE(c.datasets_missing.empty());
-    EXPECT_EQ(c.CanValidate("inference"), c.worker != "synthetic");
+    EXPECT_EQ(c.CanValidate("inference"), c.worker == "torch" || c.worker == "jax");
+    EXPECT_EQ(c.CanValidate("generation"), c.worker != "synthetic");
+    if (c.worker == "torch") {
+      EXPECT_TRUE(c.Runs("resnet18", "training"));
+      EXPECT_FALSE(c.Runs("resnet18", "generation"));
+      EXPECT_TRUE(c.Runs("llama-tiny", "generation"));
+      EXPECT_FALSE(c.Runs("llama-tiny", "inference"));
+    }
+    if (c.worker == "synthetic") {
+      EXPECT_TRUE(c.Runs("synthetic", "generation"));
+    }
   }
 }
 
@@ -197,6 +209,11 @@ TEST(Capabilities, MalformedLinesAreProtocolErrors) {
   j = good;
   j.erase("layouts");
   EXPECT_EQ(error(j), "reply lacks \"layouts\"");
+  j = good;
+  j["workload_models"] = {{"generation", {"gpt-5"}}};
+  EXPECT_EQ(error(j), "\"workload_models\" names \"gpt-5\", which is not in \"models\"");
+  j["workload_models"] = {{"serving", {"resnet18"}}};
+  EXPECT_EQ(error(j), "\"workload_models\" names \"serving\", which is not in \"workloads\"");
   EXPECT_THROW(DecodeCapabilities("torch: resnet18"), ProtocolError);
 }
 

@@ -18,7 +18,8 @@ CASES = {
     "unknown_model": (
         HEAD + 'model = ["resnet51"]\n',
         'bad.toml:5: matrix.model: "resnet51" is not a model; allowed: resnet18, resnet50, '
-        'vit_b_16, mobilenet_v3_small, efficientnet_b0, synthetic (did you mean "resnet50"?)',
+        'vit_b_16, mobilenet_v3_small, efficientnet_b0, llama-tiny, llama-125m, llama-1b, synthetic '
+        '(did you mean "resnet50"?)',
     ),
     "batch_zero": (
         HEAD + 'model = "resnet18"\nbatch = [0]\n',

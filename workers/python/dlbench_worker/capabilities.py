@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlbench_worker import PROTOCOL_VERSION
-from dlbench_worker.models import MODELS
-from dlbench_worker.protocol import LAYOUTS, MODES, PRECISIONS
+from dlbench_worker.models import LLAMA_MODELS, MODELS
+from dlbench_worker.protocol import GENERATION_OPTIONS, LAYOUTS, MODES, PRECISIONS
 
 DATASETS = ("digits",)
 """The datasets the framework workers train on with `fit` (adapters/_dataset.py prepares them)."""
@@ -23,14 +23,20 @@ DATASETS = ("digits",)
 CAPABILITIES_FORMAT = 1
 """The version of the --capabilities line; a controller refuses one it does not know."""
 
-CONTROLLER_OPTIONS = ("optimizer",)
-"""Option keys the controller fills in itself (from [training]); every adapter accepts them, and
-they are not advertised, since an experiment's [options] may not set them."""
+CONTROLLER_OPTIONS = ("optimizer", *GENERATION_OPTIONS)
+"""Option keys the controller fills in itself (from [training] and [generation]); every adapter
+accepts them, and they are not advertised, since an experiment's [options] may not set them."""
 
 DEVICES = ("cpu", "cuda")
 """Device kinds; `cuda` covers `cuda:N`."""
 
 BASE_REQUESTS = ("hello", "load", "measure", "bye")
+# The image models classify and train; the decoders generate.
+FRAMEWORK_WORKLOAD_MODELS = {
+    "inference": MODELS,
+    "training": MODELS,
+    "generation": LLAMA_MODELS,
+}
 FRAMEWORK_REQUESTS = (*BASE_REQUESTS, "save_weights", "outputs", "train", "fit", "probe")
 
 
@@ -47,6 +53,9 @@ class Capabilities:
     requests: tuple[str, ...]  # the ops this worker answers with more than `unsupported`
     canonical_weights: bool  # loads and saves weights in the canonical layout (validation)
     datasets: tuple[str, ...] = ()  # the real datasets `fit` trains on (adapters/_dataset.py)
+    # Per workload, the models that run it, where not every model runs every workload (the image
+    # models do not generate; the decoders only generate). None: every model, every workload.
+    workload_models: dict[str, tuple[str, ...]] | None = None
 
     @property
     def accepted_options(self) -> tuple[str, ...]:
@@ -69,6 +78,11 @@ class Capabilities:
             "canonical_weights": self.canonical_weights,
             "datasets": list(self.datasets),
             **self._missing_datasets(),
+            **(
+                {"workload_models": {w: list(m) for w, m in self.workload_models.items()}}
+                if self.workload_models is not None
+                else {}
+            ),
         }
 
     def _missing_datasets(self) -> dict[str, Any]:
@@ -83,7 +97,7 @@ class Capabilities:
 TORCH = Capabilities(
     worker="torch",
     framework="torch",
-    models=MODELS,
+    models=(*MODELS, *LLAMA_MODELS),
     precisions=PRECISIONS,
     devices=DEVICES,
     workloads=MODES,
@@ -92,13 +106,14 @@ TORCH = Capabilities(
     requests=FRAMEWORK_REQUESTS,
     canonical_weights=True,
     datasets=DATASETS,
+    workload_models=FRAMEWORK_WORKLOAD_MODELS,
 )
 
 # Flax convolutions take NHWC: channels_first is not offered.
 JAX = Capabilities(
     worker="jax",
     framework="jax",
-    models=MODELS,
+    models=(*MODELS, *LLAMA_MODELS),
     precisions=PRECISIONS,
     devices=DEVICES,
     workloads=MODES,
@@ -107,6 +122,7 @@ JAX = Capabilities(
     requests=FRAMEWORK_REQUESTS,
     canonical_weights=True,
     datasets=DATASETS,
+    workload_models=FRAMEWORK_WORKLOAD_MODELS,
 )
 
 # The synthetic model spins on the clock: every precision, device and layout is only a label.
@@ -123,4 +139,19 @@ SYNTHETIC = Capabilities(
     canonical_weights=False,
 )
 
-WORKERS: dict[str, Capabilities] = {c.worker: c for c in (JAX, SYNTHETIC, TORCH)}
+# Hugging Face transformers' own LlamaForCausalLM (models/hf_llama.py), on torch: the decoders
+# only, and only for generation. It has no layout to choose and nothing to train or probe.
+TRANSFORMERS = Capabilities(
+    worker="transformers",
+    framework="transformers",
+    models=LLAMA_MODELS,
+    precisions=PRECISIONS,
+    devices=DEVICES,
+    workloads=("generation",),
+    layouts=("default",),
+    options=("num_threads",),
+    requests=(*BASE_REQUESTS, "save_weights", "outputs"),
+    canonical_weights=True,
+)
+
+WORKERS: dict[str, Capabilities] = {c.worker: c for c in (JAX, SYNTHETIC, TORCH, TRANSFORMERS)}

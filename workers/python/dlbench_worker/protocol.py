@@ -50,7 +50,8 @@ class WorkerError(Exception):
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 PROBE_PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
-MODES = ("inference", "training")
+MODES = ("inference", "training", "generation")
+GENERATION_OPTIONS = ("prompt_tokens", "new_tokens")
 OPTIMIZERS = ("sgd", "adamw")
 MAX_TRAIN_STEPS = 10000
 MAX_FIT_EPOCHS = 1000
@@ -157,6 +158,15 @@ class AdamWOptimizer:
 
 
 Optimizer = SgdOptimizer | AdamWOptimizer
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What a generation load generates per measured call: greedy decoding of `new_tokens` tokens
+    after a fixed prompt of `prompt_tokens`, for each of the load's `batch` sequences."""
+
+    prompt_tokens: int
+    new_tokens: int
 
 
 @dataclass(frozen=True)
@@ -283,6 +293,34 @@ def _validate_load(obj: dict[str, Any]) -> None:
     if obj.get("process_index") is not None:
         _check_int("load", "process_index", obj["process_index"], minimum=0)
     _optimizer_of(obj["mode"], obj["options"])
+    _generation_of(obj["mode"], obj["options"])
+
+
+def load_generation(request: LoadRequest) -> Generation | None:
+    """The generation lengths of a generation load (None for another mode), checked as
+    decode_request checks them. Raises ProtocolError."""
+    return _generation_of(request.mode, request.options)
+
+
+def _generation_of(mode: Any, options: dict[str, Any]) -> Generation | None:
+    """options.prompt_tokens and options.new_tokens: integers >= 1, both required with mode
+    "generation" and refused with the others (the controller fills them in from [generation])."""
+    if mode != "generation":
+        for key in GENERATION_OPTIONS:
+            if key in options:
+                raise ProtocolError(
+                    f'load: options.{key} is only for mode "generation"; mode is {json.dumps(mode)}'
+                )
+        return None
+    for key in GENERATION_OPTIONS:
+        if key not in options:
+            raise ProtocolError(f'load: mode "generation" needs options.{key}')
+        value = options[key]
+        if not _is_int(value) or value < 1:
+            raise ProtocolError(
+                f"load: options.{key} must be an integer >= 1, got {json.dumps(value)}"
+            )
+    return Generation(options["prompt_tokens"], options["new_tokens"])
 
 
 # Per optimizer: its keys in order, each with the check of its value ("what" names the rule).

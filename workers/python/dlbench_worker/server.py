@@ -20,6 +20,7 @@ from typing import Any
 
 from dlbench_worker import PROTOCOL_VERSION
 from dlbench_worker.adapters._base import Adapter
+from dlbench_worker.adapters._generation import GenerationAdapter
 from dlbench_worker.protocol import (
     ByeRequest,
     FitRequest,
@@ -74,6 +75,10 @@ class Server:
         self.channel = channel
         self.loaded = False  # True after a successful load, False again after a failed one
         self.mode = ""  # the mode of the last successful load
+        # The adapter of the last load: `adapter` itself, or for mode "generation" the one its
+        # generation() gives (adapters/_generation.py). measure, save_weights, outputs and train go
+        # to it; hello and probe to `adapter`.
+        self.active: Adapter = adapter
         adapter.reply_fd = channel.reply_fd
 
     def serve(self) -> int:
@@ -126,44 +131,51 @@ class Server:
 
     def load(self, request: LoadRequest) -> dict[str, Any]:
         self.loaded = False
-        reply = self.adapter.load(request)
+        self.active = self.adapter.generation() if request.mode == "generation" else self.adapter
+        self.active.reply_fd = self.channel.reply_fd
+        reply = self.active.load(request)
         self.loaded, self.mode = True, request.mode
         return {"ok": True, **reply}
 
     def measure(self, request: MeasureRequest) -> dict[str, Any]:
         if not self.loaded:
             raise ProtocolError("measure before load")
+        adapter = self.active
         if request.sync == "each" and (request.block or 1) > 1:
-            blocks = self.adapter.measure_blocks(request.iterations, request.block)
+            blocks = adapter.measure_blocks(request.iterations, request.block)
             timing: dict[str, Any] = {"wall_ns": blocks, "block": request.block}
         elif request.sync == "each":
-            timing = {"wall_ns": self.adapter.measure_each(request.iterations)}
+            timing = {"wall_ns": adapter.measure_each(request.iterations)}
         else:
-            window_ns = self.adapter.measure_window(request.iterations)
+            window_ns = adapter.measure_window(request.iterations)
             timing = {"window_ns": window_ns, "iterations": request.iterations}
+        if isinstance(adapter, GenerationAdapter):
+            trace = adapter.take_trace()  # a window's calls are not reported one by one
+            if request.sync == "each":
+                timing.update(trace)
         return {
             "ok": True,
             **timing,
-            "peak_device_bytes": self.adapter.peak_device_bytes(),
+            "peak_device_bytes": adapter.peak_device_bytes(),
             "peak_rss_bytes": peak_rss_bytes(),
         }
 
     def save_weights(self, request: SaveWeightsRequest) -> dict[str, Any]:
         if not self.loaded:
             raise ProtocolError("save_weights before load")
-        return {"ok": True, **self.adapter.save_weights(request.file)}
+        return {"ok": True, **self.active.save_weights(request.file)}
 
     def outputs(self, request: OutputsRequest) -> dict[str, Any]:
         if not self.loaded:
             raise ProtocolError("outputs before load")
-        return {"ok": True, **self.adapter.outputs(request.input_file, request.output_file)}
+        return {"ok": True, **self.active.outputs(request.input_file, request.output_file)}
 
     def train(self, request: TrainRequest) -> dict[str, Any]:
         if not self.loaded:
             raise ProtocolError("train before load")
         if self.mode != "training":
             raise ProtocolError(f'train needs a load with mode "training", not "{self.mode}"')
-        losses = self.adapter.train(request.steps, request.input_file)
+        losses = self.active.train(request.steps, request.input_file)
         for step, loss in enumerate(losses, 1):
             if not math.isfinite(loss):  # JSON has no NaN: say which step diverged instead
                 raise WorkerError(ErrorKind.RUNTIME, f"train: the loss of step {step} is {loss}")

@@ -60,12 +60,12 @@ def test_every_worker_has_a_golden_line() -> None:
     assert sorted(golden()) == sorted(capabilities.WORKERS)
 
 
-@pytest.mark.parametrize("worker", ["torch", "jax"])
+@pytest.mark.parametrize("worker", ["torch", "jax", "transformers"])
 def test_no_framework_is_imported(worker: str) -> None:
     r = run_worker(worker, "--capabilities", importtime=True)
     assert r.returncode == 0, r.stderr
     imported = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if "|" in line}
-    heavy = {"torch", "torchvision", "jax", "jaxlib", "flax", "optax", "numpy"}
+    heavy = {"torch", "torchvision", "jax", "jaxlib", "flax", "optax", "numpy", "transformers"}
     assert not imported & heavy
 
 
@@ -79,10 +79,10 @@ def test_usage_errors() -> None:
     assert r.returncode == 2 and '"mxnet" is not a worker' in r.stderr
 
 
-def test_the_controller_sets_optimizer_itself() -> None:
+def test_the_controller_sets_optimizer_and_lengths_itself() -> None:
     for caps in capabilities.WORKERS.values():
-        assert "optimizer" not in caps.options
-        assert caps.accepted_options == (*caps.options, "optimizer")
+        assert "optimizer" not in caps.options and "new_tokens" not in caps.options
+        assert caps.accepted_options == (*caps.options, "optimizer", "prompt_tokens", "new_tokens")
 
 
 def test_synthetic_tables_are_the_adapters() -> None:
@@ -95,8 +95,14 @@ def test_framework_tables_are_the_adapters(framework: str) -> None:
     module = pytest.importorskip(f"dlbench_worker.adapters.{framework}")
     caps = capabilities.WORKERS[framework]
     assert module.OPTIONS == caps.accepted_options
-    for model in caps.models:
+    assert caps.workload_models is not None
+    for model in caps.workload_models["inference"]:
         check_model(framework, model)  # raises for a model the adapter does not build
+    from dlbench_worker.models import llama
+
+    assert set(caps.workload_models["generation"]) == set(llama.CONFIGS)
+    for workload, models in caps.workload_models.items():
+        assert workload in caps.workloads and set(models) <= set(caps.models)
 
 
 def _load(**fields: Any) -> LoadRequest:

@@ -78,6 +78,14 @@ class Adapter(abc.ABC):
             ErrorKind.UNSUPPORTED, f"the {self.framework} worker has no device to probe"
         )
 
+    def generation(self) -> Adapter:
+        """The adapter that serves this worker's generation loads (mode "generation": the
+        decoders, adapters/_generation.py); the server routes such a load and what follows it
+        there. The default: this worker does not generate."""
+        raise WorkerError(
+            ErrorKind.UNSUPPORTED, f'the {self.framework} worker has no mode "generation"'
+        )
+
     def versions(self) -> dict[str, str]:
         """Library versions for the hello reply (the server adds `python`)."""
         return {}

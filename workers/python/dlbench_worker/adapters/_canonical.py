@@ -151,3 +151,45 @@ def _write(path: str, what: str, arrays: dict[str, np.ndarray], metadata: dict[s
         with contextlib.suppress(OSError):
             os.remove(temporary)
         raise _bad(f"cannot write {what} {path}: {e.strerror or e}") from None
+
+
+def read_tokens(path: str, vocab_size: int) -> np.ndarray:
+    """The "input" tensor of a generation input file as int64 token ids [B, T], B, T >= 1. The
+    file holds them as float32 (the controller's codec writes F32 only; every id below 2^24 is
+    exact), each an integer in [0, vocab_size)."""
+    tensors = read_tensors(path, "input file")
+    if INPUT_TENSOR not in tensors:
+        found = ", ".join(f'"{name}"' for name in tensors) or "none"
+        raise _bad(f'input file {path} has no tensor "{INPUT_TENSOR}"; found: {found}')
+    x = tensors[INPUT_TENSOR]
+    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+        raise _bad(
+            f'input file {path}: tensor "{INPUT_TENSOR}" has shape {_shape(x.shape)}; '
+            "expected token ids [B, T] with B, T >= 1"
+        )
+    ids = x.astype(np.int64)
+    if not np.array_equal(ids, x) or ids.min() < 0 or ids.max() >= vocab_size:
+        raise _bad(
+            f'input file {path}: tensor "{INPUT_TENSOR}" holds values that are not token ids '
+            f"(integers in [0, {vocab_size}))"
+        )
+    return ids
+
+
+def write_logits(
+    path: str, logits: Any, model: str, framework: str, precision: str, vocab_size: int
+) -> dict[str, Any]:
+    """Writes a decoder's logits as tensor "output", float32 [B, T, vocab]; returns the outputs
+    reply without `ok`."""
+    metadata = {
+        "format": OUTPUTS_FORMAT,
+        "model": model,
+        "source_framework": framework,
+        "precision": precision,
+    }
+    arrays = _float32({OUTPUT_TENSOR: logits})
+    shape = arrays[OUTPUT_TENSOR].shape
+    if len(shape) != 3 or shape[2] != vocab_size:  # a bug in an adapter, not in the request
+        raise RuntimeError(f"{model} gave logits of shape {_shape(shape)}")
+    _write(path, "output file", arrays, metadata)
+    return {"shape": list(shape)}

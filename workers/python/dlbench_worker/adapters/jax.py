@@ -57,7 +57,14 @@ import numpy
 import optax
 
 from dlbench_worker import capabilities
-from dlbench_worker.adapters import _canonical, _dataset, _jax_training, _probe, _training
+from dlbench_worker.adapters import (
+    _canonical,
+    _dataset,
+    _generation,
+    _jax_training,
+    _probe,
+    _training,
+)
 from dlbench_worker.adapters._base import Adapter, cpu_name
 from dlbench_worker.adapters._common import (
     DeviceSpec,
@@ -139,8 +146,17 @@ class JaxAdapter(Adapter):
         # Per GPU (device id): the process's peak after a probe that raised it; below it, the
         # model's own peak is unknown, since jax cannot reset peaks (T6).
         self._probe_peak_bytes: dict[int, int] = {}
+        self._generation: Adapter | None = None  # made at the first generation load
+
+    def generation(self) -> Adapter:
+        if self._generation is None:
+            from dlbench_worker.adapters._jax_generation import JaxGeneration
+
+            self._generation = JaxGeneration()
+        return self._generation
 
     def load(self, req: LoadRequest) -> dict[str, Any]:
+        _generation.check_model("jax", req)
         check_model("jax", req.model)
         optimizer = load_optimizer(req)  # None for inference
         if optimizer is not None:

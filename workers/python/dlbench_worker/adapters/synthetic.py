@@ -18,6 +18,9 @@ Facts that shaped it:
 - `mode: "training"` loads exactly as inference does (the step is the same spin), so the
   controller's training cells run without a framework; its `options.optimizer` is checked as every
   worker checks it and echoed in the settings, with `workload`.
+- `mode: "generation"` (SyntheticGeneration) makes each measured call a generate whose prefill and
+  every decode step each spin one draw, traced as a framework's generate is (_generation.py), so
+  the controller's generation cells run without a framework too.
 """
 
 from __future__ import annotations
@@ -38,11 +41,13 @@ from typing import Any
 
 from dlbench_worker import capabilities
 from dlbench_worker.adapters._base import Adapter
+from dlbench_worker.adapters._generation import GenerationAdapter
 from dlbench_worker.protocol import (
     ErrorKind,
     LoadRequest,
     ProbeRequest,
     WorkerError,
+    load_generation,
     load_optimizer,
 )
 
@@ -284,6 +289,12 @@ class SyntheticAdapter(Adapter):
 
     def __init__(self) -> None:
         self._draw: Draw = itertools.repeat(0).__next__
+        self._generation: SyntheticGeneration | None = None
+
+    def generation(self) -> Adapter:
+        if self._generation is None:
+            self._generation = SyntheticGeneration(self)
+        return self._generation
 
     def load(self, req: LoadRequest) -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -364,6 +375,48 @@ class SyntheticAdapter(Adapter):
 
     def sync(self, out: Any) -> None:
         pass
+
+
+class _SpinEngine:
+    """A generate's parts, each one spin of the synthetic model."""
+
+    def __init__(self, spin: Callable[[], int]) -> None:
+        self.spin = spin
+
+    def prefill(self, tokens: Any) -> int:
+        return self.spin()
+
+    def decode(self, token: Any, position: int) -> int:
+        return self.spin()
+
+
+class SyntheticGeneration(GenerationAdapter):
+    """The synthetic model's generation loads: the inner adapter's checks, faults and draws."""
+
+    framework = "synthetic"
+
+    def __init__(self, inner: SyntheticAdapter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def load(self, req: LoadRequest) -> dict[str, Any]:
+        generation = load_generation(req)
+        self.inner.reply_fd = self.reply_fd
+        reply = self.inner.load(req)
+        assert generation is not None  # the server routes only generation loads here
+        self.lengths, self.engine = generation, _SpinEngine(self.inner.step)
+        total = generation.prompt_tokens + generation.new_tokens
+        reply["settings"].update(self.settings(total, "none", None))
+        return reply
+
+    def sync(self, out: Any) -> None:
+        pass
+
+    def save_weights(self, path: str) -> dict[str, Any]:
+        return self.inner.save_weights(path)
+
+    def outputs(self, input_path: str, output_path: str) -> dict[str, Any]:
+        return self.inner.outputs(input_path, output_path)
 
 
 def create() -> SyntheticAdapter:

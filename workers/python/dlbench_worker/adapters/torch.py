@@ -40,7 +40,14 @@ import torch
 import torchvision
 
 from dlbench_worker import capabilities
-from dlbench_worker.adapters import _canonical, _dataset, _probe, _torch_training, _training
+from dlbench_worker.adapters import (
+    _canonical,
+    _dataset,
+    _generation,
+    _probe,
+    _torch_training,
+    _training,
+)
 from dlbench_worker.adapters._base import Adapter, cpu_name
 from dlbench_worker.adapters._common import (
     DeviceSpec,
@@ -140,8 +147,17 @@ class TorchAdapter(Adapter):
         # The allocator's peak since load before the last probe on the loaded device, whose own
         # buffers must not count as the model's (the probe resets the allocator's peak).
         self._peak_before_probe_bytes = 0
+        self._generation: Adapter | None = None  # made at the first generation load
+
+    def generation(self) -> Adapter:
+        if self._generation is None:
+            from dlbench_worker.adapters._torch_generation import TorchGeneration
+
+            self._generation = TorchGeneration()
+        return self._generation
 
     def load(self, req: LoadRequest) -> dict[str, Any]:
+        _generation.check_model("torch", req)
         check_model("torch", req.model)
         optimizer = load_optimizer(req)  # None for inference
         if optimizer is not None:

@@ -16,3 +16,6 @@ MODELS: tuple[str, ...] = (
 )
 IMAGE_SIZE = 224
 NUM_CLASSES = 1000
+
+LLAMA_MODELS: tuple[str, ...] = ("llama-tiny", "llama-125m", "llama-1b")
+"""The decoders of the generation workload (llama.py holds their configurations)."""

@@ -31,8 +31,11 @@ depth with 4 key/value heads) and llama-1b (TinyLlama-1.1B's shape) for GPUs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from dlbench_worker.models import LLAMA_MODELS
 
 INIT_STD = 0.02
 
@@ -102,7 +105,7 @@ CONFIGS: dict[str, LlamaConfig] = {
         max_position_embeddings=2048,
     ),
 }
-LLAMA_MODELS: tuple[str, ...] = tuple(CONFIGS)
+assert tuple(CONFIGS) == LLAMA_MODELS  # the names the capabilities advertise without numpy
 
 
 def canonical_shapes(config: LlamaConfig) -> dict[str, tuple[int, ...]]:
@@ -170,3 +173,14 @@ def rope_tables(config: LlamaConfig, length: int) -> tuple[np.ndarray, np.ndarra
     freqs = np.outer(np.arange(length, dtype=np.float32), inv_freq.astype(np.float32))
     emb = np.concatenate([freqs, freqs], axis=-1)
     return np.cos(emb).astype(np.float32), np.sin(emb).astype(np.float32)
+
+
+def generation_flops(config: LlamaConfig, generation: Any) -> int:
+    """FLOPs of one sequence's greedy generate (flops_per_token's rule): the prompt_tokens +
+    new_tokens - 1 tokens that go through the layers, each at its own context, and the output
+    projection for the new_tokens positions whose logits are computed (the prefill's last and
+    each decode step's); the static cache's masked slots are not counted."""
+    processed = generation.prompt_tokens + generation.new_tokens - 1
+    head = 2 * config.vocab_size * config.hidden_size
+    body = sum(flops_per_token(config, context) - head for context in range(1, processed + 1))
+    return body + head * generation.new_tokens
