@@ -73,7 +73,7 @@ void Resolve(ValidateOptions& o, const plan::WorkerRegistry& registry,
   std::vector<std::string> models;
   for (const auto& m : capabilities.Get(*registry.Find(o.frameworks[0])).models) {
     bool everywhere = std::all_of(o.frameworks.begin(), o.frameworks.end(), [&](const auto& f) {
-      return Lists(capabilities.Get(*registry.Find(f)).models, m);
+      return capabilities.Get(*registry.Find(f)).Runs(m, o.workload);
     });
     if (everywhere) models.push_back(m);
   }
@@ -99,7 +99,8 @@ void Check(const ValidateOptions& o) {
     throw UserError("--weights: give exactly one --model the weights belong to");
   }
   if (o.inputs < 1 || o.inputs > 256) throw UserError(fmt::format("--inputs {}: allowed: 1 to 256", o.inputs));
-  const std::vector<std::string> workloads = {"inference", "training"}, optimizers = {"sgd", "adamw"};
+  const std::vector<std::string> workloads = {"inference", "training", "generation"};
+  const std::vector<std::string> optimizers = {"sgd", "adamw"};
   if (std::find(workloads.begin(), workloads.end(), o.workload) == workloads.end()) {
     throw UserError(fmt::format("--workload {}: {}", o.workload, AllowedValues(o.workload, workloads)));
   }
@@ -167,17 +168,22 @@ void AddValidateCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--model", o->models, "model(s) to check (default: every model the frameworks share)");
   cmd->add_option("--framework", o->frameworks,
                   "frameworks to compare; the first builds the weights (default: every worker that "
-                  "reports canonical weights and the workload's requests: torch, jax)");
+                  "reports canonical weights and the workload's requests: torch, jax; for "
+                  "generation also transformers)");
   cmd->add_option("--precision", o->precision, "fp32, bf16 or fp16")->capture_default_str();
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--weights", o->weights,
-                  "safetensors file in the canonical (torchvision) layout instead of seeded weights");
+                  "safetensors file in the canonical layout (torchvision's, or for the decoders "
+                  "transformers' LlamaForCausalLM) instead of seeded weights");
   cmd->add_option("--seed", o->seed, "seed for the weights and the inputs")->capture_default_str();
-  cmd->add_option("--inputs", o->inputs, "number of fixed input images (training: the batch)")
+  cmd->add_option("--inputs", o->inputs,
+                  "number of fixed input images (training: the batch; generation: token sequences "
+                  "of 16)")
       ->capture_default_str();
   cmd->add_option("--workload", o->workload,
-                  "inference (outputs of one forward) or training (losses of --steps optimizer "
-                  "steps and the weights after them)")
+                  "inference (outputs of one forward), training (losses of --steps optimizer "
+                  "steps and the weights after them) or generation (a decoder's logits on fixed "
+                  "tokens through its KV cache)")
       ->capture_default_str();
   cmd->add_option("--steps", o->steps, "training: optimizer steps")->capture_default_str();
   cmd->add_option("--optimizer", o->optimizer,

@@ -128,9 +128,16 @@ std::string ValidationText(const std::vector<run::ModelValidation>& results,
                 fmt::format("{:.0e}", p.tolerance.max_rel_err), p.pass ? "pass" : "FAIL"});
     }
   }
-  std::string out = fmt::format(
-      "outputs of {} on {} fixed inputs, {} on {} (max rel err = max |A-B| / max |A|)\n\n",
-      Join(spec.frameworks, " vs "), spec.inputs, spec.precision, spec.device);
+  // A decoder's logits: one row per position of each sequence, the first half run as a prefill.
+  std::string what = spec.workload == "generation"
+                         ? fmt::format("logits of {} on {} fixed token sequences of {} (prefill {}, "
+                                       "then one decode step per token)",
+                                       Join(spec.frameworks, " vs "), spec.inputs,
+                                       run::kValidationTokens, run::kValidationTokens / 2)
+                         : fmt::format("outputs of {} on {} fixed inputs", Join(spec.frameworks, " vs "),
+                                       spec.inputs);
+  std::string out = fmt::format("{}, {} on {} (max rel err = max |A-B| / max |A|)\n\n", what,
+                                spec.precision, spec.device);
   out += t.empty() ? "no comparison could be made\n" : t.Render();
   const bool any = !results.empty() && !results.front().pairs.empty();
   return out + Closing(results, "numeric settings read back from each worker",

@@ -26,6 +26,8 @@ struct ValidationSpec {
   std::string workload = "inference";
   int steps = 3;
   std::string optimizer_json;           // training: the load's options.optimizer, every key set
+  // "generation": the logits of `inputs` fixed token sequences of run::kValidationTokens tokens,
+  // run through each engine's KV cache (the first half as a prefill, then one decode step each).
 };
 
 struct FrameworkOutput {
@@ -33,7 +35,7 @@ struct FrameworkOutput {
   std::string status = "failed";        // ok, failed, unsupported
   std::string message;
   std::string settings_json = "{}";
-  std::vector<float> output;            // rows x cols
+  std::vector<float> output;            // rows x cols (generation: sequences x tokens rows)
   int64_t rows = 0, cols = 0;
   std::vector<double> losses;           // training: one per step
   analysis::NamedTensors weights_after; // training: the weights after the last step

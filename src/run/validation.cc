@@ -55,6 +55,11 @@ class Session {
     if (r) settings_json_ = r->settings_json;
     return Check(r);
   }
+  // A generation load's vocabulary, from its settings; 0 when they do not say.
+  int64_t VocabSize() const {
+    auto j = nlohmann::json::parse(settings_json_, nullptr, false);
+    return j.is_object() ? j.value("vocab_size", int64_t{0}) : 0;
+  }
   bool SaveWeights(const std::string& file) { return ok() && Check(client_->SaveWeights(file, timeout_)); }
   bool Outputs(const std::string& in, const std::string& out) {
     return ok() && Check(client_->Outputs(in, out, timeout_));
@@ -104,6 +109,11 @@ LoadRequest Request(const std::string& model, const ValidationSpec& spec, int ba
   r.mode = "inference";
   r.layout = "default";
   r.seed = static_cast<int64_t>(spec.seed);
+  if (spec.workload == "generation") {
+    // The lengths of a generation load; validation asks only for outputs, which take their own.
+    r.mode = "generation";
+    r.options_json = R"({"prompt_tokens": 1, "new_tokens": 1})";
+  }
   return r;
 }
 
@@ -115,6 +125,14 @@ std::string ValidationOptimizer(const std::string& name) {
   }
   DLB_CHECK(name == "sgd") << "no validation optimizer " << name;
   return R"({"name": "sgd", "lr": 0.001, "momentum": 0.9, "nesterov": true, "weight_decay": 0.0005})";
+}
+
+std::vector<float> FixedTokens(int rows, int length, int64_t vocab_size, uint64_t seed) {
+  DLB_CHECK(vocab_size > 0 && vocab_size < (int64_t{1} << 24)) << "vocabulary " << vocab_size;
+  Rng rng(seed ^ 0x70cc3e5ULL);
+  std::vector<float> v(static_cast<size_t>(rows) * static_cast<size_t>(length));
+  for (auto& id : v) id = static_cast<float>(rng() % static_cast<uint64_t>(vocab_size));
+  return v;
 }
 
 std::vector<float> FixedInputs(int rows, uint64_t seed) {
@@ -138,24 +156,42 @@ ModelValidation ValidateModel(const std::string& model, const ValidationSpec& sp
   fs::path dir = fs::path(spec.workdir) / model;
   fs::create_directories(dir);
 
-  // 1. One set of weights, in the canonical layout, always fp32.
+  // 1. One set of weights, in the canonical layout, always fp32. A decoder's first load also says
+  // its vocabulary, which the token inputs need, so it is made even when a file is given.
+  const bool generation = spec.workload == "generation";
   std::string weights = spec.weights_file;
-  if (weights.empty()) {
-    weights = (dir / "weights.safetensors").string();
+  int64_t vocab_size = 0;
+  if (weights.empty() || generation) {
+    bool build = weights.empty();
+    if (build) weights = (dir / "weights.safetensors").string();
     Session base(spec.frameworks.front(), launch, spec.timeout_s);
-    if (!base.Load(Request(model, spec, 1, "fp32", "cpu")) || !base.SaveWeights(weights)) {
+    LoadRequest req = Request(model, spec, 1, "fp32", "cpu");
+    if (!build) req.weights = weights;
+    if (!base.Load(req) || (build && !base.SaveWeights(weights))) {
       mv.error = "building the weights failed: " + base.error();
       return mv;
     }
-    mv.weights_source = fmt::format("seed {} (built by {})", spec.seed, spec.frameworks.front());
-  } else {
-    mv.weights_source = weights;
+    vocab_size = base.VocabSize();
+    if (generation && vocab_size <= 0) {
+      mv.error = fmt::format("the {} worker's settings for {} give no vocab_size",
+                             spec.frameworks.front(), model);
+      return mv;
+    }
   }
+  mv.weights_source = spec.weights_file.empty()
+                          ? fmt::format("seed {} (built by {})", spec.seed, spec.frameworks.front())
+                          : spec.weights_file;
 
-  // 2. The same fixed inputs for every framework.
+  // 2. The same fixed inputs for every framework: images, or token sequences.
   std::string inputs = (dir / "inputs.safetensors").string();
-  WriteSafetensors(inputs, {{"input", F32Tensor{{spec.inputs, 3, kImageSize, kImageSize},
-                                                FixedInputs(spec.inputs, spec.seed)}}});
+  if (generation) {
+    WriteSafetensors(inputs, {{"input", F32Tensor{{spec.inputs, kValidationTokens},
+                                                  FixedTokens(spec.inputs, kValidationTokens,
+                                                              vocab_size, spec.seed)}}});
+  } else {
+    WriteSafetensors(inputs, {{"input", F32Tensor{{spec.inputs, 3, kImageSize, kImageSize},
+                                                  FixedInputs(spec.inputs, spec.seed)}}});
+  }
 
   // 3. Each framework's outputs, or its losses and trained weights.
   const bool training = spec.workload == "training";
@@ -195,12 +231,15 @@ ModelValidation ValidateModel(const std::string& model, const ValidationSpec& sp
         if (training) {
           for (auto& [name, t] : tensors) fo.weights_after.emplace(name, std::move(t.data));
         } else {
+          // Logits [B, T, vocab] compare as B x T rows: one distribution per position.
+          const size_t rank = generation ? 3 : 2;
           auto it = tensors.find("output");
-          if (it == tensors.end() || it->second.shape.size() != 2) {
-            throw UserError(out_file + ": no 2-D tensor \"output\"");
+          if (it == tensors.end() || it->second.shape.size() != rank) {
+            throw UserError(fmt::format("{}: no {}-D tensor \"output\"", out_file, rank));
           }
-          fo.rows = it->second.shape[0];
-          fo.cols = it->second.shape[1];
+          const auto& shape = it->second.shape;
+          fo.rows = generation ? shape[0] * shape[1] : shape[0];
+          fo.cols = shape.back();
           fo.output = std::move(it->second.data);
         }
       } catch (const UserError& e) {

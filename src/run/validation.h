@@ -19,6 +19,9 @@ using result::ModelValidation;
 using result::PairResult;
 using result::ValidationSpec;
 
+// The length of validate's fixed token sequences for the generation workload.
+inline constexpr int kValidationTokens = 16;
+
 ModelValidation ValidateModel(const std::string& model, const ValidationSpec& spec,
                               const WorkerLaunch& launch);
 
@@ -29,5 +32,9 @@ std::string ValidationOptimizer(const std::string& name);
 
 // The fixed inputs: rows x 3 x 224 x 224 standard normals from a seeded, portable generator.
 std::vector<float> FixedInputs(int rows, uint64_t seed);
+
+// The fixed token sequences of the generation workload: rows x length ids uniform in
+// [0, vocab_size), from the same portable generator, as float32 (exact below 2^24).
+std::vector<float> FixedTokens(int rows, int length, int64_t vocab_size, uint64_t seed);
 
 }  // namespace dlb::run
