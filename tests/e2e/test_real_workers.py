@@ -109,9 +109,10 @@ def test_doctor_lists_host_and_every_worker(dlbench: Dlbench) -> None:
     assert report["host"]["logical_cpus"] >= 1
     assert report["gpus"]["devices"] == [] and report["gpus"]["why_none"]
     workers = {w["worker"]: w for w in report["workers"]}
-    assert set(workers) == {"torch", "jax", "synthetic"}
+    assert set(workers) == {"torch", "jax", "synthetic", "transformers"}
     assert all(w["ok"] for w in workers.values()), workers
     assert workers["torch"]["hello"]["versions"]["torch"].startswith("2.11.0")
+    assert workers["transformers"]["hello"]["versions"]["transformers"] == "5.23.0"
     human = dlbench("doctor")
     assert "gpus\n  none:" in human.out
     assert "torch" in human.out and "ok in" in human.out

@@ -36,7 +36,7 @@ def test_every_model_trains_alike_in_fp32(dlbench: Dlbench) -> None:
 def test_bad_training_arguments(dlbench: Dlbench) -> None:
     r = dlbench("validate", "--workload", "train")
     assert r.code == 2
-    assert r.err.strip() == 'dlbench: error: --workload train: allowed: inference, training'
+    assert r.err.strip() == 'dlbench: error: --workload train: allowed: inference, training, generation'
     r = dlbench("validate", "--workload", "training", "--steps", "1")
     assert r.code == 2 and "--steps 1: allowed: 2 to 100" in r.err
     r = dlbench("validate", "--workload", "training", "--precision", "fp16")
