@@ -9,7 +9,7 @@
 namespace dlb::plan {
 
 inline const std::vector<std::string> kPrecisions = {"fp32", "bf16", "fp16"};
-inline const std::vector<std::string> kWorkloads = {"inference", "training"};
+inline const std::vector<std::string> kWorkloads = {"inference", "training", "generation"};
 inline const std::vector<std::string> kLayouts = {"default", "channels_last", "channels_first"};
 
 // "conv" or "matmul": the operation class that holds most of a model's FLOPs (the CNNs: over 99%

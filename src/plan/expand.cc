@@ -64,6 +64,10 @@ void CheckMatrixSize(const Experiment& e) {
 
 }  // namespace
 
+std::string GenerationSettings::OptionsJson() const {
+  return nlohmann::json{{"prompt_tokens", prompt_tokens}, {"new_tokens", new_tokens}}.dump();
+}
+
 std::string TrainingSettings::OptimizerJson() const {
   nlohmann::json j = {{"name", optimizer}, {"lr", lr}, {"weight_decay", weight_decay}};
   if (optimizer == "sgd") {
@@ -147,7 +151,7 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
                     for (const auto& fw : m.framework) {
                       const WorkerCapabilities* info = e.CapabilitiesOf(fw);
                       DLB_CHECK(info != nullptr) << "no capabilities for worker " << fw;
-                      if (!Contains(info->models, model)) continue;
+                      if (!info->Runs(model, workload)) continue;
                       ProfileSettings ps{precision, layout, "{}", {}};
                       if (!profile.empty()) ps = ResolveProfile(profile, fw, device);
                       if (!Contains(info->layouts, ps.layout)) continue;
@@ -183,6 +187,9 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
                                 .dump());
                         c.dataset = e.training.dataset;
                         c.epochs = e.training.epochs;
+                      }
+                      if (workload == "generation") {
+                        c.options_json = MergeOptions(c.options_json, e.generation.OptionsJson());
                       }
                       c.sampling = variant ? variant->sampling : e.sampling;
                       c.energy = e.energy;

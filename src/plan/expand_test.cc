@@ -142,6 +142,36 @@ TEST(Training, EveryTrainingCellGetsTheWholeOptimizerAndInferenceCellsNone) {
   EXPECT_EQ(Expand(run::ParseWithGoldenWorkers(kTraining, "t.toml"), {ParseFilter("mode=training")}).cells.size(), 2u);
 }
 
+// The golden capabilities say the image models classify and train and the decoders only generate
+// (workload_models): the pairs no worker runs are skipped, the generation cells carry the lengths.
+TEST(Generation, OnlyThePairsAWorkerRunsArePlannedAndCarryTheLengths) {
+  constexpr const char* kGeneration = R"(
+[experiment]
+name = "g"
+[matrix]
+framework = ["torch", "jax", "transformers"]
+model = ["resnet18", "llama-tiny"]
+workload = ["inference", "generation"]
+[generation]
+prompt_tokens = 64
+)";
+  Plan p = Expand(run::ParseWithGoldenWorkers(kGeneration, "g.toml"), {});
+  std::vector<std::string> planned;
+  for (const auto& c : p.cells) {
+    planned.push_back(c.framework + " " + c.model + " " + c.workload);
+    auto options = nlohmann::json::parse(c.options_json);
+    EXPECT_EQ(options.contains("prompt_tokens"), c.workload == "generation");
+    if (c.workload == "generation") {
+      EXPECT_EQ(options["prompt_tokens"], 64);
+      EXPECT_EQ(options["new_tokens"], 32);  // the default
+    }
+  }
+  EXPECT_EQ(planned, (std::vector<std::string>{
+                         "torch resnet18 inference", "jax resnet18 inference",
+                         "torch llama-tiny generation", "jax llama-tiny generation",
+                         "transformers llama-tiny generation"}));
+}
+
 TEST(Training, KeysThatDoNotApplyAreRefusedWithTheField) {
   auto error = [](const std::string& text) {
     try {

@@ -41,6 +41,16 @@ struct EnergySettings {
   bool operator==(const EnergySettings&) const = default;
 };
 
+// The generation workload's lengths, sent to every generation cell (options.prompt_tokens and
+// options.new_tokens): each measured call generates new_tokens tokens after a prompt of
+// prompt_tokens, for each of the cell's `batch` sequences (docs/protocol.md, "Generation").
+struct GenerationSettings {
+  int prompt_tokens = 128;
+  int new_tokens = 32;
+  std::string OptionsJson() const;
+  bool operator==(const GenerationSettings&) const = default;
+};
+
 enum class Order { kSequential, kShuffled, kInterleaved };
 std::string OrderName(Order order);
 
@@ -118,6 +128,7 @@ struct Experiment {
   SamplingSettings sampling;
   std::string options_json = "{}";
   TrainingSettings training;
+  GenerationSettings generation;
   std::vector<Variant> variants;
   std::vector<Environment> environments;
   WorkerRegistry workers;  // the built-in workers and the file's [workers.NAME]

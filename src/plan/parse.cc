@@ -208,8 +208,12 @@ bool Lists(const std::vector<std::string>& list, const std::string& s) {
 }
 
 const std::vector<std::string> kTopKeys = {"experiment", "matrix",       "sampling", "energy",
-                                           "options",    "training",     "variants", "environments",
-                                           "workers",    "slurm"};
+                                           "options",    "training",     "generation",
+                                           "variants",   "environments", "workers",  "slurm"};
+const std::vector<std::string> kGenerationKeys = {"prompt_tokens", "new_tokens"};
+// A bound on lengths that no decoder here reaches (llama-* have 2,048 positions): the workers
+// refuse a prompt and output longer than their model's positions, naming both.
+constexpr int64_t kMaxGenerationTokens = 1'048'576;
 const std::vector<std::string> kWorkerKeys = {"command"};
 const std::vector<std::string> kTrainingKeys = {"optimizer", "lr",    "momentum", "nesterov",
                                                 "weight_decay", "beta1", "beta2", "eps",
@@ -470,6 +474,26 @@ void ParseTraining(const Parser& p, Workers& workers, const toml::table& root, E
   ParseDataset(p, workers, *t, e);
 }
 
+// [generation]: the lengths of the generation cells' prompts and outputs.
+void ParseGeneration(const Parser& p, const toml::table& root, Experiment& e) {
+  const toml::table* t = p.Table(root, "generation", "generation");
+  if (t == nullptr) return;
+  const auto& w = e.matrix.workload;
+  if (std::find(w.begin(), w.end(), "generation") == w.end()) {
+    p.Fail(t, "generation",
+           "the matrix has no generation cells (matrix.workload = [\"generation\"]); "
+           "[generation] applies only to them");
+  }
+  p.CheckKeys(*t, "generation", kGenerationKeys);
+  GenerationSettings& g = e.generation;
+  g.prompt_tokens = static_cast<int>(
+      p.Int(*t, "prompt_tokens", "generation.prompt_tokens", 1, kMaxGenerationTokens)
+          .value_or(g.prompt_tokens));
+  g.new_tokens = static_cast<int>(
+      p.Int(*t, "new_tokens", "generation.new_tokens", 1, kMaxGenerationTokens)
+          .value_or(g.new_tokens));
+}
+
 void ParseEnergy(const Parser& p, const toml::table& root, Experiment& e) {
   const toml::table* t = p.Table(root, "energy", "energy");
   if (t == nullptr) return;
@@ -663,14 +687,30 @@ void ParseMatrix(const Parser& p, Workers& workers, const toml::table& root, Exp
   }
   const char* workload_key = m->get("mode") ? "mode" : "workload";
   mx.workload = ParseNames(p, *m, workload_key, kWorkloads, "a workload", {"inference"});
-  for (const auto& fw : mx.framework) {
-    const auto& ok = workers.Of(fw).workloads;
-    for (const auto& w : mx.workload) {
-      if (std::find(ok.begin(), ok.end(), w) == ok.end()) {
-        p.Fail(m->get(workload_key), fmt::format("matrix.{}", workload_key),
-               fmt::format("\"{}\" is not a workload of the {} worker; {}", w, fw,
-                           AllowedValues(w, ok)));
-      }
+  // A workload some of the workers lack is skipped for them (the transformers worker only
+  // generates); one that none of them runs would leave no cell.
+  for (const auto& w : mx.workload) {
+    bool offered = std::any_of(mx.framework.begin(), mx.framework.end(),
+                               [&](const auto& fw) { return Lists(workers.Of(fw).workloads, w); });
+    if (offered) continue;
+    const std::string& fw = mx.framework.front();
+    p.Fail(m->get(workload_key), fmt::format("matrix.{}", workload_key),
+           mx.framework.size() == 1
+               ? fmt::format("\"{}\" is not a workload of the {} worker; {}", w, fw,
+                             AllowedValues(w, workers.Of(fw).workloads))
+               : fmt::format("\"{}\" is not offered by {}", w, Join(mx.framework, " or ")));
+  }
+  // A (model, workload) pair no worker runs is skipped (plan/expand.cc); a model that runs none of
+  // the matrix's workloads would leave no cell of its own.
+  for (const auto& model : mx.model) {
+    bool runs = std::any_of(mx.framework.begin(), mx.framework.end(), [&](const auto& fw) {
+      return std::any_of(mx.workload.begin(), mx.workload.end(),
+                         [&](const auto& wl) { return workers.Of(fw).Runs(model, wl); });
+    });
+    if (!runs) {
+      p.Fail(m->get("model"), "matrix.model",
+             fmt::format("\"{}\" runs none of the workloads {} on {}", model,
+                         Join(mx.workload, ", "), Join(mx.framework, " or ")));
     }
   }
   mx.layout = ParseNames(p, *m, "layout", kLayouts, "a layout", {"default"});
@@ -814,6 +854,7 @@ Experiment ParseExperiment(const std::string& text, const std::string& path,
   ParseSlurm(p, root, e);
   ParseMatrix(p, workers, root, e);
   ParseTraining(p, workers, root, e);
+  ParseGeneration(p, root, e);
   for (const auto& fw : e.matrix.framework) {
     WorkerCapabilities caps = workers.Of(fw);
     caps.worker = fw;  // the registry's name: a user entry may run a worker that calls itself otherwise

@@ -1,6 +1,7 @@
 // What a repetition measured, by workload: the part of a result that differs between workloads.
 // Inference times calls of the model, training times optimizer steps (and, with a dataset, trains
-// whole epochs and scores them); the generation workload will carry per-token traces. Each
+// whole epochs and scores them), generation times whole generates and keeps each one's prefill
+// and decode-step times. Each
 // workload's payload is one alternative of `Measurement`; adding one is a local change: a struct
 // here, its case in EmptyMeasurement, the code that fills it in run/, and the function that writes
 // it in store/measurement.cc (std::visit makes a missing case a compile error).
@@ -51,7 +52,17 @@ struct TrainingMeasurement {
   std::vector<EpochResult> epochs;  // empty without a dataset
 };
 
-using Measurement = std::variant<InferenceMeasurement, TrainingMeasurement>;
+// One sample is one greedy generate (a prefill, then new_tokens - 1 decode steps, each synced);
+// beside it, per sample in the same order (warm-up included), the worker's trace of that call:
+// the prefill's ns, which is the time to first token, and each decode step's ns, the time per
+// output token after it (docs/protocol.md, "Generation").
+struct GenerationMeasurement {
+  TimedSeries calls;
+  std::vector<int64_t> prefill_ns;
+  std::vector<std::vector<int64_t>> decode_ns;
+};
+
+using Measurement = std::variant<InferenceMeasurement, TrainingMeasurement, GenerationMeasurement>;
 
 // The payload a cell of this workload fills in (plan/axes.cc names the workloads).
 Measurement EmptyMeasurement(std::string_view workload);

@@ -29,6 +29,7 @@ std::string EnergySourceName(EnergySource s) {
 
 Measurement EmptyMeasurement(std::string_view workload) {
   if (workload == "training") return TrainingMeasurement{};
+  if (workload == "generation") return GenerationMeasurement{};
   return InferenceMeasurement{};
 }
 
@@ -38,6 +39,7 @@ TimedSeries* SeriesOf(Measurement& m) {
         using T = std::decay_t<decltype(p)>;
         if constexpr (std::is_same_v<T, InferenceMeasurement>) return &p.calls;
         if constexpr (std::is_same_v<T, TrainingMeasurement>) return &p.steps;
+        if constexpr (std::is_same_v<T, GenerationMeasurement>) return &p.calls;
       },
       m);
 }

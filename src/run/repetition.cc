@@ -201,6 +201,11 @@ class Session {
     series_.wall_ns.insert(series_.wall_ns.end(), reply->wall_ns.begin(), reply->wall_ns.end());
     series_.chunk_idx.insert(series_.chunk_idx.end(), reply->wall_ns.size(), chunk_);
     ++chunk_;
+    if (auto* g = std::get_if<result::GenerationMeasurement>(&r_.measurement)) {
+      // One trace per call, aligned with the samples (generation never blocks: Calibrate).
+      g->prefill_ns.insert(g->prefill_ns.end(), reply->prefill_ns.begin(), reply->prefill_ns.end());
+      g->decode_ns.insert(g->decode_ns.end(), reply->decode_ns.begin(), reply->decode_ns.end());
+    }
     std::vector<int64_t> sorted = reply->wall_ns;
     std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
     estimate_ns_ = static_cast<double>(sorted[sorted.size() / 2]);
@@ -236,6 +241,9 @@ class Session {
   void Calibrate() {
     int64_t overhead = std::max(r_.timer_overhead_ns.value_or(0), r_.sync_overhead_ns.value_or(0));
     if (estimate_ns_ <= 0 && series_.wall_ns.empty()) return;
+    // A generate takes a prefill and decode steps, each synced: never near the harness overhead,
+    // and its traces are per call, so it is never timed in blocks.
+    if (std::holds_alternative<result::GenerationMeasurement>(r_.measurement)) return;
     block_ = BlockSize(estimate_ns_, overhead);
     series_.block_iterations = block_;
     series_.near_overhead = NearOverhead(estimate_ns_, overhead);

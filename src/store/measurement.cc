@@ -46,6 +46,12 @@ void Insert(Db& db, int64_t repetition_id, const result::TrainingMeasurement& m)
   }
 }
 
+// The samples, each one whole generate. The per-call traces (prefill and decode-step times) are
+// not stored yet: they need their own table.
+void Insert(Db& db, int64_t repetition_id, const result::GenerationMeasurement& m) {
+  InsertSeries(db, repetition_id, m.calls);
+}
+
 }  // namespace
 
 void InsertMeasurement(Db& db, int64_t repetition_id, const result::Measurement& m) {

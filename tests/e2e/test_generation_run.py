@@ -1,0 +1,62 @@
+"""The generation workload through `dlbench run` with the synthetic worker (no framework): the
+matrix's workload axis and its [generation] table, cells planned only for (model, workload) pairs
+a worker runs, every repetition measured as whole generates; and the [generation] input errors,
+one line each naming the file, the line and the field."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from conftest import Dlbench
+
+HEAD = '[experiment]\nname = "gen"\nrepetitions = 1\ntimeout_s = 30\n'
+MATRIX = '[matrix]\nframework = "synthetic"\nmodel = "synthetic"\nbatch = 2\n'
+SAMPLING = "[sampling]\nmin_iterations = 5\nmin_time_s = 0.01\nmax_time_s = 1\nwindow_min_time_s = 0\n"
+OPTIONS = '[options]\nlatency = { distribution = "constant", value_ns = 100000 }\n'
+
+
+def test_a_generation_cell_runs_and_is_stored(dlbench: Dlbench) -> None:
+    text = (HEAD + MATRIX + 'workload = ["inference", "generation"]\n' + SAMPLING + OPTIONS
+            + "[generation]\nprompt_tokens = 8\nnew_tokens = 4\n")
+    dlbench.write("g.toml", text)
+    r = dlbench("run", "g.toml", "--db", "g.db")
+    assert r.code == 0, r.err + r.out
+    db = sqlite3.connect(dlbench.workdir / "g.db")
+    cells = db.execute("SELECT mode, status, config_json FROM cells ORDER BY cell_idx").fetchall()
+    assert [(mode, status) for mode, status, _ in cells] == [("inference", "ok"), ("generation", "ok")]
+    options = json.loads(cells[1][2])["options"]
+    assert options["prompt_tokens"] == 8 and options["new_tokens"] == 4
+    assert "prompt_tokens" not in json.loads(cells[0][2])["options"]
+    # A generate spins once for the prefill and once per decode step: 4 spins of 100 us.
+    (median,) = db.execute(
+        "SELECT median_ns FROM repetitions r JOIN cells c USING (cell_id) WHERE c.mode = 'generation'"
+    ).fetchone()
+    assert median >= 400_000
+
+
+def error_of(dlbench: Dlbench, text: str) -> str:
+    dlbench.write("bad.toml", text)
+    r = dlbench("run", "bad.toml", "--dry-run")
+    assert r.code == 2, r.out + r.err
+    assert len(r.err.strip().splitlines()) == 1
+    return r.err.strip()
+
+
+def test_generation_input_errors(dlbench: Dlbench) -> None:
+    gen = HEAD + MATRIX + 'workload = "generation"\n'
+    assert error_of(dlbench, gen + "[generation]\nprompt_tokens = 0\n").endswith(
+        "bad.toml:11: generation.prompt_tokens: 0 is out of range; allowed: integers from 1 to 1048576"
+    )
+    assert error_of(dlbench, gen + "[generation]\nnew_tokenz = 3\n").endswith(
+        'bad.toml:11: generation.new_tokenz: unknown key "new_tokenz" in [generation]; allowed: '
+        'prompt_tokens, new_tokens (did you mean "new_tokens"?)'
+    )
+    assert error_of(dlbench, HEAD + MATRIX + "[generation]\nnew_tokens = 3\n").endswith(
+        'bad.toml:9: generation: the matrix has no generation cells (matrix.workload = '
+        '["generation"]); [generation] applies only to them'
+    )
+    torch = HEAD + '[matrix]\nframework = "torch"\nmodel = "resnet18"\nworkload = "generation"\n'
+    assert error_of(dlbench, torch).endswith(
+        'bad.toml:7: matrix.model: "resnet18" runs none of the workloads generation on torch'
+    )
