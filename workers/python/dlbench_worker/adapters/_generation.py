@@ -100,6 +100,26 @@ class GenerationAdapter(Adapter):
         self._prefill_ns, self._decode_ns = [], []
         return trace
 
+    def decoder_load_reply(
+        self, config: Any, settings: dict[str, Any], load_s: float, compile_s: float | None,
+        first_call_s: float, out: Any,
+    ) -> dict[str, Any]:
+        """The load reply of a Llama decoder engine: the same keys, counted the same way, in every
+        framework."""
+        from dlbench_worker.models import llama
+
+        assert self.lengths is not None
+        return {
+            "parameters": llama.parameter_count(config),
+            "flops_per_sample": llama.generation_flops(config, self.lengths),
+            "load_s": load_s,
+            "compile_s": compile_s,
+            "first_call_s": first_call_s,
+            "sync_overhead_ns": self.measure_sync_overhead_ns(out),
+            "settings": settings,
+            "peak_device_bytes": self.peak_device_bytes(),
+        }
+
     def settings(self, max_len: int, kv_cache: str, vocab_size: int | None) -> dict[str, Any]:
         """The generation keys every generation load reports (vocab_size: the decoder's, which
         validate's token inputs need; None for the synthetic model)."""

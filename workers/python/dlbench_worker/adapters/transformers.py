@@ -87,16 +87,7 @@ class TransformersAdapter(_generation.GenerationAdapter):
             "compile": False,
             **self.settings(max_len, "dynamic", config.vocab_size),
         }
-        return {
-            "parameters": llama.parameter_count(config),
-            "flops_per_sample": llama.generation_flops(config, generation),
-            "load_s": load_s,
-            "compile_s": compile_s,
-            "first_call_s": first_call_s,
-            "sync_overhead_ns": self.measure_sync_overhead_ns(out),
-            "settings": settings,
-            "peak_device_bytes": self.peak_device_bytes(),
-        }
+        return self.decoder_load_reply(config, settings, load_s, compile_s, first_call_s, out)
 
     def sync(self, out: Any) -> None:
         if self._device.type == "cuda":
