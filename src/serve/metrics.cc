@@ -93,6 +93,7 @@ LoadMetrics Summarize(std::span<const RequestTrace> traces, const Slo& slo, bool
   std::map<std::string, int64_t> failures, sources;
   std::vector<double> ttft_due, ttft_sent, tpot, itl, e2e, delay;
   std::vector<int64_t> sends;
+  int64_t finished_in_window = 0;
   for (const RequestTrace& t : traces) {
     if (t.warmup) continue;
     ++out.measured;
@@ -111,20 +112,16 @@ LoadMetrics Summarize(std::span<const RequestTrace> traces, const Slo& slo, bool
     }
     end_ns = std::max(end_ns, t.done_ns);
     const RequestMetrics m = MetricsOf(t);
+    if (t.done_ns >= start_ns) {
+      ++finished_in_window;
+      if (MeetsSlo(m, slo)) ++out.met_slo;
+    }
     if (m.ttft_due_s) ttft_due.push_back(*m.ttft_due_s);
     if (m.ttft_sent_s) ttft_sent.push_back(*m.ttft_sent_s);
     if (m.tpot_s) tpot.push_back(*m.tpot_s);
     if (m.e2e_s) e2e.push_back(*m.e2e_s);
     const std::vector<double> l = InterTokenLatencies(t);
     itl.insert(itl.end(), l.begin(), l.end());
-  }
-  for (const RequestTrace& t : traces) {
-    if (t.warmup || !t.ok() || t.done_ns < start_ns) continue;
-    if (MeetsSlo(MetricsOf(t), slo)) ++out.met_slo;
-  }
-  int64_t finished_in_window = 0;
-  for (const RequestTrace& t : traces) {
-    if (!t.warmup && t.ok() && t.done_ns >= start_ns) ++finished_in_window;
   }
   out.failures.assign(failures.begin(), failures.end());
   for (const auto& [source, count] : sources) {
