@@ -115,7 +115,7 @@ struct Row {
 };
 
 std::string Value(double v, const std::string& metric) {
-  if (metric == "latency") return FormatNs(v);
+  if (IsTimeMetric(metric)) return FormatNs(v);
   if (metric == "memory") return FormatBytes(v);
   if (metric == "energy") return fmt::format("{:.4g} J", v);
   return fmt::format("{:.4g}/s", v);
@@ -304,7 +304,7 @@ void AddCheckCommand(CLI::App& app, ExitCode& result) {
       ->capture_default_str();
   cmd->add_option("--alpha", o->alpha, "significance level, Holm-adjusted across the cells")
       ->capture_default_str()->check(CLI::Range(1e-6, 0.5));
-  cmd->add_option("--metric", o->metric, "latency, throughput, memory, energy")->capture_default_str();
+  cmd->add_option("--metric", o->metric, "latency, throughput, memory, energy, ttft, tpot")->capture_default_str();
   cmd->add_option("--format", o->format, "text, markdown (for a pull-request comment) or json")
       ->capture_default_str();
   cmd->callback([o, &result] { result = Check(*o); });

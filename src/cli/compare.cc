@@ -75,7 +75,7 @@ std::pair<std::optional<double>, std::optional<double>> Variation(const analysis
 std::string Pct(const std::optional<double>& v) { return v ? fmt::format("{:.2f}%", *v * 100) : "-"; }
 
 std::string Value(double v, const std::string& metric) {
-  if (metric == "latency") return FormatNs(v);
+  if (IsTimeMetric(metric)) return FormatNs(v);
   if (metric == "memory") return FormatBytes(v);
   if (metric == "energy") return fmt::format("{:.4g} J", v);
   return fmt::format("{:.4g}/s", v);
@@ -206,7 +206,7 @@ void AddCompareCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--db", o->db, "SQLite database")->capture_default_str();
   cmd->add_option("--by", o->by, "axis that differs: framework, precision, variant, environment, layout, batch, profile, run")
       ->capture_default_str();
-  cmd->add_option("--metric", o->metric, "latency, throughput, memory, energy (J per sample over energy windows)")
+  cmd->add_option("--metric", o->metric, "latency, throughput, memory, energy (J per sample over energy windows), ttft or tpot (generation: time to first token, time per output token, per request)")
       ->capture_default_str();
   cmd->add_option("--alpha", o->compare.alpha, "significance level")->capture_default_str()->check(CLI::Range(1e-6, 0.5));
   cmd->add_option("--threshold", o->compare.threshold, "practical-equivalence band, as a fraction")

@@ -4,17 +4,20 @@
 
 #include "analysis/verdict.h"
 #include "cli/common.h"
+#include "cli/generation.h"
 #include "report/summary.h"
 
 namespace dlb::cli {
 
 const std::vector<std::string>& ComparisonMetrics() {
-  static const std::vector<std::string> metrics = {"latency", "throughput", "memory", "energy"};
+  static const std::vector<std::string> metrics = {"latency", "throughput", "memory", "energy", "ttft",
+                                                   "tpot"};
   return metrics;
 }
 
 std::vector<std::vector<double>> MetricGroups(store::Db& db, const store::CellRow& c,
                                               const std::string& metric) {
+  if (metric == "ttft" || metric == "tpot") return GenerationGroups(db, c, metric);
   std::vector<std::vector<double>> groups;
   for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
     if (r.status != "ok") continue;
@@ -115,7 +118,11 @@ std::string VerdictSentences(const Comparisons& c) {
 }
 
 std::string BetterWord(const std::string& metric) {
-  return metric == "latency" || metric == "throughput" ? "faster" : "lower";
+  return IsTimeMetric(metric) || metric == "throughput" ? "faster" : "lower";
+}
+
+bool IsTimeMetric(const std::string& metric) {
+  return metric == "latency" || metric == "ttft" || metric == "tpot";
 }
 
 }  // namespace dlb::cli

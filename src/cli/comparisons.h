@@ -14,8 +14,12 @@
 namespace dlb::cli {
 
 // latency (ns per iteration, lower is better), throughput (samples/s), memory (peak RSS bytes per
-// repetition), energy (joules per sample, one value per energy window).
+// repetition), energy (joules per sample, one value per energy window), and for generation cells
+// ttft and tpot (ns per measured request, from the stored traces: cli/generation.h).
 const std::vector<std::string>& ComparisonMetrics();
+
+// latency, ttft and tpot: values in ns, shown as durations, lower is better.
+bool IsTimeMetric(const std::string& metric);
 
 // Stein's first stage of a cell (analysis::RepetitionRatio), when its run chose repetitions by a
 // two-stage design: the run, its comparison axis, and the first stage's size, set only when all of

@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/comparisons.h"
+#include "cli/generation.h"
 #include "plan/expand.h"
 #include "plan/parse.h"
 #include "probe/contention.h"
@@ -333,6 +334,7 @@ ExitCode RunCommand(const RunOptions& o) {
   std::fputs(VerdictBlock(store.db(), run_id, experiment.compare_by).c_str(), stdout);
   std::fputs(report::CellTable(cells).c_str(), stdout);
   if (auto d = report::DatasetTable(cells); !d.empty()) std::printf("\n%s", d.c_str());
+  if (auto g = GenerationTable(store.db(), cells); !g.empty()) std::printf("\n%s", g.c_str());
   if (auto v = report::ValidationSummary(store::GetValidations(store.db(), run_id)); !v.empty()) {
     std::printf("\n");
     std::fputs(v.c_str(), stdout);

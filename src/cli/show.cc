@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/comparisons.h"
+#include "cli/generation.h"
 #include "report/summary.h"
 #include "store/query.h"
 #include "store/store.h"
@@ -167,6 +168,7 @@ ExitCode Show(const ShowOptions& o) {
   }
   Print("{}", report::CellTable(cells));
   if (auto d = report::DatasetTable(cells); !d.empty()) Print("\n{}", d);
+  if (auto g = GenerationTable(store.db(), cells); !g.empty()) Print("\n{}", g);
   if (auto v = report::ValidationSummary(store::GetValidations(store.db(), run_id)); !v.empty()) {
     Print("\n{}", v);
   }

@@ -28,6 +28,9 @@ std::string Seconds(const std::optional<double>& v) {
   return v ? fmt::format("{:.3g}", *v) : "-";
 }
 
+
+}  // namespace
+
 std::string CellName(const store::CellRow& c) {
   std::string s = fmt::format("{} {} bs{} {} {}", c.framework, c.model, c.batch, c.precision, c.device);
   if (!c.profile.empty()) s += " {" + c.profile + "}";
@@ -36,8 +39,6 @@ std::string CellName(const store::CellRow& c) {
   if (c.environment != "native") s += " @" + c.environment;
   return s;
 }
-
-}  // namespace
 
 std::string PrecisionLabel(const std::string& precision, const std::string& profile) {
   return profile.empty() ? precision : precision + " {" + profile + "}";

@@ -12,6 +12,10 @@ namespace dlb::report {
 
 std::string CellTable(const std::vector<store::CellRow>& cells);
 
+// "torch resnet50 bs8 fp32 cpu", then the profile, layout, variant and environment where not the
+// defaults: the first column of every per-cell table.
+std::string CellName(const store::CellRow& c);
+
 // "fp32", or "fp32 {fp32-strict}" when a numeric profile set the precision: the precision column of
 // every table that compares cells, so rows of different profiles never look alike.
 std::string PrecisionLabel(const std::string& precision, const std::string& profile);

@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "result/request_trace.h"
+
 namespace dlb::result {
 
 // The adaptive sampler's output: per-iteration times in arrival order, the first warmup_count of
@@ -53,13 +55,13 @@ struct TrainingMeasurement {
 };
 
 // One sample is one greedy generate (a prefill, then new_tokens - 1 decode steps, each synced);
-// beside it, per sample in the same order (warm-up included), the worker's trace of that call:
-// the prefill's ns, which is the time to first token, and each decode step's ns, the time per
-// output token after it (docs/protocol.md, "Generation").
+// beside it, per sample in the same order (warm-up included), the worker's trace of that call as a
+// request trace: sent at 0, the prefill's end as the first token's arrival (the time to first
+// token), then one chunk of one token per decode step (docs/protocol.md, "Generation"). The
+// serving metrics (serve/metrics.h) apply to it unchanged.
 struct GenerationMeasurement {
   TimedSeries calls;
-  std::vector<int64_t> prefill_ns;
-  std::vector<std::vector<int64_t>> decode_ns;
+  std::vector<RequestTrace> requests;
 };
 
 using Measurement = std::variant<InferenceMeasurement, TrainingMeasurement, GenerationMeasurement>;

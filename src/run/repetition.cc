@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <variant>
 
 #include "plan/profile.h"
@@ -41,6 +42,34 @@ bool IsRelevantVariable(std::string_view name) {
                                     "TRITON_", "LD_PRELOAD", "LD_LIBRARY_PATH"};
   return std::any_of(std::begin(kPrefixes), std::end(kPrefixes),
                      [&](const char* p) { return StartsWith(name, p); });
+}
+
+// One generate call of an in-process engine as a request trace (result/measurement.h): sent at 0,
+// its first token at the prefill's end, then one token per sequence at the end of each decode step.
+result::RequestTrace CallTrace(int64_t index, int64_t prefill_ns, const std::vector<int64_t>& decode_ns,
+                               int64_t prompt_tokens) {
+  result::RequestTrace t;
+  t.index = index;
+  t.input_tokens = prompt_tokens;
+  t.output_tokens_requested = static_cast<int64_t>(decode_ns.size()) + 1;
+  t.token_source = result::kTokensFromEngine;
+  t.chunks.reserve(decode_ns.size() + 1);
+  int64_t at = prefill_ns;
+  t.chunks.push_back({at, 1});
+  for (int64_t step : decode_ns) {
+    at += step;
+    t.chunks.push_back({at, 1});
+  }
+  t.done_ns = at;
+  return t;
+}
+
+// The cell's prompt length (options.prompt_tokens of a generation cell), -1 when it has none.
+int64_t PromptTokens(const plan::Cell& cell) {
+  const auto j = nlohmann::json::parse(cell.options_json, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.contains("prompt_tokens") && j["prompt_tokens"].is_number_integer()
+             ? j["prompt_tokens"].get<int64_t>()
+             : -1;
 }
 
 // Runs the protocol conversation for one repetition and fills in the result as it goes.
@@ -203,8 +232,11 @@ class Session {
     ++chunk_;
     if (auto* g = std::get_if<result::GenerationMeasurement>(&r_.measurement)) {
       // One trace per call, aligned with the samples (generation never blocks: Calibrate).
-      g->prefill_ns.insert(g->prefill_ns.end(), reply->prefill_ns.begin(), reply->prefill_ns.end());
-      g->decode_ns.insert(g->decode_ns.end(), reply->decode_ns.begin(), reply->decode_ns.end());
+      const int64_t prompt_tokens = PromptTokens(cell_);
+      for (size_t i = 0; i < reply->prefill_ns.size(); ++i) {
+        g->requests.push_back(CallTrace(static_cast<int64_t>(g->requests.size()), reply->prefill_ns[i],
+                                        reply->decode_ns[i], prompt_tokens));
+      }
     }
     std::vector<int64_t> sorted = reply->wall_ns;
     std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());

@@ -8,12 +8,6 @@
 
 namespace dlb::serve {
 
-int64_t RequestTrace::OutputTokens() const {
-  int64_t n = 0;
-  for (const Chunk& c : chunks) n += c.tokens;
-  return n;
-}
-
 namespace {
 constexpr double kNs = 1e-9;
 }

@@ -63,6 +63,20 @@ void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
   }
 }
 
+nlohmann::ordered_json RequestsJson(std::span<const result::RequestTrace> requests) {
+  ordered_json out = ordered_json::array();
+  for (const auto& t : requests) {
+    ordered_json chunks = ordered_json::array();
+    for (const auto& c : t.chunks) chunks.push_back({c.arrival_ns, c.tokens});
+    out.push_back({{"index", t.index}, {"warmup", t.warmup}, {"status", t.status}, {"error", t.error},
+                   {"input_tokens", t.input_tokens}, {"output_tokens_requested", t.output_tokens_requested},
+                   {"output_tokens", t.OutputTokens()}, {"usage_output_tokens", t.usage_output_tokens},
+                   {"usage_input_tokens", t.usage_input_tokens}, {"token_source", t.token_source},
+                   {"due_ns", t.due_ns}, {"sent_ns", t.sent_ns}, {"done_ns", t.done_ns}, {"chunks", chunks}});
+  }
+  return out;
+}
+
 void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
   RunRow run = GetRun(db, run_id);
   ordered_json j;
@@ -190,6 +204,9 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
           warm += s.is_warmup;
         }
         rj["samples"] = {{"warmup_count", warm}, {"chunk_idx", chunk}, {"wall_ns", wall}};
+        if (c.workload == "generation") {
+          rj["requests"] = RequestsJson(GetRequests(db, r.repetition_id, /*with_warmup=*/true));
+        }
       }
       reps.push_back(std::move(rj));
     }

@@ -4,13 +4,20 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <ostream>
+#include <span>
 
+#include "result/request_trace.h"
 #include "store/db.h"
 
 namespace dlb::store {
 
 void ExportCsv(Db& db, int64_t run_id, std::ostream& out);
 void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out);
+
+// Request traces as JSON, one object per request with its chunks as [arrival_ns, tokens] pairs:
+// the shape of a generation repetition's "requests" in the export and of `dlbench load --json`.
+nlohmann::ordered_json RequestsJson(std::span<const result::RequestTrace> requests);
 
 }  // namespace dlb::store

@@ -31,6 +31,38 @@ void InsertSeries(Db& db, int64_t repetition_id, const result::TimedSeries& t) {
   }
 }
 
+}  // namespace
+
+void InsertRequests(Db& db, int64_t repetition_id, std::span<const result::RequestTrace> requests,
+                    const std::vector<bool>& warmup) {
+  Stmt r = db.Prepare(
+      "INSERT INTO requests (repetition_id, request_idx, is_warmup, status, error, input_tokens, "
+      "output_tokens_requested, due_ns, sent_ns, done_ns, token_source, usage_output_tokens, "
+      "usage_input_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  Stmt c = db.Prepare(
+      "INSERT INTO token_chunks (repetition_id, request_idx, chunk_idx, arrival_ns, tokens) "
+      "VALUES (?, ?, ?, ?, ?)");
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const result::RequestTrace& t = requests[i];
+    Binder(r) << repetition_id << t.index << static_cast<int64_t>(i < warmup.size() ? warmup[i] : t.warmup)
+              << t.status << (t.error.empty() ? std::nullopt : std::optional<std::string>(t.error))
+              << t.input_tokens << t.output_tokens_requested << t.due_ns << t.sent_ns << t.done_ns
+              << t.token_source << t.usage_output_tokens << t.usage_input_tokens;
+    r.Run();
+    for (size_t k = 0; k < t.chunks.size(); ++k) {
+      c.Bind(1, repetition_id);
+      c.Bind(2, t.index);
+      c.Bind(3, static_cast<int64_t>(k));
+      c.Bind(4, t.chunks[k].arrival_ns);
+      c.Bind(5, static_cast<int64_t>(t.chunks[k].tokens));
+      c.Step();
+      c.Reset();
+    }
+  }
+}
+
+namespace {
+
 void Insert(Db& db, int64_t repetition_id, const result::InferenceMeasurement& m) {
   InsertSeries(db, repetition_id, m.calls);
 }
@@ -46,10 +78,12 @@ void Insert(Db& db, int64_t repetition_id, const result::TrainingMeasurement& m)
   }
 }
 
-// The samples, each one whole generate. The per-call traces (prefill and decode-step times) are
-// not stored yet: they need their own table.
+// The samples, each one whole generate, and each call's trace: request i is sample i, warm-up alike.
 void Insert(Db& db, int64_t repetition_id, const result::GenerationMeasurement& m) {
   InsertSeries(db, repetition_id, m.calls);
+  std::vector<bool> warmup(m.requests.size());
+  for (size_t i = 0; i < warmup.size(); ++i) warmup[i] = static_cast<int64_t>(i) < m.calls.warmup_count;
+  InsertRequests(db, repetition_id, m.requests, warmup);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "store/query.h"
+#include "store/schema.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -109,7 +110,7 @@ int64_t CopyRun(Db& src, Db& dst, const Candidate& c) {
   for (auto [old_cell, new_cell] : CopyRows(src, dst, "cells", "cell_id", "run_id", c.run.run_id, run_id)) {
     for (auto [old_rep, new_rep] :
          CopyRows(src, dst, "repetitions", "repetition_id", "cell_id", old_cell, new_cell)) {
-      for (std::string_view t : {"samples", "telemetry", "energy_windows", "training_epochs"}) {
+      for (std::string_view t : kRepetitionTables) {
         CopyRows(src, dst, t, "", "repetition_id", old_rep, new_rep);
       }
     }

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <unordered_map>
 
 #include "stats/descriptive.h"
 #include "store/store.h"
@@ -393,6 +394,45 @@ std::vector<result::EpochResult> GetTrainingEpochs(Db& db, int64_t repetition_id
   while (s.Step()) {
     out.push_back({.epoch_idx = s.Int(0), .epoch_ns = s.Int(1), .train_loss = s.Double(2),
                    .accuracy = s.Double(3)});
+  }
+  return out;
+}
+
+std::vector<result::RequestTrace> GetRequests(Db& db, int64_t repetition_id, bool with_warmup) {
+  Stmt s = db.Prepare(
+      "SELECT request_idx, is_warmup, status, error, input_tokens, output_tokens_requested, due_ns, "
+      "sent_ns, done_ns, token_source, usage_output_tokens, usage_input_tokens FROM requests "
+      "WHERE repetition_id = ? AND (? OR is_warmup = 0) ORDER BY request_idx");
+  s.Bind(1, repetition_id);
+  s.Bind(2, static_cast<int64_t>(with_warmup));
+  std::vector<result::RequestTrace> out;
+  std::unordered_map<int64_t, size_t> at;
+  while (s.Step()) {
+    result::RequestTrace t;
+    int i = 0;
+    t.index = s.Int(i++);
+    t.warmup = s.Int(i++) != 0;
+    t.status = s.Text(i++);
+    t.error = s.OptText(i++).value_or("");
+    t.input_tokens = s.Int(i++);
+    t.output_tokens_requested = s.Int(i++);
+    t.due_ns = s.Int(i++);
+    t.sent_ns = s.Int(i++);
+    t.done_ns = s.Int(i++);
+    t.token_source = s.Text(i++);
+    t.usage_output_tokens = s.Int(i++);
+    t.usage_input_tokens = s.Int(i++);
+    at[t.index] = out.size();
+    out.push_back(std::move(t));
+  }
+  Stmt c = db.Prepare(
+      "SELECT request_idx, arrival_ns, tokens FROM token_chunks WHERE repetition_id = ? "
+      "ORDER BY request_idx, chunk_idx");
+  c.Bind(1, repetition_id);
+  while (c.Step()) {
+    auto it = at.find(c.Int(0));
+    if (it == at.end()) continue;  // a warm-up request's chunks, left out
+    out[it->second].chunks.push_back({c.Int(1), static_cast<int32_t>(c.Int(2))});
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "result/request_trace.h"
 #include "store/db.h"
 
 namespace dlb::store {
@@ -152,6 +153,10 @@ result::History GetHistory(Db& db, const std::string& host, const plan::Plan& pl
 std::vector<CellRow> GetCells(Db& db, int64_t run_id);
 std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id);
 std::vector<SampleRow> GetSamples(Db& db, int64_t repetition_id);
+
+// A repetition's request traces (generation: one per generate call, or per HTTP request of a load),
+// in request order, each with its chunks; the warm-up requests only when asked for.
+std::vector<result::RequestTrace> GetRequests(Db& db, int64_t repetition_id, bool with_warmup = false);
 std::vector<TelemetryRow> GetTelemetry(Db& db, int64_t repetition_id);
 std::vector<EnergyWindowRow> GetEnergyWindows(Db& db, int64_t repetition_id);
 // A training repetition's epochs over its dataset, in order (none without a dataset).

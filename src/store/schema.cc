@@ -253,6 +253,36 @@ ALTER TABLE validations ADD COLUMN running_stats_err REAL;  -- the same over Bat
 ALTER TABLE validations ADD COLUMN loss_tolerance REAL;     -- the later steps' (the first step's is in the reason)
 ALTER TABLE validations ADD COLUMN weights_tolerance REAL;
 )sql",
+    // 7 -> 8: generation's raw timings (docs/storage.md, "Generation traces"). One row per timed
+    // request, a generate call of an in-process engine (request_idx is then its iter_idx in
+    // samples) or an HTTP request of a load, and one row per piece of its stream that carried
+    // tokens, with how many. Every generation metric is derived from these.
+    R"sql(
+CREATE TABLE requests (
+  repetition_id  INTEGER NOT NULL REFERENCES repetitions(repetition_id) ON DELETE CASCADE,
+  request_idx    INTEGER NOT NULL,  -- 0-based, warm-up first
+  is_warmup      INTEGER NOT NULL,
+  status         TEXT NOT NULL,     -- ok, or a failure kind (http_429, truncated, timeout, ...)
+  error          TEXT,              -- the failure's detail
+  input_tokens   INTEGER NOT NULL,  -- -1 unknown
+  output_tokens_requested INTEGER NOT NULL,
+  due_ns         INTEGER NOT NULL,  -- when the schedule wanted it sent
+  sent_ns        INTEGER NOT NULL,
+  done_ns        INTEGER NOT NULL,
+  token_source   TEXT NOT NULL,     -- engine, logprobs, usage or chunks
+  usage_output_tokens INTEGER NOT NULL,  -- the server's count, -1 none
+  usage_input_tokens  INTEGER NOT NULL,
+  PRIMARY KEY (repetition_id, request_idx)
+);
+CREATE TABLE token_chunks (
+  repetition_id  INTEGER NOT NULL REFERENCES repetitions(repetition_id) ON DELETE CASCADE,
+  request_idx    INTEGER NOT NULL,
+  chunk_idx      INTEGER NOT NULL,  -- 0-based in stream order
+  arrival_ns     INTEGER NOT NULL,
+  tokens         INTEGER NOT NULL,  -- tokens the chunk carried
+  PRIMARY KEY (repetition_id, request_idx, chunk_idx)
+);
+)sql",
 };
 
 }  // namespace

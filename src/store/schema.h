@@ -7,7 +7,12 @@
 
 namespace dlb::store {
 
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
+
+// The tables that hold one repetition's rows (keyed by repetition_id), besides repetitions itself:
+// what a merge copies and what deleting a repetition removes.
+inline constexpr const char* kRepetitionTables[] = {"samples",         "telemetry", "energy_windows",
+                                                    "training_epochs", "requests",  "token_chunks"};
 
 int SchemaVersion(Db& db);
 

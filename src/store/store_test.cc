@@ -174,6 +174,46 @@ TEST_F(StoreTest, StoresATrainingPayloadsStepSeries) {
   EXPECT_EQ(GetSamples(s.db(), reps[0].repetition_id).size(), 4u);
 }
 
+// A generation repetition's traces land in requests and token_chunks, one request per sample with
+// the samples' warm-up split, and come back whole; the JSON export with samples carries them.
+TEST_F(StoreTest, StoresGenerationTracesPerSample) {
+  Store s = Store::Open(path_);
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
+  result::RepetitionResult r = Rep(0, 0, {}, 0);
+  result::GenerationMeasurement g;
+  g.calls.wall_ns = {900, 400, 410};
+  g.calls.chunk_idx = {0, 1, 1};
+  g.calls.warmup_count = 1;
+  for (int64_t i = 0; i < 3; ++i) {
+    result::RequestTrace t;
+    t.index = i;
+    t.input_tokens = 8;
+    t.output_tokens_requested = 3;
+    t.token_source = result::kTokensFromEngine;
+    t.chunks = {{100 + i, 1}, {200 + i, 1}, {300 + i, 2}};
+    t.done_ns = 300 + i;
+    g.requests.push_back(t);
+  }
+  r.measurement = g;
+  Add(s, run, plan_.cells[0], r);
+  const int64_t rep = GetRepetitions(s.db(), GetCells(s.db(), run)[0].cell_id)[0].repetition_id;
+  const auto measured = GetRequests(s.db(), rep);
+  ASSERT_EQ(measured.size(), 2u);  // the warm-up call is left out
+  EXPECT_EQ(measured[0].index, 1);
+  EXPECT_FALSE(measured[0].warmup);
+  EXPECT_EQ(measured[1].chunks, (std::vector<result::Chunk>{{102, 1}, {202, 1}, {302, 2}}));
+  EXPECT_EQ(measured[1].OutputTokens(), 4);
+  EXPECT_EQ(measured[1].token_source, "engine");
+  EXPECT_EQ(measured[1].input_tokens, 8);
+  const auto all = GetRequests(s.db(), rep, /*with_warmup=*/true);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_TRUE(all[0].warmup);
+  EXPECT_EQ(all[0].chunks.size(), 3u);
+  std::ostringstream js;
+  ExportJson(s.db(), run, /*with_samples=*/false, js);
+  EXPECT_FALSE(nlohmann::json::parse(js.str())["cells"][0]["repetitions"][0].contains("requests"));
+}
+
 // A training repetition with a dataset: its epochs land in training_epochs, the cell's two
 // figures in the cell, and export carries both.
 TEST_F(StoreTest, StoresADatasetsEpochsAndTheCellsFigures) {

@@ -35,6 +35,47 @@ def test_a_generation_cell_runs_and_is_stored(dlbench: Dlbench) -> None:
     assert median >= 400_000
 
 
+def test_generation_traces_are_stored_shown_exported_and_compared(dlbench: Dlbench) -> None:
+    """Every generate's trace (prefill, then one chunk per decode step) is stored beside its sample;
+    show derives TTFT, TPOT and ITL from the traces, export --samples carries them, and compare
+    --metric ttft|tpot compares cells over repetitions. Two variants differ only in the synthetic
+    worker's latency, so the slower one must lose on both metrics."""
+    text = (HEAD.replace("repetitions = 1", "repetitions = 2") + MATRIX + 'workload = "generation"\n'
+            + SAMPLING + "[generation]\nprompt_tokens = 8\nnew_tokens = 4\n"
+            + '[variants.fast]\noptions = { latency = { distribution = "constant", value_ns = 100000 } }\n'
+            + '[variants.slow]\noptions = { latency = { distribution = "constant", value_ns = 400000 } }\n')
+    dlbench.write("g.toml", text)
+    r = dlbench("run", "g.toml", "--db", "g.db")
+    assert r.code == 0, r.err + r.out
+    assert "TTFT p50" in r.out and "TPOT p50" in r.out, r.out
+    db = sqlite3.connect(dlbench.workdir / "g.db")
+    for (rep_id,) in db.execute("SELECT repetition_id FROM repetitions"):
+        samples = db.execute("SELECT COUNT(*), SUM(is_warmup) FROM samples WHERE repetition_id = ?",
+                             (rep_id,)).fetchone()
+        requests = db.execute("SELECT COUNT(*), SUM(is_warmup) FROM requests WHERE repetition_id = ?",
+                              (rep_id,)).fetchone()
+        assert samples == requests and samples[0] > 0
+        # four tokens per generate: the prefill's, then three decode steps, one chunk each
+        per_request = db.execute(
+            "SELECT COUNT(*), SUM(tokens), MIN(arrival_ns) FROM token_chunks WHERE repetition_id = ? "
+            "GROUP BY request_idx", (rep_id,)).fetchall()
+        assert {(n, tokens) for n, tokens, _ in per_request} == {(4, 4)}
+        assert min(first for _, _, first in per_request) >= 100_000  # the prefill spins once
+    show = dlbench("show", "latest", "--db", "g.db")
+    assert show.code == 0 and "generation (ms)" in show.out, show.out
+    exported = dlbench("export", "latest", "--db", "g.db", "--format", "json", "--samples")
+    rep = json.loads(exported.out)["cells"][0]["repetitions"][0]
+    assert len(rep["requests"]) == len(rep["samples"]["wall_ns"])
+    assert rep["requests"][-1]["output_tokens"] == 4 and rep["requests"][-1]["token_source"] == "engine"
+    for metric in ("ttft", "tpot"):
+        c = dlbench("compare", "latest", "--db", "g.db", "--by", "variant", "--metric", metric, "--json")
+        assert c.code == 0, c.err
+        result = json.loads(c.out)["comparisons"][0]
+        b_variant = result["b"]["key"].split("/")[7]
+        ratio = result["ratio_b_over_a"]
+        assert (b_variant == "slow" and ratio > 2) or (b_variant == "fast" and ratio < 0.5), result
+
+
 def error_of(dlbench: Dlbench, text: str) -> str:
     dlbench.write("bad.toml", text)
     r = dlbench("run", "bad.toml", "--dry-run")

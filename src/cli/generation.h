@@ -1,0 +1,26 @@
+// The generation figures of stored cells, derived from their request traces (the tables requests and
+// token_chunks) with the one set of definitions in serve/metrics.h: time to first token, time per
+// output token and inter-token latency, for an in-process engine's generates and for an HTTP load
+// alike. Nothing here is stored: the traces are the data, these are views of them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/db.h"
+#include "store/query.h"
+
+namespace dlb::cli {
+
+// Per repetition of the cell (ok repetitions only), its measured requests' values in ns:
+// "ttft" the time to first token from the send, "tpot" the time per output token after it. A cell
+// without traces (not generation) gives no groups.
+std::vector<std::vector<double>> GenerationGroups(store::Db& db, const store::CellRow& c,
+                                                  const std::string& metric);
+
+// One row per generation cell that has traces: output tokens/s, TTFT, TPOT and ITL pooled over the
+// measured requests of its ok repetitions, each percentile with its 95% interval where the sample
+// allows it; empty when no cell has traces.
+std::string GenerationTable(store::Db& db, const std::vector<store::CellRow>& cells);
+
+}  // namespace dlb::cli
