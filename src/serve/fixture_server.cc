@@ -7,6 +7,11 @@
 // reference the client's timestamps are checked against. --fault makes every --fault-every-th
 // request fail one way: http429, http500, malformed, truncate, stall, or die (the process exits
 // half-way through that request's stream).
+//
+// Capacity. By default every stream runs on its own clock, so latency does not grow with the load.
+// With --slots K at most K streams are served at once: a request that finds them all busy waits in a
+// first-come-first-served queue before its first token (its TTFT then includes the wait), which is
+// what a server with a fixed batch size does once rate x service time exceeds K.
 #include <time.h>
 
 #include <utility>  // before Boost 1.74's asio, whose awaitable.hpp uses std::exchange unincluded
@@ -14,6 +19,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <charconv>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -38,6 +44,7 @@ struct Options {
   int64_t fault_every = 1;
   std::string log_path;
   std::string port_file;
+  int64_t slots = 0;  // 0: unlimited
 };
 
 int64_t NowNs() {
@@ -57,6 +64,48 @@ void SleepUntil(int64_t t_ns) {
     }
   }
 }
+
+// At most `capacity` holders at once, granted in the order they asked (a ticket queue).
+class Slots {
+ public:
+  void Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    const uint64_t ticket = next_ticket_++;
+    cv_.wait(lock, [&] { return ticket == next_served_ && busy_ < capacity_; });
+    ++next_served_;
+    ++busy_;
+    cv_.notify_all();  // the next ticket may fit too
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    --busy_;
+    cv_.notify_all();
+  }
+  int64_t capacity_ = 0;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t next_ticket_ = 0, next_served_ = 0;
+  int64_t busy_ = 0;
+};
+Slots g_slots;
+
+// Holds one slot for a stream's lifetime (no-op without --slots).
+class SlotGuard {
+ public:
+  explicit SlotGuard(bool limited) : held_(limited) {
+    if (held_) g_slots.Acquire();
+  }
+  ~SlotGuard() {
+    if (held_) g_slots.Release();
+  }
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
+
+ private:
+  bool held_;
+};
 
 std::mutex g_log_mu;
 std::ofstream g_log;
@@ -100,6 +149,7 @@ void Serve(tcp::socket sock, const Options& opt) {
       if (ec || !req.keep_alive()) return;
       continue;
     }
+    const SlotGuard slot(opt.slots > 0);  // queued here, before the first token, while all are busy
     http::response<http::empty_body> res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/event-stream");
     res.chunked(true);
@@ -172,7 +222,7 @@ int Usage(const char* msg) {
   std::fprintf(stderr,
                "dlbench-sse-fixture: %s\nusage: dlbench-sse-fixture [--port N (0: any)] [--port-file F] "
                "[--ttft-us N] [--itl-us N] [--tokens-per-chunk K] [--fault http429|http500|malformed|"
-               "truncate|stall|die] [--fault-every N] [--log FILE]\n",
+               "truncate|stall|die] [--fault-every N] [--log FILE] [--slots K (streams served at once; 0: no limit)]\n",
                msg);
   return 2;
 }
@@ -208,8 +258,10 @@ int main(int argc, char** argv) {
     else if (a == "--itl-us") opt.itl_us = x;
     else if (a == "--tokens-per-chunk") opt.tokens_per_chunk = std::max<int>(1, static_cast<int>(x));
     else if (a == "--fault-every") opt.fault_every = std::max<int64_t>(1, x);
+    else if (a == "--slots") opt.slots = x;
     else return Usage(("unknown option " + a).c_str());
   }
+  g_slots.capacity_ = opt.slots;
   if (!opt.log_path.empty()) g_log.open(opt.log_path, std::ios::app);
   net::io_context ioc;
   tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(opt.port)});
