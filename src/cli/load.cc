@@ -1,14 +1,20 @@
 // dlbench load URL: drives a seeded load (offline, closed loop, Poisson or gamma arrivals) against
 // an OpenAI-compatible streaming endpoint, optionally starting the server first, and prints the
-// serving metrics with their intervals; --json keeps every request's token timestamps.
+// serving metrics with their intervals; --json keeps every request's token timestamps. With --sweep
+// it runs the same open-loop load at each of several rates against one server and answers, from
+// each p99's interval, the largest rate that keeps the SLO (serve/sweep.h judges; this file only
+// orchestrates).
 #include <fmt/format.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -19,6 +25,7 @@
 #include "serve/client.h"
 #include "serve/metrics.h"
 #include "serve/schedule.h"
+#include "serve/sweep.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/interrupt.h"
@@ -35,6 +42,7 @@ struct LoadOptions {
   std::string api = "completions";
   std::string model = "default";
   std::string arrival = "closed";
+  bool arrival_given = false;
   double rate = 0;
   double burstiness = 1;
   int64_t concurrency = 1;
@@ -50,6 +58,8 @@ struct LoadOptions {
   double startup_timeout_s = 120;
   std::string json_path;
   bool quiet = false;
+  std::string sweep;  // "R1,R2,...": requests/s
+  bool sweep_stop_on_fail = true;
 };
 
 // "N" or "A..B" (inclusive), each >= 1.
@@ -144,6 +154,202 @@ ordered_json DistributionJson(const serve::Distribution& d) {
   return j;
 }
 
+ordered_json Optional(std::optional<double> v) { return v ? ordered_json(*v) : ordered_json(); }
+
+ordered_json RequestsJson(const std::vector<serve::RequestTrace>& traces) {
+  ordered_json reqs = ordered_json::array();
+  for (const auto& t : traces) {
+    ordered_json chunks = ordered_json::array();
+    for (const auto& c : t.chunks) chunks.push_back({c.arrival_ns, c.tokens});
+    reqs.push_back({{"index", t.index}, {"warmup", t.warmup}, {"status", t.status}, {"error", t.error},
+                    {"input_tokens", t.input_tokens}, {"output_tokens_requested", t.output_tokens_requested},
+                    {"output_tokens", t.OutputTokens()}, {"usage_output_tokens", t.usage_output_tokens}, {"usage_input_tokens", t.usage_input_tokens},
+                    {"token_source", t.token_source}, {"due_ns", t.due_ns}, {"sent_ns", t.sent_ns},
+                    {"done_ns", t.done_ns}, {"chunks", chunks}});
+  }
+  return reqs;
+}
+
+ordered_json LoadJson(const LoadOptions& o, const serve::LoadSpec& spec) {
+  return {{"arrival", o.arrival}, {"rate", spec.rate}, {"burstiness", o.burstiness},
+          {"concurrency", o.concurrency}, {"requests", o.requests}, {"warmup", o.warmup},
+          {"input", {spec.input.min, spec.input.max}}, {"output", {spec.output.min, spec.output.max}},
+          {"seed", o.seed}};
+}
+
+ordered_json MetricsJson(const serve::LoadMetrics& m) {
+  return {{"measured", m.measured}, {"ok", m.ok}, {"failed", m.failed}, {"failures", m.failures},
+          {"window_start_s", m.window_start_s}, {"window_s", m.window_s}, {"window_tokens", m.window_tokens},
+          {"output_tokens_per_s", Optional(m.output_tokens_per_s)},
+          {"requests_per_s", Optional(m.requests_per_s)},
+          {"goodput_per_s", Optional(m.goodput_per_s)},
+          {"met_slo", m.met_slo},
+          {"achieved_rate", Optional(m.achieved_rate)},
+          {"token_sources", m.token_sources},
+          {"send_delay", DistributionJson(m.send_delay_s)}, {"ttft_due", DistributionJson(m.ttft_due_s)},
+          {"ttft_sent", DistributionJson(m.ttft_sent_s)}, {"tpot", DistributionJson(m.tpot_s)},
+          {"itl", DistributionJson(m.itl_s)}, {"e2e", DistributionJson(m.e2e_s)}};
+}
+
+// The progress line on stderr, "PREFIX done/total requests, elapsed, ~left".
+std::function<void(int64_t, int64_t)> ProgressLine(std::string prefix) {
+  const auto t_start = std::chrono::steady_clock::now();
+  return [=, last = std::chrono::steady_clock::time_point{}](int64_t done, int64_t total) mutable {
+    const auto now = std::chrono::steady_clock::now();
+    if (done != total && now - last < std::chrono::milliseconds(500)) return;
+    last = now;
+    const double el = std::chrono::duration<double>(now - t_start).count();
+    std::fprintf(stderr, "\r%s%lld/%lld requests, %.1f s, ~%.0f s left   ", prefix.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total), el,
+                 done ? el * static_cast<double>(total - done) / done : 0.0);
+    if (done == total) std::fprintf(stderr, "\n");
+  };
+}
+
+// "R1,R2,...": each a finite number > 0; returned in increasing order without repeats.
+std::vector<double> ParseRates(const std::string& text) {
+  std::vector<double> rates;
+  for (const std::string& part : Split(text, ',')) {
+    double r = 0;
+    try {
+      size_t used = 0;
+      r = std::stod(part, &used);
+      if (used != part.size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      r = std::nan("");
+    }
+    if (!std::isfinite(r) || r <= 0) {
+      throw UserError(fmt::format("--sweep {}: each rate must be a number of requests/s > 0, got \"{}\"", text, part));
+    }
+    rates.push_back(r);
+  }
+  std::sort(rates.begin(), rates.end());
+  rates.erase(std::unique(rates.begin(), rates.end()), rates.end());
+  return rates;
+}
+
+std::string LimitsText(const serve::Slo& slo) {
+  std::vector<std::string> parts;
+  if (slo.ttft_s) parts.push_back(fmt::format("p99 TTFT (from due) <= {} ms", FormatFigure(*slo.ttft_s * 1e3)));
+  if (slo.tpot_s) parts.push_back(fmt::format("p99 TPOT <= {} ms", FormatFigure(*slo.tpot_s * 1e3)));
+  return Join(parts, " and ");
+}
+
+const serve::Quantile& P99(const serve::Distribution& d) { return d.quantiles[2]; }
+
+// One rate of a sweep, as measured.
+struct SweepStep {
+  double rate = 0;
+  serve::LoadResult result;
+  serve::LoadMetrics metrics;
+  serve::RateVerdict verdict;
+};
+
+ExitCode RunSweep(const LoadOptions& o, const serve::Endpoint& ep, serve::DriveOptions d, const serve::Slo& slo) {
+  const std::vector<double> rates = ParseRates(o.sweep);
+  for (double r : rates) {
+    d.spec.rate = r;
+    if (auto bad = serve::CheckLoadSpec(d.spec); !bad.empty()) throw UserError("load: " + bad.front());
+  }
+  InstallInterruptHandlers();
+  std::optional<Server> server;
+  if (!o.server.empty()) {
+    if (!o.quiet) std::fprintf(stderr, "starting %s\n", o.server.c_str());
+    server.emplace(o);
+  }
+  std::vector<SweepStep> steps;
+  for (double r : rates) {
+    if (Interrupted()) break;
+    d.spec.rate = r;
+    if (!o.quiet) d.progress = ProgressLine(fmt::format("{} req/s: ", FormatFigure(r)));
+    SweepStep step;
+    step.rate = r;
+    step.result = serve::Drive(ep, serve::MakeSchedule(d.spec), d);
+    step.metrics = serve::Summarize(step.result.traces, slo, true);
+    step.verdict = serve::JudgeRate(r, step.metrics, slo);
+    steps.push_back(std::move(step));
+    if (Interrupted()) break;
+    if (o.sweep_stop_on_fail && steps.back().verdict.verdict == serve::Verdict::kFails) break;
+  }
+  if (server) server->Stop();
+  std::vector<serve::RateVerdict> verdicts;
+  for (const SweepStep& s : steps) verdicts.push_back(s.verdict);
+  const serve::SweepAnswer answer = serve::Answer(verdicts);
+  std::vector<double> not_run(rates.begin() + static_cast<std::ptrdiff_t>(steps.size()), rates.end());
+  const bool interrupted = Interrupted();
+
+  if (!o.json_path.empty()) {
+    ordered_json per_rate = ordered_json::array();
+    for (const SweepStep& s : steps) {
+      ordered_json limits = ordered_json::array();
+      for (const auto& l : s.verdict.limits) {
+        limits.push_back({{"metric", l.metric}, {"limit_s", l.limit_s}, {"verdict", serve::VerdictName(l.verdict)},
+                          {"why", l.why}});
+      }
+      per_rate.push_back({{"rate", s.rate}, {"clock_origin_ns", s.result.origin_ns},
+                          {"verdict", {{"verdict", serve::VerdictName(s.verdict.verdict)}, {"why", s.verdict.why},
+                                       {"limits", limits}}},
+                          {"metrics", MetricsJson(s.metrics)}, {"requests", RequestsJson(s.result.traces)}});
+    }
+    ordered_json load = LoadJson(o, d.spec);
+    load.erase("rate");
+    load.erase("concurrency");
+    ordered_json j = {
+        {"url", o.url}, {"api", o.api}, {"model", o.model}, {"load", load},
+        {"sweep", {{"rates", rates}, {"stop_on_fail", o.sweep_stop_on_fail}, {"not_run", not_run},
+                   {"interrupted", interrupted}}},
+        {"slo", {{"ttft_s", Optional(slo.ttft_s)}, {"tpot_s", Optional(slo.tpot_s)}}},
+        {"rates", per_rate},
+        {"answer", {{"text", answer.text}, {"decided", answer.decided()}, {"at_least", Optional(answer.at_least)},
+                    {"at_most", Optional(answer.at_most)}, {"highest_run", answer.highest_run}}}};
+    if (server) j["server_log"] = server->log_path();
+    WriteFileAtomically(o.json_path, j.dump() + "\n");
+  }
+
+  std::printf("%s %s, %s sweep over %zu rates: %lld measured requests per rate, %lld warm-up; limits %s\n",
+              o.url.c_str(), o.api.c_str(), o.arrival.c_str(), rates.size(), static_cast<long long>(o.requests),
+              static_cast<long long>(o.warmup), LimitsText(slo).c_str());
+  auto fig = [](std::optional<double> v) { return v ? FormatFigure(*v) : std::string("-"); };
+  report::TextTable table({"rate (req/s)", "achieved", "p99 TTFT from due (ms) [95% CI]", "p99 TPOT (ms) [95% CI]",
+                           "tokens/s", "requests/s", "goodput/s", "verdict"},
+                          {true, true, true, true, true, true, true, false});
+  bool any_failed = false;
+  for (const SweepStep& s : steps) {
+    const serve::RateVerdict& v = s.verdict;
+    table.AddRow({FormatFigure(s.rate), fig(s.metrics.achieved_rate), QuantileText(P99(s.metrics.ttft_due_s)),
+                  QuantileText(P99(s.metrics.tpot_s)), fig(s.metrics.output_tokens_per_s),
+                  fig(s.metrics.requests_per_s), fig(s.metrics.goodput_per_s),
+                  v.why.empty() ? serve::VerdictName(v.verdict)
+                                : fmt::format("{} ({})", serve::VerdictName(v.verdict), v.why)});
+    any_failed = any_failed || s.metrics.failed > 0;
+  }
+  std::printf("%s", table.Render().c_str());
+  for (const SweepStep& s : steps) {
+    for (const auto& [status, count] : s.metrics.failures) {
+      std::printf("  %s req/s failed: %s x%lld\n", FormatFigure(s.rate).c_str(), status.c_str(),
+                  static_cast<long long>(count));
+    }
+  }
+  if (!not_run.empty()) {
+    std::vector<std::string> names;
+    for (double r : not_run) names.push_back(FormatFigure(r));
+    if (interrupted) {
+      std::printf("not run: %s (interrupted)\n", Join(names, ", ").c_str());
+    } else {
+      std::printf("not run: %s (stopped after %s failed; --no-sweep-stop-on-fail runs every rate)\n",
+                  Join(names, ", ").c_str(), FormatFigure(steps.back().rate).c_str());
+    }
+  }
+  if (interrupted && !steps.empty()) {
+    std::printf("interrupted during %s req/s: its row counts the cancelled requests as failed\n",
+                FormatFigure(steps.back().rate).c_str());
+  }
+  std::printf("answer: the largest rate with %s: %s\n", LimitsText(slo).c_str(), answer.text.c_str());
+  if (server) std::printf("server log: %s\n", server->log_path().c_str());
+  if (interrupted) return ExitCode::kInterrupted;
+  return any_failed ? ExitCode::kSomeFailed : ExitCode::kDone;
+}
+
 ExitCode RunLoad(LoadOptions o) {
   if (auto bad = serve::CheckBaseUrl(o.url)) throw UserError("URL " + *bad);
   while (o.url.ends_with('/')) o.url.pop_back();
@@ -166,6 +372,19 @@ ExitCode RunLoad(LoadOptions o) {
   ep.request_timeout_s = o.timeout_s;
   ep.stall_timeout_s = o.stall_timeout_s;
 
+  const bool sweep = !o.sweep.empty();
+  if (sweep) {
+    // The sweep sets the rate itself, and its question is about an open loop.
+    if (!o.arrival_given) o.arrival = "poisson";
+    if (o.arrival != "poisson" && o.arrival != "gamma") {
+      throw UserError(fmt::format("--sweep needs open-loop arrivals (--arrival poisson or gamma), not {}", o.arrival));
+    }
+    if (o.rate != 0) throw UserError("--sweep sets the rate itself: leave out --rate");
+    if (!o.slo_ttft_ms && !o.slo_tpot_ms) {
+      throw UserError("--sweep needs a limit to judge each rate against: give --slo-ttft-ms, --slo-tpot-ms or both");
+    }
+    o.rate = ParseRates(o.sweep).front();
+  }
   serve::DriveOptions d;
   auto arrival = serve::ParseArrival(o.arrival);
   if (!arrival) throw UserError("--arrival: " + arrival.error());
@@ -182,6 +401,7 @@ ExitCode RunLoad(LoadOptions o) {
   serve::Slo slo;
   if (o.slo_ttft_ms) slo.ttft_s = *o.slo_ttft_ms / 1e3;
   if (o.slo_tpot_ms) slo.tpot_s = *o.slo_tpot_ms / 1e3;
+  if (sweep) return RunSweep(o, ep, d, slo);
 
   InstallInterruptHandlers();
   std::optional<Server> server;
@@ -190,18 +410,7 @@ ExitCode RunLoad(LoadOptions o) {
     server.emplace(o);
   }
   const auto schedule = serve::MakeSchedule(d.spec);
-  const auto t_start = std::chrono::steady_clock::now();
-  if (!o.quiet) {
-    d.progress = [&, last = std::chrono::steady_clock::time_point{}](int64_t done, int64_t total) mutable {
-      const auto now = std::chrono::steady_clock::now();
-      if (done != total && now - last < std::chrono::milliseconds(500)) return;
-      last = now;
-      const double el = std::chrono::duration<double>(now - t_start).count();
-      std::fprintf(stderr, "\r%lld/%lld requests, %.1f s, ~%.0f s left   ", static_cast<long long>(done),
-                   static_cast<long long>(total), el, done ? el * static_cast<double>(total - done) / done : 0.0);
-      if (done == total) std::fprintf(stderr, "\n");
-    };
-  }
+  if (!o.quiet) d.progress = ProgressLine("");
   const serve::LoadResult result = serve::Drive(ep, schedule, d);
   const std::vector<serve::RequestTrace>& traces = result.traces;
   if (server) server->Stop();
@@ -209,35 +418,8 @@ ExitCode RunLoad(LoadOptions o) {
   const serve::LoadMetrics m = serve::Summarize(traces, slo, has_due);
 
   if (!o.json_path.empty()) {
-    ordered_json reqs = ordered_json::array();
-    for (const auto& t : traces) {
-      ordered_json chunks = ordered_json::array();
-      for (const auto& c : t.chunks) chunks.push_back({c.arrival_ns, c.tokens});
-      reqs.push_back({{"index", t.index}, {"warmup", t.warmup}, {"status", t.status}, {"error", t.error},
-                      {"input_tokens", t.input_tokens}, {"output_tokens_requested", t.output_tokens_requested},
-                      {"output_tokens", t.OutputTokens()}, {"usage_output_tokens", t.usage_output_tokens}, {"usage_input_tokens", t.usage_input_tokens},
-                      {"token_source", t.token_source}, {"due_ns", t.due_ns}, {"sent_ns", t.sent_ns},
-                      {"done_ns", t.done_ns}, {"chunks", chunks}});
-    }
-    ordered_json j = {
-        {"url", o.url}, {"api", o.api}, {"model", o.model}, {"clock_origin_ns", result.origin_ns},
-        {"load", {{"arrival", o.arrival}, {"rate", o.rate}, {"burstiness", o.burstiness},
-                  {"concurrency", o.concurrency}, {"requests", o.requests}, {"warmup", o.warmup},
-                  {"input", {d.spec.input.min, d.spec.input.max}}, {"output", {d.spec.output.min, d.spec.output.max}},
-                  {"seed", o.seed}}},
-        {"metrics",
-         {{"measured", m.measured}, {"ok", m.ok}, {"failed", m.failed}, {"failures", m.failures},
-          {"window_start_s", m.window_start_s}, {"window_s", m.window_s}, {"window_tokens", m.window_tokens},
-          {"output_tokens_per_s", m.output_tokens_per_s ? ordered_json(*m.output_tokens_per_s) : ordered_json()},
-          {"requests_per_s", m.requests_per_s ? ordered_json(*m.requests_per_s) : ordered_json()},
-          {"goodput_per_s", m.goodput_per_s ? ordered_json(*m.goodput_per_s) : ordered_json()},
-          {"met_slo", m.met_slo},
-          {"achieved_rate", m.achieved_rate ? ordered_json(*m.achieved_rate) : ordered_json()},
-          {"token_sources", m.token_sources},
-          {"send_delay", DistributionJson(m.send_delay_s)}, {"ttft_due", DistributionJson(m.ttft_due_s)},
-          {"ttft_sent", DistributionJson(m.ttft_sent_s)}, {"tpot", DistributionJson(m.tpot_s)},
-          {"itl", DistributionJson(m.itl_s)}, {"e2e", DistributionJson(m.e2e_s)}}},
-        {"requests", reqs}};
+    ordered_json j = {{"url", o.url}, {"api", o.api}, {"model", o.model}, {"clock_origin_ns", result.origin_ns},
+                      {"load", LoadJson(o, d.spec)}, {"metrics", MetricsJson(m)}, {"requests", RequestsJson(traces)}};
     if (server) j["server_log"] = server->log_path();
     WriteFileAtomically(o.json_path, j.dump() + "\n");
   }
@@ -287,13 +469,16 @@ void AddLoadCommand(CLI::App& app, ExitCode& result) {
   auto o = std::make_shared<LoadOptions>();
   CLI::App* cmd = app.add_subcommand(
       "load", "Drive a seeded load against an OpenAI-compatible streaming endpoint and report TTFT, TPOT, ITL, "
-              "throughput and goodput with their intervals");
+              "throughput and goodput with their intervals; with --sweep, the largest rate that keeps the p99 limits");
   cmd->add_option("url", o->url, "the server's base URL, http(s)://host:port (the /v1/... path is added)")->required();
   cmd->add_option("--api", o->api, "completions (/v1/completions, token-id prompts, exact input length) or chat")
       ->capture_default_str();
   cmd->add_option("--model", o->model, "the model name sent in each request")->capture_default_str();
-  cmd->add_option("--arrival", o->arrival, "offline (all at t=0), closed (--concurrency in flight), poisson or gamma (--rate)")
-      ->capture_default_str();
+  cmd->add_option("--arrival", o->arrival,
+                  "offline (all at t=0), closed (--concurrency in flight), poisson or gamma (--rate); "
+                  "poisson by default with --sweep")
+      ->capture_default_str()
+      ->each([o](const std::string&) { o->arrival_given = true; });
   cmd->add_option("--rate", o->rate, "open loop: requests per second");
   cmd->add_option("--burstiness", o->burstiness, "gamma: the gap distribution's shape (1 = Poisson, < 1 burstier)")
       ->capture_default_str();
@@ -310,8 +495,15 @@ void AddLoadCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--seed", o->seed, "seed of arrivals, lengths and prompts")->capture_default_str();
   cmd->add_option("--eos-token", o->eos_token, "EOS token id: sent a logit bias of -100 besides ignore_eos");
   cmd->add_flag("--no-logprobs", o->no_logprobs, "do not ask for logprobs (token counts then come from usage or chunks)");
-  cmd->add_option("--slo-ttft-ms", o->slo_ttft_ms, "goodput: TTFT limit (from the due time)");
-  cmd->add_option("--slo-tpot-ms", o->slo_tpot_ms, "goodput: TPOT limit");
+  cmd->add_option("--slo-ttft-ms", o->slo_ttft_ms,
+                  "goodput: TTFT limit (from the due time); with --sweep, the limit on p99 TTFT");
+  cmd->add_option("--slo-tpot-ms", o->slo_tpot_ms, "goodput: TPOT limit; with --sweep, the limit on p99 TPOT");
+  cmd->add_option("--sweep", o->sweep,
+                  "R1,R2,...: run the same open-loop load at each rate (requests/s, increasing) against one "
+                  "server and answer the largest rate whose p99 TTFT and TPOT 95% intervals lie under the "
+                  "--slo-* limits (at least one needed)");
+  cmd->add_flag("--sweep-stop-on-fail,!--no-sweep-stop-on-fail", o->sweep_stop_on_fail,
+                "stop the sweep after a rate that fails a limit (default: on; higher rates only get worse)");
   cmd->add_option("--timeout", o->timeout_s, "seconds one request may take")->capture_default_str();
   cmd->add_option("--stall-timeout", o->stall_timeout_s, "seconds without a byte before a request counts as stalled")
       ->capture_default_str();

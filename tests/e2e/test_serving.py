@@ -4,10 +4,13 @@ the fixture server for the faults a real server does not produce on demand."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
+import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -83,21 +86,27 @@ def test_open_loop_and_same_seed_same_requests(dlbench, tiny_gguf):
         assert a["output_tokens"] == a["output_tokens_requested"]
 
 
-def test_fixture_faults_are_counted_and_the_load_goes_on(dlbench, tmp_path):
+@contextlib.contextmanager
+def fixture_server(tmp_path: Path, *args: str) -> Iterator[str]:
+    """Starts build/dlbench-sse-fixture with args on a free port; yields its base URL."""
     port_file = tmp_path / "port"
-    fx = subprocess.Popen([str(FIXTURE), "--port", "0", "--port-file", str(port_file), "--fault", "http500",
-                           "--fault-every", "3"], stdout=subprocess.DEVNULL)
+    fx = subprocess.Popen([str(FIXTURE), "--port", "0", "--port-file", str(port_file), *args],
+                          stdout=subprocess.DEVNULL)
     try:
         for _ in range(500):
             if port_file.exists():
                 break
-            subprocess.run(["sleep", "0.01"])
-        url = f"http://127.0.0.1:{port_file.read_text().strip()}"
-        r = dlbench("load", url, "--arrival", "closed", "--concurrency", "3", "--requests", "9", "--output", "5",
-                    "--json", "f.json")
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port_file.read_text().strip()}"
     finally:
         fx.kill()
         fx.wait()
+
+
+def test_fixture_faults_are_counted_and_the_load_goes_on(dlbench, tmp_path):
+    with fixture_server(tmp_path, "--fault", "http500", "--fault-every", "3") as url:
+        r = dlbench("load", url, "--arrival", "closed", "--concurrency", "3", "--requests", "9", "--output", "5",
+                    "--json", "f.json")
     assert r.code == 1, r.err + r.out
     assert "failed: http_500 x3" in r.out
     j = json.loads((dlbench.workdir / "f.json").read_text())
@@ -122,6 +131,67 @@ def test_a_server_that_fails_to_start_is_one_line(dlbench):
 ])
 def test_bad_input_is_one_line_and_exit_2(dlbench, args, needle):
     r = dlbench("load", *args)
+    assert r.code == 2, r.err
+    assert needle in r.err
+    assert len(r.err.strip().splitlines()) == 1
+
+
+# The rate sweep. The fixture with --slots 4 serves at most 4 streams at once; each request below
+# takes about 1 ms to its first token and 3 ms more for the rest of its 4 tokens, so it sustains
+# about 1,000 requests/s: at 300 requests/s nothing queues, at 3,000 the queue grows for the whole
+# load and the later requests wait hundreds of milliseconds for their first token.
+SLOTS = ["--slots", "4", "--ttft-us", "1000", "--itl-us", "1000"]
+SWEEP_LOAD = ["--warmup", "10", "--input", "8", "--output", "4", "--seed", "3", "--quiet"]
+
+
+def test_sweep_finds_the_largest_rate_that_keeps_the_p99(dlbench, tmp_path):
+    # 700 measured requests per rate: enough for a p99 and its interval (662).
+    with fixture_server(tmp_path, *SLOTS) as url:
+        r = dlbench("load", url, "--sweep", "3000,300,6000", "--requests", "700", *SWEEP_LOAD,
+                    "--slo-ttft-ms", "100", "--slo-tpot-ms", "20", "--json", "sweep.json", timeout=60)
+    assert r.code == 0, r.err + r.out
+    rows = {line.split()[0]: line for line in r.out.splitlines() if line.strip()[:1].isdigit()}
+    assert rows["300"].rstrip().endswith("meets"), r.out
+    assert "fails (TTFT)" in rows["3000"], r.out
+    assert "6000" not in rows and "not run: 6000 (stopped after 3000 failed" in r.out
+    assert "answer: the largest rate with p99 TTFT (from due) <= 100 ms and p99 TPOT <= 20 ms: " \
+           "300 requests/s (3000 fails: TTFT)" in r.out
+    j = json.loads((dlbench.workdir / "sweep.json").read_text())
+    assert [x["rate"] for x in j["rates"]] == [300, 3000]
+    assert [x["verdict"]["verdict"] for x in j["rates"]] == ["meets", "fails"]
+    assert j["answer"]["decided"] and j["answer"]["at_least"] == 300
+    assert j["sweep"]["not_run"] == [6000]
+    low, high = (x["metrics"]["ttft_due"]["p99"] for x in j["rates"])
+    assert low["ci95_s"][1] <= 0.1 < high["ci95_s"][0]
+    # The same seeded load at each rate: the lengths match, the arrivals scale with the rate.
+    a, b = (x["requests"] for x in j["rates"])
+    assert len(a) == len(b) == 710
+    assert all(p["output_tokens_requested"] == q["output_tokens_requested"] for p, q in zip(a, b))
+    assert a[-1]["due_ns"] == pytest.approx(b[-1]["due_ns"] * 10, rel=1e-6)
+
+
+def test_sweep_with_too_few_requests_for_a_p99_is_undecided(dlbench, tmp_path):
+    with fixture_server(tmp_path, *SLOTS) as url:
+        r = dlbench("load", url, "--sweep", "100,200", "--requests", "30", *SWEEP_LOAD, "--slo-ttft-ms", "100",
+                    timeout=60)
+    assert r.code == 0, r.err + r.out
+    assert r.out.count("undecided (TTFT n<662)") == 2, r.out
+    assert "answer: the largest rate with p99 TTFT (from due) <= 100 ms: undecided: no rate is known to meet " \
+           "the limits, at most 200 requests/s (100 undecided: TTFT n<662)" in r.out
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--arrival", "closed", "--sweep", "1,2", "--slo-ttft-ms", "100"],
+     "--sweep needs open-loop arrivals (--arrival poisson or gamma), not closed"),
+    (["--arrival", "offline", "--sweep", "1,2", "--slo-ttft-ms", "100"], "not offline"),
+    (["--sweep", "5,0", "--slo-ttft-ms", "100"], "each rate must be a number of requests/s > 0, got \"0\""),
+    (["--sweep", "5,-1", "--slo-ttft-ms", "100"], "got \"-1\""),
+    (["--sweep", "5,x", "--slo-ttft-ms", "100"], "got \"x\""),
+    (["--sweep", "1,2"], "--sweep needs a limit to judge each rate against: give --slo-ttft-ms, --slo-tpot-ms"),
+    (["--sweep", "1,2", "--rate", "3", "--slo-tpot-ms", "10"], "--sweep sets the rate itself"),
+])
+def test_sweep_bad_input_is_one_line_and_exit_2(dlbench, args, needle):
+    r = dlbench("load", "http://127.0.0.1:1", *args)
     assert r.code == 2, r.err
     assert needle in r.err
     assert len(r.err.strip().splitlines()) == 1
