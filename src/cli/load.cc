@@ -502,8 +502,9 @@ void AddLoadCommand(CLI::App& app, ExitCode& result) {
                   "R1,R2,...: run the same open-loop load at each rate (requests/s, increasing) against one "
                   "server and answer the largest rate whose p99 TTFT and TPOT 95% intervals lie under the "
                   "--slo-* limits (at least one needed)");
-  cmd->add_flag("--sweep-stop-on-fail,!--no-sweep-stop-on-fail", o->sweep_stop_on_fail,
-                "stop the sweep after a rate that fails a limit (default: on; higher rates only get worse)");
+  cmd->add_flag_callback("--no-sweep-stop-on-fail", [o] { o->sweep_stop_on_fail = false; },
+                         "run every rate of --sweep; by default it stops after a rate that fails a limit, "
+                         "since higher rates only get worse");
   cmd->add_option("--timeout", o->timeout_s, "seconds one request may take")->capture_default_str();
   cmd->add_option("--stall-timeout", o->stall_timeout_s, "seconds without a byte before a request counts as stalled")
       ->capture_default_str();
