@@ -4,9 +4,11 @@
 // alike. Nothing here is stored: the traces are the data, these are views of them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "report/document.h"
 #include "store/db.h"
 #include "store/query.h"
 
@@ -17,6 +19,10 @@ namespace dlb::cli {
 // without traces (not generation) gives no groups.
 std::vector<std::vector<double>> GenerationGroups(store::Db& db, const store::CellRow& c,
                                                   const std::string& metric);
+
+// The cell's figures pooled over the measured requests of its ok repetitions (see GenerationTable);
+// nullopt for a cell without traces.
+std::optional<report::GenerationFigures> GenerationFiguresOf(store::Db& db, const store::CellRow& c);
 
 // One row per generation cell that has traces: output tokens/s, TTFT, TPOT and ITL pooled over the
 // measured requests of its ok repetitions, each percentile with its 95% interval where the sample

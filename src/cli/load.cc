@@ -25,6 +25,7 @@
 #include "serve/client.h"
 #include "serve/metrics.h"
 #include "serve/schedule.h"
+#include "store/export.h"
 #include "serve/sweep.h"
 #include "util/error.h"
 #include "util/fd.h"
@@ -135,14 +136,6 @@ class Server {
   std::optional<Subprocess> proc_;
 };
 
-std::string Ms(std::optional<double> s) { return s ? FormatFigure(*s * 1e3) : "-"; }
-
-std::string QuantileText(const serve::Quantile& q) {
-  if (!q.value) return q.why_not;
-  if (q.lo && q.hi) return fmt::format("{} [{}, {}]", Ms(q.value), Ms(q.lo), Ms(q.hi));
-  return Ms(q.value);
-}
-
 ordered_json DistributionJson(const serve::Distribution& d) {
   ordered_json j = {{"n", d.n}, {"mean_s", d.mean ? ordered_json(*d.mean) : ordered_json()}};
   for (const auto& q : d.quantiles) {
@@ -155,20 +148,6 @@ ordered_json DistributionJson(const serve::Distribution& d) {
 }
 
 ordered_json Optional(std::optional<double> v) { return v ? ordered_json(*v) : ordered_json(); }
-
-ordered_json RequestsJson(const std::vector<serve::RequestTrace>& traces) {
-  ordered_json reqs = ordered_json::array();
-  for (const auto& t : traces) {
-    ordered_json chunks = ordered_json::array();
-    for (const auto& c : t.chunks) chunks.push_back({c.arrival_ns, c.tokens});
-    reqs.push_back({{"index", t.index}, {"warmup", t.warmup}, {"status", t.status}, {"error", t.error},
-                    {"input_tokens", t.input_tokens}, {"output_tokens_requested", t.output_tokens_requested},
-                    {"output_tokens", t.OutputTokens()}, {"usage_output_tokens", t.usage_output_tokens}, {"usage_input_tokens", t.usage_input_tokens},
-                    {"token_source", t.token_source}, {"due_ns", t.due_ns}, {"sent_ns", t.sent_ns},
-                    {"done_ns", t.done_ns}, {"chunks", chunks}});
-  }
-  return reqs;
-}
 
 ordered_json LoadJson(const LoadOptions& o, const serve::LoadSpec& spec) {
   return {{"arrival", o.arrival}, {"rate", spec.rate}, {"burstiness", o.burstiness},
@@ -289,7 +268,7 @@ ExitCode RunSweep(const LoadOptions& o, const serve::Endpoint& ep, serve::DriveO
       per_rate.push_back({{"rate", s.rate}, {"clock_origin_ns", s.result.origin_ns},
                           {"verdict", {{"verdict", serve::VerdictName(s.verdict.verdict)}, {"why", s.verdict.why},
                                        {"limits", limits}}},
-                          {"metrics", MetricsJson(s.metrics)}, {"requests", RequestsJson(s.result.traces)}});
+                          {"metrics", MetricsJson(s.metrics)}, {"requests", store::RequestsJson(s.result.traces)}});
     }
     ordered_json load = LoadJson(o, d.spec);
     load.erase("rate");
@@ -316,8 +295,8 @@ ExitCode RunSweep(const LoadOptions& o, const serve::Endpoint& ep, serve::DriveO
   bool any_failed = false;
   for (const SweepStep& s : steps) {
     const serve::RateVerdict& v = s.verdict;
-    table.AddRow({FormatFigure(s.rate), fig(s.metrics.achieved_rate), QuantileText(P99(s.metrics.ttft_due_s)),
-                  QuantileText(P99(s.metrics.tpot_s)), fig(s.metrics.output_tokens_per_s),
+    table.AddRow({FormatFigure(s.rate), fig(s.metrics.achieved_rate), serve::QuantileMs(P99(s.metrics.ttft_due_s)),
+                  serve::QuantileMs(P99(s.metrics.tpot_s)), fig(s.metrics.output_tokens_per_s),
                   fig(s.metrics.requests_per_s), fig(s.metrics.goodput_per_s),
                   v.why.empty() ? serve::VerdictName(v.verdict)
                                 : fmt::format("{} ({})", serve::VerdictName(v.verdict), v.why)});
@@ -419,7 +398,7 @@ ExitCode RunLoad(LoadOptions o) {
 
   if (!o.json_path.empty()) {
     ordered_json j = {{"url", o.url}, {"api", o.api}, {"model", o.model}, {"clock_origin_ns", result.origin_ns},
-                      {"load", LoadJson(o, d.spec)}, {"metrics", MetricsJson(m)}, {"requests", RequestsJson(traces)}};
+                      {"load", LoadJson(o, d.spec)}, {"metrics", MetricsJson(m)}, {"requests", store::RequestsJson(traces)}};
     if (server) j["server_log"] = server->log_path();
     WriteFileAtomically(o.json_path, j.dump() + "\n");
   }
@@ -435,8 +414,8 @@ ExitCode RunLoad(LoadOptions o) {
   report::TextTable table({"metric (ms)", "n", "mean", "p50 [95% CI]", "p90 [95% CI]", "p99 [95% CI]"},
                           {false, true, true, true, true, true});
   auto row = [&](const char* name, const serve::Distribution& dist) {
-    table.AddRow({name, std::to_string(dist.n), Ms(dist.mean), QuantileText(dist.quantiles[0]),
-                  QuantileText(dist.quantiles[1]), QuantileText(dist.quantiles[2])});
+    table.AddRow({name, std::to_string(dist.n), dist.mean ? FormatFigure(*dist.mean * 1e3) : "-", serve::QuantileMs(dist.quantiles[0]),
+                  serve::QuantileMs(dist.quantiles[1]), serve::QuantileMs(dist.quantiles[2])});
   };
   row("TTFT from due", m.ttft_due_s);
   row("TTFT from send", m.ttft_sent_s);

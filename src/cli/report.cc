@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/comparisons.h"
+#include "cli/generation.h"
 #include "cli/measured.h"
 #include "report/document.h"
 #include "report/gnuplot.h"
@@ -154,7 +155,7 @@ ExitCode Report(const ReportCliOptions& o) {
     for (auto& v : store::GetValidations(store.db(), run_id))
       in.validations.push_back(std::move(v));
     for (auto& c : store::GetCells(store.db(), run_id)) {
-      report::ReportCell rc{run_id, std::move(c), {}, {}, {}, {}, {}};
+      report::ReportCell rc{run_id, std::move(c), {}, {}, {}, {}, {}, {}};
       std::vector<double> warm_compiles;
       Side side{in.cells.size(), {rc.cell.key, {}}, "{}", {}};
       std::vector<double> pooled;
@@ -198,6 +199,7 @@ ExitCode Report(const ReportCliOptions& o) {
       }
       if (!pooled.empty()) rc.box = Box(std::move(pooled));
       if (!warm_compiles.empty()) rc.compile_warm_s = stats::Median(warm_compiles);
+      if (ok_cell) rc.generation = GenerationFiguresOf(store.db(), rc.cell);
       in.cells.push_back(std::move(rc));
       if (!side.sample.groups.empty()) sides.push_back(std::move(side));
     }

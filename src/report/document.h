@@ -23,6 +23,19 @@ struct LatencyBox {
   int64_t n = 0;
 };
 
+// A generation cell's figures from its request traces (cli/generation.h), each percentile already
+// worded in ms with its 95% interval, or why it is missing ("n<662").
+inline constexpr const char* kGenerationDefinitions =
+    "TTFT: first token - send (an engine's generate: its prefill); TPOT: (last token - first token) / "
+    "(tokens - 1) per sequence; ITL: each token's gap, pooled. Percentiles over the measured requests "
+    "of the ok repetitions, with 95% intervals; compare --metric ttft|tpot compares cells over "
+    "repetitions.";
+struct GenerationFigures {
+  int64_t repetitions = 0, requests = 0;
+  std::optional<double> tokens_per_s;
+  std::string ttft_p50, tpot_p50, itl_p50, itl_p99;
+};
+
 struct ReportCell {
   int64_t run_id = 0;
   store::CellRow cell;
@@ -33,6 +46,7 @@ struct ReportCell {
   std::optional<double> compile_cold_s, compile_warm_s;
   // Ok repetitions measured beside busy neighbours: (repetition, others' share of its CPUs).
   std::vector<std::pair<int64_t, double>> contaminated;
+  std::optional<GenerationFigures> generation;  // generation cells with stored traces
 };
 
 // One comparison of two cells that differ only in `axis`, over repetitions

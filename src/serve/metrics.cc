@@ -1,15 +1,25 @@
 #include "serve/metrics.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <numeric>
 
 #include "stats/descriptive.h"
+#include "util/strings.h"
 
 namespace dlb::serve {
 
 namespace {
 constexpr double kNs = 1e-9;
+}
+
+std::string QuantileMs(const Quantile& q) {
+  auto ms = [](double s) { return FormatFigure(s * 1e3); };
+  if (!q.value) return q.why_not.empty() ? "-" : q.why_not;
+  if (q.lo && q.hi) return fmt::format("{} [{}, {}]", ms(*q.value), ms(*q.lo), ms(*q.hi));
+  return ms(*q.value);
 }
 
 RequestMetrics MetricsOf(const RequestTrace& t) {

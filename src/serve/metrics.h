@@ -59,6 +59,9 @@ struct Distribution {
 };
 Distribution Describe(std::vector<double> values);
 
+// "12.3 [11.9, 12.8]": the quantile in ms with its interval, or why it is missing ("n<662").
+std::string QuantileMs(const Quantile& q);
+
 struct LoadMetrics {
   int64_t measured = 0, ok = 0, failed = 0, warmup = 0;
   std::vector<std::pair<std::string, int64_t>> failures;  // status -> count

@@ -37,7 +37,7 @@ def test_a_generation_cell_runs_and_is_stored(dlbench: Dlbench) -> None:
 
 def test_generation_traces_are_stored_shown_exported_and_compared(dlbench: Dlbench) -> None:
     """Every generate's trace (prefill, then one chunk per decode step) is stored beside its sample;
-    show derives TTFT, TPOT and ITL from the traces, export --samples carries them, and compare
+    show and report derive TTFT, TPOT and ITL from the traces, export --samples carries them, and compare
     --metric ttft|tpot compares cells over repetitions. Two variants differ only in the synthetic
     worker's latency, so the slower one must lose on both metrics."""
     text = (HEAD.replace("repetitions = 1", "repetitions = 2") + MATRIX + 'workload = "generation"\n'
@@ -63,6 +63,10 @@ def test_generation_traces_are_stored_shown_exported_and_compared(dlbench: Dlben
         assert min(first for _, _, first in per_request) >= 100_000  # the prefill spins once
     show = dlbench("show", "latest", "--db", "g.db")
     assert show.code == 0 and "generation (ms)" in show.out, show.out
+    report = dlbench("report", "latest", "--db", "g.db", "--out", "rep")
+    assert report.code == 0, report.err
+    md = (dlbench.workdir / "rep" / "report.md").read_text()
+    assert "TTFT p50 [95% CI]" in md and (dlbench.workdir / "rep" / "generation.csv").exists()
     exported = dlbench("export", "latest", "--db", "g.db", "--format", "json", "--samples")
     rep = json.loads(exported.out)["cells"][0]["repetitions"][0]
     assert len(rep["requests"]) == len(rep["samples"]["wall_ns"])
