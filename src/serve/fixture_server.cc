@@ -188,7 +188,12 @@ void Serve(tcp::socket sock, const Options& opt) {
                                 {"token_logprobs", std::vector<double>(static_cast<size_t>(k), -0.5)}};
         }
       }
-      std::string event = "data: " + nlohmann::json{{"choices", {choice}}}.dump() + "\n\n";
+      // Shaped like an OpenAI server's chunk, "object" included: some clients drop chunks without it.
+      const nlohmann::json chunk = {{"id", "cmpl-fixture-" + std::to_string(n)},
+                                    {"object", chat ? "chat.completion.chunk" : "text_completion"},
+                                    {"model", "fixture"},
+                                    {"choices", {choice}}};
+      std::string event = "data: " + chunk.dump() + "\n\n";
       if (faulty && opt.fault == "malformed" && produced == 0) event = "data: {\"choices\": [\n\n";
       SleepUntil(t_next);
       const int64_t now = NowNs();
