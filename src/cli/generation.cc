@@ -5,6 +5,7 @@
 #include "report/summary.h"
 #include "report/table.h"
 #include "serve/metrics.h"
+#include "stats/sample_check.h"
 #include "util/strings.h"
 
 namespace dlb::cli {
@@ -13,7 +14,7 @@ namespace {
 // The measured requests of the cell's ok repetitions, one vector per repetition.
 std::vector<std::vector<result::RequestTrace>> Requests(store::Db& db, const store::CellRow& c) {
   std::vector<std::vector<result::RequestTrace>> out;
-  if (c.workload != "generation") return out;
+  if (c.workload != "generation" && c.workload != "serving") return out;
   for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
     if (r.status != "ok") continue;
     auto requests = store::GetRequests(db, r.repetition_id);
@@ -57,9 +58,19 @@ std::optional<report::GenerationFigures> GenerationFiguresOf(store::Db& db, cons
   report::GenerationFigures f;
   f.repetitions = static_cast<int64_t>(per_rep.size());
   f.requests = requests;
-  // An engine's generate makes `batch` sequences in lockstep, each trace counting one of them: its
-  // tokens/s is the batch's tokens over the cell's median time of a generate.
-  if (c.p50_ns && *c.p50_ns > 0 && requests > 0) {
+  // A load's tokens/s is its measured window's (serve/metrics.h), the median over repetitions; the
+  // window opens at the warm-up's last token, so it reads the warm-up requests too. An engine's
+  // generate makes `batch` sequences in lockstep, each trace counting one of them: its tokens/s is
+  // the batch's tokens over the cell's median time of a generate.
+  if (c.workload == "serving") {
+    std::vector<double> rates;
+    for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
+      if (r.status != "ok") continue;
+      const auto all = store::GetRequests(db, r.repetition_id, /*with_warmup=*/true);
+      if (auto rate = serve::Summarize(all, {}, true).output_tokens_per_s) rates.push_back(*rate);
+    }
+    if (!rates.empty()) f.tokens_per_s = stats::Median(rates);
+  } else if (c.p50_ns && *c.p50_ns > 0 && requests > 0) {
     const double per_call = static_cast<double>(tokens) / static_cast<double>(requests);
     f.tokens_per_s = static_cast<double>(c.batch) * per_call / (*c.p50_ns * 1e-9);
   }

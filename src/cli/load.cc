@@ -21,6 +21,12 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/generation.h"
+#include "probe/host.h"
+#include "revision.h"
+#include "run/cell_summaries.h"
+#include "store/query.h"
+#include "store/store.h"
 #include "report/table.h"
 #include "serve/client.h"
 #include "serve/metrics.h"
@@ -59,6 +65,8 @@ struct LoadOptions {
   double startup_timeout_s = 120;
   std::string json_path;
   bool quiet = false;
+  std::string db;        // store every repetition here (a run of one serving cell)
+  int64_t repetitions = 1;
   std::string sweep;  // "R1,R2,...": requests/s
   bool sweep_stop_on_fail = true;
 };
@@ -329,6 +337,85 @@ ExitCode RunSweep(const LoadOptions& o, const serve::Endpoint& ep, serve::DriveO
   return any_failed ? ExitCode::kSomeFailed : ExitCode::kDone;
 }
 
+// A load stored as a run of one serving cell: each repetition one load (with its own server when
+// dlbench starts it), its request traces in the generation tables, its E2E latencies as the samples.
+// Two such runs of the same model and load compare with `compare RUN RUN2 --by run --metric
+// ttft|tpot|latency`, with the verdicts and intervals of every other comparison.
+class LoadRun {
+ public:
+  LoadRun(const LoadOptions& o, std::string load_json)
+      : store_(store::Store::Open(o.db)), db_path_(o.db) {
+    plan_.experiment.name = "load";
+    plan_.experiment.path = o.url;
+    plan_.experiment.source_text = "# dlbench load\n" + Join(CommandLine(), " ") + "\n";
+    plan_.experiment.repetitions = static_cast<int>(o.repetitions);
+    plan_.experiment.seed = o.seed;
+    plan::Cell c;
+    c.framework = "http";
+    c.model = o.model;
+    c.batch = o.arrival == "closed" ? static_cast<int>(o.concurrency) : 1;
+    c.precision = "-";
+    c.device = "http";
+    c.workload = "serving";
+    c.layout = c.variant = "default";
+    c.environment = "native";
+    c.options_json = std::move(load_json);
+    c.timeout_s = o.timeout_s;
+    plan_.cells.push_back(c);
+    const probe::HostFacts host = probe::ReadHostFacts();
+    store::RunInfo info{host.hostname, static_cast<int64_t>(::getpid()), DlbenchVersion(), kGitRevision,
+                        nlohmann::json(CommandLine()).dump(), probe::HostFactsJson(host)};
+    run_id_ = store_.BeginRun(info, plan_);
+  }
+
+  void Add(int rep, const std::string& started_at, const std::vector<serve::RequestTrace>& traces,
+           const serve::LoadMetrics& m, const LoadOptions& o, const std::string& server_log) {
+    result::RepetitionResult r;
+    r.rep_idx = r.order_idx = rep;
+    r.started_at = started_at;
+    r.finished_at = NowIso8601();
+    r.status = Interrupted() ? result::RepStatus::kInterrupted
+               : m.ok > 0    ? result::RepStatus::kOk
+                             : result::RepStatus::kFailed;
+    if (r.status == result::RepStatus::kFailed) {
+      r.error_kind = "runtime";
+      r.phase = "measure";
+      r.message = fmt::format("no request succeeded ({} failed)", m.failed);
+    }
+    if (!o.server.empty()) r.argv = Split(o.server, ' ');
+    r.log = server_log.empty() ? "" : "server log: " + server_log;
+    result::GenerationMeasurement g;
+    for (const auto& t : traces) {
+      const auto e2e = serve::MetricsOf(t).e2e_s;
+      g.calls.wall_ns.push_back(e2e ? static_cast<int64_t>(*e2e * 1e9) : 0);  // 0: failed, never a sample
+      g.calls.chunk_idx.push_back(0);
+      if (t.warmup) ++g.calls.warmup_count;
+    }
+    g.calls.converged = true;
+    g.calls.stop_reason = "the load's requests";
+    g.requests = traces;
+    r.measurement = std::move(g);
+    store_.AddRepetition(run_id_, plan_.cells[0], r, summaries_.Add(plan_.cells[0], r));
+  }
+
+  void Finish(bool complete) { store_.FinishRun(run_id_, complete); }
+
+  // Every repetition's figures from the stored traces, and where they are.
+  std::string Summary() {
+    const auto cells = store::GetCells(store_.db(), run_id_);
+    return "\n" + GenerationTable(store_.db(), cells) +
+           fmt::format("stored in {} as run {}; compare two loads: dlbench compare {} RUN2 --by run --metric ttft\n",
+                       db_path_, run_id_, run_id_);
+  }
+
+ private:
+  store::Store store_;
+  std::string db_path_;
+  plan::Plan plan_;
+  run::CellSummaries summaries_;
+  int64_t run_id_ = 0;
+};
+
 ExitCode RunLoad(LoadOptions o) {
   if (auto bad = serve::CheckBaseUrl(o.url)) throw UserError("URL " + *bad);
   while (o.url.ends_with('/')) o.url.pop_back();
@@ -380,29 +467,54 @@ ExitCode RunLoad(LoadOptions o) {
   serve::Slo slo;
   if (o.slo_ttft_ms) slo.ttft_s = *o.slo_ttft_ms / 1e3;
   if (o.slo_tpot_ms) slo.tpot_s = *o.slo_tpot_ms / 1e3;
+  if (sweep && !o.db.empty()) throw UserError("--db stores single loads; a sweep keeps its figures in --json");
   if (sweep) return RunSweep(o, ep, d, slo);
 
-  InstallInterruptHandlers();
-  std::optional<Server> server;
-  if (!o.server.empty()) {
-    if (!o.quiet) std::fprintf(stderr, "starting %s\n", o.server.c_str());
-    server.emplace(o);
+  if (o.repetitions < 1) throw UserError(fmt::format("--repetitions {}: must be >= 1", o.repetitions));
+  if (o.repetitions > 1 && o.db.empty()) {
+    throw UserError("--repetitions needs --db: the database keeps every repetition (one --json holds one load)");
   }
-  const auto schedule = serve::MakeSchedule(d.spec);
-  if (!o.quiet) d.progress = ProgressLine("");
-  const serve::LoadResult result = serve::Drive(ep, schedule, d);
-  const std::vector<serve::RequestTrace>& traces = result.traces;
-  if (server) server->Stop();
+  if (o.repetitions > 1 && !o.json_path.empty()) {
+    throw UserError("--json holds one load; with --repetitions, export the stored run instead "
+                    "(dlbench export RUN --format json --samples)");
+  }
+  InstallInterruptHandlers();
   const bool has_due = d.spec.arrival != serve::Arrival::kClosed;
-  const serve::LoadMetrics m = serve::Summarize(traces, slo, has_due);
+  const auto schedule = serve::MakeSchedule(d.spec);
+  std::optional<LoadRun> stored;
+  if (!o.db.empty()) stored.emplace(o, LoadJson(o, d.spec).dump());
+  serve::LoadResult result;
+  serve::LoadMetrics m;
+  std::string server_log;
+  for (int64_t rep = 0; rep < o.repetitions && !Interrupted(); ++rep) {
+    // Each repetition gets its own server process, as each repetition of a framework cell gets a
+    // fresh worker: what one server process happened to do is not counted as many observations.
+    const std::string started_at = NowIso8601();
+    std::optional<Server> server;
+    if (!o.server.empty()) {
+      if (!o.quiet) std::fprintf(stderr, "starting %s\n", o.server.c_str());
+      server.emplace(o);
+      server_log = server->log_path();
+    }
+    if (!o.quiet) {
+      d.progress = ProgressLine(o.repetitions > 1 ? fmt::format("repetition {}/{}: ", rep + 1, o.repetitions) : "");
+    }
+    result = serve::Drive(ep, schedule, d);
+    if (server) server->Stop();
+    m = serve::Summarize(result.traces, slo, has_due);
+    if (stored) stored->Add(static_cast<int>(rep), started_at, result.traces, m, o, server_log);
+  }
+  if (stored) stored->Finish(!Interrupted());
+  const std::vector<serve::RequestTrace>& traces = result.traces;
 
   if (!o.json_path.empty()) {
     ordered_json j = {{"url", o.url}, {"api", o.api}, {"model", o.model}, {"clock_origin_ns", result.origin_ns},
                       {"load", LoadJson(o, d.spec)}, {"metrics", MetricsJson(m)}, {"requests", store::RequestsJson(traces)}};
-    if (server) j["server_log"] = server->log_path();
+    if (!server_log.empty()) j["server_log"] = server_log;
     WriteFileAtomically(o.json_path, j.dump() + "\n");
   }
 
+  if (o.repetitions > 1) std::printf("the last of %lld repetitions:\n", static_cast<long long>(o.repetitions));
   std::printf("%s %s, %s", o.url.c_str(), o.api.c_str(), o.arrival.c_str());
   if (has_due && d.spec.arrival != serve::Arrival::kOffline) std::printf(" at %s req/s", FormatFigure(o.rate).c_str());
   if (d.spec.arrival == serve::Arrival::kClosed) std::printf(" at concurrency %lld", static_cast<long long>(o.concurrency));
@@ -437,7 +549,8 @@ ExitCode RunLoad(LoadOptions o) {
                 FormatFigure(o.rate).c_str());
   }
   std::printf("tokens counted from: %s\n", m.token_sources.empty() ? "-" : m.token_sources.c_str());
-  if (server) std::printf("server log: %s\n", server->log_path().c_str());
+  if (!server_log.empty()) std::printf("server log: %s\n", server_log.c_str());
+  if (stored) std::printf("%s", stored->Summary().c_str());
   if (Interrupted()) return ExitCode::kInterrupted;
   return m.failed > 0 ? ExitCode::kSomeFailed : ExitCode::kDone;
 }
@@ -492,6 +605,11 @@ void AddLoadCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--health", o->health, "path polled until it answers 200 before the load starts")->capture_default_str();
   cmd->add_option("--startup-timeout", o->startup_timeout_s, "seconds to wait for the health check")->capture_default_str();
   cmd->add_option("--json", o->json_path, "write the metrics and every request's token timestamps here");
+  cmd->add_option("--db", o->db, "also store the load as a run of one serving cell (each repetition's token timestamps; "
+                                 "show, report, compare --by run --metric ttft|tpot read it)");
+  cmd->add_option("--repetitions", o->repetitions, "with --db: run the load this many times, each with its own server "
+                                                   "(--server), for intervals across repetitions")
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", o->quiet, "no progress line");
   cmd->callback([o, &result] { result = RunLoad(*o); });
 }

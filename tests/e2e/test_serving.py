@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -195,3 +196,41 @@ def test_sweep_bad_input_is_one_line_and_exit_2(dlbench, args, needle):
     assert r.code == 2, r.err
     assert needle in r.err
     assert len(r.err.strip().splitlines()) == 1
+
+
+def test_stored_loads_compare_over_repetitions(dlbench):
+    """load --db --repetitions stores each load as a repetition of one serving cell (a server started
+    per repetition), with every request's chunks; two stored loads then compare with compare --by
+    run over repetitions: the fixture with three times the time to first token is B slower on ttft
+    by about 3x."""
+    for ttft_us in (1000, 3000):
+        port = free_port()
+        r = dlbench("load", f"http://127.0.0.1:{port}", "--server",
+                    f"{FIXTURE} --port {port} --ttft-us {ttft_us} --itl-us 500", "--arrival", "closed",
+                    "--concurrency", "2", "--requests", "30", "--warmup", "4", "--input", "8", "--output", "6",
+                    "--db", "l.db", "--repetitions", "3", "-q")
+        assert r.code == 0, r.err + r.out
+        assert "TTFT p50" in r.out and "stored in l.db" in r.out
+    con = sqlite3.connect(dlbench.workdir / "l.db")
+    assert con.execute("SELECT COUNT(*), SUM(status = 'ok') FROM repetitions").fetchone() == (6, 6)
+    assert con.execute("SELECT COUNT(*) FROM requests WHERE is_warmup = 0").fetchone() == (6 * 30,)
+    assert con.execute("SELECT MIN(n), MAX(n) FROM (SELECT COUNT(*) n FROM token_chunks "
+                       "GROUP BY repetition_id, request_idx)").fetchone() == (6, 6)
+    (mode,) = con.execute("SELECT DISTINCT mode FROM cells").fetchone()
+    assert mode == "serving"
+    c = dlbench("compare", "1", "2", "--db", "l.db", "--by", "run", "--metric", "ttft", "--json")
+    assert c.code == 0, c.err
+    cmp = json.loads(c.out)["comparisons"][0]
+    assert cmp["a"]["repetitions"] == 3 and cmp["b"]["repetitions"] == 3
+    assert 2.0 < cmp["ratio_b_over_a"] < 4.0 and cmp["verdict"] == "B slower", cmp
+    show = dlbench("show", "2", "--db", "l.db")
+    assert show.code == 0 and "generation (ms)" in show.out
+
+
+def test_stored_load_input_errors(dlbench):
+    r = dlbench("load", "http://127.0.0.1:1", "--repetitions", "2")
+    assert r.code == 2 and "--repetitions needs --db" in r.err, r.err
+    r = dlbench("load", "http://127.0.0.1:1", "--db", "x.db", "--repetitions", "0")
+    assert r.code == 2 and "--repetitions 0: must be >= 1" in r.err, r.err
+    r = dlbench("load", "http://127.0.0.1:1", "--db", "x.db", "--sweep", "1,2", "--slo-ttft-ms", "5")
+    assert r.code == 2 and "--db stores single loads" in r.err, r.err
