@@ -234,3 +234,15 @@ def test_stored_load_input_errors(dlbench):
     assert r.code == 2 and "--repetitions 0: must be >= 1" in r.err, r.err
     r = dlbench("load", "http://127.0.0.1:1", "--db", "x.db", "--sweep", "1,2", "--slo-ttft-ms", "5")
     assert r.code == 2 and "--db stores single loads" in r.err, r.err
+
+
+def test_a_long_context_and_a_large_event_are_read_whole(dlbench, tmp_path):
+    """A 60,000-token prompt (the request body) and one SSE event carrying 60,000 tokens with their
+    logprobs (about 1.5 MB): no read buffer limit cuts either, and every token is counted."""
+    with fixture_server(tmp_path, "--ttft-us", "100", "--tokens-per-chunk", "60000") as url:
+        r = dlbench("load", url, "--arrival", "closed", "--requests", "2", "--input", "60000",
+                    "--output", "60000", "--json", "long.json", "-q")
+    assert r.code == 0, r.err + r.out
+    reqs = json.loads((dlbench.workdir / "long.json").read_text())["requests"]
+    assert [(q["status"], q["input_tokens"], q["output_tokens"], len(q["chunks"])) for q in reqs] == \
+        [("ok", 60000, 60000, 1)] * 2
