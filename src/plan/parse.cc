@@ -475,9 +475,30 @@ void ParseTraining(const Parser& p, Workers& workers, const toml::table& root, E
 }
 
 // [generation]: the lengths of the generation cells' prompts and outputs.
-void ParseGeneration(const Parser& p, const toml::table& root, Experiment& e) {
+void ParseGeneration(const Parser& p, Workers& workers, const toml::table& root, Experiment& e) {
   const toml::table* t = p.Table(root, "generation", "generation");
-  if (t == nullptr) return;
+  // The lengths (given or the defaults) must fit every decoder the matrix generates with.
+  auto check_positions = [&] {
+    const GenerationSettings& g = e.generation;
+    const int64_t total = static_cast<int64_t>(g.prompt_tokens) + g.new_tokens;
+    for (const auto& fw : e.matrix.framework) {
+      const WorkerCapabilities caps = workers.Of(fw);
+      for (const auto& model : e.matrix.model) {
+        auto it = caps.model_positions.find(model);
+        if (it == caps.model_positions.end() || !caps.Runs(model, "generation") || total <= it->second) continue;
+        const toml::node* at = t == nullptr ? nullptr : t->get("new_tokens") ? t->get("new_tokens") : t->get("prompt_tokens");
+        p.Fail(at ? at : t, t != nullptr && t->get("new_tokens") ? "generation.new_tokens" : "generation.prompt_tokens",
+               fmt::format("prompt_tokens + new_tokens is {}; {} has {} positions (the {} worker's)",
+                           total, model, it->second, fw));
+      }
+    }
+  };
+  const auto& wl = e.matrix.workload;
+  const bool generates = std::find(wl.begin(), wl.end(), "generation") != wl.end();
+  if (t == nullptr) {
+    if (generates) check_positions();
+    return;
+  }
   const auto& w = e.matrix.workload;
   if (std::find(w.begin(), w.end(), "generation") == w.end()) {
     p.Fail(t, "generation",
@@ -492,6 +513,7 @@ void ParseGeneration(const Parser& p, const toml::table& root, Experiment& e) {
   g.new_tokens = static_cast<int>(
       p.Int(*t, "new_tokens", "generation.new_tokens", 1, kMaxGenerationTokens)
           .value_or(g.new_tokens));
+  check_positions();
 }
 
 void ParseEnergy(const Parser& p, const toml::table& root, Experiment& e) {
@@ -854,7 +876,7 @@ Experiment ParseExperiment(const std::string& text, const std::string& path,
   ParseSlurm(p, root, e);
   ParseMatrix(p, workers, root, e);
   ParseTraining(p, workers, root, e);
-  ParseGeneration(p, root, e);
+  ParseGeneration(p, workers, root, e);
   for (const auto& fw : e.matrix.framework) {
     WorkerCapabilities caps = workers.Of(fw);
     caps.worker = fw;  // the registry's name: a user entry may run a worker that calls itself otherwise

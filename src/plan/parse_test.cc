@@ -278,5 +278,23 @@ TEST(ParseCapabilities, CellsAWorkerDoesNotCover) {
             "exp.toml:7: matrix.model: \"resnet18\" is not offered by narrow");
 }
 
+
+// A prompt and its new tokens must fit the decoder's positions, which the workers report
+// (model_positions): the file is refused at the line of the length that overflows, and the
+// defaults fit.
+TEST(Parse, GenerationLengthsBeyondTheModelsPositionsAreRefused) {
+  const std::string head =
+      "[experiment]\nname = \"g\"\n[matrix]\nframework = [\"torch\", \"jax\"]\nmodel = \"llama-tiny\"\n"
+      "workload = \"generation\"\n";
+  EXPECT_EQ(ErrorOf(head + "[generation]\nprompt_tokens = 2000\nnew_tokens = 100\n"),
+            "exp.toml:9: generation.new_tokens: prompt_tokens + new_tokens is 2100; llama-tiny has 2048 "
+            "positions (the torch worker's)");
+  EXPECT_EQ(ErrorOf(head + "[generation]\nprompt_tokens = 2049\n"),
+            "exp.toml:8: generation.prompt_tokens: prompt_tokens + new_tokens is 2081; llama-tiny has 2048 "
+            "positions (the torch worker's)");
+  EXPECT_EQ(ErrorOf(head + "[generation]\nprompt_tokens = 2000\nnew_tokens = 48\n"), "no error");
+  EXPECT_EQ(ErrorOf(head), "no error");
+}
+
 }  // namespace
 }  // namespace dlb::plan

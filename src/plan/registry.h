@@ -31,6 +31,9 @@ struct WorkerCapabilities {
   // Per workload, the models that run it, where the worker says (the image models do not
   // generate; the decoders only generate). A workload not in the map runs every model.
   std::map<std::string, std::vector<std::string>> workload_models;
+  // The decoders' positions, where the worker says: a generation cell's prompt_tokens + new_tokens
+  // must fit them (the plan refuses a file that asks for more).
+  std::map<std::string, int64_t> model_positions;
 
   bool Answers(const std::string& request) const;
   // Whether `model` runs `workload` here: both listed, and the pair allowed by workload_models.

@@ -374,6 +374,18 @@ plan::WorkerCapabilities DecodeCapabilities(std::string_view line) {
       }
     }
   }
+  if (auto it = j.find("model_positions"); it != j.end()) {
+    if (!it->is_object()) throw ProtocolError("\"model_positions\" is not an object");
+    for (const auto& [model, n] : it->items()) {
+      if (std::find(c.models.begin(), c.models.end(), model) == c.models.end()) {
+        throw ProtocolError(fmt::format("\"model_positions\" names \"{}\", which is not in \"models\"", model));
+      }
+      if (!n.is_number_integer() || n.get<int64_t>() < 1) {
+        throw ProtocolError(fmt::format("\"model_positions\" of \"{}\" is not a positive integer", model));
+      }
+      c.model_positions[model] = n.get<int64_t>();
+    }
+  }
   return c;
 }
 

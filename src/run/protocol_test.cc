@@ -214,6 +214,11 @@ TEST(Capabilities, MalformedLinesAreProtocolErrors) {
   EXPECT_EQ(error(j), "\"workload_models\" names \"gpt-5\", which is not in \"models\"");
   j["workload_models"] = {{"serving", {"resnet18"}}};
   EXPECT_EQ(error(j), "\"workload_models\" names \"serving\", which is not in \"workloads\"");
+  j = good;
+  j["model_positions"] = {{"gpt-5", 2048}};
+  EXPECT_EQ(error(j), "\"model_positions\" names \"gpt-5\", which is not in \"models\"");
+  j["model_positions"] = {{"llama-tiny", 0}};
+  EXPECT_EQ(error(j), "\"model_positions\" of \"llama-tiny\" is not a positive integer");
   EXPECT_THROW(DecodeCapabilities("torch: resnet18"), ProtocolError);
 }
 

@@ -105,3 +105,9 @@ def test_generation_input_errors(dlbench: Dlbench) -> None:
     assert error_of(dlbench, torch).endswith(
         'bad.toml:7: matrix.model: "resnet18" runs none of the workloads generation on torch'
     )
+    # the real workers report their decoders' positions: lengths that do not fit are refused here
+    llama = HEAD + '[matrix]\nframework = ["torch", "jax"]\nmodel = "llama-tiny"\nworkload = "generation"\n'
+    assert error_of(dlbench, llama + "[generation]\nprompt_tokens = 2000\nnew_tokens = 100\n").endswith(
+        "bad.toml:11: generation.new_tokens: prompt_tokens + new_tokens is 2100; llama-tiny has 2048 "
+        "positions (the torch worker's)"
+    )

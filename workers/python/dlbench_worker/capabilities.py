@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlbench_worker import PROTOCOL_VERSION
-from dlbench_worker.models import LLAMA_MODELS, MODELS
+from dlbench_worker.models import LLAMA_MODELS, LLAMA_POSITIONS, MODELS
 from dlbench_worker.protocol import GENERATION_OPTIONS, LAYOUTS, MODES, PRECISIONS
 
 DATASETS = ("digits",)
@@ -56,6 +56,8 @@ class Capabilities:
     # Per workload, the models that run it, where not every model runs every workload (the image
     # models do not generate; the decoders only generate). None: every model, every workload.
     workload_models: dict[str, tuple[str, ...]] | None = None
+    # The decoders' positions: prompt_tokens + new_tokens must fit (checked when a file is parsed).
+    model_positions: dict[str, int] | None = None
 
     @property
     def accepted_options(self) -> tuple[str, ...]:
@@ -83,6 +85,7 @@ class Capabilities:
                 if self.workload_models is not None
                 else {}
             ),
+            **({"model_positions": dict(self.model_positions)} if self.model_positions else {}),
         }
 
     def _missing_datasets(self) -> dict[str, Any]:
@@ -107,6 +110,7 @@ TORCH = Capabilities(
     canonical_weights=True,
     datasets=DATASETS,
     workload_models=FRAMEWORK_WORKLOAD_MODELS,
+    model_positions=LLAMA_POSITIONS,
 )
 
 # Flax convolutions take NHWC: channels_first is not offered.
@@ -123,6 +127,7 @@ JAX = Capabilities(
     canonical_weights=True,
     datasets=DATASETS,
     workload_models=FRAMEWORK_WORKLOAD_MODELS,
+    model_positions=LLAMA_POSITIONS,
 )
 
 # The synthetic model spins on the clock: every precision, device and layout is only a label.
@@ -152,6 +157,7 @@ TRANSFORMERS = Capabilities(
     options=("num_threads",),
     requests=(*BASE_REQUESTS, "save_weights", "outputs"),
     canonical_weights=True,
+    model_positions=LLAMA_POSITIONS,
 )
 
 WORKERS: dict[str, Capabilities] = {c.worker: c for c in (JAX, SYNTHETIC, TORCH, TRANSFORMERS)}

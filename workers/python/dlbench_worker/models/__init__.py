@@ -19,3 +19,5 @@ NUM_CLASSES = 1000
 
 LLAMA_MODELS: tuple[str, ...] = ("llama-tiny", "llama-125m", "llama-1b")
 """The decoders of the generation workload (llama.py holds their configurations)."""
+LLAMA_POSITIONS: dict[str, int] = {"llama-tiny": 2048, "llama-125m": 2048, "llama-1b": 2048}
+"""Each decoder's positions (max_position_embeddings): a prompt and its new tokens must fit."""

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbench_worker.models import LLAMA_MODELS
+from dlbench_worker.models import LLAMA_MODELS, LLAMA_POSITIONS
 
 INIT_STD = 0.02
 
@@ -84,7 +84,7 @@ CONFIGS: dict[str, LlamaConfig] = {
         num_hidden_layers=4,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=2048,
+        max_position_embeddings=LLAMA_POSITIONS["llama-tiny"],
     ),
     "llama-125m": LlamaConfig(
         vocab_size=32000,
@@ -93,7 +93,7 @@ CONFIGS: dict[str, LlamaConfig] = {
         num_hidden_layers=12,
         num_attention_heads=12,
         num_key_value_heads=4,
-        max_position_embeddings=2048,
+        max_position_embeddings=LLAMA_POSITIONS["llama-125m"],
     ),
     "llama-1b": LlamaConfig(
         vocab_size=32000,
@@ -102,7 +102,7 @@ CONFIGS: dict[str, LlamaConfig] = {
         num_hidden_layers=22,
         num_attention_heads=32,
         num_key_value_heads=4,
-        max_position_embeddings=2048,
+        max_position_embeddings=LLAMA_POSITIONS["llama-1b"],
     ),
 }
 assert tuple(CONFIGS) == LLAMA_MODELS  # the names the capabilities advertise without numpy
