@@ -24,8 +24,9 @@ APT_PACKAGES=(
   gnuplot-nox chromium texlive-latex-base texlive-latex-recommended
 )
 
-# Only for the tests (8 packages, ~3.5 MB): the daemons are started by the test itself, never here.
-TEST_APT_PACKAGES=(slurmctld slurmd slurm-client munge)
+# Only for the tests (9 packages, ~3.6 MB): the daemons are started by the test itself, never here;
+# bubblewrap is the sandbox the container-environment test runs a worker in.
+TEST_APT_PACKAGES=(slurmctld slurmd slurm-client munge bubblewrap)
 if [[ "${DLBENCH_SETUP_TESTS:-0}" == 1 ]]; then APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}"); fi
 
 install_apt() {

@@ -235,13 +235,18 @@ def environment() -> dict[str, Any]:
         "cgroup_memory_max": _read_text("/sys/fs/cgroup/memory.max"),
         "shm_bytes": _shm_bytes(),
         "container": container(),
+        "pid_namespace": _pid_namespace(),
         "env_bytes": sum(len(k) + len(v) + 2 for k, v in os.environ.items()),
         "argv": [sys.executable, *sys.orig_argv[1:]],
     }
 
 
 def container() -> str | None:
-    """Which container runtime the worker runs under, from the markers each one leaves."""
+    """Which container runtime the worker runs under, from the markers each one leaves; the
+    innermost first, since a sandbox started inside a container sees the container's files."""
+    # bubblewrap with its own PID namespace runs as that namespace's process 1
+    if _read_text("/proc/1/comm") == "bwrap":
+        return "bubblewrap"
     if os.path.exists("/.dockerenv"):
         return "docker"
     if (
@@ -253,6 +258,15 @@ def container() -> str | None:
     if os.path.exists("/run/.containerenv"):
         return "podman"
     return None
+
+
+def _pid_namespace() -> str | None:
+    """The PID namespace the worker sees ("pid:[4026531836]"): it differs from the controller's
+    in a sandbox or container that has its own."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
 
 
 def _read_text(path: str) -> str | None:

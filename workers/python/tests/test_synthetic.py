@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import sys
 from typing import Any
@@ -60,7 +61,8 @@ def test_hello(start_worker) -> None:
     assert env["allowed_cpus"] and all(isinstance(cpu, int) for cpu in env["allowed_cpus"])
     assert env["env_bytes"] > 0
     assert env["argv"] == [sys.executable, "-m", "dlbench_worker", "synthetic"]
-    assert env["container"] in (None, "docker", "apptainer", "podman")
+    assert env["container"] in (None, "docker", "apptainer", "podman", "bubblewrap")
+    assert env["pid_namespace"] == os.readlink("/proc/self/ns/pid")  # not sandboxed here
     for key in ("cgroup_cpu_max", "cgroup_memory_max"):
         assert env[key] is None or isinstance(env[key], str)
     assert env["shm_bytes"] is None or env["shm_bytes"] > 0

@@ -1,0 +1,77 @@
+"""The environment axis with a real sandbox: the same synthetic cell runs natively and inside
+bubblewrap (its own PID namespace, through the environment's launch prefix). Each worker reports
+what it sees (hello's environment: the container runtime and its PID namespace), and the two
+environments compare over repetitions like any other axis."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import Dlbench
+
+BWRAP = shutil.which("bwrap")
+
+
+def bwrap_works() -> str:
+    """Empty when bubblewrap can make a PID namespace here, else why not (a host that forbids
+    unprivileged namespaces)."""
+    if BWRAP is None:
+        return "bubblewrap is not installed (scripts/setup.sh installs it for the tests)"
+    p = subprocess.run([BWRAP, "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "true"],
+                       capture_output=True, text=True)
+    return "" if p.returncode == 0 else f"bwrap cannot make a PID namespace here: {p.stderr.strip()}"
+
+EXPERIMENT = """
+[experiment]
+name = "sandbox"
+repetitions = 2
+timeout_s = 60
+[matrix]
+framework = "synthetic"
+model = "synthetic"
+batch = 1
+environment = ["native", "sandbox"]
+[sampling]
+min_iterations = 20
+min_time_s = 0.05
+max_time_s = 1
+window_min_time_s = 0
+[options]
+latency = { distribution = "constant", value_ns = 200000 }
+[environments.native]
+[environments.sandbox]
+description = "bubblewrap: the host's files, its own PID namespace"
+prefix = ["BWRAP", "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--die-with-parent"]
+"""
+
+
+def test_native_and_bubblewrap_environments(dlbench: Dlbench) -> None:
+    if why := bwrap_works():
+        pytest.skip(why)
+    dlbench.write("s.toml", EXPERIMENT.replace("BWRAP", str(BWRAP)))
+    r = dlbench("run", "s.toml")
+    assert r.code == 0, r.err + r.out
+    rows = dlbench.query(
+        "SELECT c.environment, r.status, r.hello_json, r.launch_prefix FROM repetitions r "
+        "JOIN cells c USING (cell_id) ORDER BY c.environment, r.rep_idx")
+    seen = {}
+    for env, status, hello, prefix in rows:
+        assert status == "ok", (env, status)
+        e = json.loads(hello)["environment"]
+        seen.setdefault(env, set()).add((e["container"], e["pid_namespace"]))
+        assert ("bwrap" in prefix) == (env == "sandbox")
+    assert "bubblewrap" not in {c for c, _ in seen["native"]}  # docker, say, where the tests run in one
+    assert {c for c, _ in seen["sandbox"]} == {"bubblewrap"}
+    # every sandboxed worker had a PID namespace of its own, none the native workers'
+    native_ns = {ns for _, ns in seen["native"]}
+    sandbox_ns = {ns for _, ns in seen["sandbox"]}
+    assert len(native_ns) == 1 and len(sandbox_ns) == 2 and not native_ns & sandbox_ns
+    c = dlbench("compare", "latest", "--by", "environment", "--json")
+    assert c.code == 0, c.err
+    pair = json.loads(c.out)["comparisons"][0]
+    assert pair["a"]["repetitions"] == 2 and pair["b"]["repetitions"] == 2
+    assert {pair["a"]["key"].split("/")[8], pair["b"]["key"].split("/")[8]} == {"native", "sandbox"}
