@@ -20,14 +20,57 @@ from dlbench_worker.models import llama, torch_llama
 from dlbench_worker.protocol import ErrorKind, LoadRequest, WorkerError, load_generation
 
 
-class TorchGeneration(_generation.GenerationAdapter):
-    framework = "torch"
+class TorchDecoder(_generation.GenerationAdapter):
+    """What the decoders on torch share, ours and transformers' (adapters/transformers.py): the
+    device with its sync and peak memory, the canonical weights and the logits written out, and the
+    torch worker's versions and devices. A subclass loads and names its canonical state."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._model: torch_llama.LlamaForCausalLM | None = None
+        self._model: Any = None
         self._request: LoadRequest | None = None
         self._device = torch.device("cpu")
+
+    def canonical_state(self) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def sync(self, out: Any) -> None:
+        if self._device.type == "cuda":
+            torch.cuda.synchronize(self._device)
+
+    def peak_device_bytes(self) -> int | None:
+        if self._device.type != "cuda":
+            return None
+        return int(torch.cuda.max_memory_allocated(self._device))
+
+    def save_weights(self, path: str) -> dict[str, Any]:
+        assert self._model is not None and self._request is not None  # the server checks load
+        return torch_adapter.write_weights(
+            path, self.canonical_state(), self._request.model, self.framework
+        )
+
+    def write_logits(self, output_path: str, logits: torch.Tensor, vocab_size: int) -> dict[str, Any]:
+        """`outputs`' last part: the logits synced, then written in the canonical file."""
+        assert self._request is not None  # the server checks load
+        self.sync(logits)
+        return _canonical.write_logits(
+            output_path,
+            logits.to("cpu", torch.float32).numpy(),
+            self._request.model,
+            self.framework,
+            self._request.precision,
+            vocab_size,
+        )
+
+    def versions(self) -> dict[str, str]:
+        return torch_adapter.TorchAdapter().versions()
+
+    def devices(self) -> list[dict[str, Any]]:
+        return torch_adapter.TorchAdapter().devices()
+
+
+class TorchGeneration(TorchDecoder):
+    framework = "torch"
 
     def load(self, req: LoadRequest) -> dict[str, Any]:
         _generation.check_model("torch", req)
@@ -87,43 +130,15 @@ class TorchGeneration(_generation.GenerationAdapter):
                 ErrorKind.COMPILE_FAILED, f"torch.compile: {type(e).__name__}: {e}"
             ) from e
 
-    def sync(self, out: Any) -> None:
-        if self._device.type == "cuda":
-            torch.cuda.synchronize(self._device)
-
-    def peak_device_bytes(self) -> int | None:
-        if self._device.type != "cuda":
-            return None
-        return int(torch.cuda.max_memory_allocated(self._device))
-
-    def save_weights(self, path: str) -> dict[str, Any]:
-        assert self._model is not None and self._request is not None  # the server checks load
-        state = {
-            key: value.detach().to("cpu", torch.float32).contiguous().numpy()
-            for key, value in torch_llama.canonical_state(self._model).items()
-        }
-        return _canonical.write_weights(path, state, self._request.model, self.framework)
+    def canonical_state(self) -> dict[str, torch.Tensor]:
+        return torch_llama.canonical_state(self._model)
 
     def outputs(self, input_path: str, output_path: str) -> dict[str, Any]:
         """Logits of the file's tokens through an eager engine of the file's shape."""
         assert self._model is not None and self._request is not None  # the server checks load
-        req, config = self._request, self._model.config
+        config = self._model.config
         tokens = torch.from_numpy(_canonical.read_tokens(input_path, config.vocab_size))
         batch, length = tokens.shape
         engine = torch_llama.Engine(self._model, batch, length)
         logits = engine.logits(tokens.to(self._device), _generation.outputs_prefill_len(length))
-        self.sync(logits)
-        return _canonical.write_logits(
-            output_path,
-            logits.to("cpu", torch.float32).numpy(),
-            req.model,
-            self.framework,
-            req.precision,
-            config.vocab_size,
-        )
-
-    def versions(self) -> dict[str, str]:
-        return torch_adapter.TorchAdapter().versions()
-
-    def devices(self) -> list[dict[str, Any]]:
-        return torch_adapter.TorchAdapter().devices()
+        return self.write_logits(output_path, logits, config.vocab_size)

@@ -119,6 +119,16 @@ def apply_fp32_precision(value: str) -> None:
         flag.fp32_precision = value
 
 
+def write_weights(path: str, state: dict[str, torch.Tensor], model: str, framework: str) -> dict[str, Any]:
+    """A canonical state dict written as the canonical weights file (float32, on the host): the
+    save_weights of every adapter on torch."""
+    arrays = {
+        key: value.detach().to("cpu", torch.float32).contiguous().numpy()
+        for key, value in state.items()
+    }
+    return _canonical.write_weights(path, arrays, model, framework)
+
+
 def torch_device(spec: DeviceSpec) -> torch.device:
     if spec.kind == "cpu":
         return torch.device("cpu")
@@ -329,11 +339,9 @@ class TorchAdapter(Adapter):
 
     def save_weights(self, path: str) -> dict[str, Any]:
         assert self._model is not None and self._request is not None  # the server checks load
-        state = {
-            key: value.detach().to("cpu", torch.float32).contiguous().numpy()
-            for key, value in torch_models.canonical_state(self._model).items()
-        }
-        return _canonical.write_weights(path, state, self._request.model, self.framework)
+        return write_weights(
+            path, torch_models.canonical_state(self._model), self._request.model, self.framework
+        )
 
     def outputs(self, input_path: str, output_path: str) -> dict[str, Any]:
         """One call of the timed forward (self._fn, inference mode) on the file's input, which

@@ -16,7 +16,7 @@ import torch
 import transformers
 
 from dlbench_worker import capabilities
-from dlbench_worker.adapters import _canonical, _generation
+from dlbench_worker.adapters import _canonical, _generation, _torch_generation
 from dlbench_worker.adapters import torch as torch_adapter
 from dlbench_worker.adapters._base import Adapter
 from dlbench_worker.adapters._common import check_option_names, parse_device
@@ -26,15 +26,12 @@ from dlbench_worker.protocol import ErrorKind, LoadRequest, WorkerError, load_ge
 OPTIONS = capabilities.TRANSFORMERS.accepted_options
 
 
-class TransformersAdapter(_generation.GenerationAdapter):
+class TransformersAdapter(_torch_generation.TorchDecoder):
     framework = "transformers"
 
     def __init__(self) -> None:
         super().__init__()
-        self._model: Any = None
         self._config: llama.LlamaConfig | None = None
-        self._request: LoadRequest | None = None
-        self._device = torch.device("cpu")
 
     def generation(self) -> Adapter:
         return self
@@ -89,47 +86,22 @@ class TransformersAdapter(_generation.GenerationAdapter):
         }
         return self.decoder_load_reply(config, settings, load_s, compile_s, first_call_s, out)
 
-    def sync(self, out: Any) -> None:
-        if self._device.type == "cuda":
-            torch.cuda.synchronize(self._device)
-
-    def peak_device_bytes(self) -> int | None:
-        if self._device.type != "cuda":
-            return None
-        return int(torch.cuda.max_memory_allocated(self._device))
-
-    def save_weights(self, path: str) -> dict[str, Any]:
-        assert self._model is not None and self._request is not None  # the server checks load
-        state = {
-            key: value.detach().to("cpu", torch.float32).contiguous().numpy()
-            for key, value in self._model.state_dict().items()
-        }
-        return _canonical.write_weights(path, state, self._request.model, self.framework)
+    def canonical_state(self) -> dict[str, torch.Tensor]:
+        return self._model.state_dict()
 
     def outputs(self, input_path: str, output_path: str) -> dict[str, Any]:
         """Logits of the file's tokens through transformers' cache: prefill, then steps."""
         assert self._config is not None and self._request is not None  # the server checks load
-        req, config = self._request, self._config
+        config = self._config
         tokens = torch.from_numpy(_canonical.read_tokens(input_path, config.vocab_size))
         length = tokens.shape[1]
         logits = self.engine.logits(
             tokens.to(self._device), _generation.outputs_prefill_len(length)
         )
-        self.sync(logits)
-        return _canonical.write_logits(
-            output_path,
-            logits.to("cpu", torch.float32).numpy(),
-            req.model,
-            self.framework,
-            req.precision,
-            config.vocab_size,
-        )
+        return self.write_logits(output_path, logits, config.vocab_size)
 
     def versions(self) -> dict[str, str]:
-        return {**torch_adapter.TorchAdapter().versions(), "transformers": transformers.__version__}
-
-    def devices(self) -> list[dict[str, Any]]:
-        return torch_adapter.TorchAdapter().devices()
+        return {**super().versions(), "transformers": transformers.__version__}
 
 
 def create() -> TransformersAdapter:
