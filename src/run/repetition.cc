@@ -83,6 +83,7 @@ class Session {
         telemetry_(telemetry),
         r_(r),
         series_(*r.series()),
+        prompt_tokens_(PromptTokens(cell_)),
         oom_kills_before_(oom_kills_before) {}
 
   // Returns false once the repetition has ended (failed, unsupported or interrupted).
@@ -232,10 +233,9 @@ class Session {
     ++chunk_;
     if (auto* g = std::get_if<result::GenerationMeasurement>(&r_.measurement)) {
       // One trace per call, aligned with the samples (generation never blocks: Calibrate).
-      const int64_t prompt_tokens = PromptTokens(cell_);
       for (size_t i = 0; i < reply->prefill_ns.size(); ++i) {
         g->requests.push_back(CallTrace(static_cast<int64_t>(g->requests.size()), reply->prefill_ns[i],
-                                        reply->decode_ns[i], prompt_tokens));
+                                        reply->decode_ns[i], prompt_tokens_));
       }
     }
     std::vector<int64_t> sorted = reply->wall_ns;
@@ -261,6 +261,9 @@ class Session {
       if (d.done) {
         series_.warmup_count = static_cast<int64_t>(series_.wall_ns.size());
         series_.warmup_settled = d.settled;
+        if (auto* g = std::get_if<result::GenerationMeasurement>(&r_.measurement)) {
+          for (auto& t : g->requests) t.warmup = true;  // every call so far: one per sample
+        }
         return true;
       }
       auto n = static_cast<int64_t>(warm.size());
@@ -393,6 +396,7 @@ class Session {
   probe::TelemetrySampler& telemetry_;
   RepetitionResult& r_;
   result::TimedSeries& series_;  // the payload's timed series: calls or training steps
+  const int64_t prompt_tokens_;   // generation: each call's prompt length (-1 for other workloads)
   std::optional<int64_t> oom_kills_before_;
   struct EnergyEdges {
     probe::TelemetrySample begin, end;

@@ -1,5 +1,6 @@
 #include "store/measurement.h"
 
+#include <span>
 #include <variant>
 
 namespace dlb::store {
@@ -31,10 +32,8 @@ void InsertSeries(Db& db, int64_t repetition_id, const result::TimedSeries& t) {
   }
 }
 
-}  // namespace
-
-void InsertRequests(Db& db, int64_t repetition_id, std::span<const result::RequestTrace> requests,
-                    const std::vector<bool>& warmup) {
+// A repetition's request traces and their chunks (the tables requests and token_chunks).
+void InsertRequests(Db& db, int64_t repetition_id, std::span<const result::RequestTrace> requests) {
   Stmt r = db.Prepare(
       "INSERT INTO requests (repetition_id, request_idx, is_warmup, status, error, input_tokens, "
       "output_tokens_requested, due_ns, sent_ns, done_ns, token_source, usage_output_tokens, "
@@ -42,9 +41,8 @@ void InsertRequests(Db& db, int64_t repetition_id, std::span<const result::Reque
   Stmt c = db.Prepare(
       "INSERT INTO token_chunks (repetition_id, request_idx, chunk_idx, arrival_ns, tokens) "
       "VALUES (?, ?, ?, ?, ?)");
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const result::RequestTrace& t = requests[i];
-    Binder(r) << repetition_id << t.index << static_cast<int64_t>(i < warmup.size() ? warmup[i] : t.warmup)
+  for (const result::RequestTrace& t : requests) {
+    Binder(r) << repetition_id << t.index << static_cast<int64_t>(t.warmup)
               << t.status << (t.error.empty() ? std::nullopt : std::optional<std::string>(t.error))
               << t.input_tokens << t.output_tokens_requested << t.due_ns << t.sent_ns << t.done_ns
               << t.token_source << t.usage_output_tokens << t.usage_input_tokens;
@@ -61,8 +59,6 @@ void InsertRequests(Db& db, int64_t repetition_id, std::span<const result::Reque
   }
 }
 
-namespace {
-
 void Insert(Db& db, int64_t repetition_id, const result::InferenceMeasurement& m) {
   InsertSeries(db, repetition_id, m.calls);
 }
@@ -78,12 +74,11 @@ void Insert(Db& db, int64_t repetition_id, const result::TrainingMeasurement& m)
   }
 }
 
-// The samples, each one whole generate, and each call's trace: request i is sample i, warm-up alike.
+// The samples, each one whole generate, and each call's trace: request i is sample i, warm-up alike
+// (the run flags the warm-up calls' traces when it ends the warm-up).
 void Insert(Db& db, int64_t repetition_id, const result::GenerationMeasurement& m) {
   InsertSeries(db, repetition_id, m.calls);
-  std::vector<bool> warmup(m.requests.size());
-  for (size_t i = 0; i < warmup.size(); ++i) warmup[i] = static_cast<int64_t>(i) < m.calls.warmup_count;
-  InsertRequests(db, repetition_id, m.requests, warmup);
+  InsertRequests(db, repetition_id, m.requests);
 }
 
 }  // namespace

@@ -187,6 +187,7 @@ TEST_F(StoreTest, StoresGenerationTracesPerSample) {
   for (int64_t i = 0; i < 3; ++i) {
     result::RequestTrace t;
     t.index = i;
+    t.warmup = i < g.calls.warmup_count;  // as the run flags them when the warm-up ends
     t.input_tokens = 8;
     t.output_tokens_requested = 3;
     t.token_source = result::kTokensFromEngine;
