@@ -474,46 +474,45 @@ void ParseTraining(const Parser& p, Workers& workers, const toml::table& root, E
   ParseDataset(p, workers, *t, e);
 }
 
+// The lengths, given or the defaults, must fit every decoder the matrix generates with (the
+// positions its workers report); the error points at the length the file gives, new_tokens first.
+void CheckPositions(const Parser& p, Workers& workers, const toml::table* t, const Experiment& e) {
+  const int64_t total = static_cast<int64_t>(e.generation.prompt_tokens) + e.generation.new_tokens;
+  const std::string key = t != nullptr && t->get("new_tokens") != nullptr ? "new_tokens" : "prompt_tokens";
+  for (const auto& fw : e.matrix.framework) {
+    const WorkerCapabilities& caps = workers.Of(fw);
+    for (const auto& model : e.matrix.model) {
+      auto it = caps.model_positions.find(model);
+      if (it == caps.model_positions.end() || !caps.Runs(model, "generation") || total <= it->second) continue;
+      const toml::node* at = t != nullptr && t->get(key) != nullptr ? t->get(key) : t;
+      p.Fail(at, "generation." + key,
+             fmt::format("prompt_tokens + new_tokens is {}; {} has {} positions (the {} worker's)", total,
+                         model, it->second, fw));
+    }
+  }
+}
+
 // [generation]: the lengths of the generation cells' prompts and outputs.
 void ParseGeneration(const Parser& p, Workers& workers, const toml::table& root, Experiment& e) {
   const toml::table* t = p.Table(root, "generation", "generation");
-  // The lengths (given or the defaults) must fit every decoder the matrix generates with.
-  auto check_positions = [&] {
-    const GenerationSettings& g = e.generation;
-    const int64_t total = static_cast<int64_t>(g.prompt_tokens) + g.new_tokens;
-    for (const auto& fw : e.matrix.framework) {
-      const WorkerCapabilities caps = workers.Of(fw);
-      for (const auto& model : e.matrix.model) {
-        auto it = caps.model_positions.find(model);
-        if (it == caps.model_positions.end() || !caps.Runs(model, "generation") || total <= it->second) continue;
-        const toml::node* at = t == nullptr ? nullptr : t->get("new_tokens") ? t->get("new_tokens") : t->get("prompt_tokens");
-        p.Fail(at ? at : t, t != nullptr && t->get("new_tokens") ? "generation.new_tokens" : "generation.prompt_tokens",
-               fmt::format("prompt_tokens + new_tokens is {}; {} has {} positions (the {} worker's)",
-                           total, model, it->second, fw));
-      }
-    }
-  };
-  const auto& wl = e.matrix.workload;
-  const bool generates = std::find(wl.begin(), wl.end(), "generation") != wl.end();
-  if (t == nullptr) {
-    if (generates) check_positions();
-    return;
-  }
   const auto& w = e.matrix.workload;
-  if (std::find(w.begin(), w.end(), "generation") == w.end()) {
-    p.Fail(t, "generation",
-           "the matrix has no generation cells (matrix.workload = [\"generation\"]); "
-           "[generation] applies only to them");
+  const bool generates = std::find(w.begin(), w.end(), "generation") != w.end();
+  if (t != nullptr) {
+    if (!generates) {
+      p.Fail(t, "generation",
+             "the matrix has no generation cells (matrix.workload = [\"generation\"]); "
+             "[generation] applies only to them");
+    }
+    p.CheckKeys(*t, "generation", kGenerationKeys);
+    GenerationSettings& g = e.generation;
+    g.prompt_tokens = static_cast<int>(
+        p.Int(*t, "prompt_tokens", "generation.prompt_tokens", 1, kMaxGenerationTokens)
+            .value_or(g.prompt_tokens));
+    g.new_tokens = static_cast<int>(
+        p.Int(*t, "new_tokens", "generation.new_tokens", 1, kMaxGenerationTokens)
+            .value_or(g.new_tokens));
   }
-  p.CheckKeys(*t, "generation", kGenerationKeys);
-  GenerationSettings& g = e.generation;
-  g.prompt_tokens = static_cast<int>(
-      p.Int(*t, "prompt_tokens", "generation.prompt_tokens", 1, kMaxGenerationTokens)
-          .value_or(g.prompt_tokens));
-  g.new_tokens = static_cast<int>(
-      p.Int(*t, "new_tokens", "generation.new_tokens", 1, kMaxGenerationTokens)
-          .value_or(g.new_tokens));
-  check_positions();
+  if (generates) CheckPositions(p, workers, t, e);
 }
 
 void ParseEnergy(const Parser& p, const toml::table& root, Experiment& e) {
