@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "report/summary.h"
 #include "report/table.h"
 #include "serve/metrics.h"
@@ -11,14 +13,17 @@
 namespace dlb::cli {
 namespace {
 
-// The measured requests of the cell's ok repetitions, one vector per repetition.
+// The requests of the cell's ok repetitions that measured any, one vector per repetition, warm-up
+// included (flagged): the figures are the measured ones', a load's window starts after the warm-up.
 std::vector<std::vector<result::RequestTrace>> Requests(store::Db& db, const store::CellRow& c) {
   std::vector<std::vector<result::RequestTrace>> out;
   if (c.workload != "generation" && c.workload != "serving") return out;
   for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
     if (r.status != "ok") continue;
-    auto requests = store::GetRequests(db, r.repetition_id);
-    if (!requests.empty()) out.push_back(std::move(requests));
+    auto requests = store::GetRequests(db, r.repetition_id, /*with_warmup=*/true);
+    if (std::any_of(requests.begin(), requests.end(), [](const auto& t) { return !t.warmup; })) {
+      out.push_back(std::move(requests));
+    }
   }
   return out;
 }
@@ -31,6 +36,7 @@ std::vector<std::vector<double>> GenerationGroups(store::Db& db, const store::Ce
   for (const auto& requests : Requests(db, c)) {
     std::vector<double> g;
     for (const auto& t : requests) {
+      if (t.warmup) continue;
       const serve::RequestMetrics m = serve::MetricsOf(t);
       const auto& v = metric == "ttft" ? m.ttft_sent_s : m.tpot_s;
       if (v) g.push_back(*v * 1e9);
@@ -45,8 +51,13 @@ std::optional<report::GenerationFigures> GenerationFiguresOf(store::Db& db, cons
   if (per_rep.empty()) return std::nullopt;
   std::vector<double> ttft, tpot, itl;
   int64_t requests = 0, tokens = 0;
+  std::vector<double> rates;  // a load's window tokens/s, per repetition
   for (const auto& reqs : per_rep) {
+    if (c.workload == "serving") {
+      if (auto rate = serve::Summarize(reqs, {}, true).output_tokens_per_s) rates.push_back(*rate);
+    }
     for (const auto& t : reqs) {
+      if (t.warmup) continue;
       const serve::RequestMetrics m = serve::MetricsOf(t);
       ++requests;
       tokens += m.output_tokens;
@@ -63,12 +74,6 @@ std::optional<report::GenerationFigures> GenerationFiguresOf(store::Db& db, cons
   // generate makes `batch` sequences in lockstep, each trace counting one of them: its tokens/s is
   // the batch's tokens over the cell's median time of a generate.
   if (c.workload == "serving") {
-    std::vector<double> rates;
-    for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
-      if (r.status != "ok") continue;
-      const auto all = store::GetRequests(db, r.repetition_id, /*with_warmup=*/true);
-      if (auto rate = serve::Summarize(all, {}, true).output_tokens_per_s) rates.push_back(*rate);
-    }
     if (!rates.empty()) f.tokens_per_s = stats::Median(rates);
   } else if (c.p50_ns && *c.p50_ns > 0 && requests > 0) {
     const double per_call = static_cast<double>(tokens) / static_cast<double>(requests);
