@@ -114,13 +114,6 @@ struct Row {
   std::string why;
 };
 
-std::string Value(double v, const std::string& metric) {
-  if (IsTimeMetric(metric)) return FormatNs(v);
-  if (metric == "memory") return FormatBytes(v);
-  if (metric == "energy") return fmt::format("{:.4g} J", v);
-  return fmt::format("{:.4g}/s", v);
-}
-
 std::string RatioText(const analysis::PairComparison& r) {
   return r.ratio_ci ? fmt::format("{:.3f} [{:.3f}, {:.3f}]", r.ratio, r.ratio_ci->lo, r.ratio_ci->hi)
                     : fmt::format("{:.3f}", r.ratio);
@@ -260,7 +253,7 @@ ExitCode Check(const CheckOptions& o) {
     };
     for (const auto& row : rows) {
       md += fmt::format("| `{}` | {} | {} | {} | {} | {}/{} | {}{} ({}) |\n", cell(row.base->cell.key),
-                        Value(row.r.median_a, o.metric), Value(row.r.median_b, o.metric),
+                        MetricValueText(row.r.median_a, o.metric), MetricValueText(row.r.median_b, o.metric),
                         RatioText(row.r), PText(row.r.p_welch_adjusted),
                         row.base->sample.groups.size(), row.cand->sample.groups.size(),
                         row.outcome == Outcome::kRegression ? ":x: " : "", OutcomeName(row.outcome),
@@ -274,7 +267,7 @@ ExitCode Check(const CheckOptions& o) {
     report::TextTable t({"cell", "baseline", "candidate", "ratio [CI]", "p (Holm)", "reps", "result"},
                         {false, true, true, true, true, true, false});
     for (const auto& row : rows) {
-      t.AddRow({row.base->cell.key, Value(row.r.median_a, o.metric), Value(row.r.median_b, o.metric),
+      t.AddRow({row.base->cell.key, MetricValueText(row.r.median_a, o.metric), MetricValueText(row.r.median_b, o.metric),
                 RatioText(row.r), PText(row.r.p_welch_adjusted),
                 fmt::format("{}/{}", row.base->sample.groups.size(), row.cand->sample.groups.size()),
                 fmt::format("{} ({})", OutcomeName(row.outcome), row.why)});

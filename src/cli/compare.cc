@@ -74,13 +74,6 @@ std::pair<std::optional<double>, std::optional<double>> Variation(const analysis
 
 std::string Pct(const std::optional<double>& v) { return v ? fmt::format("{:.2f}%", *v * 100) : "-"; }
 
-std::string Value(double v, const std::string& metric) {
-  if (IsTimeMetric(metric)) return FormatNs(v);
-  if (metric == "memory") return FormatBytes(v);
-  if (metric == "energy") return fmt::format("{:.4g} J", v);
-  return fmt::format("{:.4g}/s", v);
-}
-
 ExitCode Compare(CompareCliOptions o) {
   const auto& axes = plan::ComparisonAxes();
   if (std::find(axes.begin(), axes.end(), o.by) == axes.end()) {
@@ -128,7 +121,7 @@ ExitCode Compare(CompareCliOptions o) {
     auto p = [](const auto& v) { return v ? fmt::format("{:.3g}", *v) : std::string("-"); };
     t.AddRow({a.cell.model, std::to_string(a.cell.batch),
               report::PrecisionLabel(a.cell.precision, a.cell.profile), a.cell.device,
-              AxisValue(a, o.by), AxisValue(b, o.by), Value(r.median_a, o.metric), Value(r.median_b, o.metric),
+              AxisValue(a, o.by), AxisValue(b, o.by), MetricValueText(r.median_a, o.metric), MetricValueText(r.median_b, o.metric),
               r.ratio_ci ? fmt::format("{:.3f} [{:.3f}, {:.3f}]", r.ratio, r.ratio_ci->lo, r.ratio_ci->hi)
                          : fmt::format("{:.3f}", r.ratio),
               fmt::format("{}/{}", a.sample.groups.size(), b.sample.groups.size()),

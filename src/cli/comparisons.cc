@@ -6,6 +6,7 @@
 #include "cli/common.h"
 #include "cli/generation.h"
 #include "report/summary.h"
+#include "util/strings.h"
 
 namespace dlb::cli {
 
@@ -123,6 +124,13 @@ std::string BetterWord(const std::string& metric) {
 
 bool IsTimeMetric(const std::string& metric) {
   return metric == "latency" || metric == "ttft" || metric == "tpot";
+}
+
+std::string MetricValueText(double v, const std::string& metric) {
+  if (IsTimeMetric(metric)) return FormatNs(v);
+  if (metric == "memory") return FormatBytes(v);
+  if (metric == "energy") return fmt::format("{:.4g} J", v);
+  return fmt::format("{:.4g}/s", v);
 }
 
 }  // namespace dlb::cli

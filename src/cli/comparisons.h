@@ -21,6 +21,9 @@ const std::vector<std::string>& ComparisonMetrics();
 // latency, ttft and tpot: values in ns, shown as durations, lower is better.
 bool IsTimeMetric(const std::string& metric);
 
+// A metric's value as compare and check print it: a duration, bytes, joules or a rate.
+std::string MetricValueText(double v, const std::string& metric);
+
 // Stein's first stage of a cell (analysis::RepetitionRatio), when its run chose repetitions by a
 // two-stage design: the run, its comparison axis, and the first stage's size, set only when all of
 // the cell's first-stage repetitions succeeded.
