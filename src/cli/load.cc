@@ -93,17 +93,16 @@ serve::Lengths ParseRange(const std::string& flag, const std::string& text) {
 class Server {
  public:
   Server(const LoadOptions& o) {
-    std::vector<std::string> argv;
     for (auto& w : Split(o.server, ' ')) {
-      if (!w.empty()) argv.push_back(w);
+      if (!w.empty()) argv_.push_back(w);
     }
-    if (argv.empty()) throw UserError("--server: an empty command");
+    if (argv_.empty()) throw UserError("--server: an empty command");
     log_path_ = o.server_log.empty()
                     ? (std::filesystem::temp_directory_path() / fmt::format("dlbench-server-{}.log", getpid())).string()
                     : o.server_log;
     log_ = OpenForWrite(log_path_);
     SpawnSpec spec;
-    spec.argv = argv;
+    spec.argv = argv_;
     spec.env = CurrentEnvironment();
     spec.stdout_fd = log_.get();
     spec.stderr_fd = log_.get();
@@ -132,8 +131,10 @@ class Server {
     proc_.reset();
   }
   const std::string& log_path() const { return log_path_; }
+  const std::vector<std::string>& argv() const { return argv_; }  // the command, split at spaces
 
  private:
+  std::vector<std::string> argv_;
   static UniqueFd OpenForWrite(const std::string& path) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw EnvError(fmt::format("--server-log {}: cannot create it", path));
@@ -369,7 +370,7 @@ class LoadRun {
   }
 
   void Add(int rep, const std::string& started_at, const std::vector<serve::RequestTrace>& traces,
-           const serve::LoadMetrics& m, const LoadOptions& o, const std::string& server_log) {
+           const serve::LoadMetrics& m, const Server* server) {
     result::RepetitionResult r;
     r.rep_idx = r.order_idx = rep;
     r.started_at = started_at;
@@ -382,8 +383,10 @@ class LoadRun {
       r.phase = "measure";
       r.message = fmt::format("no request succeeded ({} failed)", m.failed);
     }
-    if (!o.server.empty()) r.argv = Split(o.server, ' ');
-    r.log = server_log.empty() ? "" : "server log: " + server_log;
+    if (server != nullptr) {
+      r.argv = server->argv();
+      r.log = "server log: " + server->log_path();
+    }
     result::GenerationMeasurement g;
     for (const auto& t : traces) {
       const auto e2e = serve::MetricsOf(t).e2e_s;
@@ -502,7 +505,7 @@ ExitCode RunLoad(LoadOptions o) {
     result = serve::Drive(ep, schedule, d);
     if (server) server->Stop();
     m = serve::Summarize(result.traces, slo, has_due);
-    if (stored) stored->Add(static_cast<int>(rep), started_at, result.traces, m, o, server_log);
+    if (stored) stored->Add(static_cast<int>(rep), started_at, result.traces, m, server ? &*server : nullptr);
   }
   if (stored) stored->Finish(!Interrupted());
   const std::vector<serve::RequestTrace>& traces = result.traces;
