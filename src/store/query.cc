@@ -22,20 +22,185 @@
 #include "util/strings.h"
 
 namespace dlb::store {
-namespace {
 
-constexpr const char* kRunColumns =
-    "r.run_id, r.experiment, r.experiment_file, r.experiment_toml, r.status, r.started_at, "
-    "r.finished_at, r.host, r.dlbench_version, r.dlbench_revision, r.command_line, r.host_json, "
-    "r.order_kind, r.seed, r.repetitions, r.controller_pid, r.cooldown_s, "
-    "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id), "
-    "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'ok'), "
-    "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status IN ('failed', 'partial')), "
-    "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'unsupported'), "
-    "r.max_repetitions, r.target_ratio_ci, r.compare_by, "
-    "(SELECT MAX(p.finished_at) FROM repetitions p JOIN cells c USING (cell_id) "
-    "WHERE c.run_id = r.run_id), "
-    "r.run_uuid, r.sweep_id, r.shard_index, r.shard_count, r.merged_from";
+using enum Written;
+
+// runs: written by Store::BeginRun from the experiment, so read only here.
+constexpr Column<RunRow> kRunTable[] = {
+    {"run_id", &RunRow::run_id, kNever},
+    {"experiment", &RunRow::experiment, kNever},
+    {"experiment_file", &RunRow::experiment_file, kNever},
+    {"experiment_toml", &RunRow::experiment_toml, kNever},
+    {"status", &RunRow::status, kNever},
+    {"started_at", &RunRow::started_at, kNever},
+    {"finished_at", &RunRow::finished_at, kNever},
+    {"host", &RunRow::host, kNever},
+    {"dlbench_version", &RunRow::dlbench_version, kNever},
+    {"dlbench_revision", &RunRow::dlbench_revision, kNever},
+    {"command_line", &RunRow::command_line, kNever},
+    {"host_json", &RunRow::host_json, kNever},
+    {"order_kind", &RunRow::order_kind, kNever},
+    {"seed", &RunRow::seed, kNever},
+    {"repetitions", &RunRow::repetitions, kNever},
+    {"controller_pid", &RunRow::controller_pid, kNever},
+    {"cooldown_s", &RunRow::cooldown_s, kNever},
+    {"max_repetitions", &RunRow::max_repetitions, kNever},
+    {"target_ratio_ci", &RunRow::target_ratio_ci, kNever},
+    {"compare_by", &RunRow::compare_by, kNever},  // NULL before schema 5: "framework"
+    {"run_uuid", &RunRow::run_uuid, kNever},
+    {"sweep_id", &RunRow::sweep_id, kNever},
+    {"shard_index", &RunRow::shard_index, kNever},
+    {"shard_count", &RunRow::shard_count, kNever},
+    {"merged_from", &RunRow::merged_from, kNever},
+    {"cells", &RunRow::cells, kNever, "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id)"},
+    {"cells_ok", &RunRow::cells_ok, kNever,
+     "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'ok')"},
+    {"cells_failed", &RunRow::cells_failed, kNever,
+     "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status IN ('failed', "
+     "'partial'))"},
+    {"cells_unsupported", &RunRow::cells_unsupported, kNever,
+     "(SELECT COUNT(*) FROM cells c WHERE c.run_id = r.run_id AND c.status = 'unsupported')"},
+    {"last_repetition_at", &RunRow::last_repetition_at, kNever,
+     "(SELECT MAX(p.finished_at) FROM repetitions p JOIN cells c USING (cell_id) "
+     "WHERE c.run_id = r.run_id)"},
+};
+
+// cells: the plan's columns are inserted when the run begins (Store::BeginRun), the summary's
+// rewritten with each repetition (Store::AddRepetition); the rest is read from the cell's first ok
+// repetition and its run.
+constexpr Column<CellRow> kCellTable[] = {
+    {"cell_id", &CellRow::cell_id, kNever},
+    {"run_id", &CellRow::run_id},
+    {"cell_idx", &CellRow::cell_idx},
+    {"cell_key", &CellRow::key},
+    {"framework", &CellRow::framework},
+    {"model", &CellRow::model},
+    {"batch", &CellRow::batch},
+    {"precision", &CellRow::precision},
+    {"device", &CellRow::device},
+    {"mode", &CellRow::workload},  // the column's name from before training existed
+    {"layout", &CellRow::layout},
+    {"variant", &CellRow::variant},
+    {"environment", &CellRow::environment},
+    {"config_json", &CellRow::config_json},
+    {"profile", &CellRow::profile},
+    {"dataset", &CellRow::dataset},
+    {"epochs", &CellRow::epochs},
+    {"status", &CellRow::status, kUpdate},
+    {"message", &CellRow::message, kUpdate},
+    {"repetitions_ok", &CellRow::repetitions_ok, kUpdate},
+    {"repetitions_run", &CellRow::repetitions_run, kUpdate},
+    {"n_samples", &CellRow::n_samples, kUpdate},
+    {"mean_ns", &CellRow::mean_ns, kUpdate},
+    {"std_ns", &CellRow::std_ns, kUpdate},
+    {"min_ns", &CellRow::min_ns, kUpdate},
+    {"p50_ns", &CellRow::p50_ns, kUpdate},
+    {"p90_ns", &CellRow::p90_ns, kUpdate},
+    {"p95_ns", &CellRow::p95_ns, kUpdate},
+    {"p99_ns", &CellRow::p99_ns, kUpdate},
+    {"max_ns", &CellRow::max_ns, kUpdate},
+    {"median_ci_lo_ns", &CellRow::median_ci_lo_ns, kUpdate},
+    {"median_ci_hi_ns", &CellRow::median_ci_hi_ns, kUpdate},
+    {"median_ci_coverage", &CellRow::median_ci_coverage, kUpdate},
+    {"throughput_sps", &CellRow::throughput_sps, kUpdate},
+    {"window_throughput_sps", &CellRow::window_throughput_sps, kUpdate},
+    {"parameters", &CellRow::parameters, kUpdate},
+    {"flops_per_sample", &CellRow::flops_per_sample, kUpdate},
+    {"load_s", &CellRow::load_s, kUpdate},
+    {"compile_s", &CellRow::compile_s, kUpdate},
+    {"first_call_s", &CellRow::first_call_s, kUpdate},
+    {"peak_rss_bytes", &CellRow::peak_rss_bytes, kUpdate},
+    {"peak_device_bytes", &CellRow::peak_device_bytes, kUpdate},
+    {"energy_source", &CellRow::energy_source, kUpdate},
+    {"energy_per_sample_j", &CellRow::energy_per_sample_j, kUpdate},
+    {"energy_ci_lo_j", &CellRow::energy_ci_lo_j, kUpdate},
+    {"energy_ci_hi_j", &CellRow::energy_ci_hi_j, kUpdate},
+    {"avg_power_w", &CellRow::avg_power_w, kUpdate},
+    {"throttled_repetitions", &CellRow::throttled_repetitions, kUpdate},
+    {"profile_deviations", &CellRow::profile_deviations, kUpdate},
+    {"contaminated_repetitions", &CellRow::contaminated_repetitions, kUpdate},
+    {"epoch_s", &CellRow::epoch_s, kUpdate},
+    {"accuracy", &CellRow::accuracy, kUpdate},
+    {"hello_json", &CellRow::hello_json, kNever,
+     "(SELECT hello_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
+     "ORDER BY rep_idx LIMIT 1)"},
+    {"settings_json", &CellRow::settings_json, kNever,
+     "(SELECT settings_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
+     "ORDER BY rep_idx LIMIT 1)"},
+    {"energy_note", &CellRow::energy_note, kNever,
+     "(SELECT energy_note FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
+     "ORDER BY rep_idx LIMIT 1)"},
+    {"repetitions_planned", &CellRow::repetitions_planned, kNever,
+     "(SELECT repetitions FROM runs WHERE runs.run_id = cells.run_id)"},
+    {"run_complete", &CellRow::run_complete, kNever,
+     "(SELECT status = 'complete' FROM runs WHERE runs.run_id = cells.run_id)"},
+};
+
+// repetitions: inserted once, whole, by Store::AddRepetition.
+constexpr Column<RepetitionRow> kRepetitionTable[] = {
+    {"repetition_id", &RepetitionRow::repetition_id, kNever},
+    {"cell_id", &RepetitionRow::cell_id},
+    {"rep_idx", &RepetitionRow::rep_idx},
+    {"order_idx", &RepetitionRow::order_idx},
+    {"status", &RepetitionRow::status},
+    {"error_kind", &RepetitionRow::error_kind},
+    {"message", &RepetitionRow::message},
+    {"phase", &RepetitionRow::phase},
+    {"exit_code", &RepetitionRow::exit_code},
+    {"term_signal", &RepetitionRow::term_signal},
+    {"started_at", &RepetitionRow::started_at},
+    {"finished_at", &RepetitionRow::finished_at},
+    {"worker_argv", &RepetitionRow::worker_argv},
+    {"launch_prefix", &RepetitionRow::launch_prefix},
+    {"env_json", &RepetitionRow::env_json},
+    {"env_padding_bytes", &RepetitionRow::env_padding_bytes},
+    {"hello_json", &RepetitionRow::hello_json},
+    {"settings_json", &RepetitionRow::settings_json},
+    {"parameters", &RepetitionRow::parameters},
+    {"flops_per_sample", &RepetitionRow::flops_per_sample},
+    {"load_s", &RepetitionRow::load_s},
+    {"compile_s", &RepetitionRow::compile_s},
+    {"first_call_s", &RepetitionRow::first_call_s},
+    {"sync_overhead_ns", &RepetitionRow::sync_overhead_ns},
+    {"timer_overhead_ns", &RepetitionRow::timer_overhead_ns},
+    {"warmup_iterations", &RepetitionRow::warmup_iterations},
+    {"warmup_settled", &RepetitionRow::warmup_settled},
+    {"n_samples", &RepetitionRow::n_samples},
+    {"converged", &RepetitionRow::converged},
+    {"stop_reason", &RepetitionRow::stop_reason},
+    {"median_ns", &RepetitionRow::median_ns},
+    {"rel_ci", &RepetitionRow::rel_ci},
+    {"window_ns", &RepetitionRow::window_ns},
+    {"window_iterations", &RepetitionRow::window_iterations},
+    {"peak_rss_bytes", &RepetitionRow::peak_rss_bytes},
+    {"peak_device_bytes", &RepetitionRow::peak_device_bytes},
+    {"log", &RepetitionRow::log},
+    {"block_iterations", &RepetitionRow::block_iterations},
+    {"near_overhead", &RepetitionRow::near_overhead},
+    {"gate_status", &RepetitionRow::gate_status},
+    {"gpu_temperature_c", &RepetitionRow::gpu_temperature_c},
+    {"gate_wait_s", &RepetitionRow::gate_wait_s},
+    {"profile_check", &RepetitionRow::profile_check},
+    {"gpu_telemetry", &RepetitionRow::gpu_telemetry},
+    {"cpu_telemetry", &RepetitionRow::cpu_telemetry},
+    {"energy_source", &RepetitionRow::energy_source},
+    {"energy_note", &RepetitionRow::energy_note},
+    {"energy_per_sample_j", &RepetitionRow::energy_per_sample_j},
+    {"avg_power_w", &RepetitionRow::avg_power_w},
+    {"max_temperature_c", &RepetitionRow::max_temperature_c},
+    {"throttle_reasons", &RepetitionRow::throttle_reasons},
+    {"peak_device_bytes_nvml", &RepetitionRow::peak_device_bytes_nvml},
+    {"other_cpu_frac", &RepetitionRow::other_cpu_frac},
+    {"steal_frac", &RepetitionRow::steal_frac},
+    {"load_avg_1m", &RepetitionRow::load_avg_1m},
+    {"contaminated", &RepetitionRow::contaminated},
+};
+
+const std::span<const Column<RunRow>> kRunColumns = kRunTable;
+const std::span<const Column<CellRow>> kCellColumns = kCellTable;
+const std::span<const Column<RepetitionRow>> kRepetitionColumns = kRepetitionTable;
+
+namespace {
 
 std::string HostName() {
   char host[256] = {0};
@@ -76,40 +241,10 @@ bool ControllerGone(const RunRow& r) {
 
 RunRow ReadRun(const Stmt& s) {
   RunRow r;
-  int i = 0;
-  r.run_id = s.Int(i++);
-  r.experiment = s.Text(i++);
-  r.experiment_file = s.Text(i++);
-  r.experiment_toml = s.Text(i++);
-  r.status = s.Text(i++);
-  r.started_at = s.Text(i++);
-  r.finished_at = s.OptText(i++);
-  r.host = s.Text(i++);
-  r.dlbench_version = s.Text(i++);
-  r.dlbench_revision = s.Text(i++);
-  r.command_line = s.Text(i++);
-  r.host_json = s.Text(i++);
-  r.order_kind = s.Text(i++);
-  r.seed = s.Int(i++);
-  r.repetitions = s.Int(i++);
-  r.controller_pid = s.Int(i++);
-  r.cooldown_s = s.Double(i++);
-  r.cells = s.Int(i++);
-  r.cells_ok = s.Int(i++);
-  r.cells_failed = s.Int(i++);
-  r.cells_unsupported = s.Int(i++);
-  r.max_repetitions = s.OptInt(i++);
-  r.target_ratio_ci = s.OptDouble(i++);
-  if (auto by = s.OptText(i++)) r.compare_by = *by;
-  std::optional<std::string> last_repetition_at = s.OptText(i++);
-  r.run_uuid = s.OptText(i++).value_or("");
-  r.sweep_id = s.OptText(i++).value_or("");
-  r.shard_index = s.OptInt(i++).value_or(0);
-  r.shard_count = s.OptInt(i++).value_or(1);
-  r.merged_from = s.OptText(i++);
+  ReadColumns(s, kRunColumns, r);
   if (r.status == "running" && ControllerGone(r)) {
     r.status = "incomplete";
-    r.finished_at = last_repetition_at.value_or(r.started_at);
+    r.finished_at = r.last_repetition_at.value_or(r.started_at);
     r.controller_gone = true;
   }
   return r;
@@ -118,7 +253,9 @@ RunRow ReadRun(const Stmt& s) {
 }  // namespace
 
 std::vector<RunRow> ListRuns(Db& db) {
-  Stmt s = db.Prepare(fmt::format("SELECT {} FROM runs r ORDER BY r.run_id", kRunColumns));
+  static const std::string sql =
+      fmt::format("SELECT {} FROM runs r ORDER BY r.run_id", SelectList(kRunColumns));
+  Stmt s = db.Prepare(sql);
   std::vector<RunRow> out;
   while (s.Step()) out.push_back(ReadRun(s));
   return out;
@@ -142,7 +279,9 @@ int64_t ResolveRun(Db& db, const std::string& spec) {
 }
 
 RunRow GetRun(Db& db, int64_t run_id) {
-  Stmt s = db.Prepare(fmt::format("SELECT {} FROM runs r WHERE r.run_id = ?", kRunColumns));
+  static const std::string sql =
+      fmt::format("SELECT {} FROM runs r WHERE r.run_id = ?", SelectList(kRunColumns));
+  Stmt s = db.Prepare(sql);
   s.Bind(1, run_id);
   if (!s.Step()) throw UserError(fmt::format("database {} has no run {}", db.path(), run_id));
   return ReadRun(s);
@@ -184,155 +323,23 @@ result::History GetHistory(Db& db, const std::string& host, const plan::Plan& pl
 }
 
 std::vector<CellRow> GetCells(Db& db, int64_t run_id) {
-  Stmt s = db.Prepare(
-      "SELECT cell_id, cell_idx, cell_key, framework, model, batch, precision, device, mode, "
-      "layout, variant, environment, config_json, status, message, repetitions_ok, "
-      "repetitions_run, n_samples, mean_ns, std_ns, min_ns, p50_ns, p90_ns, p95_ns, p99_ns, max_ns, "
-      "median_ci_lo_ns, median_ci_hi_ns, median_ci_coverage, throughput_sps, "
-      "window_throughput_sps, parameters, flops_per_sample, load_s, compile_s, first_call_s, "
-      "peak_rss_bytes, peak_device_bytes, profile, energy_source, energy_per_sample_j, "
-      "energy_ci_lo_j, energy_ci_hi_j, avg_power_w, throttled_repetitions, profile_deviations, "
-      "contaminated_repetitions, dataset, epochs, epoch_s, accuracy, "
-      "(SELECT hello_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
-      " ORDER BY rep_idx LIMIT 1), "
-      "(SELECT settings_json FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
-      " ORDER BY rep_idx LIMIT 1), "
-      "(SELECT energy_note FROM repetitions r WHERE r.cell_id = cells.cell_id AND r.status = 'ok' "
-      " ORDER BY rep_idx LIMIT 1), "
-      "(SELECT repetitions FROM runs WHERE runs.run_id = cells.run_id), "
-      "(SELECT status = 'complete' FROM runs WHERE runs.run_id = cells.run_id) "
-      "FROM cells WHERE run_id = ? ORDER BY cell_idx");
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM cells WHERE run_id = ? ORDER BY cell_idx", SelectList(kCellColumns));
+  Stmt s = db.Prepare(sql);
   s.Bind(1, run_id);
   std::vector<CellRow> out;
-  while (s.Step()) {
-    CellRow c;
-    int i = 0;
-    c.cell_id = s.Int(i++);
-    c.cell_idx = s.Int(i++);
-    c.key = s.Text(i++);
-    c.framework = s.Text(i++);
-    c.model = s.Text(i++);
-    c.batch = s.Int(i++);
-    c.precision = s.Text(i++);
-    c.device = s.Text(i++);
-    c.workload = s.Text(i++);  // the column's name from before training existed
-    c.layout = s.Text(i++);
-    c.variant = s.Text(i++);
-    c.environment = s.Text(i++);
-    c.config_json = s.Text(i++);
-    c.status = s.Text(i++);
-    c.message = s.OptText(i++);
-    c.repetitions_ok = s.Int(i++);
-    c.repetitions_run = s.Int(i++);
-    c.n_samples = s.OptInt(i++);
-    for (auto* f : {&c.mean_ns, &c.std_ns, &c.min_ns, &c.p50_ns, &c.p90_ns, &c.p95_ns, &c.p99_ns,
-                    &c.max_ns, &c.median_ci_lo_ns, &c.median_ci_hi_ns, &c.median_ci_coverage,
-                    &c.throughput_sps, &c.window_throughput_sps}) {
-      *f = s.OptDouble(i++);
-    }
-    c.parameters = s.OptInt(i++);
-    c.flops_per_sample = s.OptInt(i++);
-    c.load_s = s.OptDouble(i++);
-    c.compile_s = s.OptDouble(i++);
-    c.first_call_s = s.OptDouble(i++);
-    c.peak_rss_bytes = s.OptInt(i++);
-    c.peak_device_bytes = s.OptInt(i++);
-    c.profile = s.Text(i++);
-    c.energy_source = s.OptText(i++);
-    for (auto* f : {&c.energy_per_sample_j, &c.energy_ci_lo_j, &c.energy_ci_hi_j, &c.avg_power_w}) {
-      *f = s.OptDouble(i++);
-    }
-    c.throttled_repetitions = s.OptInt(i++);
-    c.profile_deviations = s.OptInt(i++);
-    c.contaminated_repetitions = s.OptInt(i++);
-    c.dataset = s.OptText(i++);
-    c.epochs = s.OptInt(i++);
-    c.epoch_s = s.OptDouble(i++);
-    c.accuracy = s.OptDouble(i++);
-    c.hello_json = s.OptText(i++);
-    c.settings_json = s.OptText(i++);
-    c.energy_note = s.OptText(i++);
-    c.repetitions_planned = s.Int(i++);
-    c.run_complete = s.Int(i++) != 0;
-    out.push_back(std::move(c));
-  }
+  while (s.Step()) ReadColumns(s, kCellColumns, out.emplace_back());
   return out;
 }
 
 std::vector<RepetitionRow> GetRepetitions(Db& db, int64_t cell_id) {
-  Stmt s = db.Prepare(
-      "SELECT repetition_id, cell_id, rep_idx, order_idx, status, error_kind, message, phase, "
-      "exit_code, term_signal, started_at, finished_at, worker_argv, launch_prefix, env_json, "
-      "env_padding_bytes, hello_json, settings_json, parameters, flops_per_sample, load_s, "
-      "compile_s, first_call_s, sync_overhead_ns, timer_overhead_ns, warmup_iterations, "
-      "warmup_settled, n_samples, converged, stop_reason, median_ns, rel_ci, window_ns, "
-      "window_iterations, peak_rss_bytes, peak_device_bytes, log, block_iterations, near_overhead, "
-      "gate_status, gpu_temperature_c, gate_wait_s, profile_check, gpu_telemetry, cpu_telemetry, "
-      "energy_source, energy_note, energy_per_sample_j, avg_power_w, max_temperature_c, "
-      "throttle_reasons, peak_device_bytes_nvml, other_cpu_frac, steal_frac, load_avg_1m, "
-      "contaminated FROM repetitions WHERE cell_id = ? ORDER BY rep_idx");
+  static const std::string sql =
+      fmt::format("SELECT {} FROM repetitions WHERE cell_id = ? ORDER BY rep_idx",
+                  SelectList(kRepetitionColumns));
+  Stmt s = db.Prepare(sql);
   s.Bind(1, cell_id);
   std::vector<RepetitionRow> out;
-  while (s.Step()) {
-    RepetitionRow r;
-    int i = 0;
-    r.repetition_id = s.Int(i++);
-    r.cell_id = s.Int(i++);
-    r.rep_idx = s.Int(i++);
-    r.order_idx = s.Int(i++);
-    r.status = s.Text(i++);
-    r.error_kind = s.OptText(i++);
-    r.message = s.OptText(i++);
-    r.phase = s.OptText(i++);
-    r.exit_code = s.OptInt(i++);
-    r.term_signal = s.OptInt(i++);
-    r.started_at = s.Text(i++);
-    r.finished_at = s.Text(i++);
-    r.worker_argv = s.Text(i++);
-    r.launch_prefix = s.Text(i++);
-    r.env_json = s.Text(i++);
-    r.env_padding_bytes = s.Int(i++);
-    r.hello_json = s.OptText(i++);
-    r.settings_json = s.OptText(i++);
-    r.parameters = s.OptInt(i++);
-    r.flops_per_sample = s.OptInt(i++);
-    r.load_s = s.OptDouble(i++);
-    r.compile_s = s.OptDouble(i++);
-    r.first_call_s = s.OptDouble(i++);
-    r.sync_overhead_ns = s.OptInt(i++);
-    r.timer_overhead_ns = s.OptInt(i++);
-    r.warmup_iterations = s.Int(i++);
-    r.warmup_settled = s.Int(i++);
-    r.n_samples = s.Int(i++);
-    r.converged = s.Int(i++);
-    r.stop_reason = s.OptText(i++);
-    r.median_ns = s.OptDouble(i++);
-    r.rel_ci = s.OptDouble(i++);
-    r.window_ns = s.OptInt(i++);
-    r.window_iterations = s.OptInt(i++);
-    r.peak_rss_bytes = s.OptInt(i++);
-    r.peak_device_bytes = s.OptInt(i++);
-    r.log = s.Text(i++);
-    r.block_iterations = s.Int(i++);
-    r.near_overhead = s.Int(i++);
-    r.gate_status = s.OptText(i++);
-    r.gpu_temperature_c = s.OptInt(i++);
-    r.gate_wait_s = s.Double(i++);
-    for (auto* f : {&r.profile_check, &r.gpu_telemetry, &r.cpu_telemetry, &r.energy_source,
-                    &r.energy_note}) {
-      *f = s.OptText(i++);
-    }
-    r.energy_per_sample_j = s.OptDouble(i++);
-    r.avg_power_w = s.OptDouble(i++);
-    r.max_temperature_c = s.OptInt(i++);
-    r.throttle_reasons = s.OptText(i++);
-    r.peak_device_bytes_nvml = s.OptInt(i++);
-    r.other_cpu_frac = s.OptDouble(i++);
-    r.steal_frac = s.OptDouble(i++);
-    r.load_avg_1m = s.OptDouble(i++);
-    r.contaminated = s.OptInt(i++);
-    out.push_back(std::move(r));
-  }
+  while (s.Step()) ReadColumns(s, kRepetitionColumns, out.emplace_back());
   return out;
 }
 

@@ -7,10 +7,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "result/request_trace.h"
+#include "store/columns.h"
 #include "store/db.h"
 
 namespace dlb::store {
@@ -36,10 +38,11 @@ struct RunRow {
   std::string run_uuid, sweep_id;
   int64_t shard_index = 0, shard_count = 1;
   std::optional<std::string> merged_from;  // the file `dlbench merge` copied it from
+  std::optional<std::string> last_repetition_at;  // finished_at of its last stored repetition
 };
 
 struct CellRow {
-  int64_t cell_id = 0, cell_idx = 0;
+  int64_t cell_id = 0, run_id = 0, cell_idx = 0;
   std::string key, framework, model;
   int64_t batch = 0;
   std::string precision, device, workload, layout, variant, environment, config_json, status;
@@ -135,6 +138,13 @@ struct ValidationRow {
   std::optional<double> max_loss_err, weights_err, running_stats_err, loss_tolerance,
       weights_tolerance;
 };
+
+// Each stored row's columns (store/columns.h), in one place: what ListRuns and GetRun, GetCells and
+// GetRepetitions select and read, and what Store writes of a cell (its plan on insert, its summary
+// on update) and of a repetition.
+extern const std::span<const Column<RunRow>> kRunColumns;
+extern const std::span<const Column<CellRow>> kCellColumns;
+extern const std::span<const Column<RepetitionRow>> kRepetitionColumns;
 
 std::vector<RunRow> ListRuns(Db& db);
 std::vector<ValidationRow> GetValidations(Db& db, int64_t run_id);
