@@ -6,18 +6,9 @@
 namespace dlb::store {
 namespace {
 
-// The sampler's figures go to the repetition's row; its samples, one row each, to `samples`.
+// The series' samples, one row each, to `samples` (its figures are in the repetition's row, which
+// Store::AddRepetition writes).
 void InsertSeries(Db& db, int64_t repetition_id, const result::TimedSeries& t) {
-  Stmt up = db.Prepare(
-      "UPDATE repetitions SET warmup_iterations = ?, warmup_settled = ?, n_samples = ?, "
-      "converged = ?, stop_reason = ?, median_ns = ?, rel_ci = ?, window_ns = ?, "
-      "window_iterations = ?, block_iterations = ?, near_overhead = ? WHERE repetition_id = ?");
-  Binder(up) << t.warmup_count << static_cast<int64_t>(t.warmup_settled) << t.steady_count()
-             << static_cast<int64_t>(t.converged)
-             << (t.stop_reason.empty() ? std::nullopt : std::optional<std::string>(t.stop_reason))
-             << t.median_ns << t.rel_ci << t.window_ns << t.window_iterations << t.block_iterations
-             << static_cast<int64_t>(t.near_overhead) << repetition_id;
-  up.Run();
   Stmt s = db.Prepare(
       "INSERT INTO samples (repetition_id, chunk_idx, iter_idx, is_warmup, wall_ns) "
       "VALUES (?, ?, ?, ?, ?)");

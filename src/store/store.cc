@@ -178,6 +178,143 @@ Db UpgradedCopy(Db& file) {
   return memory;
 }
 
+// A cell's row as BeginRun inserts it: what the plan says (the columns Written::kInsert).
+CellRow PlannedCell(int64_t run_id, const plan::Cell& c) {
+  CellRow row;
+  row.run_id = run_id;
+  row.cell_idx = c.cell_idx;
+  row.key = c.Key();
+  row.framework = c.framework;
+  row.model = c.model;
+  row.batch = c.batch;
+  row.precision = c.precision;
+  row.device = c.device;
+  row.workload = c.workload;
+  row.layout = c.layout;
+  row.variant = c.variant;
+  row.environment = c.environment;
+  row.config_json = CellConfigJson(c);
+  row.profile = c.profile;
+  if (!c.dataset.empty()) {
+    row.dataset = c.dataset;
+    row.epochs = c.epochs;
+  }
+  return row;
+}
+
+// A cell's row as its summary rewrites it (the columns Written::kUpdate).
+CellRow SummarisedCell(const analysis::CellSummary& c) {
+  CellRow row;
+  row.status = c.status;
+  row.message = c.message;
+  row.repetitions_ok = c.repetitions_ok;
+  row.repetitions_run = c.repetitions_run;
+  if (const auto& l = c.latency) {
+    row.n_samples = l->n;
+    row.mean_ns = l->mean;
+    row.std_ns = l->std;
+    row.min_ns = l->min;
+    row.p50_ns = l->p50;
+    row.p90_ns = l->p90;
+    row.p95_ns = l->p95;
+    row.p99_ns = l->p99;
+    row.max_ns = l->max;
+  }
+  if (const auto& ci = c.median_ci) {
+    row.median_ci_lo_ns = ci->lo;
+    row.median_ci_hi_ns = ci->hi;
+    row.median_ci_coverage = ci->coverage;
+  }
+  row.throughput_sps = c.throughput_sps;
+  row.window_throughput_sps = c.window_throughput_sps;
+  row.parameters = c.parameters;
+  row.flops_per_sample = c.flops_per_sample;
+  row.load_s = c.load_s;
+  row.compile_s = c.compile_s;
+  row.first_call_s = c.first_call_s;
+  row.peak_rss_bytes = c.peak_rss_bytes;
+  row.peak_device_bytes = c.peak_device_bytes;
+  row.energy_source = c.energy_source;
+  row.energy_per_sample_j = c.energy_per_sample_j;
+  row.energy_ci_lo_j = c.energy_ci_lo_j;
+  row.energy_ci_hi_j = c.energy_ci_hi_j;
+  row.avg_power_w = c.avg_power_w;
+  row.throttled_repetitions = c.throttled_repetitions;
+  row.profile_deviations = c.profile_deviations;
+  row.contaminated_repetitions = c.contaminated_repetitions;
+  row.epoch_s = c.epoch_s;
+  row.accuracy = c.accuracy;
+  return row;
+}
+
+// A repetition's row as stored, the sampler's figures included: empty text is NULL.
+RepetitionRow StoredRepetition(int64_t cell_id, const result::RepetitionResult& r) {
+  auto opt_text = [](const std::string& s) {
+    return s.empty() ? std::nullopt : std::optional<std::string>(s);
+  };
+  RepetitionRow row;
+  row.cell_id = cell_id;
+  row.rep_idx = r.rep_idx;
+  row.order_idx = r.order_idx;
+  row.status = result::RepStatusName(r.status);
+  row.error_kind = opt_text(r.error_kind);
+  row.message = opt_text(r.message);
+  row.phase = opt_text(r.phase);
+  row.exit_code = r.exit_code;
+  row.term_signal = r.term_signal;
+  row.started_at = r.started_at;
+  row.finished_at = r.finished_at;
+  row.worker_argv = Dump(json(r.argv));
+  row.launch_prefix = Dump(json(r.prefix));
+  row.env_json = Dump(EnvJson(r.env));
+  row.env_padding_bytes = r.env_padding_bytes;
+  row.hello_json = opt_text(r.hello_json);
+  row.settings_json = opt_text(r.settings_json);
+  row.parameters = r.parameters;
+  row.flops_per_sample = r.flops_per_sample;
+  row.load_s = r.load_s;
+  row.compile_s = r.compile_s;
+  row.first_call_s = r.first_call_s;
+  row.sync_overhead_ns = r.sync_overhead_ns;
+  row.timer_overhead_ns = r.timer_overhead_ns;
+  const result::TimedSeries& s = *r.series();
+  row.warmup_iterations = s.warmup_count;
+  row.warmup_settled = s.warmup_settled;
+  row.n_samples = s.steady_count();
+  row.converged = s.converged;
+  row.stop_reason = opt_text(s.stop_reason);
+  row.median_ns = s.median_ns;
+  row.rel_ci = s.rel_ci;
+  row.window_ns = s.window_ns;
+  row.window_iterations = s.window_iterations;
+  row.block_iterations = s.block_iterations;
+  row.near_overhead = s.near_overhead;
+  row.peak_rss_bytes = r.peak_rss_bytes;
+  row.peak_device_bytes = r.peak_device_bytes;
+  row.log = r.log;
+  row.gate_status = opt_text(r.gate_status);
+  row.gpu_temperature_c = r.gpu_temperature_c;
+  row.gate_wait_s = r.gate_wait_s;
+  row.profile_check = opt_text(r.profile_check);
+  row.gpu_telemetry = opt_text(r.gpu_telemetry);
+  row.cpu_telemetry = opt_text(r.cpu_telemetry);
+  row.energy_source = opt_text(result::EnergySourceName(r.energy_source));
+  row.energy_note = opt_text(r.energy_note);
+  const result::TelemetrySummary& t = r.telemetry_summary;
+  row.energy_per_sample_j = t.energy_per_sample_j;
+  row.avg_power_w = t.avg_power_w;
+  row.max_temperature_c = t.max_temperature_c;
+  row.throttle_reasons = t.throttle_reasons;
+  row.peak_device_bytes_nvml = t.peak_device_bytes_nvml;
+  if (const auto& n = r.contention) {
+    row.other_cpu_frac = n->other_cpu_frac;
+    row.steal_frac = n->steal_frac;
+    row.load_avg_1m = n->load_avg_1m;
+    row.contaminated = n->contaminated;
+  }
+  return row;
+}
+
 }  // namespace
 
 std::string NewUuid() {
@@ -270,16 +407,13 @@ int64_t Store::BeginRun(const RunInfo& info, const plan::Plan& plan, const Shard
   run.Run();
   int64_t run_id = db_.LastInsertId();
 
-  Stmt cell = db_.Prepare(
-      "INSERT INTO cells (run_id, cell_idx, cell_key, framework, model, batch, precision, device, "
-      "mode, layout, variant, environment, config_json, profile, dataset, epochs, status) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
+  static const std::string cell_sql =
+      fmt::format("INSERT INTO cells (status, {}) VALUES ('pending', {})",
+                  ColumnNames(kCellColumns), Placeholders(kCellColumns));
+  Stmt cell = db_.Prepare(cell_sql);
   for (const auto& c : plan.cells) {
-    Binder(cell) << run_id << c.cell_idx << c.Key() << c.framework << c.model << c.batch
-                 << c.precision << c.device << c.workload << c.layout << c.variant << c.environment
-                 << CellConfigJson(c) << c.profile
-                 << (c.dataset.empty() ? std::nullopt : std::optional<std::string>(c.dataset))
-                 << (c.dataset.empty() ? std::nullopt : std::optional<int64_t>(c.epochs));
+    Binder b(cell);
+    BindColumns(b, kCellColumns, Written::kInsert, PlannedCell(run_id, c));
     cell.Run();
   }
   txn.Commit();
@@ -321,39 +455,12 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const result::
   Binder(find) << run_id << cell.cell_idx;
   DLB_CHECK(find.Step()) << "cell " << cell.cell_idx << " is not in run " << run_id;
   const int64_t cell_id = find.Int(0);
-  Stmt rep = db_.Prepare(
-      "INSERT INTO repetitions (cell_id, rep_idx, order_idx, status, error_kind, message, phase, "
-      "exit_code, term_signal, started_at, finished_at, worker_argv, launch_prefix, env_json, "
-      "env_padding_bytes, hello_json, settings_json, parameters, flops_per_sample, load_s, "
-      "compile_s, first_call_s, sync_overhead_ns, timer_overhead_ns, peak_rss_bytes, "
-      "peak_device_bytes, log, gate_status, gpu_temperature_c, gate_wait_s, profile_check, "
-      "gpu_telemetry, cpu_telemetry, energy_source, energy_note, energy_per_sample_j, avg_power_w, "
-      "max_temperature_c, throttle_reasons, peak_device_bytes_nvml, other_cpu_frac, steal_frac, "
-      "load_avg_1m, contaminated) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  auto opt_text = [](const std::string& s) {
-    return s.empty() ? std::nullopt : std::optional<std::string>(s);
-  };
+  static const std::string rep_sql =
+      fmt::format("INSERT INTO repetitions ({}) VALUES ({})", ColumnNames(kRepetitionColumns),
+                  Placeholders(kRepetitionColumns));
+  Stmt rep = db_.Prepare(rep_sql);
   Binder b(rep);
-  b << cell_id << r.rep_idx << r.order_idx << result::RepStatusName(r.status);
-  b << opt_text(r.error_kind) << opt_text(r.message) << opt_text(r.phase);
-  b << r.exit_code << r.term_signal << r.started_at << r.finished_at;
-  b << Dump(json(r.argv)) << Dump(json(r.prefix)) << Dump(EnvJson(r.env)) << r.env_padding_bytes;
-  b << opt_text(r.hello_json) << opt_text(r.settings_json) << r.parameters << r.flops_per_sample;
-  b << r.load_s << r.compile_s << r.first_call_s << r.sync_overhead_ns << r.timer_overhead_ns;
-  b << r.peak_rss_bytes << r.peak_device_bytes << r.log;
-  b << opt_text(r.gate_status) << r.gpu_temperature_c << r.gate_wait_s;
-  const result::TelemetrySummary& t = r.telemetry_summary;
-  b << opt_text(r.profile_check) << opt_text(r.gpu_telemetry) << opt_text(r.cpu_telemetry);
-  b << opt_text(result::EnergySourceName(r.energy_source)) << opt_text(r.energy_note);
-  b << t.energy_per_sample_j << t.avg_power_w << t.max_temperature_c << t.throttle_reasons;
-  b << t.peak_device_bytes_nvml;
-  const auto& n = r.contention;
-  b << (n ? std::optional<double>(n->other_cpu_frac) : std::nullopt)
-    << (n ? std::optional<double>(n->steal_frac) : std::nullopt)
-    << (n ? n->load_avg_1m : std::nullopt)
-    << (n ? std::optional<int64_t>(n->contaminated) : std::nullopt);
+  BindColumns(b, kRepetitionColumns, Written::kInsert, StoredRepetition(cell_id, r));
   rep.Run();
   int64_t repetition_id = db_.LastInsertId();
   InsertMeasurement(db_, repetition_id, r.measurement);
@@ -364,31 +471,12 @@ void Store::AddRepetition(int64_t run_id, const plan::Cell& cell, const result::
 
 // The cell's summary as the run computed it, written beside the repetition it now includes.
 void Store::WriteCellSummary(int64_t cell_id, const analysis::CellSummary& c) {
-  Stmt up = db_.Prepare(      "UPDATE cells SET status = ?, message = ?, repetitions_ok = ?, repetitions_run = ?, "
-      "n_samples = ?, mean_ns = ?, std_ns = ?, min_ns = ?, p50_ns = ?, p90_ns = ?, p95_ns = ?, "
-      "p99_ns = ?, max_ns = ?, median_ci_lo_ns = ?, median_ci_hi_ns = ?, median_ci_coverage = ?, "
-      "throughput_sps = ?, window_throughput_sps = ?, parameters = ?, flops_per_sample = ?, "
-      "load_s = ?, compile_s = ?, first_call_s = ?, peak_rss_bytes = ?, peak_device_bytes = ?, "
-      "energy_source = ?, energy_per_sample_j = ?, energy_ci_lo_j = ?, energy_ci_hi_j = ?, "
-      "avg_power_w = ?, throttled_repetitions = ?, profile_deviations = ?, "
-      "contaminated_repetitions = ?, epoch_s = ?, accuracy = ? WHERE cell_id = ?");
+  static const std::string sql =
+      fmt::format("UPDATE cells SET {} WHERE cell_id = ?", Assignments(kCellColumns));
+  Stmt up = db_.Prepare(sql);
   Binder b(up);
-  b << c.status << c.message << c.repetitions_ok << c.repetitions_run;
-  if (const auto& l = c.latency) {
-    b << l->n << l->mean << l->std << l->min << l->p50 << l->p90 << l->p95 << l->p99 << l->max;
-  } else {
-    for (int k = 0; k < 9; ++k) b.Null();
-  }
-  if (const auto& ci = c.median_ci) {
-    b << ci->lo << ci->hi << ci->coverage;
-  } else {
-    for (int k = 0; k < 3; ++k) b.Null();
-  }
-  b << c.throughput_sps << c.window_throughput_sps << c.parameters << c.flops_per_sample;
-  b << c.load_s << c.compile_s << c.first_call_s << c.peak_rss_bytes << c.peak_device_bytes;
-  b << c.energy_source << c.energy_per_sample_j << c.energy_ci_lo_j << c.energy_ci_hi_j;
-  b << c.avg_power_w << c.throttled_repetitions << c.profile_deviations << c.contaminated_repetitions;
-  b << c.epoch_s << c.accuracy << cell_id;
+  BindColumns(b, kCellColumns, Written::kUpdate, SummarisedCell(c));
+  b << cell_id;
   up.Run();
 }
 
