@@ -1,10 +1,17 @@
 #include "store/export.h"
 
+#include <algorithm>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "store/query.h"
+#include "util/error.h"
 #include "util/strings.h"
 
 namespace dlb::store {
@@ -32,33 +39,59 @@ std::string CsvOpt(const std::optional<T>& v) {
   }
 }
 
+// The CSV's columns, in the order and under the names of its header: each is a column of
+// kCellColumns (query.h), which says where its value is; `mode` is exported as `workload`.
+struct CsvColumn {
+  std::string_view header, column = header;
+};
+constexpr CsvColumn kCsvColumns[] = {
+    {"run_id"}, {"cell_idx"}, {"framework"}, {"model"}, {"batch"}, {"precision"}, {"device"},
+    {"workload", "mode"}, {"layout"}, {"variant"}, {"environment"}, {"status"},
+    {"repetitions_ok"}, {"repetitions_run"}, {"n_samples"}, {"mean_ns"}, {"std_ns"}, {"min_ns"},
+    {"p50_ns"}, {"p90_ns"}, {"p95_ns"}, {"p99_ns"}, {"max_ns"}, {"median_ci_lo_ns"},
+    {"median_ci_hi_ns"}, {"throughput_sps"}, {"window_throughput_sps"}, {"parameters"},
+    {"flops_per_sample"}, {"load_s"}, {"compile_s"}, {"first_call_s"}, {"peak_rss_bytes"},
+    {"peak_device_bytes"}, {"message"}, {"profile"}, {"energy_source"}, {"energy_per_sample_j"},
+    {"energy_ci_lo_j"}, {"energy_ci_hi_j"}, {"avg_power_w"}, {"throttled_repetitions"},
+    {"dataset"}, {"epochs"}, {"epoch_s"}, {"accuracy"}};
+
+// A cell's value in one column: text as a CSV field, a number as CsvOpt writes it, NULL empty.
+std::string CsvValue(const CellRow& c, const Member<CellRow>& member) {
+  return std::visit(
+      [&](auto m) -> std::string {
+        const auto& v = c.*m;
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return CsvField(v);
+        } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+          return CsvField(v.value_or(""));
+        } else if constexpr (std::is_same_v<T, std::optional<int64_t>> ||
+                             std::is_same_v<T, std::optional<double>>) {
+          return CsvOpt(v);
+        } else {
+          return CsvOpt(std::optional<T>(v));
+        }
+      },
+      member);
+}
+
 }  // namespace
 
 void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
-  out << "run_id,cell_idx,framework,model,batch,precision,device,workload,layout,variant,environment,"
-         "status,repetitions_ok,repetitions_run,n_samples,mean_ns,std_ns,min_ns,p50_ns,p90_ns,"
-         "p95_ns,p99_ns,max_ns,median_ci_lo_ns,median_ci_hi_ns,throughput_sps,"
-         "window_throughput_sps,parameters,flops_per_sample,load_s,compile_s,first_call_s,"
-         "peak_rss_bytes,peak_device_bytes,message,profile,energy_source,energy_per_sample_j,"
-         "energy_ci_lo_j,energy_ci_hi_j,avg_power_w,throttled_repetitions,dataset,epochs,epoch_s,"
-         "accuracy\n";
+  static const std::vector<const Column<CellRow>*> columns = [] {
+    std::vector<const Column<CellRow>*> out;
+    for (const CsvColumn& csv : kCsvColumns) {
+      auto it = std::find_if(kCellColumns.begin(), kCellColumns.end(),
+                             [&](const Column<CellRow>& c) { return c.name == csv.column; });
+      DLB_CHECK(it != kCellColumns.end()) << "the CSV's column " << csv.column << " is not a cell's";
+      out.push_back(&*it);
+    }
+    return out;
+  }();
+  for (size_t i = 0; i < std::size(kCsvColumns); ++i) out << (i ? "," : "") << kCsvColumns[i].header;
+  out << "\n";
   for (const CellRow& c : GetCells(db, run_id)) {
-    std::vector<std::string> f = {
-        std::to_string(run_id), std::to_string(c.cell_idx), CsvField(c.framework),
-        CsvField(c.model), std::to_string(c.batch), CsvField(c.precision), CsvField(c.device),
-        CsvField(c.workload), CsvField(c.layout), CsvField(c.variant), CsvField(c.environment),
-        c.status, std::to_string(c.repetitions_ok), std::to_string(c.repetitions_run),
-        CsvOpt(c.n_samples), CsvOpt(c.mean_ns), CsvOpt(c.std_ns), CsvOpt(c.min_ns),
-        CsvOpt(c.p50_ns), CsvOpt(c.p90_ns), CsvOpt(c.p95_ns), CsvOpt(c.p99_ns), CsvOpt(c.max_ns),
-        CsvOpt(c.median_ci_lo_ns), CsvOpt(c.median_ci_hi_ns), CsvOpt(c.throughput_sps),
-        CsvOpt(c.window_throughput_sps), CsvOpt(c.parameters), CsvOpt(c.flops_per_sample),
-        CsvOpt(c.load_s), CsvOpt(c.compile_s), CsvOpt(c.first_call_s), CsvOpt(c.peak_rss_bytes),
-        CsvOpt(c.peak_device_bytes), CsvField(c.message.value_or("")), CsvField(c.profile),
-        CsvField(c.energy_source.value_or("")), CsvOpt(c.energy_per_sample_j),
-        CsvOpt(c.energy_ci_lo_j), CsvOpt(c.energy_ci_hi_j), CsvOpt(c.avg_power_w),
-        CsvOpt(c.throttled_repetitions), CsvField(c.dataset.value_or("")), CsvOpt(c.epochs),
-        CsvOpt(c.epoch_s), CsvOpt(c.accuracy)};
-    for (size_t i = 0; i < f.size(); ++i) out << (i ? "," : "") << f[i];
+    for (size_t i = 0; i < columns.size(); ++i) out << (i ? "," : "") << CsvValue(c, columns[i]->member);
     out << "\n";
   }
 }
