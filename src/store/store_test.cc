@@ -15,7 +15,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
@@ -695,5 +698,199 @@ TEST_F(StoreTest, ThrottleReasonsWhileMeasuringMarkARepetition) {
   EXPECT_EQ(reps[1].max_temperature_c.value_or(0), 71);
   EXPECT_EQ(reps[1].peak_device_bytes_nvml.value_or(0), 1 << 30);
 }
+
+// The row tables (query.h) against a schema: every column they name exists there (a missing one
+// would fail the statement, never shift the others), no member is filled twice, and every column
+// of the schema is read, except those of runs that no reader uses.
+void ExpectTablesMatchSchema(Db& db) {
+  auto schema = [&](std::string_view table) {
+    std::set<std::string> out;
+    Stmt s = db.Prepare(fmt::format("SELECT name FROM pragma_table_info('{}')", table));
+    while (s.Step()) out.insert(s.Text(0));
+    return out;
+  };
+  auto check = [&](std::string_view table, auto columns, std::set<std::string> unread) {
+    SCOPED_TRACE(std::string(table));
+    const std::set<std::string> have = schema(table);
+    std::set<std::string> named;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      for (size_t k = 0; k < i; ++k) {
+        EXPECT_FALSE(columns[k].member == columns[i].member) << columns[i].name << " fills "
+                                                             << columns[k].name << "'s member";
+      }
+      EXPECT_TRUE(named.insert(std::string(columns[i].name)).second) << columns[i].name;
+      if (columns[i].expr.empty()) {
+        EXPECT_TRUE(have.count(std::string(columns[i].name))) << columns[i].name << " not in the schema";
+      } else {
+        EXPECT_EQ(columns[i].written, Written::kNever) << columns[i].name;
+      }
+    }
+    for (const auto& name : have) {
+      EXPECT_TRUE(named.count(name) || unread.count(name)) << name << " is not read";
+    }
+  };
+  check("runs", kRunColumns, {"gpu_temperature_max_c", "merged_at"});
+  check("cells", kCellColumns, {});
+  check("repetitions", kRepetitionColumns, {});
+}
+
+// Every member a table fills, set to a value of its own.
+template <typename Row>
+void SetDistinct(std::span<const Column<Row>> columns, Row& row) {
+  int k = 0;
+  for (const auto& c : columns) {
+    ++k;
+    std::visit(
+        [&](auto member) {
+          auto& v = row.*member;
+          using T = std::remove_reference_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            v = true;
+          } else if constexpr (std::is_same_v<T, int64_t> ||
+                               std::is_same_v<T, std::optional<int64_t>>) {
+            v = 1000 + k;
+          } else if constexpr (std::is_same_v<T, double> || std::is_same_v<T, std::optional<double>>) {
+            v = k + 0.25;
+          } else {
+            v = fmt::format("text {}", k);
+          }
+        },
+        c.member);
+  }
+}
+
+// A repetition with every column set to its own value is read back as it was written, through the
+// statements the table makes.
+void ExpectRepetitionRoundTrip(Db& db, int64_t cell_id) {
+  RepetitionRow want;
+  SetDistinct(kRepetitionColumns, want);
+  want.cell_id = cell_id;
+  want.status = "failed";  // a CHECK constraint
+  Stmt ins = db.Prepare(fmt::format("INSERT INTO repetitions ({}) VALUES ({})",
+                                    ColumnNames(kRepetitionColumns), Placeholders(kRepetitionColumns)));
+  Binder b(ins);
+  BindColumns(b, kRepetitionColumns, Written::kInsert, want);
+  ins.Run();
+  want.repetition_id = db.LastInsertId();
+  auto got = GetRepetitions(db, cell_id);
+  ASSERT_EQ(got.size(), 1u);
+  for (const auto& c : kRepetitionColumns) {
+    SCOPED_TRACE(std::string(c.name));
+    std::visit([&](auto member) { EXPECT_EQ(got[0].*member, want.*member); }, c.member);
+  }
+}
+
+TEST_F(StoreTest, RowTablesMatchAFreshSchemaAndRoundTrip) {
+  Store s = Store::Open(path_);
+  ExpectTablesMatchSchema(s.db());
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
+  ExpectRepetitionRoundTrip(s.db(), GetCells(s.db(), run)[0].cell_id);
+}
+
+TEST_F(StoreTest, RowTablesMatchAMigratedSchemaAndRoundTrip) {
+  {
+    Db db(path_);
+    MigrateTo(db, 1);  // the file as dlbench with schema 1 left it
+  }
+  Store s = Store::Open(path_);
+  ExpectTablesMatchSchema(s.db());
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
+  ExpectRepetitionRoundTrip(s.db(), GetCells(s.db(), run)[0].cell_id);
+}
+
+// A column that the schema lacks fails the statement loudly, rather than being read as another.
+TEST_F(StoreTest, AColumnTheSchemaLacksIsAnError) {
+  Store s = Store::Open(path_);
+  constexpr Column<RepetitionRow> bogus[] = {{"repetition_id", &RepetitionRow::repetition_id},
+                                             {"no_such_figure", &RepetitionRow::median_ns}};
+  const std::span<const Column<RepetitionRow>> columns = bogus;
+  EXPECT_THROW(s.db().Prepare(fmt::format("SELECT {} FROM repetitions", SelectList(columns))),
+               EnvError);
+  EXPECT_THROW(s.db().Prepare(fmt::format("INSERT INTO repetitions ({}) VALUES ({})",
+                                          ColumnNames(columns), Placeholders(columns))),
+               EnvError);
+}
+
+// What the run hands the store reaches every column: a repetition and a cell summary with every
+// field set leave no stored column NULL (a column added to a table but not to the writer would).
+TEST_F(StoreTest, EveryFieldOfARepetitionAndASummaryIsStored) {
+  Store s = Store::Open(path_);
+  int64_t run = s.BeginRun({"host", ::getpid(), "0.1.0", "abc", "[]", "{}"}, plan_);
+  result::RepetitionResult r = Rep(0, 0, {5, 6, 7, 8}, 1);
+  r.error_kind = "kind";
+  r.message = "message";
+  r.phase = "measure";
+  r.exit_code = 3;
+  r.term_signal = 9;
+  r.prefix = {"taskset", "-c", "0"};
+  r.env_padding_bytes = 17;
+  r.hello_json = R"({"device":"cpu"})";
+  r.flops_per_sample = 20;
+  r.compile_s = 0.2;
+  r.sync_overhead_ns = 30;
+  r.timer_overhead_ns = 40;
+  r.peak_device_bytes = 50;
+  r.gate_status = "passed";
+  r.gpu_temperature_c = 60;
+  r.gate_wait_s = 1.5;
+  r.profile_check = "ok";
+  r.gpu_telemetry = "nvml";
+  r.cpu_telemetry = "rapl: package-0";
+  r.energy_source = result::EnergySource::kRapl;
+  r.energy_note = "note";
+  r.telemetry_summary = {.energy_per_sample_j = 0.3, .avg_power_w = 70, .max_temperature_c = 71,
+                         .throttle_reasons = "thermal", .peak_device_bytes_nvml = 80};
+  r.contention = probe::Contention{.other_cpu_frac = 0.01, .steal_frac = 0.02, .load_avg_1m = 0.5,
+                                   .cpus = 2, .contaminated = false};
+  result::TimedSeries& t = *r.series();
+  t.warmup_settled = t.converged = t.near_overhead = true;
+  t.stop_reason = "target_rel_ci";
+  t.median_ns = 6.5;
+  t.rel_ci = 0.01;
+  t.block_iterations = 4;
+
+  analysis::CellSummary c;
+  c.status = "ok";
+  c.message = "message";
+  c.repetitions_ok = c.repetitions_run = 1;
+  c.latency = stats::Summary{.n = 3, .mean = 7, .std = 1, .cv = 0.1, .min = 6, .p50 = 7, .p90 = 8,
+                             .p95 = 8, .p99 = 8, .max = 8};
+  c.median_ci = stats::MedianCi{.lo = 6, .hi = 8, .j = 1, .k = 3, .coverage = 0.96};
+  c.throughput_sps = c.window_throughput_sps = 1e6;
+  c.parameters = c.flops_per_sample = 10;
+  c.load_s = c.compile_s = c.first_call_s = 0.5;
+  c.peak_rss_bytes = c.peak_device_bytes = 100;
+  c.energy_source = "rapl-package";
+  c.energy_per_sample_j = c.energy_ci_lo_j = c.energy_ci_hi_j = c.avg_power_w = 0.3;
+  c.throttled_repetitions = c.profile_deviations = c.contaminated_repetitions = 0;
+  c.epoch_s = c.accuracy = 0.9;
+  s.AddRepetition(run, plan_.cells[0], r, c);
+
+  auto nulls = [&](std::string_view table, std::string_view which, std::string_view column) {
+    Stmt q = s.db().Prepare(
+        fmt::format("SELECT COUNT(*) FROM {} WHERE {} AND {} IS NULL", table, which, column));
+    q.Step();
+    return q.Int(0);
+  };
+  for (const auto& col : kRepetitionColumns) {
+    if (col.written == Written::kInsert) {
+      EXPECT_EQ(nulls("repetitions", "1", col.name), 0) << col.name;
+    }
+  }
+  for (const auto& col : kCellColumns) {
+    if (col.written == Written::kUpdate) {
+      EXPECT_EQ(nulls("cells", "cell_idx = 0", col.name), 0) << col.name;
+    }
+  }
+  const RepetitionRow got = GetRepetitions(s.db(), GetCells(s.db(), run)[0].cell_id)[0];
+  EXPECT_EQ(got.launch_prefix, R"(["taskset","-c","0"])");
+  EXPECT_EQ(got.n_samples, 3);
+  EXPECT_EQ(got.warmup_iterations, 1);
+  EXPECT_EQ(got.block_iterations, 4);
+  EXPECT_EQ(got.stop_reason, "target_rel_ci");
+  EXPECT_EQ(got.energy_source, "rapl-package");
+  EXPECT_EQ(got.contaminated, 0);
+}
+
 }  // namespace
 }  // namespace dlb::store
