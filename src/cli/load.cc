@@ -25,12 +25,14 @@
 #include "probe/host.h"
 #include "revision.h"
 #include "run/cell_summaries.h"
+#include "run/serving.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "report/table.h"
 #include "serve/client.h"
 #include "serve/metrics.h"
 #include "serve/schedule.h"
+#include "serve/server_process.h"
 #include "store/export.h"
 #include "serve/sweep.h"
 #include "util/error.h"
@@ -89,60 +91,34 @@ serve::Lengths ParseRange(const std::string& flag, const std::string& text) {
   return l;
 }
 
-// The server the command starts and stops: its whole output goes to a log file that is kept.
+// The server `--server` starts and stops (serve::ServerProcess): the command split at spaces, its
+// whole output in a log file that is kept.
 class Server {
  public:
-  Server(const LoadOptions& o) {
+  explicit Server(const LoadOptions& o) {
     for (auto& w : Split(o.server, ' ')) {
       if (!w.empty()) argv_.push_back(w);
     }
     if (argv_.empty()) throw UserError("--server: an empty command");
-    log_path_ = o.server_log.empty()
-                    ? (std::filesystem::temp_directory_path() / fmt::format("dlbench-server-{}.log", getpid())).string()
-                    : o.server_log;
-    log_ = OpenForWrite(log_path_);
-    SpawnSpec spec;
-    spec.argv = argv_;
-    spec.env = CurrentEnvironment();
-    spec.stdout_fd = log_.get();
-    spec.stderr_fd = log_.get();
-    proc_.emplace(Subprocess::Spawn(spec));
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(static_cast<int64_t>(o.startup_timeout_s * 1000));
-    for (;;) {
-      if (auto st = proc_->WaitFor(std::chrono::milliseconds(0))) {
-        proc_.reset();
-        throw EnvError(fmt::format("--server \"{}\" exited ({}) before {}{} answered 200; its log: {}",
-                                   o.server, st->Describe(), o.url, o.health, log_path_));
-      }
-      if (serve::HttpGetStatus(o.url + o.health, 2) == 200) break;
-      if (std::chrono::steady_clock::now() > deadline || Interrupted()) {
-        throw EnvError(fmt::format("--server \"{}\": {}{} did not answer 200 within {} s; its log: {}",
-                                   o.server, o.url, o.health, o.startup_timeout_s, log_path_));
-      }
-      InterruptibleSleep(0.2);
-    }
+    serve::ServerLaunch launch;
+    launch.argv = argv_;
+    launch.env = CurrentEnvironment();
+    launch.log_path = o.server_log.empty()
+                          ? (std::filesystem::temp_directory_path() / fmt::format("dlbench-server-{}.log", getpid())).string()
+                          : o.server_log;
+    launch.url = o.url;
+    launch.health = o.health;
+    launch.startup_timeout_s = o.startup_timeout_s;
+    launch.what = fmt::format("--server \"{}\"", o.server);
+    proc_.emplace(launch);
   }
-  ~Server() { Stop(); }
-  void Stop() {
-    if (!proc_) return;
-    proc_->KillGroup(SIGTERM);
-    if (!proc_->WaitFor(std::chrono::seconds(10))) proc_->KillGroup(SIGKILL);
-    proc_.reset();
-  }
-  const std::string& log_path() const { return log_path_; }
+  void Stop() { proc_->Stop(); }
+  const std::string& log_path() const { return proc_->log_path(); }
   const std::vector<std::string>& argv() const { return argv_; }  // the command, split at spaces
 
  private:
   std::vector<std::string> argv_;
-  static UniqueFd OpenForWrite(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw EnvError(fmt::format("--server-log {}: cannot create it", path));
-    return UniqueFd(fd);
-  }
-  std::string log_path_;
-  UniqueFd log_;
-  std::optional<Subprocess> proc_;
+  std::optional<serve::ServerProcess> proc_;
 };
 
 ordered_json DistributionJson(const serve::Distribution& d) {
@@ -370,34 +346,17 @@ class LoadRun {
   }
 
   void Add(int rep, const std::string& started_at, const std::vector<serve::RequestTrace>& traces,
-           const serve::LoadMetrics& m, const Server* server) {
+           const Server* server) {
     result::RepetitionResult r;
     r.rep_idx = r.order_idx = rep;
     r.started_at = started_at;
     r.finished_at = NowIso8601();
-    r.status = Interrupted() ? result::RepStatus::kInterrupted
-               : m.ok > 0    ? result::RepStatus::kOk
-                             : result::RepStatus::kFailed;
-    if (r.status == result::RepStatus::kFailed) {
-      r.error_kind = "runtime";
-      r.phase = "measure";
-      r.message = fmt::format("no request succeeded ({} failed)", m.failed);
-    }
+    run::SetLoadOutcome(r, traces);
+    if (Interrupted()) r.status = result::RepStatus::kInterrupted;
     if (server != nullptr) {
       r.argv = server->argv();
       r.log = "server log: " + server->log_path();
     }
-    result::GenerationMeasurement g;
-    for (const auto& t : traces) {
-      const auto e2e = serve::MetricsOf(t).e2e_s;
-      g.calls.wall_ns.push_back(e2e ? static_cast<int64_t>(*e2e * 1e9) : 0);  // 0: failed, never a sample
-      g.calls.chunk_idx.push_back(0);
-      if (t.warmup) ++g.calls.warmup_count;
-    }
-    g.calls.converged = true;
-    g.calls.stop_reason = "the load's requests";
-    g.requests = traces;
-    r.measurement = std::move(g);
     store_.AddRepetition(run_id_, plan_.cells[0], r, summaries_.Add(plan_.cells[0], r));
   }
 
@@ -420,7 +379,7 @@ class LoadRun {
 };
 
 ExitCode RunLoad(LoadOptions o) {
-  if (auto bad = serve::CheckBaseUrl(o.url)) throw UserError("URL " + *bad);
+  if (auto bad = CheckBaseUrl(o.url)) throw UserError("URL " + *bad);
   while (o.url.ends_with('/')) o.url.pop_back();
   serve::Endpoint ep;
   ep.base_url = o.url;
@@ -505,7 +464,7 @@ ExitCode RunLoad(LoadOptions o) {
     result = serve::Drive(ep, schedule, d);
     if (server) server->Stop();
     m = serve::Summarize(result.traces, slo, has_due);
-    if (stored) stored->Add(static_cast<int>(rep), started_at, result.traces, m, server ? &*server : nullptr);
+    if (stored) stored->Add(static_cast<int>(rep), started_at, result.traces, server ? &*server : nullptr);
   }
   if (stored) stored->Finish(!Interrupted());
   const std::vector<serve::RequestTrace>& traces = result.traces;

@@ -23,16 +23,6 @@ int64_t MonotonicNs() {
 
 std::string ApiName(Api a) { return a == Api::kChat ? "chat" : "completions"; }
 
-std::optional<std::string> CheckBaseUrl(const std::string& url) {
-  const bool http = url.starts_with("http://"), https = url.starts_with("https://");
-  if (!http && !https) return fmt::format("\"{}\" is not an http(s) URL (expected http://host:port)", url);
-  const std::string rest = url.substr(http ? 7 : 8);
-  if (rest.empty() || rest.front() == '/' || rest.front() == ':') {
-    return fmt::format("\"{}\" names no host", url);
-  }
-  return std::nullopt;
-}
-
 namespace {
 
 void GlobalInit() {
@@ -40,6 +30,7 @@ void GlobalInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// workers/serve/make_tiny_gguf.py gives each of these words a token of its own (PROMPT_WORDS).
 const char* kWords[] = {"the", "model", "reads", "a", "long", "prompt", "and", "writes", "tokens",
                         "one", "by", "one", "while", "the", "client", "keeps", "time"};
 

@@ -43,9 +43,6 @@ struct Endpoint {
   double stall_timeout_s = 30;     // no byte for this long: the server stopped answering
 };
 
-// "http://host:port" or "https://..."; an error says what is wrong with it.
-std::optional<std::string> CheckBaseUrl(const std::string& url);
-
 struct DriveOptions {
   LoadSpec spec;  // arrival, concurrency, seed (prompts)
   // Called after each finished request, with the number finished so far; never inside the timed

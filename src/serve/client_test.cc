@@ -1,5 +1,6 @@
 // The client against the real fixture server (build/dlbench-sse-fixture): counts, chunking, faults.
 #include "serve/client.h"
+#include "util/strings.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

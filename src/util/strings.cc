@@ -238,4 +238,14 @@ std::string CsvField(std::string_view s) {
   return out + "\"";
 }
 
+std::optional<std::string> CheckBaseUrl(const std::string& url) {
+  const bool http = url.starts_with("http://"), https = url.starts_with("https://");
+  if (!http && !https) return fmt::format("\"{}\" is not an http(s) URL (expected http://host:port)", url);
+  const std::string rest = url.substr(http ? 7 : 8);
+  if (rest.empty() || rest.front() == '/' || rest.front() == ':') {
+    return fmt::format("\"{}\" names no host", url);
+  }
+  return std::nullopt;
+}
+
 }  // namespace dlb

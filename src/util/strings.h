@@ -56,4 +56,7 @@ std::string FormatFigure(double v);
 // Current UTC time as ISO 8601 with milliseconds: 2026-11-23T10:00:00.123Z.
 std::string NowIso8601();
 
+// A server's base URL, "http://host:port" or "https://...": what is wrong with it, or nullopt.
+std::optional<std::string> CheckBaseUrl(const std::string& url);
+
 }  // namespace dlb
