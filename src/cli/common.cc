@@ -75,6 +75,14 @@ LaunchChoice ChooseLaunch(const std::string& python_flag) {
       throw UserError(fmt::format("{} {}: no executable Python there", what, path));
     }
   };
+  // The serving stacks' tools: workers/serve beside the worker package, and the interpreter of the
+  // serving environment (.venv-serve, which scripts/setup.sh makes for the tests).
+  c.launch.serve_dir = (fs::path(c.launch.workers_dir).parent_path() / "serve").string();
+  if (const char* env = std::getenv("DLBENCH_SERVE_PYTHON"); env && *env) {
+    c.launch.serve_python = env;
+  } else {
+    c.launch.serve_python = (fs::path(DLBENCH_SOURCE_DIR) / ".venv-serve" / "bin" / "python").string();
+  }
   fs::path venv = fs::path(DLBENCH_SOURCE_DIR) / ".venv" / "bin" / "python";
   if (!python_flag.empty()) {
     check(python_flag, "--python");

@@ -68,6 +68,12 @@ std::string GenerationSettings::OptionsJson() const {
   return nlohmann::json{{"prompt_tokens", prompt_tokens}, {"new_tokens", new_tokens}}.dump();
 }
 
+std::string LoadSettings::OptionsJson(int batch) const {
+  return nlohmann::json{{"load", {{"arrival", "closed"}, {"concurrency", batch}, {"requests", requests},
+                                  {"warmup", warmup}, {"stall_timeout_s", stall_timeout_s}}}}
+      .dump();
+}
+
 std::string TrainingSettings::OptimizerJson() const {
   nlohmann::json j = {{"name", optimizer}, {"lr", lr}, {"weight_decay", weight_decay}};
   if (optimizer == "sgd") {
@@ -190,6 +196,10 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
                       }
                       if (workload == "generation") {
                         c.options_json = MergeOptions(c.options_json, e.generation.OptionsJson());
+                      }
+                      if (const WorkerEntry* entry = e.workers.Find(fw); entry && entry->server) {
+                        c.load = e.load;
+                        c.options_json = MergeOptions(c.options_json, e.load.OptionsJson(batch));
                       }
                       c.sampling = variant ? variant->sampling : e.sampling;
                       c.energy = e.energy;

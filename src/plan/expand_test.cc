@@ -230,7 +230,7 @@ TEST(Training, ADatasetIsCheckedAgainstTheWorkersAndCarriedByTrainingCells) {
             "t.toml:8: training.dataset: \"mnist\" is not a dataset of worker torch; allowed: digits");
   EXPECT_NE(error(head + "dataset = \"digits\"\nepochs = 0\n").find("t.toml:9: training.epochs"),
             std::string::npos);
-  plan::WorkerCapabilities jax = golden.Get({"jax", {}, ""});
+  plan::WorkerCapabilities jax = golden.Get({"jax", {}, "", std::nullopt});
   jax.datasets_missing["digits"] = "scikit-learn is not installed in this Python";
   golden.Set("jax", jax);
   EXPECT_EQ(error(head + "dataset = \"digits\"\n"),

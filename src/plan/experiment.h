@@ -51,6 +51,20 @@ struct GenerationSettings {
   bool operator==(const GenerationSettings&) const = default;
 };
 
+// [load]: how the cells of a serving stack ([servers.NAME]) are driven. Each repetition sends
+// `warmup` requests, then `requests` measured ones, in a closed loop whose concurrency is the
+// cell's batch; each request's prompt and output lengths are the [generation] lengths (EOS
+// ignored), its prompt drawn from `seed` (the experiment's), so every server gets the same
+// requests (docs/serving.md, "Servers in an experiment").
+struct LoadSettings {
+  int requests = 32;
+  int warmup = 4;
+  double stall_timeout_s = 30;  // no byte for this long: the request ends as a timeout
+  // The cell's options under "load": the arrival, its concurrency (the cell's batch) and the counts.
+  std::string OptionsJson(int batch) const;
+  bool operator==(const LoadSettings&) const = default;
+};
+
 enum class Order { kSequential, kShuffled, kInterleaved };
 std::string OrderName(Order order);
 
@@ -129,6 +143,7 @@ struct Experiment {
   std::string options_json = "{}";
   TrainingSettings training;
   GenerationSettings generation;
+  LoadSettings load;
   std::vector<Variant> variants;
   std::vector<Environment> environments;
   WorkerRegistry workers;  // the built-in workers and the file's [workers.NAME]
@@ -156,6 +171,9 @@ struct Cell {
   std::string dataset;
   int epochs = 0;
   std::string options_json = "{}";
+  // A serving stack's cell: how its load is driven (the experiment's [load]); its server is the
+  // registry entry named by `framework`.
+  LoadSettings load;
   SamplingSettings sampling;
   EnergySettings energy;
   double telemetry_interval_s = 0.1;

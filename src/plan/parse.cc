@@ -186,7 +186,11 @@ class Workers {
 
   std::vector<std::string> Names() const { return registry.Names(); }
   bool Has(const std::string& name) const { return registry.Find(name) != nullptr; }
-  const WorkerCapabilities& Of(const std::string& name) { return source_.Get(*registry.Find(name)); }
+  // A server's capabilities are the ones its [servers.NAME] declares; a worker is asked.
+  const WorkerCapabilities& Of(const std::string& name) {
+    const WorkerEntry& entry = *registry.Find(name);
+    return entry.server ? entry.server->capabilities : source_.Get(entry);
+  }
 
   // Every worker's models, in registry order, for "is not a model; allowed: ...".
   std::vector<std::string> AllModels() {
@@ -209,12 +213,17 @@ bool Lists(const std::vector<std::string>& list, const std::string& s) {
 
 const std::vector<std::string> kTopKeys = {"experiment", "matrix",       "sampling", "energy",
                                            "options",    "training",     "generation",
-                                           "variants",   "environments", "workers",  "slurm"};
+                                           "variants",   "environments", "workers",  "slurm",
+                                           "servers",    "load"};
 const std::vector<std::string> kGenerationKeys = {"prompt_tokens", "new_tokens"};
 // A bound on lengths that no decoder here reaches (llama-* have 2,048 positions): the workers
 // refuse a prompt and output longer than their model's positions, naming both.
 constexpr int64_t kMaxGenerationTokens = 1'048'576;
 const std::vector<std::string> kWorkerKeys = {"command"};
+const std::vector<std::string> kServerKeys = {"command", "url",       "health",  "api",
+                                              "prompt",  "eos_token", "logprobs", "startup_timeout_s",
+                                              "models",  "precisions", "devices"};
+const std::vector<std::string> kLoadKeys = {"requests", "warmup", "stall_timeout_s"};
 const std::vector<std::string> kTrainingKeys = {"optimizer", "lr",    "momentum", "nesterov",
                                                 "weight_decay", "beta1", "beta2", "eps",
                                                 "dataset", "epochs"};
@@ -824,7 +833,7 @@ void ParseWorkers(const Parser& p, const toml::table& root, WorkerRegistry& regi
              "expected an argument list such as [\"{python}\", \"-m\", \"dlbench_worker\", "
              "\"torch\"] (no shell is used)");
     }
-    WorkerEntry entry{name, {}, ""};
+    WorkerEntry entry{name, {}, "", std::nullopt};
     for (const auto& item : *cn->as_array()) {
       if (!item.is_string()) p.Fail(&item, field, "expected strings");
       entry.command.push_back(*item.value<std::string>());
@@ -833,6 +842,117 @@ void ParseWorkers(const Parser& p, const toml::table& root, WorkerRegistry& regi
     entry.defined_at = fmt::format("{}:{}", p.path_, cn->source().begin.line);
     registry.Add(std::move(entry));
   }
+}
+
+// [servers.NAME]: a serving stack that takes part in the matrix as a framework (plan/registry.h,
+// ServerSettings). Its command and URL are templates; what it serves is declared here.
+void ParseServers(const Parser& p, const toml::table& root, WorkerRegistry& registry) {
+  const toml::table* ss = p.Table(root, "servers", "servers");
+  if (ss == nullptr) return;
+  for (const auto& [name, node] : InFileOrder(*ss)) {
+    const std::string prefix = "servers." + name;
+    p.CheckName(node, "servers", name);
+    if (registry.Find(name) != nullptr) {
+      p.Fail(node, prefix, fmt::format("\"{}\" is already a worker's name; a server needs a name of its own", name));
+    }
+    if (!node->is_table()) p.Fail(node, prefix, "expected a table with a command or a url");
+    const toml::table& t = *node->as_table();
+    p.CheckKeys(t, prefix, kServerKeys);
+    WorkerEntry entry{name, {}, fmt::format("{}:{}", p.path_, node->source().begin.line), ServerSettings{}};
+    ServerSettings& s = *entry.server;
+    if (const toml::node* cn = t.get("command")) {
+      if (!cn->is_array()) {
+        p.Fail(cn, prefix + ".command",
+               "expected an argument list such as [\"{serve_python}\", \"-m\", \"llama_cpp.server\", "
+               "\"--port\", \"{port}\"] (no shell is used)");
+      }
+      for (const auto& item : *cn->as_array()) {
+        if (!item.is_string()) p.Fail(&item, prefix + ".command", "expected strings");
+        entry.command.push_back(*item.value<std::string>());
+      }
+      if (auto problem = CheckCommandTemplate(entry.command, true)) p.Fail(cn, prefix + ".command", *problem);
+    }
+    if (auto url = p.String(t, "url", prefix + ".url")) {
+      s.url = *url;
+    } else if (entry.command.empty()) {
+      p.Fail(node, prefix, "needs a command that starts the server, or the url of one that is running");
+    }
+    const toml::node* un = t.get("url") != nullptr ? t.get("url") : node;
+    if (auto problem = CheckCommandTemplate({s.url}, true)) p.Fail(un, prefix + ".url", *problem);
+    if (entry.command.empty() && s.url.find("{port}") != std::string::npos) {
+      p.Fail(un, prefix + ".url", "{port} is picked for a server dlbench starts; give the running server's port");
+    }
+    CommandVariables probe;
+    probe.port = "1";
+    if (auto bad = CheckBaseUrl(ExpandServerText(s.url, name, probe))) p.Fail(un, prefix + ".url", *bad);
+    s.health = p.String(t, "health", prefix + ".health").value_or(s.health);
+    if (!s.health.starts_with('/')) {
+      p.Fail(t.get("health"), prefix + ".health", fmt::format("\"{}\" is not a path; expected one such as /health", s.health));
+    }
+    auto choice = [&](const char* key, const std::vector<std::string>& allowed, std::string& out) {
+      if (auto v = p.String(t, key, prefix + "." + key)) {
+        if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
+          p.Fail(t.get(key), prefix + "." + key, fmt::format("\"{}\"; {}", *v, AllowedValues(*v, allowed)));
+        }
+        out = *v;
+      }
+    };
+    choice("api", {"completions", "chat"}, s.api);
+    choice("prompt", {"tokens", "text"}, s.prompt);
+    if (s.api == "chat" && s.prompt == "tokens" && t.get("prompt") != nullptr) {
+      p.Fail(t.get("prompt"), prefix + ".prompt", "chat prompts are text; allowed with api = \"chat\": text");
+    }
+    if (s.api == "chat") s.prompt = "text";
+    s.eos_token = p.Int(t, "eos_token", prefix + ".eos_token", 0, 100'000'000);
+    s.logprobs = p.Bool(t, "logprobs", prefix + ".logprobs").value_or(true);
+    s.startup_timeout_s = p.Number(t, "startup_timeout_s", prefix + ".startup_timeout_s", 0, 86400, true)
+                              .value_or(s.startup_timeout_s);
+    WorkerCapabilities& caps = s.capabilities;
+    caps.worker = caps.framework = name;
+    auto names = [&](const char* key, const std::vector<std::string>* allowed, std::vector<std::string> fallback) {
+      auto items = p.Strings(t, key, prefix + "." + key);
+      if (!items) {
+        if (fallback.empty()) {
+          p.Fail(node, prefix + "." + key, "missing; the names of the models this server serves (matrix.model names them)");
+        }
+        return fallback;
+      }
+      std::vector<std::string> out;
+      for (const auto& [v, vn] : *items) {
+        p.CheckName(vn, prefix + "." + key, v);
+        if (allowed != nullptr && std::find(allowed->begin(), allowed->end(), v) == allowed->end()) {
+          p.Fail(vn, prefix + "." + key, fmt::format("\"{}\"; {}", v, AllowedValues(v, *allowed)));
+        }
+        out.push_back(v);
+      }
+      return out;
+    };
+    caps.models = names("models", nullptr, {});
+    caps.precisions = names("precisions", &kPrecisions, {"fp32"});
+    const std::vector<std::string> kinds = {"cpu", "cuda"};
+    caps.devices = names("devices", &kinds, {"cpu"});
+    caps.workloads = {"generation"};
+    caps.layouts = {"default"};
+    registry.Add(std::move(entry));
+  }
+}
+
+// [load]: how the serving stacks' cells are driven.
+void ParseLoad(const Parser& p, const toml::table& root, Experiment& e) {
+  const toml::table* t = p.Table(root, "load", "load");
+  const bool serves = std::any_of(e.matrix.framework.begin(), e.matrix.framework.end(), [&](const auto& fw) {
+    const WorkerEntry* entry = e.workers.Find(fw);
+    return entry != nullptr && entry->server;
+  });
+  if (t == nullptr) return;
+  if (!serves) {
+    p.Fail(t, "load", "the matrix names no server ([servers.NAME] in matrix.framework); [load] applies only to them");
+  }
+  p.CheckKeys(*t, "load", kLoadKeys);
+  LoadSettings& l = e.load;
+  l.requests = static_cast<int>(p.Int(*t, "requests", "load.requests", 1, 10'000'000).value_or(l.requests));
+  l.warmup = static_cast<int>(p.Int(*t, "warmup", "load.warmup", 0, 10'000'000).value_or(l.warmup));
+  l.stall_timeout_s = p.Number(*t, "stall_timeout_s", "load.stall_timeout_s", 0, 86400, true).value_or(l.stall_timeout_s);
 }
 
 }  // namespace
@@ -862,6 +982,7 @@ Experiment ParseExperiment(const std::string& text, const std::string& path,
   // list, which decides which option keys are valid.
   Workers workers(capabilities);
   ParseWorkers(p, root, workers.registry);
+  ParseServers(p, root, workers.registry);
   const toml::table* m = p.Table(root, "matrix", "matrix");
   if (m != nullptr && m->get("framework")) {
     e.matrix.framework = ParseNames(p, *m, "framework", workers.Names(), "a framework", {});
@@ -882,6 +1003,7 @@ Experiment ParseExperiment(const std::string& text, const std::string& path,
     e.capabilities.push_back(std::move(caps));
   }
   e.workers = workers.registry;
+  ParseLoad(p, root, e);
   return e;
 }
 

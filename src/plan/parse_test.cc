@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include "plan/expand.h"
 #include "util/error.h"
 
 namespace dlb::plan {
@@ -294,6 +297,110 @@ TEST(Parse, GenerationLengthsBeyondTheModelsPositionsAreRefused) {
             "positions (the torch worker's)");
   EXPECT_EQ(ErrorOf(head + "[generation]\nprompt_tokens = 2000\nnew_tokens = 48\n"), "no error");
   EXPECT_EQ(ErrorOf(head), "no error");
+}
+
+const char* kServing = R"(
+[experiment]
+name = "s"
+seed = 5
+[matrix]
+framework = ["torch", "fx"]
+model = "llama-tiny"
+batch = [1, 4]
+workload = "generation"
+[generation]
+prompt_tokens = 16
+new_tokens = 8
+[servers.fx]
+command = ["{serve_python}", "{serve_dir}/x.py", "--port", "{port}", "--model", "{model}", "--dir", "{scratch}"]
+health = "/v1/models"
+prompt = "text"
+eos_token = 2
+models = ["llama-tiny"]
+[load]
+requests = 12
+warmup = 3
+)";
+
+TEST(ParseServers, AServerIsAFrameworkWithDeclaredCapabilitiesAndItsCellsCarryTheLoad) {
+  Experiment e = run::ParseWithGoldenWorkers(kServing, "exp.toml");
+  const WorkerEntry* fx = e.workers.Find("fx");
+  ASSERT_TRUE(fx != nullptr && fx->server);
+  EXPECT_EQ(fx->defined_at, "exp.toml:13");
+  EXPECT_EQ(fx->server->health, "/v1/models");
+  EXPECT_EQ(fx->server->prompt, "text");
+  EXPECT_EQ(fx->server->eos_token, 2);
+  EXPECT_EQ(fx->server->url, "http://127.0.0.1:{port}");
+  const WorkerCapabilities* caps = e.CapabilitiesOf("fx");
+  ASSERT_NE(caps, nullptr);
+  EXPECT_EQ(caps->workloads, (std::vector<std::string>{"generation"}));
+  EXPECT_EQ(caps->precisions, (std::vector<std::string>{"fp32"}));
+  EXPECT_EQ(e.load.requests, 12);
+  EXPECT_EQ(e.load.warmup, 3);
+  Plan plan = Expand(e, {});
+  ASSERT_EQ(plan.cells.size(), 4u);
+  int servers = 0;
+  for (const Cell& c : plan.cells) {
+    if (c.framework != "fx") {
+      EXPECT_EQ(c.options_json.find("\"load\""), std::string::npos) << c.options_json;
+      continue;
+    }
+    ++servers;
+    EXPECT_EQ(c.load, e.load);
+    EXPECT_NE(c.options_json.find(fmt::format("\"concurrency\":{}", c.batch)), std::string::npos) << c.options_json;
+    EXPECT_NE(c.options_json.find("\"prompt_tokens\":16"), std::string::npos) << c.options_json;
+  }
+  EXPECT_EQ(servers, 2);
+  CommandVariables v;
+  v.serve_python = "/sp";
+  v.serve_dir = "/sd";
+  v.port = "8011";
+  v.model = "llama-tiny";
+  v.scratch = "/tmp/x";
+  EXPECT_EQ(ExpandCommand(*fx, v), (std::vector<std::string>{"/sp", "/sd/x.py", "--port", "8011", "--model",
+                                                               "llama-tiny", "--dir", "/tmp/x"}));
+  EXPECT_EQ(ExpandServerText(fx->server->url, "fx", v), "http://127.0.0.1:8011");
+}
+
+TEST(ParseServers, BadEntriesAreOneLineWithTheFieldAndTheAllowedValues) {
+  const std::string head =
+      "[experiment]\nname = \"s\"\n[matrix]\nframework = [\"fx\"]\nmodel = \"llama-tiny\"\n"
+      "workload = \"generation\"\n[servers.fx]\n";
+  EXPECT_EQ(ErrorOf(head + "command = [\"x\"]\n"),
+            "exp.toml:7: servers.fx.models: missing; the names of the models this server serves "
+            "(matrix.model names them)");
+  EXPECT_EQ(ErrorOf(head + "models = [\"llama-tiny\"]\n"),
+            "exp.toml:7: servers.fx: needs a command that starts the server, or the url of one that is running");
+  EXPECT_EQ(ErrorOf(head + "models = [\"llama-tiny\"]\nurl = \"ftp://h:1\"\n"),
+            "exp.toml:9: servers.fx.url: \"ftp://h:1\" is not an http(s) URL (expected http://host:port)");
+  EXPECT_EQ(ErrorOf(head + "models = [\"llama-tiny\"]\nurl = \"http://h:{port}\"\n"),
+            "exp.toml:9: servers.fx.url: {port} is picked for a server dlbench starts; give the running server's port");
+  EXPECT_EQ(ErrorOf(head + "models = [\"llama-tiny\"]\ncommand = [\"x\", \"--port={prot}\"]\n"),
+            "exp.toml:9: servers.fx.command: unknown placeholder {prot} in \"--port={prot}\"; allowed: {python}, "
+            "{workers_dir}, {worker}, {serve_python}, {serve_dir}, {port}, {model}, {seed}, {scratch}");
+  EXPECT_EQ(ErrorOf(head + "models = [\"llama-tiny\"]\ncommand = [\"x\"]\napi = \"chats\"\n"),
+            "exp.toml:10: servers.fx.api: \"chats\"; allowed: completions, chat (did you mean \"chat\"?)");
+  EXPECT_EQ(ErrorOf(head + "models = [\"llama-tiny\"]\ncommand = [\"x\"]\nhealth = \"health\"\n"),
+            "exp.toml:10: servers.fx.health: \"health\" is not a path; expected one such as /health");
+  EXPECT_EQ(ErrorOf(head + "models = [\"llama-tiny\"]\ncommand = [\"x\"]\nprecisions = [\"int3\"]\n"),
+            "exp.toml:10: servers.fx.precisions: \"int3\"; allowed: fp32, bf16, fp16");
+  EXPECT_EQ(ErrorOf(head + "models = [\"llama-tiny\"]\ncommand = [\"x\"]\n[load]\nrequests = 0\n"),
+            "exp.toml:11: load.requests: 0 is out of range; allowed: integers from 1 to 10000000");
+  // A worker's command has no server placeholders, and a server takes no worker's name.
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"s\"\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n"
+                    "[workers.w]\ncommand = [\"{python}\", \"{port}\"]\n"),
+            "exp.toml:7: workers.w.command: unknown placeholder {port} in \"{port}\"; allowed: {python}, "
+            "{workers_dir}, {worker}");
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"s\"\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n"
+                    "[servers.torch]\ncommand = [\"x\"]\nmodels = [\"m\"]\n"),
+            "exp.toml:6: servers.torch: \"torch\" is already a worker's name; a server needs a name of its own");
+  // [load] without a server in the matrix; a model the server does not serve.
+  EXPECT_EQ(ErrorOf("[experiment]\nname = \"s\"\n[matrix]\nframework = \"torch\"\nmodel = \"resnet18\"\n"
+                    "[load]\nrequests = 3\n"),
+            "exp.toml:6: load: the matrix names no server ([servers.NAME] in matrix.framework); [load] applies "
+            "only to them");
+  EXPECT_EQ(ErrorOf(head + "models = [\"other\"]\ncommand = [\"x\"]\n"),
+            "exp.toml:5: matrix.model: \"llama-tiny\" is not offered by fx");
 }
 
 }  // namespace

@@ -5,11 +5,14 @@
 #include <algorithm>
 
 #include "util/error.h"
+#include "util/strings.h"
 
 namespace dlb::plan {
 namespace {
 
 const std::vector<std::string> kPlaceholders = {"python", "workers_dir", "worker"};
+const std::vector<std::string> kServerPlaceholders = {"python", "workers_dir", "worker", "serve_python",
+                                                      "serve_dir", "port", "model", "seed", "scratch"};
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -18,7 +21,8 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
 // Walks one argument: literal text goes to out, each placeholder name to fill. Returns the first
 // problem, or nullopt.
 template <typename Fill>
-std::optional<std::string> Walk(const std::string& arg, std::string& out, Fill fill) {
+std::optional<std::string> Walk(const std::string& arg, std::string& out, bool server, Fill fill) {
+  const std::vector<std::string>& allowed = server ? kServerPlaceholders : kPlaceholders;
   for (size_t i = 0; i < arg.size(); ++i) {
     char c = arg[i];
     if ((c == '{' || c == '}') && i + 1 < arg.size() && arg[i + 1] == c) {
@@ -36,10 +40,11 @@ std::optional<std::string> Walk(const std::string& arg, std::string& out, Fill f
       return fmt::format("\"{}\" has an unclosed {{ (write {{{{ for a literal one)", arg);
     }
     std::string name = arg.substr(i + 1, end - i - 1);
-    if (!Contains(kPlaceholders, name)) {
-      return fmt::format("unknown placeholder {{{}}} in \"{}\"; allowed: {{python}}, "
-                         "{{workers_dir}}, {{worker}}",
-                         name, arg);
+    if (!Contains(allowed, name)) {
+      std::vector<std::string> braced;
+      for (const auto& a : allowed) braced.push_back("{" + a + "}");
+      return fmt::format("unknown placeholder {{{}}} in \"{}\"; allowed: {}", name, arg,
+                         Join(braced, ", "));
     }
     out += fill(name);
     i = end;
@@ -68,30 +73,51 @@ const std::vector<WorkerEntry>& DefaultWorkers() {
   static const std::vector<WorkerEntry> workers = [] {
     std::vector<WorkerEntry> w;
     for (const char* name : {"torch", "jax", "synthetic", "transformers"}) {
-      w.push_back({name, {"{python}", "-m", "dlbench_worker", "{worker}"}, ""});
+      w.push_back({name, {"{python}", "-m", "dlbench_worker", "{worker}"}, "", std::nullopt});
     }
     return w;
   }();
   return workers;
 }
 
-std::optional<std::string> CheckCommandTemplate(const std::vector<std::string>& command) {
+std::optional<std::string> CheckCommandTemplate(const std::vector<std::string>& command, bool server) {
   if (command.empty()) return "must not be empty (the program and its arguments)";
   if (command[0].empty()) return "the program (the first element) must not be empty";
   for (const auto& arg : command) {
     std::string ignored;
-    if (auto problem = Walk(arg, ignored, [](const std::string&) { return std::string(); })) {
+    if (auto problem = Walk(arg, ignored, server, [](const std::string&) { return std::string(); })) {
       return problem;
     }
   }
   return std::nullopt;
 }
 
+std::string ExpandServerText(const std::string& text, const std::string& name, const CommandVariables& vars) {
+  std::string out;
+  auto problem = Walk(text, out, true, [&](const std::string& placeholder) -> std::string {
+    if (placeholder == "python") return vars.python;
+    if (placeholder == "workers_dir") return vars.workers_dir;
+    if (placeholder == "serve_python") return vars.serve_python;
+    if (placeholder == "serve_dir") return vars.serve_dir;
+    if (placeholder == "port") return vars.port;
+    if (placeholder == "model") return vars.model;
+    if (placeholder == "seed") return vars.seed;
+    if (placeholder == "scratch") return vars.scratch;
+    return name;
+  });
+  DLB_CHECK(!problem) << "server " << name << ": " << *problem;
+  return out;
+}
+
 std::vector<std::string> ExpandCommand(const WorkerEntry& entry, const CommandVariables& vars) {
   std::vector<std::string> argv;
   for (const auto& arg : entry.command) {
+    if (entry.server) {
+      argv.push_back(ExpandServerText(arg, entry.name, vars));
+      continue;
+    }
     std::string out;
-    auto problem = Walk(arg, out, [&](const std::string& name) {
+    auto problem = Walk(arg, out, false, [&](const std::string& name) {
       if (name == "python") return vars.python;
       if (name == "workers_dir") return vars.workers_dir;
       return entry.name;

@@ -43,30 +43,56 @@ struct WorkerCapabilities {
   bool CanValidate(const std::string& workload) const;
 };
 
-// How a worker is started: an argv template. Placeholders: {python} (the interpreter that has the
-// frameworks), {workers_dir} (the directory holding the dlbench_worker package) and {worker} (the
-// entry's name); "{{" and "}}" are literal braces.
-struct WorkerEntry {
-  std::string name;
-  std::vector<std::string> command;
-  std::string defined_at;  // "exp.toml:12" for an experiment's [workers.NAME]; "" for a built-in one
+// A serving stack in the matrix ([servers.NAME]): dlbench starts it from the entry's command
+// (through the cell's environment prefix, so native and container are one more axis), waits until
+// `health` answers 200 under `url`, drives the cell's load against it over HTTP and stops it; or,
+// with no command, drives an existing server at `url`. Its capabilities are what the file declares
+// (a server is not asked with --capabilities): the models it serves, their precisions and devices;
+// its workload is generation.
+struct ServerSettings {
+  std::string url = "http://127.0.0.1:{port}";  // may hold {port}
+  std::string health = "/health";
+  std::string api = "completions";   // completions | chat
+  std::string prompt = "tokens";     // tokens (token-id arrays) | text (words)
+  std::optional<int64_t> eos_token;  // given a logit bias of -100 besides ignore_eos
+  bool logprobs = true;              // ask for one logprob per token (exact token counts)
+  double startup_timeout_s = 120;
+  WorkerCapabilities capabilities;   // declared in the file
 };
 
-// The values placeholders expand to.
+// How a worker is started: an argv template. Placeholders: {python} (the interpreter that has the
+// frameworks), {workers_dir} (the directory holding the dlbench_worker package) and {worker} (the
+// entry's name); "{{" and "}}" are literal braces. A server's command also has {serve_python} (the
+// serving environment's interpreter), {serve_dir} (workers/serve), {port} (a free port picked per
+// repetition), {model}, {seed} and {scratch} (a directory of its own, removed after the repetition).
+struct WorkerEntry {
+  std::string name;
+  std::vector<std::string> command;  // empty only for a server at an existing URL
+  std::string defined_at;  // "exp.toml:12" for an experiment's [workers.NAME]; "" for a built-in one
+  std::optional<ServerSettings> server;  // a serving stack ([servers.NAME]), not a worker
+};
+
+// The values placeholders expand to; the server's only where a server is started.
 struct CommandVariables {
   std::string python;
   std::string workers_dir;
+  std::string serve_python, serve_dir, port, model, seed, scratch;
 };
 
 // torch, jax, synthetic, transformers: `{python} -m dlbench_worker NAME`.
 const std::vector<WorkerEntry>& DefaultWorkers();
 
-// The first problem with a template ("unknown placeholder {pyton}; allowed: ..."), or nullopt.
-std::optional<std::string> CheckCommandTemplate(const std::vector<std::string>& command);
+// The first problem with a template ("unknown placeholder {pyton}; allowed: ..."), or nullopt;
+// `server`: a server's command or URL, which has the server's placeholders too.
+std::optional<std::string> CheckCommandTemplate(const std::vector<std::string>& command,
+                                                bool server = false);
 
 // The argv of an entry, placeholders filled in. The template must have passed
 // CheckCommandTemplate (a bad one is a bug here).
 std::vector<std::string> ExpandCommand(const WorkerEntry& entry, const CommandVariables& vars);
+// One string of a server's template (its URL), filled in the same way.
+std::string ExpandServerText(const std::string& text, const std::string& name,
+                             const CommandVariables& vars);
 
 class WorkerRegistry {
  public:

@@ -8,7 +8,7 @@
 namespace dlb::plan {
 namespace {
 
-const CommandVariables kVars{"/venv/bin/python", "/src/workers/python"};
+const CommandVariables kVars{.python = "/venv/bin/python", .workers_dir = "/src/workers/python", .serve_python = "", .serve_dir = "", .port = "", .model = "", .seed = "", .scratch = ""};
 
 TEST(Registry, DefaultWorkersRunThePythonPackage) {
   WorkerRegistry r;
@@ -20,7 +20,7 @@ TEST(Registry, DefaultWorkersRunThePythonPackage) {
 
 TEST(Registry, TemplateExpansion) {
   WorkerEntry e{"mine", {"docker", "run", "-i", "-v", "{workers_dir}:/w", "img", "{python}",
-                         "--name={worker}", "{{literal}}"}, "exp.toml:3"};
+                         "--name={worker}", "{{literal}}"}, "exp.toml:3", std::nullopt};
   EXPECT_FALSE(CheckCommandTemplate(e.command));
   EXPECT_EQ(ExpandCommand(e, kVars),
             (std::vector<std::string>{"docker", "run", "-i", "-v", "/src/workers/python:/w", "img",
@@ -39,8 +39,8 @@ TEST(Registry, BadTemplates) {
 
 TEST(Registry, UserEntriesAddOrReplace) {
   WorkerRegistry r;
-  r.Add({"torch", {"ssh", "gpu-node", "python3", "-m", "dlbench_worker", "torch"}, "exp.toml:5"});
-  r.Add({"mini", {"{python}", "-m", "dlbench_worker", "synthetic"}, "exp.toml:7"});
+  r.Add({"torch", {"ssh", "gpu-node", "python3", "-m", "dlbench_worker", "torch"}, "exp.toml:5", std::nullopt});
+  r.Add({"mini", {"{python}", "-m", "dlbench_worker", "synthetic"}, "exp.toml:7", std::nullopt});
   EXPECT_EQ(r.Names(), (std::vector<std::string>{"torch", "jax", "synthetic", "transformers", "mini"}));
   EXPECT_EQ(ExpandCommand(*r.Find("torch"), kVars)[0], "ssh");
   EXPECT_EQ(r.Find("mini")->defined_at, "exp.toml:7");

@@ -10,7 +10,7 @@
 namespace dlb::run {
 
 std::vector<std::string> CapabilitiesArgv(const plan::WorkerEntry& entry, const WorkerLaunch& launch) {
-  std::vector<std::string> argv = ExpandCommand(entry, {launch.python, launch.workers_dir});
+  std::vector<std::string> argv = ExpandCommand(entry, launch.Variables());
   argv.push_back("--capabilities");
   return argv;
 }

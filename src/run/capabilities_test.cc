@@ -24,7 +24,7 @@ plan::WorkerEntry Shell(const std::string& script, const std::string& defined_at
     escaped += c;
     if (c == '{' || c == '}') escaped += c;
   }
-  return {"tiny", {"/bin/sh", "-c", escaped, "sh"}, defined_at};
+  return {"tiny", {"/bin/sh", "-c", escaped, "sh"}, defined_at, std::nullopt};
 }
 
 std::string ErrorOf(WorkerCapabilityCache& cache, const plan::WorkerEntry& e) {
@@ -53,7 +53,7 @@ TEST(CapabilityCache, AWorkerThatCannotSay) {
   EXPECT_NE(e.find("nope"), std::string::npos) << e;  // its log
   e = ErrorOf(cache, Shell("echo torch resnet18"));
   EXPECT_NE(e.find("capabilities are not JSON: \"torch resnet18\""), std::string::npos) << e;
-  EXPECT_THROW(cache.Get({"torch", {"/nonexistent/python", "-m", "dlbench_worker", "torch"}, ""}),
+  EXPECT_THROW(cache.Get({"torch", {"/nonexistent/python", "-m", "dlbench_worker", "torch"}, "", std::nullopt}),
                EnvError);
 }
 

@@ -14,6 +14,7 @@
 #include "run/gate.h"
 #include "run/protocol.h"
 #include "run/sampler.h"
+#include "run/serving.h"
 #include "run/worker.h"
 #include "run/worker_client.h"
 #include "util/error.h"
@@ -409,6 +410,9 @@ class Session {
   int64_t block_ = 1;
 };
 
+}  // namespace
+
+
 std::vector<std::string> WorkerEnvironment(const RepetitionSpec& spec, const WorkerLaunch& launch,
                                            RepetitionResult& r) {
   const plan::Cell& cell = *spec.cell;
@@ -449,8 +453,6 @@ std::vector<std::string> WorkerEnvironment(const RepetitionSpec& spec, const Wor
   return env;
 }
 
-}  // namespace
-
 std::string CompileCacheDir(const std::string& root, int cell_idx) {
   return fmt::format("{}/cell-{}", root, cell_idx);
 }
@@ -466,7 +468,7 @@ std::vector<std::pair<std::string, std::string>> CompileCacheVariables(const std
 std::vector<std::string> WorkerCommand(const WorkerLaunch& launch, const std::string& worker) {
   const plan::WorkerEntry* entry = launch.workers.Find(worker);
   DLB_CHECK(entry != nullptr) << "worker " << worker << " is not in the registry";
-  return plan::ExpandCommand(*entry, {launch.python, launch.workers_dir});
+  return plan::ExpandCommand(*entry, launch.Variables());
 }
 
 std::vector<std::string> WorkerBaseEnvironment(const WorkerLaunch& launch) {
@@ -487,6 +489,9 @@ std::vector<std::string> WorkerArgv(const plan::Cell& cell, const WorkerLaunch& 
 }
 
 RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& launch) {
+  if (const plan::WorkerEntry* entry = launch.workers.Find(spec.cell->framework); entry && entry->server) {
+    return RunServingRepetition(spec, launch, *entry);
+  }
   RepetitionResult r;
   r.measurement = result::EmptyMeasurement(spec.cell->workload);
   r.cell_idx = spec.cell->cell_idx;

@@ -22,8 +22,22 @@ struct WorkerLaunch {
   // below it (CompileCacheDir), so repetitions of one cell share a cache and different settings
   // never do.
   std::string compile_cache_root;
-  // How each worker is started: the built-in entries, and an experiment's [workers.NAME].
+  // How each worker is started: the built-in entries, and an experiment's [workers.NAME] and
+  // [servers.NAME].
   plan::WorkerRegistry workers;
+  // A server command's {serve_python} (the serving environment's interpreter) and {serve_dir}.
+  std::string serve_python;
+  std::string serve_dir;
+
+  // The placeholders every command template may use; a server's per-repetition ones are empty.
+  plan::CommandVariables Variables() const {
+    plan::CommandVariables v;
+    v.python = python;
+    v.workers_dir = workers_dir;
+    v.serve_python = serve_python;
+    v.serve_dir = serve_dir;
+    return v;
+  }
 };
 
 // ROOT/cell-N: the compile cache directory of one cell of a run.
@@ -48,9 +62,15 @@ std::vector<std::string> WorkerCommand(const WorkerLaunch& launch, const std::st
 // The controller's environment with the worker package first on PYTHONPATH.
 std::vector<std::string> WorkerBaseEnvironment(const WorkerLaunch& launch);
 
+// The process's environment: the base one, the cell's variables, the compile caches and the
+// repetition's padding; the ones that matter are recorded in r.env.
+std::vector<std::string> WorkerEnvironment(const RepetitionSpec& spec, const WorkerLaunch& launch,
+                                           RepetitionResult& r);
+
 // The worker's full argv: the cell's launch prefix, then the worker command.
 std::vector<std::string> WorkerArgv(const plan::Cell& cell, const WorkerLaunch& launch);
 
+// A server's cell ([servers.NAME]) runs as a load against the server (run/serving.h).
 RepetitionResult RunRepetition(const RepetitionSpec& spec, const WorkerLaunch& launch);
 
 }  // namespace dlb::run

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import Dlbench
+from conftest import ROOT, Dlbench
 
 BWRAP = shutil.which("bwrap")
 
@@ -75,3 +75,60 @@ def test_native_and_bubblewrap_environments(dlbench: Dlbench) -> None:
     pair = json.loads(c.out)["comparisons"][0]
     assert pair["a"]["repetitions"] == 2 and pair["b"]["repetitions"] == 2
     assert {pair["a"]["key"].split("/")[8], pair["b"]["key"].split("/")[8]} == {"native", "sandbox"}
+
+
+SERVER_EXPERIMENT = """
+[experiment]
+name = "sandboxed-server"
+repetitions = 2
+[matrix]
+framework = "llama-cpp"
+model = "llama-tiny"
+workload = "generation"
+environment = ["native", "sandbox"]
+[generation]
+prompt_tokens = 8
+new_tokens = 4
+[servers.llama-cpp]
+command = ["{serve_python}", "{serve_dir}/serve_llama_cpp.py", "--model", "{model}", "--seed", "{seed}",
+           "--dir", "{scratch}", "--port", "{port}"]
+health = "/v1/models"
+prompt = "text"
+eos_token = 2
+models = ["llama-tiny"]
+[load]
+requests = 6
+warmup = 1
+[environments.native]
+[environments.sandbox]
+prefix = ["BWRAP", "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--die-with-parent"]
+"""
+
+
+def test_a_server_natively_and_in_bubblewrap(dlbench: Dlbench) -> None:
+    """A serving stack's cells on the environment axis: the server is started through the
+    environment's prefix, reports what it sees (its launcher's dlbench-environment line), and the
+    two environments compare on time to first token."""
+    if why := bwrap_works():
+        pytest.skip(why)
+    if not (ROOT / ".venv-serve" / "bin" / "python").exists():
+        pytest.fail(".venv-serve is missing: run scripts/test (it installs llama.cpp's server)")
+    dlbench.write("s.toml", SERVER_EXPERIMENT.replace("BWRAP", str(BWRAP)))
+    r = dlbench("run", "s.toml")
+    assert r.code == 0, r.err + r.out
+    rows = dlbench.query(
+        "SELECT c.environment, r.status, r.hello_json, r.worker_argv FROM repetitions r "
+        "JOIN cells c USING (cell_id) ORDER BY c.environment, r.rep_idx")
+    seen = {}
+    for env, status, hello, argv in rows:
+        assert status == "ok", (env, status)
+        e = json.loads(hello)["environment"]
+        seen.setdefault(env, set()).add((e["container"], e["pid_namespace"]))
+        assert (json.loads(argv)[0] == str(BWRAP)) == (env == "sandbox")
+    assert {c for c, _ in seen["sandbox"]} == {"bubblewrap"}
+    assert "bubblewrap" not in {c for c, _ in seen["native"]}
+    assert not {ns for _, ns in seen["native"]} & {ns for _, ns in seen["sandbox"]}
+    c = dlbench("compare", "latest", "--by", "environment", "--metric", "ttft", "--json")
+    assert c.code == 0, c.err
+    pair = json.loads(c.out)["comparisons"][0]
+    assert pair["a"]["repetitions"] == 2 and pair["b"]["repetitions"] == 2
