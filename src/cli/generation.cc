@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "report/summary.h"
 #include "report/table.h"
@@ -101,6 +102,92 @@ std::string GenerationTable(store::Db& db, const std::vector<store::CellRow>& ce
   }
   if (table.empty()) return "";
   return table.Render() + report::kGenerationDefinitions + "\n";
+}
+
+std::string SloText(const serve::Slo& slo) {
+  std::vector<std::string> parts;
+  if (slo.ttft_s) parts.push_back(fmt::format("p99 TTFT (from due) <= {} ms", FormatFigure(*slo.ttft_s * 1e3)));
+  if (slo.tpot_s) parts.push_back(fmt::format("p99 TPOT <= {} ms", FormatFigure(*slo.tpot_s * 1e3)));
+  return Join(parts, " and ");
+}
+
+report::SweepRow SweepRowOf(double rate, const serve::LoadMetrics& m, const serve::RateVerdict& v) {
+  report::SweepRow row;
+  row.rate = rate;
+  row.achieved = m.achieved_rate;
+  row.tokens_per_s = m.output_tokens_per_s;
+  row.requests_per_s = m.requests_per_s;
+  row.goodput_per_s = m.goodput_per_s;
+  const serve::Quantile& ttft = m.ttft_due_s.quantiles[2];
+  const serve::Quantile& tpot = m.tpot_s.quantiles[2];
+  row.ttft_p99 = serve::QuantileMs(ttft);
+  row.tpot_p99 = serve::QuantileMs(tpot);
+  if (ttft.value) row.ttft_p99_ms = *ttft.value * 1e3;
+  if (tpot.value) row.tpot_p99_ms = *tpot.value * 1e3;
+  row.verdict = v.why.empty() ? serve::VerdictName(v.verdict) : fmt::format("{} ({})", serve::VerdictName(v.verdict), v.why);
+  row.failures = m.failures;
+  return row;
+}
+
+std::string SweepText(const report::SweepFigures& sweep) {
+  auto fig = [](std::optional<double> v) { return v ? FormatFigure(*v) : std::string("-"); };
+  report::TextTable table({"rate (req/s)", "achieved", "p99 TTFT from due (ms) [95% CI]", "p99 TPOT (ms) [95% CI]",
+                           "tokens/s", "requests/s", "goodput/s", "verdict"},
+                          {true, true, true, true, true, true, true, false});
+  std::string failures;
+  for (const report::SweepRow& r : sweep.rows) {
+    table.AddRow({FormatFigure(r.rate), fig(r.achieved), r.ttft_p99, r.tpot_p99, fig(r.tokens_per_s),
+                  fig(r.requests_per_s), fig(r.goodput_per_s), r.verdict});
+    for (const auto& [status, count] : r.failures) {
+      failures += fmt::format("  {} req/s failed: {} x{}\n", FormatFigure(r.rate), status, count);
+    }
+  }
+  return table.Render() + failures;
+}
+
+std::vector<report::SweepFigures> SweepsOf(store::Db& db, int64_t run_id, const std::vector<store::CellRow>& cells) {
+  std::vector<report::SweepFigures> out;
+  std::vector<std::pair<double, serve::RateVerdict>> verdicts;
+  report::SweepFigures sweep;
+  serve::Slo slo;
+  for (const auto& c : cells) {
+    const auto config = nlohmann::json::parse(c.config_json, nullptr, false);
+    if (!config.is_object() || !config.contains("options")) continue;
+    const auto& o = config["options"];
+    if (!o.is_object() || !o.contains("sweep") || !o.contains("rate") || !o["rate"].is_number()) continue;
+    const auto& limits = o["sweep"];
+    if (sweep.rows.empty()) {
+      if (limits.value("ttft_s", nlohmann::json()).is_number()) slo.ttft_s = limits["ttft_s"].get<double>();
+      if (limits.value("tpot_s", nlohmann::json()).is_number()) slo.tpot_s = limits["tpot_s"].get<double>();
+      sweep.run_id = run_id;
+      sweep.label = fmt::format("{} {}, {} arrivals, {} requests per rate", c.model,
+                                o.value("url", std::string("the server")), o.value("arrival", std::string("poisson")),
+                                o.value("requests", int64_t{0}));
+      sweep.limits = SloText(slo);
+      if (slo.ttft_s) sweep.ttft_limit_ms = *slo.ttft_s * 1e3;
+      if (slo.tpot_s) sweep.tpot_limit_ms = *slo.tpot_s * 1e3;
+    }
+    const double rate = o["rate"].get<double>();
+    // The rate's load: its first repetition with traces, whatever its status (a rate whose
+    // requests all failed is judged as failing, not left out).
+    for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
+      auto traces = store::GetRequests(db, r.repetition_id, /*with_warmup=*/true);
+      if (traces.empty()) continue;
+      const serve::LoadMetrics m = serve::Summarize(traces, slo, true);
+      const serve::RateVerdict v = serve::JudgeRate(rate, m, slo);
+      sweep.rows.push_back(SweepRowOf(rate, m, v));
+      verdicts.emplace_back(rate, v);
+      break;
+    }
+  }
+  if (sweep.rows.empty() || (!slo.ttft_s && !slo.tpot_s)) return out;
+  std::sort(verdicts.begin(), verdicts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(sweep.rows.begin(), sweep.rows.end(), [](const auto& a, const auto& b) { return a.rate < b.rate; });
+  std::vector<serve::RateVerdict> ordered;
+  for (auto& [rate, v] : verdicts) ordered.push_back(std::move(v));
+  sweep.answer = serve::Answer(ordered).text;
+  out.push_back(std::move(sweep));
+  return out;
 }
 
 }  // namespace dlb::cli

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "report/document.h"
+#include "serve/metrics.h"
+#include "serve/sweep.h"
 #include "store/db.h"
 #include "store/query.h"
 
@@ -28,5 +30,20 @@ std::optional<report::GenerationFigures> GenerationFiguresOf(store::Db& db, cons
 // measured requests of its ok repetitions, each percentile with its 95% interval where the sample
 // allows it; empty when no cell has traces.
 std::string GenerationTable(store::Db& db, const std::vector<store::CellRow>& cells);
+
+// "p99 TTFT (from due) <= 500 ms and p99 TPOT <= 50 ms": the limits a sweep judges each rate by.
+std::string SloText(const serve::Slo& slo);
+
+// One rate of a sweep as the table and the plot show it.
+report::SweepRow SweepRowOf(double rate, const serve::LoadMetrics& m, const serve::RateVerdict& v);
+
+// The sweep's table (rate, achieved, p99 TTFT and TPOT with intervals, tokens/s, requests/s,
+// goodput, verdict), its failed requests per rate, and the answer: what `load --sweep` prints and
+// `show` prints for a stored one.
+std::string SweepText(const report::SweepFigures& sweep);
+
+// The stored sweeps among a run's cells (`load --sweep --db`: one cell per rate, each with the
+// sweep's limits in its options), judged again from their stored traces; empty when there is none.
+std::vector<report::SweepFigures> SweepsOf(store::Db& db, int64_t run_id, const std::vector<store::CellRow>& cells);
 
 }  // namespace dlb::cli

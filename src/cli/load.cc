@@ -192,14 +192,80 @@ std::vector<double> ParseRates(const std::string& text) {
   return rates;
 }
 
-std::string LimitsText(const serve::Slo& slo) {
-  std::vector<std::string> parts;
-  if (slo.ttft_s) parts.push_back(fmt::format("p99 TTFT (from due) <= {} ms", FormatFigure(*slo.ttft_s * 1e3)));
-  if (slo.tpot_s) parts.push_back(fmt::format("p99 TPOT <= {} ms", FormatFigure(*slo.tpot_s * 1e3)));
-  return Join(parts, " and ");
-}
+// A load stored as a run of one serving cell: each repetition one load (with its own server when
+// dlbench starts it), its request traces in the generation tables, its E2E latencies as the samples.
+// Two such runs of the same model and load compare with `compare RUN RUN2 --by run --metric
+// ttft|tpot|latency`, with the verdicts and intervals of every other comparison. A sweep is a run
+// of one cell per rate (variant rate-R), each with one repetition and the sweep's limits in its
+// options, so that show and report can judge it again from the stored traces.
+class LoadRun {
+ public:
+  struct CellSpec {
+    std::string variant;
+    std::string options_json;
+  };
+  LoadRun(const LoadOptions& o, const std::vector<CellSpec>& cells)
+      : store_(store::Store::Open(o.db)), db_path_(o.db) {
+    plan_.experiment.name = "load";
+    plan_.experiment.path = o.url;
+    plan_.experiment.source_text = "# dlbench load\n" + Join(CommandLine(), " ") + "\n";
+    plan_.experiment.repetitions = static_cast<int>(o.repetitions);
+    plan_.experiment.seed = o.seed;
+    for (const CellSpec& spec : cells) {
+      plan::Cell c;
+      c.cell_idx = static_cast<int>(plan_.cells.size());
+      c.framework = "http";
+      c.model = o.model;
+      c.batch = o.arrival == "closed" ? static_cast<int>(o.concurrency) : 1;
+      c.precision = "-";
+      c.device = "http";
+      c.workload = "serving";
+      c.layout = "default";
+      c.variant = spec.variant;
+      c.environment = "native";
+      c.options_json = spec.options_json;
+      c.timeout_s = o.timeout_s;
+      plan_.cells.push_back(c);
+    }
+    const probe::HostFacts host = probe::ReadHostFacts();
+    store::RunInfo info{host.hostname, static_cast<int64_t>(::getpid()), DlbenchVersion(), kGitRevision,
+                        nlohmann::json(CommandLine()).dump(), probe::HostFactsJson(host)};
+    run_id_ = store_.BeginRun(info, plan_);
+  }
 
-const serve::Quantile& P99(const serve::Distribution& d) { return d.quantiles[2]; }
+  void Add(size_t cell, int rep, const std::string& started_at, const std::vector<serve::RequestTrace>& traces,
+           const Server* server) {
+    result::RepetitionResult r;
+    r.rep_idx = r.order_idx = rep;
+    r.started_at = started_at;
+    r.finished_at = NowIso8601();
+    run::SetLoadOutcome(r, traces);
+    if (Interrupted()) r.status = result::RepStatus::kInterrupted;
+    if (server != nullptr) {
+      r.argv = server->argv();
+      r.log = "server log: " + server->log_path();
+    }
+    store_.AddRepetition(run_id_, plan_.cells[cell], r, summaries_.Add(plan_.cells[cell], r));
+  }
+
+  void Finish(bool complete) { store_.FinishRun(run_id_, complete); }
+  int64_t run_id() const { return run_id_; }
+
+  // Every repetition's figures from the stored traces, and where they are.
+  std::string Summary() {
+    const auto cells = store::GetCells(store_.db(), run_id_);
+    return "\n" + GenerationTable(store_.db(), cells) +
+           fmt::format("stored in {} as run {}; compare two loads: dlbench compare {} RUN2 --by run --metric ttft\n",
+                       db_path_, run_id_, run_id_);
+  }
+
+ private:
+  store::Store store_;
+  std::string db_path_;
+  plan::Plan plan_;
+  run::CellSummaries summaries_;
+  int64_t run_id_ = 0;
+};
 
 // One rate of a sweep, as measured.
 struct SweepStep {
@@ -221,6 +287,18 @@ ExitCode RunSweep(const LoadOptions& o, const serve::Endpoint& ep, serve::DriveO
     if (!o.quiet) std::fprintf(stderr, "starting %s\n", o.server.c_str());
     server.emplace(o);
   }
+  std::optional<LoadRun> stored;
+  if (!o.db.empty()) {
+    std::vector<LoadRun::CellSpec> cells;
+    for (double r : rates) {
+      d.spec.rate = r;
+      ordered_json options = LoadJson(o, d.spec);
+      options["url"] = o.url;
+      options["sweep"] = {{"ttft_s", Optional(slo.ttft_s)}, {"tpot_s", Optional(slo.tpot_s)}};
+      cells.push_back({fmt::format("rate-{}", FormatFigure(r)), options.dump()});
+    }
+    stored.emplace(o, cells);
+  }
   std::vector<SweepStep> steps;
   for (double r : rates) {
     if (Interrupted()) break;
@@ -228,7 +306,9 @@ ExitCode RunSweep(const LoadOptions& o, const serve::Endpoint& ep, serve::DriveO
     if (!o.quiet) d.progress = ProgressLine(fmt::format("{} req/s: ", FormatFigure(r)));
     SweepStep step;
     step.rate = r;
+    const std::string started_at = NowIso8601();
     step.result = serve::Drive(ep, serve::MakeSchedule(d.spec), d);
+    if (stored) stored->Add(steps.size(), 0, started_at, step.result.traces, server ? &*server : nullptr);
     step.metrics = serve::Summarize(step.result.traces, slo, true);
     step.verdict = serve::JudgeRate(r, step.metrics, slo);
     steps.push_back(std::move(step));
@@ -236,6 +316,7 @@ ExitCode RunSweep(const LoadOptions& o, const serve::Endpoint& ep, serve::DriveO
     if (o.sweep_stop_on_fail && steps.back().verdict.verdict == serve::Verdict::kFails) break;
   }
   if (server) server->Stop();
+  if (stored) stored->Finish(!Interrupted());
   std::vector<serve::RateVerdict> verdicts;
   for (const SweepStep& s : steps) verdicts.push_back(s.verdict);
   const serve::SweepAnswer answer = serve::Answer(verdicts);
@@ -272,28 +353,14 @@ ExitCode RunSweep(const LoadOptions& o, const serve::Endpoint& ep, serve::DriveO
 
   std::printf("%s %s, %s sweep over %zu rates: %lld measured requests per rate, %lld warm-up; limits %s\n",
               o.url.c_str(), o.api.c_str(), o.arrival.c_str(), rates.size(), static_cast<long long>(o.requests),
-              static_cast<long long>(o.warmup), LimitsText(slo).c_str());
-  auto fig = [](std::optional<double> v) { return v ? FormatFigure(*v) : std::string("-"); };
-  report::TextTable table({"rate (req/s)", "achieved", "p99 TTFT from due (ms) [95% CI]", "p99 TPOT (ms) [95% CI]",
-                           "tokens/s", "requests/s", "goodput/s", "verdict"},
-                          {true, true, true, true, true, true, true, false});
+              static_cast<long long>(o.warmup), SloText(slo).c_str());
+  report::SweepFigures figures;
   bool any_failed = false;
   for (const SweepStep& s : steps) {
-    const serve::RateVerdict& v = s.verdict;
-    table.AddRow({FormatFigure(s.rate), fig(s.metrics.achieved_rate), serve::QuantileMs(P99(s.metrics.ttft_due_s)),
-                  serve::QuantileMs(P99(s.metrics.tpot_s)), fig(s.metrics.output_tokens_per_s),
-                  fig(s.metrics.requests_per_s), fig(s.metrics.goodput_per_s),
-                  v.why.empty() ? serve::VerdictName(v.verdict)
-                                : fmt::format("{} ({})", serve::VerdictName(v.verdict), v.why)});
+    figures.rows.push_back(SweepRowOf(s.rate, s.metrics, s.verdict));
     any_failed = any_failed || s.metrics.failed > 0;
   }
-  std::printf("%s", table.Render().c_str());
-  for (const SweepStep& s : steps) {
-    for (const auto& [status, count] : s.metrics.failures) {
-      std::printf("  %s req/s failed: %s x%lld\n", FormatFigure(s.rate).c_str(), status.c_str(),
-                  static_cast<long long>(count));
-    }
-  }
+  std::printf("%s", SweepText(figures).c_str());
   if (!not_run.empty()) {
     std::vector<std::string> names;
     for (double r : not_run) names.push_back(FormatFigure(r));
@@ -308,75 +375,17 @@ ExitCode RunSweep(const LoadOptions& o, const serve::Endpoint& ep, serve::DriveO
     std::printf("interrupted during %s req/s: its row counts the cancelled requests as failed\n",
                 FormatFigure(steps.back().rate).c_str());
   }
-  std::printf("answer: the largest rate with %s: %s\n", LimitsText(slo).c_str(), answer.text.c_str());
+  std::printf("answer: the largest rate with %s: %s\n", SloText(slo).c_str(), answer.text.c_str());
   if (server) std::printf("server log: %s\n", server->log_path().c_str());
+  if (stored) {
+    std::printf("stored in %s as run %lld, one cell per rate; dlbench show %lld and dlbench report %lld judge it "
+                "again from the stored requests and draw its latency-throughput curve\n",
+                o.db.c_str(), static_cast<long long>(stored->run_id()), static_cast<long long>(stored->run_id()),
+                static_cast<long long>(stored->run_id()));
+  }
   if (interrupted) return ExitCode::kInterrupted;
   return any_failed ? ExitCode::kSomeFailed : ExitCode::kDone;
 }
-
-// A load stored as a run of one serving cell: each repetition one load (with its own server when
-// dlbench starts it), its request traces in the generation tables, its E2E latencies as the samples.
-// Two such runs of the same model and load compare with `compare RUN RUN2 --by run --metric
-// ttft|tpot|latency`, with the verdicts and intervals of every other comparison.
-class LoadRun {
- public:
-  LoadRun(const LoadOptions& o, std::string load_json)
-      : store_(store::Store::Open(o.db)), db_path_(o.db) {
-    plan_.experiment.name = "load";
-    plan_.experiment.path = o.url;
-    plan_.experiment.source_text = "# dlbench load\n" + Join(CommandLine(), " ") + "\n";
-    plan_.experiment.repetitions = static_cast<int>(o.repetitions);
-    plan_.experiment.seed = o.seed;
-    plan::Cell c;
-    c.framework = "http";
-    c.model = o.model;
-    c.batch = o.arrival == "closed" ? static_cast<int>(o.concurrency) : 1;
-    c.precision = "-";
-    c.device = "http";
-    c.workload = "serving";
-    c.layout = c.variant = "default";
-    c.environment = "native";
-    c.options_json = std::move(load_json);
-    c.timeout_s = o.timeout_s;
-    plan_.cells.push_back(c);
-    const probe::HostFacts host = probe::ReadHostFacts();
-    store::RunInfo info{host.hostname, static_cast<int64_t>(::getpid()), DlbenchVersion(), kGitRevision,
-                        nlohmann::json(CommandLine()).dump(), probe::HostFactsJson(host)};
-    run_id_ = store_.BeginRun(info, plan_);
-  }
-
-  void Add(int rep, const std::string& started_at, const std::vector<serve::RequestTrace>& traces,
-           const Server* server) {
-    result::RepetitionResult r;
-    r.rep_idx = r.order_idx = rep;
-    r.started_at = started_at;
-    r.finished_at = NowIso8601();
-    run::SetLoadOutcome(r, traces);
-    if (Interrupted()) r.status = result::RepStatus::kInterrupted;
-    if (server != nullptr) {
-      r.argv = server->argv();
-      r.log = "server log: " + server->log_path();
-    }
-    store_.AddRepetition(run_id_, plan_.cells[0], r, summaries_.Add(plan_.cells[0], r));
-  }
-
-  void Finish(bool complete) { store_.FinishRun(run_id_, complete); }
-
-  // Every repetition's figures from the stored traces, and where they are.
-  std::string Summary() {
-    const auto cells = store::GetCells(store_.db(), run_id_);
-    return "\n" + GenerationTable(store_.db(), cells) +
-           fmt::format("stored in {} as run {}; compare two loads: dlbench compare {} RUN2 --by run --metric ttft\n",
-                       db_path_, run_id_, run_id_);
-  }
-
- private:
-  store::Store store_;
-  std::string db_path_;
-  plan::Plan plan_;
-  run::CellSummaries summaries_;
-  int64_t run_id_ = 0;
-};
 
 ExitCode RunLoad(LoadOptions o) {
   if (auto bad = CheckBaseUrl(o.url)) throw UserError("URL " + *bad);
@@ -429,7 +438,10 @@ ExitCode RunLoad(LoadOptions o) {
   serve::Slo slo;
   if (o.slo_ttft_ms) slo.ttft_s = *o.slo_ttft_ms / 1e3;
   if (o.slo_tpot_ms) slo.tpot_s = *o.slo_tpot_ms / 1e3;
-  if (sweep && !o.db.empty()) throw UserError("--db stores single loads; a sweep keeps its figures in --json");
+  if (sweep && o.repetitions != 1) {
+    throw UserError("--repetitions with --sweep: a sweep runs each rate once (run the sweep again into the same "
+                    "--db for another)");
+  }
   if (sweep) return RunSweep(o, ep, d, slo);
 
   if (o.repetitions < 1) throw UserError(fmt::format("--repetitions {}: must be >= 1", o.repetitions));
@@ -444,7 +456,7 @@ ExitCode RunLoad(LoadOptions o) {
   const bool has_due = d.spec.arrival != serve::Arrival::kClosed;
   const auto schedule = serve::MakeSchedule(d.spec);
   std::optional<LoadRun> stored;
-  if (!o.db.empty()) stored.emplace(o, LoadJson(o, d.spec).dump());
+  if (!o.db.empty()) stored.emplace(o, std::vector<LoadRun::CellSpec>{{"default", LoadJson(o, d.spec).dump()}});
   serve::LoadResult result;
   serve::LoadMetrics m;
   std::string server_log;
@@ -464,7 +476,7 @@ ExitCode RunLoad(LoadOptions o) {
     result = serve::Drive(ep, schedule, d);
     if (server) server->Stop();
     m = serve::Summarize(result.traces, slo, has_due);
-    if (stored) stored->Add(static_cast<int>(rep), started_at, result.traces, server ? &*server : nullptr);
+    if (stored) stored->Add(0, static_cast<int>(rep), started_at, result.traces, server ? &*server : nullptr);
   }
   if (stored) stored->Finish(!Interrupted());
   const std::vector<serve::RequestTrace>& traces = result.traces;
@@ -568,7 +580,8 @@ void AddLoadCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--startup-timeout", o->startup_timeout_s, "seconds to wait for the health check")->capture_default_str();
   cmd->add_option("--json", o->json_path, "write the metrics and every request's token timestamps here");
   cmd->add_option("--db", o->db, "also store the load as a run of one serving cell (each repetition's token timestamps; "
-                                 "show, report, compare --by run --metric ttft|tpot read it)");
+                                 "show, report, compare --by run --metric ttft|tpot read it); a sweep as one cell per "
+                                 "rate (show and report give its table, answer and curve)");
   cmd->add_option("--repetitions", o->repetitions, "with --db: run the load this many times, each with its own server "
                                                    "(--server), for intervals across repetitions")
       ->capture_default_str();

@@ -154,7 +154,9 @@ ExitCode Report(const ReportCliOptions& o) {
     in.runs.push_back(store::GetRun(store.db(), run_id));
     for (auto& v : store::GetValidations(store.db(), run_id))
       in.validations.push_back(std::move(v));
-    for (auto& c : store::GetCells(store.db(), run_id)) {
+    auto run_cells = store::GetCells(store.db(), run_id);
+    for (auto& sweep : SweepsOf(store.db(), run_id, run_cells)) in.sweeps.push_back(std::move(sweep));
+    for (auto& c : run_cells) {
       report::ReportCell rc{run_id, std::move(c), {}, {}, {}, {}, {}, {}};
       std::vector<double> warm_compiles;
       Side side{in.cells.size(), {rc.cell.key, {}}, "{}", {}};

@@ -169,6 +169,10 @@ ExitCode Show(const ShowOptions& o) {
   Print("{}", report::CellTable(cells));
   if (auto d = report::DatasetTable(cells); !d.empty()) Print("\n{}", d);
   if (auto g = GenerationTable(store.db(), cells); !g.empty()) Print("\n{}", g);
+  for (const auto& sweep : SweepsOf(store.db(), run_id, cells)) {
+    Print("\nrate sweep: {}; limits {}\n{}answer: the largest rate with {}: {}\n", TerminalSafe(sweep.label),
+          sweep.limits, SweepText(sweep), sweep.limits, sweep.answer);
+  }
   if (auto v = report::ValidationSummary(store::GetValidations(store.db(), run_id)); !v.empty()) {
     Print("\n{}", v);
   }

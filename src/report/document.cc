@@ -98,12 +98,12 @@ Table Compact(const Table& t) {
   return out;
 }
 
-// BuildTables' order: throughput, latency, memory, efficiency, training, generation, then the
-// speedups, which go under the findings.
-constexpr size_t kSpeedups = 6;
+// BuildTables' order: throughput, latency, memory, efficiency, training, generation, sweep, then
+// the speedups, which go under the findings.
+constexpr size_t kSpeedups = 7;
 
 // Tables of one workload's cells, left out where no cell has rows (the others are written empty).
-bool Optional(const Table& t) { return t.name == "training" || t.name == "generation"; }
+bool Optional(const Table& t) { return t.name == "training" || t.name == "generation" || t.name == "sweep"; }
 
 std::vector<Table> BuildTables(const ReportInput& in) {
   bool multi = in.runs.size() > 1;
@@ -234,6 +234,25 @@ std::vector<Table> BuildTables(const ReportInput& in) {
     gen.rows.push_back({CellName(rc, multi), std::to_string(g.repetitions), std::to_string(g.requests),
                         Opt(g.tokens_per_s, "{:.4g}"), g.ttft_p50, g.tpot_p50, g.itl_p50, g.itl_p99});
   }
+  std::vector<std::string> answers;
+  for (const SweepFigures& w : in.sweeps) {
+    answers.push_back(fmt::format("run {} ({}): the largest rate with {}: {}", w.run_id, w.label, w.limits, w.answer));
+  }
+  Table sweep{"sweep",
+              "Rate sweeps: the same seeded open-loop load at each rate, judged from each p99's distribution-free "
+              "95% interval (meets when it lies under the limit, fails when above, undecided otherwise; a rate "
+              "with failed requests never meets). " + Join(answers, "; "),
+              {"run", "rate (req/s)", "achieved", "p99 TTFT from due (ms) [95% CI]", "p99 TPOT (ms) [95% CI]",
+               "tokens/s", "requests/s", "goodput/s", "verdict"},
+              {true, true, true, true, true, true, true, true, false},
+              {}};
+  for (const SweepFigures& w : in.sweeps) {
+    for (const SweepRow& r : w.rows) {
+      sweep.rows.push_back({std::to_string(w.run_id), FormatFigure(r.rate), Opt(r.achieved, "{:.4g}"), r.ttft_p99,
+                            r.tpot_p99, Opt(r.tokens_per_s, "{:.4g}"), Opt(r.requests_per_s, "{:.4g}"),
+                            Opt(r.goodput_per_s, "{:.4g}"), r.verdict});
+    }
+  }
   Table sp{"speedups",
            "Comparisons over repetitions: B/A latency ratio with its 95% interval (Welch on the log medians)",
            {"model", "batch", "precision", "A", "B", "median A", "median B", "B/A", "95% CI",
@@ -247,7 +266,7 @@ std::vector<Table> BuildTables(const ReportInput& in) {
                        f.ci ? fmt::format("[{:.3f}, {:.3f}]", f.ci->lo, f.ci->hi) : "-",
                        fmt::format("{}/{}", f.reps_a, f.reps_b), f.verdict});
   }
-  return {thr, lat, mem, eff, training, gen, sp};
+  return {thr, lat, mem, eff, training, gen, sweep, sp};
 }
 
 Table Validations(const ReportInput& in) {

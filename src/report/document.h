@@ -36,6 +36,26 @@ struct GenerationFigures {
   std::string ttft_p50, tpot_p50, itl_p50, itl_p99;
 };
 
+// A rate sweep stored by `dlbench load --sweep --db`: one row per rate, lowest first, each figure
+// of the rate's measured requests (serve/metrics.h), its verdict against the limits
+// (serve/sweep.h), and the sweep's answer.
+struct SweepRow {
+  double rate = 0;  // the target, requests/s
+  std::optional<double> achieved, tokens_per_s, requests_per_s, goodput_per_s;
+  std::string ttft_p99, tpot_p99;                  // "12.3 [11.9, 13.1]" ms, or why missing
+  std::optional<double> ttft_p99_ms, tpot_p99_ms;  // the plot's points
+  std::string verdict;                             // "meets", "fails (...)", "undecided (...)"
+  std::vector<std::pair<std::string, int64_t>> failures;  // failed requests by status
+};
+struct SweepFigures {
+  int64_t run_id = 0;
+  std::string label;   // what was swept: the server's URL and the load
+  std::string limits;  // "p99 TTFT (from due) <= 500 ms and p99 TPOT <= 50 ms"
+  std::optional<double> ttft_limit_ms, tpot_limit_ms;
+  std::vector<SweepRow> rows;
+  std::string answer;  // "600 requests/s", or a range and why
+};
+
 struct ReportCell {
   int64_t run_id = 0;
   store::CellRow cell;
@@ -77,6 +97,7 @@ struct ReportInput {
   double threshold = 0.01;      // the findings' equivalence band, as a fraction
   // `report --objective`: the recommendation's sentences (analysis/recommend.h); empty without one.
   std::vector<std::string> recommendation;
+  std::vector<SweepFigures> sweeps;  // stored rate sweeps among the runs
 };
 
 struct ReportOptions {

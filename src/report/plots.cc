@@ -11,6 +11,7 @@
 
 #include "report/escape.h"
 #include "report/gnuplot.h"
+#include "stats/descriptive.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/strings.h"
@@ -469,6 +470,60 @@ std::string SeriesLabel(const store::CellRow& c) {
   return s;
 }
 
+// One plot per stored rate sweep: each rate's p99 TTFT (and p99 TPOT, on the right axis) against
+// the throughput it achieved, the limits as dashed lines; a rate whose p99 needs more requests than
+// it had is left out of its line.
+void Sweeps(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set) {
+  int idx = 0;
+  for (const SweepFigures& w : in.sweeps) {
+    std::string data;
+    bool any = false, tpot = false;
+    // Each axis reaches above its limit, so that a limit line is never hidden in the border.
+    double ttft_top = w.ttft_limit_ms.value_or(0), tpot_top = w.tpot_limit_ms.value_or(0);
+    for (const SweepRow& r : w.rows) {
+      if (!r.requests_per_s) continue;
+      ttft_top = std::max(ttft_top, r.ttft_p99_ms.value_or(0));
+      tpot_top = std::max(tpot_top, r.tpot_p99_ms.value_or(0));
+      data += fmt::format("{:.6g} {} {} {}\n", *r.requests_per_s,
+                          r.ttft_p99_ms ? fmt::format("{:.6g}", *r.ttft_p99_ms) : "NaN",
+                          r.tpot_p99_ms ? fmt::format("{:.6g}", *r.tpot_p99_ms) : "NaN", DataLabel(FormatFigure(r.rate)));
+      any = any || r.ttft_p99_ms || r.tpot_p99_ms;
+      tpot = tpot || r.tpot_p99_ms;
+    }
+    if (!any) {
+      set.absent.push_back(fmt::format("Latency vs throughput of the sweep in run {}: no rate had the {} measured "
+                                       "requests a p99 needs, so there is no plot.",
+                                       w.run_id, stats::kMinSamplesP99));
+      continue;
+    }
+    const std::string file = fmt::format("sweep-{}", idx++);
+    const std::string title = fmt::format("p99 latency vs throughput: run {} rate sweep", w.run_id);
+    Begin(s, file, title);
+    const std::string dat = file + ".dat";
+    WriteFile(tmp / dat, data);
+    std::vector<std::string> parts = {
+        fmt::format("{} using 1:2 with linespoints lw 2 pt 7 title 'p99 TTFT from due'", GnuplotString(dat)),
+        fmt::format("{} using 1:2:4 with labels offset 0,1 notitle", GnuplotString(dat))};
+    if (tpot) {
+      parts.push_back(fmt::format("{} using 1:3 axes x1y2 with linespoints lw 2 pt 5 dt 2 title 'p99 TPOT'",
+                                  GnuplotString(dat)));
+    }
+    if (w.ttft_limit_ms) {
+      parts.push_back(fmt::format("{:.6g} with lines dt 3 lc rgb '#aa0000' title 'TTFT limit'", *w.ttft_limit_ms));
+    }
+    if (w.tpot_limit_ms && tpot) {
+      parts.push_back(fmt::format("{:.6g} axes x1y2 with lines dt 4 lc rgb '#0000aa' title 'TPOT limit'",
+                                  *w.tpot_limit_ms));
+    }
+    s.body += fmt::format(
+        "set xlabel 'requests/s completed in the measured window (each point: its target rate)'\nset ylabel "
+        "'p99 TTFT from due (ms)'\n{}set yrange [0:{:.6g}]\nset key outside right top\nplot {}\n",
+        tpot ? fmt::format("set y2label 'p99 TPOT (ms)'\nset y2tics\nset y2range [0:{:.6g}]\n", tpot_top * 1.15) : "",
+        ttft_top * 1.15, fmt::join(parts, ", \\\n  "));
+    set.plots.push_back({file, title, ""});
+  }
+}
+
 PlotSet DrawPlots(const ReportInput& in, const fs::path& plots_dir, bool png) {
   RequireGnuplot();
   TempDir tmp;
@@ -480,6 +535,7 @@ PlotSet DrawPlots(const ReportInput& in, const fs::path& plots_dir, bool png) {
   Memory(in, tmp.path(), s, set);
   Heatmap(in, tmp.path(), s, set);
   Startup(in, tmp.path(), s, set);
+  Sweeps(in, tmp.path(), s, set);
   if (s.outputs.empty()) return set;
   // gnuplot writes into the temporary directory; each plot is then renamed into place whole.
   const fs::path drawn = tmp.path();

@@ -149,7 +149,8 @@ def test_sweep_finds_the_largest_rate_that_keeps_the_p99(dlbench, tmp_path):
     # 700 measured requests per rate: enough for a p99 and its interval (662).
     with fixture_server(tmp_path, *SLOTS) as url:
         r = dlbench("load", url, "--sweep", "3000,300,6000", "--requests", "700", *SWEEP_LOAD,
-                    "--slo-ttft-ms", "100", "--slo-tpot-ms", "20", "--json", "sweep.json", timeout=60)
+                    "--slo-ttft-ms", "100", "--slo-tpot-ms", "20", "--json", "sweep.json", "--db", "sweep.db",
+                    timeout=60)
     assert r.code == 0, r.err + r.out
     rows = {line.split()[0]: line for line in r.out.splitlines() if line.strip()[:1].isdigit()}
     assert rows["300"].rstrip().endswith("meets"), r.out
@@ -169,6 +170,25 @@ def test_sweep_finds_the_largest_rate_that_keeps_the_p99(dlbench, tmp_path):
     assert len(a) == len(b) == 710
     assert all(p["output_tokens_requested"] == q["output_tokens_requested"] for p, q in zip(a, b))
     assert a[-1]["due_ns"] == pytest.approx(b[-1]["due_ns"] * 10, rel=1e-6)
+    # Stored: one cell per rate (the rate not run has none of its own requests); show and report
+    # judge it again from the stored requests and give the same rows and answer as the sweep did.
+    con = sqlite3.connect(dlbench.workdir / "sweep.db")
+    assert con.execute("SELECT variant, repetitions_run FROM cells ORDER BY cell_idx").fetchall() == \
+        [("rate-300", 1), ("rate-3000", 1), ("rate-6000", 0)]
+    assert con.execute("SELECT COUNT(*) FROM requests").fetchone() == (2 * 710,)
+    show = dlbench("show", "latest", "--db", "sweep.db")
+    assert show.code == 0, show.err
+    shown = {line.split()[0]: line for line in show.out.splitlines() if line.strip()[:1].isdigit()}
+    assert shown["300"] == rows["300"] and shown["3000"] == rows["3000"], show.out
+    assert "answer: the largest rate with p99 TTFT (from due) <= 100 ms and p99 TPOT <= 20 ms: " \
+           "300 requests/s (3000 fails: TTFT)" in show.out
+    rep = dlbench("report", "latest", "--db", "sweep.db", "--out", "rep", "--format", "md,csv")
+    assert rep.code == 0, rep.err
+    md = (dlbench.workdir / "rep" / "report.md").read_text()
+    assert "300 requests/s (3000 fails: TTFT)" in md and "p99 latency vs throughput" in md
+    csv_rows = (dlbench.workdir / "rep" / "sweep.csv").read_text().splitlines()
+    assert len(csv_rows) == 3 and csv_rows[2].split(",")[1] == "3000"
+    assert (dlbench.workdir / "rep" / "plots" / "sweep-0.svg").stat().st_size > 0
 
 
 def test_sweep_with_too_few_requests_for_a_p99_is_undecided(dlbench, tmp_path):
@@ -232,8 +252,9 @@ def test_stored_load_input_errors(dlbench):
     assert r.code == 2 and "--repetitions needs --db" in r.err, r.err
     r = dlbench("load", "http://127.0.0.1:1", "--db", "x.db", "--repetitions", "0")
     assert r.code == 2 and "--repetitions 0: must be >= 1" in r.err, r.err
-    r = dlbench("load", "http://127.0.0.1:1", "--db", "x.db", "--sweep", "1,2", "--slo-ttft-ms", "5")
-    assert r.code == 2 and "--db stores single loads" in r.err, r.err
+    r = dlbench("load", "http://127.0.0.1:1", "--db", "x.db", "--sweep", "1,2", "--slo-ttft-ms", "5",
+                "--repetitions", "2")
+    assert r.code == 2 and "--repetitions with --sweep: a sweep runs each rate once" in r.err, r.err
 
 
 def test_a_long_context_and_a_large_event_are_read_whole(dlbench, tmp_path):
