@@ -1,6 +1,7 @@
 // The report's plots, drawn by gnuplot from the report's data: throughput vs batch per model,
-// batch-1 latency boxes, peak memory vs batch, the speedup heatmap, and load/compile/first-call
-// times. A plot with no data is a sentence instead (PlotSet::absent).
+// batch-1 latency boxes, peak memory vs batch, the speedup heatmap, load/compile/first-call
+// times, and each stored rate sweep's p99 latency vs throughput. A plot with no data is a sentence
+// instead (PlotSet::absent).
 #pragma once
 
 #include <filesystem>
