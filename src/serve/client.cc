@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -72,7 +73,9 @@ struct Transfer {
   curl_slist* headers = nullptr;
   RequestTrace* trace = nullptr;
   int64_t t0 = 0, added_ns = 0;
+  int64_t first_read_ns = 0;  // when libcurl first asked for the body: it is about to send the request
   std::string body;
+  size_t body_sent = 0;
   SseParser parser;
   std::string error_body;
   std::string malformed, server_error;
@@ -84,6 +87,17 @@ struct Transfer {
     if (headers) curl_slist_free_all(headers);
   }
 };
+
+// libcurl asks for the body once the request's headers are ready, just before its first send on
+// the connection: that moment is the request's sent time, on the client's own clock.
+size_t OnRead(char* out, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->first_read_ns == 0) t->first_read_ns = MonotonicNs();
+  const size_t len = std::min(size * n, t->body.size() - t->body_sent);
+  std::memcpy(out, t->body.data() + t->body_sent, len);
+  t->body_sent += len;
+  return len;
+}
 
 size_t OnWrite(char* p, size_t size, size_t n, void* user) {
   const int64_t now = MonotonicNs();
@@ -129,7 +143,9 @@ void Finish(Transfer& t, CURLcode rc, int64_t now) {
   RequestTrace& tr = *t.trace;
   tr.done_ns = now - t.t0;
   curl_off_t pre_us = 0;
-  if (curl_easy_getinfo(t.easy, CURLINFO_PRETRANSFER_TIME_T, &pre_us) == CURLE_OK) {
+  if (t.first_read_ns > 0) {
+    tr.sent_ns = t.first_read_ns - t.t0;
+  } else if (curl_easy_getinfo(t.easy, CURLINFO_PRETRANSFER_TIME_T, &pre_us) == CURLE_OK) {
     tr.sent_ns = t.added_ns - t.t0 + static_cast<int64_t>(pre_us) * 1000;
   }
   long code = 0;
@@ -183,14 +199,16 @@ LoadResult Drive(const Endpoint& ep, const std::vector<ScheduledRequest>& schedu
   for (const auto& r : schedule) warmup_left += r.warmup ? 1 : 0;
   int64_t measured_start = -1;  // offline: when the measured batch became due
 
-  auto start = [&](int64_t i, int64_t due_ns) {
+  // A request's transfer is built (its body, its handle, its headers) before it is due where the
+  // schedule allows, so that at its due time only the hand-over to libcurl's loop is left.
+  auto prepare = [&](int64_t i) {
+    if (transfers[static_cast<size_t>(i)]) return;
     const ScheduledRequest& r = schedule[static_cast<size_t>(i)];
     RequestTrace& tr = traces[static_cast<size_t>(i)];
     tr.index = r.index;
     tr.warmup = r.warmup;
     tr.input_tokens = r.input_tokens;
     tr.output_tokens_requested = r.output_tokens;
-    tr.due_ns = due_ns;
     auto t = std::make_unique<Transfer>();
     t->trace = &tr;
     t->t0 = t0;
@@ -198,13 +216,17 @@ LoadResult Drive(const Endpoint& ep, const std::vector<ScheduledRequest>& schedu
     t->easy = curl_easy_init();
     t->headers = curl_slist_append(nullptr, "Content-Type: application/json");
     t->headers = curl_slist_append(t->headers, "Accept: text/event-stream");
+    // No "Expect: 100-continue" round trip before a large body (libcurl adds it above 1 KiB).
+    t->headers = curl_slist_append(t->headers, "Expect:");
     // A request id servers log and some validate as a UUID (llama-cpp-python answers 400 to any
     // other form): a version-4 UUID whose last field is the request's index.
     t->headers = curl_slist_append(
         t->headers, fmt::format("X-Request-Id: 00000000-0000-4000-8000-{:012x}", r.index).c_str());
     curl_easy_setopt(t->easy, CURLOPT_URL, url.c_str());
     curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
-    curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body.c_str());
+    curl_easy_setopt(t->easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(t->easy, CURLOPT_READFUNCTION, OnRead);
+    curl_easy_setopt(t->easy, CURLOPT_READDATA, t.get());
     curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
     curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, OnWrite);
     curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t.get());
@@ -215,9 +237,14 @@ LoadResult Drive(const Endpoint& ep, const std::vector<ScheduledRequest>& schedu
     curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(ep.stall_timeout_s)));
     curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t.get());
+    transfers[static_cast<size_t>(i)] = std::move(t);
+  };
+  auto start = [&](int64_t i, int64_t due_ns) {
+    prepare(i);
+    Transfer* t = transfers[static_cast<size_t>(i)].get();
+    t->trace->due_ns = due_ns;
     t->added_ns = MonotonicNs();
     curl_multi_add_handle(multi, t->easy);
-    transfers[static_cast<size_t>(i)] = std::move(t);
     ++in_flight;
   };
 
@@ -242,6 +269,7 @@ LoadResult Drive(const Endpoint& ep, const std::vector<ScheduledRequest>& schedu
       } else {
         if (r.due_ns > now) {
           next_due = r.due_ns;
+          prepare(next);
           break;
         }
         start(next, r.due_ns);
@@ -285,12 +313,13 @@ LoadResult Drive(const Endpoint& ep, const std::vector<ScheduledRequest>& schedu
     for (int64_t i = 0; i < total; ++i) {
       RequestTrace& tr = traces[static_cast<size_t>(i)];
       Transfer* t = transfers[static_cast<size_t>(i)].get();
-      if (t && tr.done_ns == 0 && tr.status == "ok") {
+      const bool launched = t != nullptr && t->added_ns > 0;  // not merely prepared
+      if (launched && tr.done_ns == 0 && tr.status == "ok") {
         curl_multi_remove_handle(multi, t->easy);
         tr.done_ns = now - t0;
         tr.status = "cancelled";
         tr.error = "interrupted";
-      } else if (!t) {
+      } else if (!launched) {
         const ScheduledRequest& r = schedule[static_cast<size_t>(i)];
         tr.index = r.index;
         tr.warmup = r.warmup;
