@@ -69,9 +69,12 @@ std::string GenerationSettings::OptionsJson() const {
 }
 
 std::string LoadSettings::OptionsJson(int batch) const {
-  return nlohmann::json{{"load", {{"arrival", "closed"}, {"concurrency", batch}, {"requests", requests},
-                                  {"warmup", warmup}, {"stall_timeout_s", stall_timeout_s}}}}
-      .dump();
+  nlohmann::json load = {{"arrival", arrival}, {"requests", requests}, {"warmup", warmup},
+                         {"stall_timeout_s", stall_timeout_s}};
+  if (arrival == "closed") load["concurrency"] = batch;
+  if (OpenLoop()) load["rate"] = rate;
+  if (arrival == "gamma") load["burstiness"] = burstiness;
+  return nlohmann::json{{"load", load}}.dump();
 }
 
 std::string TrainingSettings::OptimizerJson() const {
@@ -198,6 +201,8 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
                         c.options_json = MergeOptions(c.options_json, e.generation.OptionsJson());
                       }
                       if (const WorkerEntry* entry = e.workers.Find(fw); entry && entry->server) {
+                        // Only a closed loop has a concurrency; any other load runs once, at batch 1.
+                        if (e.load.arrival != "closed" && batch != 1) continue;
                         c.load = e.load;
                         c.options_json = MergeOptions(c.options_json, e.load.OptionsJson(batch));
                       }

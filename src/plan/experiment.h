@@ -52,14 +52,19 @@ struct GenerationSettings {
 };
 
 // [load]: how the cells of a serving stack ([servers.NAME]) are driven. Each repetition sends
-// `warmup` requests, then `requests` measured ones, in a closed loop whose concurrency is the
-// cell's batch; each request's prompt and output lengths are the [generation] lengths (EOS
-// ignored), its prompt drawn from `seed` (the experiment's), so every server gets the same
-// requests (docs/serving.md, "Servers in an experiment").
+// `warmup` requests, then `requests` measured ones: in a closed loop whose concurrency is the
+// cell's batch, or all at once (offline), or open-loop at `rate` requests/s (poisson, or gamma
+// with `burstiness`), where a server's cells run at batch 1 only. Each request's prompt and output
+// lengths are the [generation] lengths (EOS ignored), its prompt drawn from the experiment's seed,
+// so every server gets the same requests (docs/experiments.md, "Serving stacks in the matrix").
 struct LoadSettings {
   int requests = 32;
   int warmup = 4;
   double stall_timeout_s = 30;  // no byte for this long: the request ends as a timeout
+  std::string arrival = "closed";  // closed | offline | poisson | gamma
+  double rate = 0;                 // poisson, gamma: requests/s
+  double burstiness = 1;           // gamma: the gaps' shape
+  bool OpenLoop() const { return arrival == "poisson" || arrival == "gamma"; }
   // The cell's options under "load": the arrival, its concurrency (the cell's batch) and the counts.
   std::string OptionsJson(int batch) const;
   bool operator==(const LoadSettings&) const = default;

@@ -223,7 +223,9 @@ const std::vector<std::string> kWorkerKeys = {"command"};
 const std::vector<std::string> kServerKeys = {"command", "url",       "health",  "api",
                                               "prompt",  "eos_token", "logprobs", "startup_timeout_s",
                                               "models",  "precisions", "devices"};
-const std::vector<std::string> kLoadKeys = {"requests", "warmup", "stall_timeout_s"};
+const std::vector<std::string> kLoadKeys = {"requests", "warmup", "stall_timeout_s", "arrival", "rate",
+                                            "burstiness"};
+const std::vector<std::string> kArrivals = {"closed", "offline", "poisson", "gamma"};
 const std::vector<std::string> kTrainingKeys = {"optimizer", "lr",    "momentum", "nesterov",
                                                 "weight_decay", "beta1", "beta2", "eps",
                                                 "dataset", "epochs"};
@@ -953,6 +955,32 @@ void ParseLoad(const Parser& p, const toml::table& root, Experiment& e) {
   l.requests = static_cast<int>(p.Int(*t, "requests", "load.requests", 1, 10'000'000).value_or(l.requests));
   l.warmup = static_cast<int>(p.Int(*t, "warmup", "load.warmup", 0, 10'000'000).value_or(l.warmup));
   l.stall_timeout_s = p.Number(*t, "stall_timeout_s", "load.stall_timeout_s", 0, 86400, true).value_or(l.stall_timeout_s);
+  if (auto arrival = p.String(*t, "arrival", "load.arrival")) {
+    if (std::find(kArrivals.begin(), kArrivals.end(), *arrival) == kArrivals.end()) {
+      p.Fail(t->get("arrival"), "load.arrival", fmt::format("\"{}\"; {}", *arrival, AllowedValues(*arrival, kArrivals)));
+    }
+    l.arrival = *arrival;
+  }
+  if (auto rate = p.Number(*t, "rate", "load.rate", 0, 1e9, true)) {
+    if (!l.OpenLoop()) {
+      p.Fail(t->get("rate"), "load.rate", fmt::format("a {} load has no rate; allowed with arrival = \"poisson\" or \"gamma\"", l.arrival));
+    }
+    l.rate = *rate;
+  } else if (l.OpenLoop()) {
+    p.Fail(t, "load.rate", fmt::format("missing; a {} load needs a rate in requests/s, a number > 0", l.arrival));
+  }
+  if (auto b = p.Number(*t, "burstiness", "load.burstiness", 0, 1000, true)) {
+    if (l.arrival != "gamma") p.Fail(t->get("burstiness"), "load.burstiness", "only a gamma load has a burstiness");
+    l.burstiness = *b;
+  }
+  if (l.arrival != "closed") {
+    const auto& batches = e.matrix.batch;
+    if (std::find(batches.begin(), batches.end(), 1) == batches.end()) {
+      p.Fail(t->get("arrival"), "load.arrival",
+             fmt::format("a load with arrival = \"{}\" runs a server's cells at batch 1 only (a closed loop's batch is its concurrency); "
+                         "matrix.batch has no 1", l.arrival));
+    }
+  }
 }
 
 }  // namespace

@@ -362,6 +362,40 @@ TEST(ParseServers, AServerIsAFrameworkWithDeclaredCapabilitiesAndItsCellsCarryTh
   EXPECT_EQ(ExpandServerText(fx->server->url, "fx", v), "http://127.0.0.1:8011");
 }
 
+TEST(ParseServers, AnOpenLoopLoadRunsTheServersCellsAtBatchOneOnly) {
+  std::string text = kServing;
+  text.replace(text.find("requests = 12"), 13, "requests = 12\narrival = \"gamma\"\nrate = 40\nburstiness = 0.5");
+  Experiment e = run::ParseWithGoldenWorkers(text, "exp.toml");
+  EXPECT_EQ(e.load.arrival, "gamma");
+  EXPECT_DOUBLE_EQ(e.load.rate, 40);
+  EXPECT_DOUBLE_EQ(e.load.burstiness, 0.5);
+  Plan plan = Expand(e, {});
+  std::vector<std::string> cells;
+  for (const Cell& c : plan.cells) cells.push_back(fmt::format("{} bs{}", c.framework, c.batch));
+  EXPECT_EQ(cells, (std::vector<std::string>{"torch bs1", "fx bs1", "torch bs4"}));
+  const Cell& fx = plan.cells[1];
+  EXPECT_NE(fx.options_json.find("\"rate\":40"), std::string::npos) << fx.options_json;
+  EXPECT_EQ(fx.options_json.find("concurrency"), std::string::npos) << fx.options_json;
+  const std::string head =
+      "[experiment]\nname = \"s\"\n[matrix]\nframework = [\"fx\"]\nmodel = \"llama-tiny\"\n"
+      "workload = \"generation\"\n[servers.fx]\ncommand = [\"x\"]\nmodels = [\"llama-tiny\"]\n[load]\n";
+  EXPECT_EQ(ErrorOf(head + "arrival = \"poisson\"\n"),
+            "exp.toml:10: load.rate: missing; a poisson load needs a rate in requests/s, a number > 0");
+  EXPECT_EQ(ErrorOf(head + "rate = 5\n"),
+            "exp.toml:11: load.rate: a closed load has no rate; allowed with arrival = \"poisson\" or \"gamma\"");
+  EXPECT_EQ(ErrorOf(head + "arrival = \"poisson\"\nrate = 0\n"),
+            "exp.toml:12: load.rate: 0 is out of range; allowed: numbers > 0 and <= 1000000000");
+  EXPECT_EQ(ErrorOf(head + "arrival = \"posson\"\n"),
+            "exp.toml:11: load.arrival: \"posson\"; allowed: closed, offline, poisson, gamma (did you mean \"poisson\"?)");
+  EXPECT_EQ(ErrorOf(head + "arrival = \"poisson\"\nrate = 5\nburstiness = 2\n"),
+            "exp.toml:13: load.burstiness: only a gamma load has a burstiness");
+  std::string no_one = head + "arrival = \"offline\"\n";
+  no_one.replace(no_one.find("model = "), 0, "batch = [2, 4]\n");
+  EXPECT_EQ(ErrorOf(no_one),
+            "exp.toml:12: load.arrival: a load with arrival = \"offline\" runs a server's cells at batch 1 only (a closed loop's batch "
+            "is its concurrency); matrix.batch has no 1");
+}
+
 TEST(ParseServers, BadEntriesAreOneLineWithTheFieldAndTheAllowedValues) {
   const std::string head =
       "[experiment]\nname = \"s\"\n[matrix]\nframework = [\"fx\"]\nmodel = \"llama-tiny\"\n"

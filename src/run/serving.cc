@@ -209,7 +209,11 @@ RepetitionResult RunServingRepetition(const RepetitionSpec& spec, const WorkerLa
   ep.request_timeout_s = cell.timeout_s;
   ep.stall_timeout_s = cell.load.stall_timeout_s;
   serve::DriveOptions d;
-  d.spec.arrival = serve::Arrival::kClosed;
+  auto arrival = serve::ParseArrival(cell.load.arrival);
+  DLB_CHECK(arrival.has_value()) << cell.load.arrival;
+  d.spec.arrival = *arrival;
+  d.spec.rate = cell.load.rate;
+  d.spec.burstiness = cell.load.burstiness;
   d.spec.concurrency = cell.batch;
   d.spec.requests = cell.load.requests;
   d.spec.warmup = cell.load.warmup;

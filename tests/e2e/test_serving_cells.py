@@ -120,6 +120,29 @@ def test_start_faults_and_a_missing_program(dlbench: Dlbench) -> None:
         assert con.execute("SELECT status, repetitions_run FROM cells").fetchall() == [("unsupported", 1)]
 
 
+def test_an_open_loop_load_at_a_rate(dlbench: Dlbench) -> None:
+    """[load] arrival = "poisson": the server's cells run at batch 1 only, each request due at its
+    seeded arrival; the send delays stay far below the gaps between arrivals."""
+    dlbench.write("s.toml", experiment(fixture_command(), frameworks='["fx"]', batches="[1, 2]",
+                                       load='requests = 20\nwarmup = 2\narrival = "poisson"\nrate = 50'))
+    r = dlbench("run", "s.toml")
+    assert r.code == 0, r.err + r.out
+    cells = dlbench.query("SELECT batch, config_json FROM cells")
+    assert [b for b, _ in cells] == [1]  # no closed-loop concurrency: one cell
+    assert json.loads(cells[0][1])["options"]["load"] == {
+        "arrival": "poisson", "rate": 50.0, "requests": 20, "warmup": 2, "stall_timeout_s": 30.0}
+    rows = dlbench.query("SELECT repetition_id, request_idx, due_ns, sent_ns FROM requests ORDER BY 1, 2")
+    by_rep: dict[int, list[tuple[int, int]]] = {}
+    for rep, _, due, sent in rows:
+        by_rep.setdefault(rep, []).append((due, sent))
+    assert len(by_rep) == 2
+    dues = [[d for d, _ in v] for v in by_rep.values()]
+    assert dues[0] == dues[1]  # the same seeded schedule in every repetition
+    assert dues[0] == sorted(dues[0]) and dues[0][-1] > 0
+    # 22 arrivals at 50/s span about 0.4 s: a clock of its own, not a closed loop's back-to-back sends
+    assert 0.1e9 < dues[0][-1] < 1.5e9
+
+
 def test_an_existing_server_at_a_url(dlbench: Dlbench, tmp_path) -> None:
     port_file = tmp_path / "port"
     fx = subprocess.Popen([str(FIXTURE), "--port", "0", "--port-file", str(port_file)], stdout=subprocess.DEVNULL)
