@@ -76,8 +76,12 @@ std::string DeviceNameFromHello(const std::string& hello_json, const std::string
   auto hello = nlohmann::json::parse(hello_json, nullptr, false);
   if (!hello.is_object() || !hello.contains("devices") || !hello["devices"].is_array()) return "";
   std::string id = device == "cuda" ? "cuda:0" : device;
+  // A stored hello is input: a field of another type is skipped, not an exception.
+  auto text = [](const nlohmann::json& d, const char* key) {
+    return d.contains(key) && d[key].is_string() ? d[key].get<std::string>() : std::string();
+  };
   for (const auto& d : hello["devices"]) {
-    if (d.is_object() && d.value("id", "") == id) return d.value("name", "");
+    if (d.is_object() && text(d, "id") == id) return text(d, "name");
   }
   return "";
 }

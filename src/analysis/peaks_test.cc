@@ -32,5 +32,12 @@ TEST(FindDevicePeak, MatchesWholeWordsMostSpecificFirst) {
   EXPECT_EQ(FindDevicePeak(""), nullptr);
 }
 
+TEST(DeviceNameFromHello, AStoredHelloOfTheWrongShapeGivesNoNameAndNoException) {
+  EXPECT_EQ(DeviceNameFromHello(R"({"devices":[{"id":"cuda:0","name":"NVIDIA H100"}]})", "cuda"), "NVIDIA H100");
+  EXPECT_EQ(DeviceNameFromHello(R"({"devices":[{"id":7,"name":"x"},{"id":"cpu","name":5}]})", "cpu"), "");
+  EXPECT_EQ(DeviceNameFromHello(R"({"devices":{"id":"cpu"}})", "cpu"), "");
+  EXPECT_EQ(DeviceNameFromHello("not json", "cpu"), "");
+}
+
 }  // namespace
 }  // namespace dlb::analysis

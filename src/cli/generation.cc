@@ -145,32 +145,55 @@ std::string SweepText(const report::SweepFigures& sweep) {
   return table.Render() + failures;
 }
 
+namespace {
+
+// The stored options of a sweep's cell, or null when the cell is not one (or its row is damaged:
+// a database is input too, and a bad row is skipped, never a crash).
+nlohmann::json SweepOptions(const store::CellRow& c) {
+  auto config = nlohmann::json::parse(c.config_json, nullptr, false);
+  if (!config.is_object() || !config.contains("options") || !config["options"].is_object()) return nullptr;
+  nlohmann::json o = config["options"];
+  if (!o.contains("sweep") || !o["sweep"].is_object() || !o.contains("rate") || !o["rate"].is_number()) return nullptr;
+  return o;
+}
+
+std::optional<double> Number(const nlohmann::json& o, const char* key) {
+  return o.contains(key) && o[key].is_number() ? std::optional<double>(o[key].get<double>()) : std::nullopt;
+}
+
+std::string Text(const nlohmann::json& o, const char* key, const std::string& fallback) {
+  return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : fallback;
+}
+
+}  // namespace
+
+bool IsSweepCell(const store::CellRow& c) { return !SweepOptions(c).is_null(); }
+
 std::vector<report::SweepFigures> SweepsOf(store::Db& db, int64_t run_id, const std::vector<store::CellRow>& cells) {
   std::vector<report::SweepFigures> out;
   std::vector<std::pair<double, serve::RateVerdict>> verdicts;
   report::SweepFigures sweep;
   serve::Slo slo;
   for (const auto& c : cells) {
-    const auto config = nlohmann::json::parse(c.config_json, nullptr, false);
-    if (!config.is_object() || !config.contains("options")) continue;
-    const auto& o = config["options"];
-    if (!o.is_object() || !o.contains("sweep") || !o.contains("rate") || !o["rate"].is_number()) continue;
-    const auto& limits = o["sweep"];
+    const nlohmann::json o = SweepOptions(c);
+    if (o.is_null()) continue;
     if (sweep.rows.empty()) {
-      if (limits.value("ttft_s", nlohmann::json()).is_number()) slo.ttft_s = limits["ttft_s"].get<double>();
-      if (limits.value("tpot_s", nlohmann::json()).is_number()) slo.tpot_s = limits["tpot_s"].get<double>();
+      const nlohmann::json& limits = o["sweep"];
+      slo.ttft_s = Number(limits, "ttft_s");
+      slo.tpot_s = Number(limits, "tpot_s");
       sweep.run_id = run_id;
-      sweep.label = fmt::format("{} {}, {} arrivals, {} requests per rate", c.model,
-                                o.value("url", std::string("the server")), o.value("arrival", std::string("poisson")),
-                                o.value("requests", int64_t{0}));
+      const std::optional<double> requests = Number(o, "requests");
+      sweep.label = fmt::format("{} {}, {} arrivals, {} requests per rate", c.model, Text(o, "url", "the server"),
+                                Text(o, "arrival", "poisson"), requests ? FormatFigure(*requests) : "?");
       sweep.limits = SloText(slo);
       if (slo.ttft_s) sweep.ttft_limit_ms = *slo.ttft_s * 1e3;
       if (slo.tpot_s) sweep.tpot_limit_ms = *slo.tpot_s * 1e3;
     }
     const double rate = o["rate"].get<double>();
-    // The rate's load: its first repetition with traces, whatever its status (a rate whose
-    // requests all failed is judged as failing, not left out).
+    // The rate's load: its first stored repetition with traces, whatever its status (a rate whose
+    // requests all failed is judged as failing, not left out); an interrupted one is not stored.
     for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
+      if (r.status == "interrupted") continue;
       auto traces = store::GetRequests(db, r.repetition_id, /*with_warmup=*/true);
       if (traces.empty()) continue;
       const serve::LoadMetrics m = serve::Summarize(traces, slo, true);

@@ -42,6 +42,10 @@ report::SweepRow SweepRowOf(double rate, const serve::LoadMetrics& m, const serv
 // `show` prints for a stored one.
 std::string SweepText(const report::SweepFigures& sweep);
 
+// A cell of a stored sweep: one rate's load (its options hold the sweep's limits). Its repetitions
+// are rates, not observations of one configuration, so they are not paired as findings.
+bool IsSweepCell(const store::CellRow& c);
+
 // The stored sweeps among a run's cells (`load --sweep --db`: one cell per rate, each with the
 // sweep's limits in its options), judged again from their stored traces; empty when there is none.
 std::vector<report::SweepFigures> SweepsOf(store::Db& db, int64_t run_id, const std::vector<store::CellRow>& cells);

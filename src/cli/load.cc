@@ -235,12 +235,13 @@ class LoadRun {
 
   void Add(size_t cell, int rep, const std::string& started_at, const std::vector<serve::RequestTrace>& traces,
            const Server* server) {
+    // An interrupted load is incomplete: like an interrupted repetition of `run`, it is not stored.
+    if (Interrupted()) return;
     result::RepetitionResult r;
     r.rep_idx = r.order_idx = rep;
     r.started_at = started_at;
     r.finished_at = NowIso8601();
     run::SetLoadOutcome(r, traces);
-    if (Interrupted()) r.status = result::RepStatus::kInterrupted;
     if (server != nullptr) {
       r.argv = server->argv();
       r.log = "server log: " + server->log_path();

@@ -203,7 +203,8 @@ ExitCode Report(const ReportCliOptions& o) {
       if (!warm_compiles.empty()) rc.compile_warm_s = stats::Median(warm_compiles);
       if (ok_cell) rc.generation = GenerationFiguresOf(store.db(), rc.cell);
       in.cells.push_back(std::move(rc));
-      if (!side.sample.groups.empty()) sides.push_back(std::move(side));
+      // A sweep's cells are rates of one load, each run once: not a pair to compare.
+      if (!side.sample.groups.empty() && !IsSweepCell(in.cells.back().cell)) sides.push_back(std::move(side));
     }
   }
   in.findings = Findings(in, sides, o.compare);

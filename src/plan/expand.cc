@@ -204,7 +204,8 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
                         // Only a closed loop has a concurrency; any other load runs once, at batch 1.
                         if (e.load.arrival != "closed" && batch != 1) continue;
                         c.load = e.load;
-                        c.options_json = MergeOptions(c.options_json, e.load.OptionsJson(batch));
+                        // A server takes no worker options: its cell records what it is driven with.
+                        c.options_json = MergeOptions(e.generation.OptionsJson(), e.load.OptionsJson(batch));
                       }
                       c.sampling = variant ? variant->sampling : e.sampling;
                       c.energy = e.energy;

@@ -545,6 +545,7 @@ void CheckOptions(const Parser& p, Workers& workers, const toml::table& options,
   for (const auto& [key, node] : options) {
     std::string k(key.str());
     for (const auto& fw : frameworks) {
+      if (const WorkerEntry* entry = workers.registry.Find(fw); entry && entry->server) continue;  // no worker options
       const auto& allowed = workers.Of(fw).options;
       if (!Lists(allowed, k)) {
         p.Fail(&node, field + "." + k,

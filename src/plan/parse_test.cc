@@ -351,6 +351,13 @@ TEST(ParseServers, AServerIsAFrameworkWithDeclaredCapabilitiesAndItsCellsCarryTh
     EXPECT_NE(c.options_json.find("\"prompt_tokens\":16"), std::string::npos) << c.options_json;
   }
   EXPECT_EQ(servers, 2);
+  // Worker options apply to the workers; a server's cell records only its load.
+  std::string with_options = kServing;
+  with_options += "[options]\nnum_threads = 1\n";
+  Plan p2 = Expand(run::ParseWithGoldenWorkers(with_options, "exp.toml"), {});
+  for (const Cell& c : p2.cells) {
+    EXPECT_EQ(c.options_json.find("num_threads") != std::string::npos, c.framework == "torch") << c.options_json;
+  }
   CommandVariables v;
   v.serve_python = "/sp";
   v.serve_dir = "/sd";
@@ -411,7 +418,8 @@ TEST(ParseServers, BadEntriesAreOneLineWithTheFieldAndTheAllowedValues) {
             "exp.toml:9: servers.fx.url: {port} is picked for a server dlbench starts; give the running server's port");
   EXPECT_EQ(ErrorOf(head + "models = [\"llama-tiny\"]\ncommand = [\"x\", \"--port={prot}\"]\n"),
             "exp.toml:9: servers.fx.command: unknown placeholder {prot} in \"--port={prot}\"; allowed: {python}, "
-            "{workers_dir}, {worker}, {serve_python}, {serve_dir}, {port}, {model}, {seed}, {scratch}");
+            "{workers_dir}, {worker}, {serve_python}, {serve_dir}, {port}, {model}, {precision}, {device}, {batch}, "
+            "{seed}, {scratch}");
   EXPECT_EQ(ErrorOf(head + "models = [\"llama-tiny\"]\ncommand = [\"x\"]\napi = \"chats\"\n"),
             "exp.toml:10: servers.fx.api: \"chats\"; allowed: completions, chat (did you mean \"chat\"?)");
   EXPECT_EQ(ErrorOf(head + "models = [\"llama-tiny\"]\ncommand = [\"x\"]\nhealth = \"health\"\n"),

@@ -12,7 +12,8 @@ namespace {
 
 const std::vector<std::string> kPlaceholders = {"python", "workers_dir", "worker"};
 const std::vector<std::string> kServerPlaceholders = {"python", "workers_dir", "worker", "serve_python",
-                                                      "serve_dir", "port", "model", "seed", "scratch"};
+                                                      "serve_dir", "port", "model", "precision", "device",
+                                                      "batch", "seed", "scratch"};
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -103,6 +104,9 @@ std::string ExpandServerText(const std::string& text, const std::string& name, c
     if (placeholder == "model") return vars.model;
     if (placeholder == "seed") return vars.seed;
     if (placeholder == "scratch") return vars.scratch;
+    if (placeholder == "precision") return vars.precision;
+    if (placeholder == "device") return vars.device;
+    if (placeholder == "batch") return vars.batch;
     return name;
   });
   DLB_CHECK(!problem) << "server " << name << ": " << *problem;

@@ -64,7 +64,8 @@ struct ServerSettings {
 // frameworks), {workers_dir} (the directory holding the dlbench_worker package) and {worker} (the
 // entry's name); "{{" and "}}" are literal braces. A server's command also has {serve_python} (the
 // serving environment's interpreter), {serve_dir} (workers/serve), {port} (a free port picked per
-// repetition), {model}, {seed} and {scratch} (a directory of its own, removed after the repetition).
+// repetition), {model}, {precision}, {device}, {batch} (the cell's), {seed} and {scratch} (a
+// directory of its own, removed after the repetition).
 struct WorkerEntry {
   std::string name;
   std::vector<std::string> command;  // empty only for a server at an existing URL
@@ -76,7 +77,7 @@ struct WorkerEntry {
 struct CommandVariables {
   std::string python;
   std::string workers_dir;
-  std::string serve_python, serve_dir, port, model, seed, scratch;
+  std::string serve_python, serve_dir, port, model, seed, scratch, precision, device, batch;
 };
 
 // torch, jax, synthetic, transformers: `{python} -m dlbench_worker NAME`.

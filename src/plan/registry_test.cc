@@ -8,7 +8,7 @@
 namespace dlb::plan {
 namespace {
 
-const CommandVariables kVars{.python = "/venv/bin/python", .workers_dir = "/src/workers/python", .serve_python = "", .serve_dir = "", .port = "", .model = "", .seed = "", .scratch = ""};
+const CommandVariables kVars{.python = "/venv/bin/python", .workers_dir = "/src/workers/python", .serve_python = "", .serve_dir = "", .port = "", .model = "", .seed = "", .scratch = "", .precision = "", .device = "", .batch = ""};
 
 TEST(Registry, DefaultWorkersRunThePythonPackage) {
   WorkerRegistry r;

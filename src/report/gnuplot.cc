@@ -18,26 +18,8 @@ namespace dlb::report {
 
 namespace fs = std::filesystem;
 
-TempDir::TempDir() {
-  const char* base = getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/dlbench-report-XXXXXX";
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    throw EnvError(
-        fmt::format("cannot create a temporary directory {}: {}", tmpl, strerror(errno)));
-  }
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 void RequireGnuplot() {
-  const char* path = getenv("PATH");
-  for (const auto& dir : Split(path ? path : "", ':')) {
-    if (!dir.empty() && access((dir + "/gnuplot").c_str(), X_OK) == 0) return;
-  }
+  if (FindOnPath("gnuplot")) return;
   throw EnvError(
       "gnuplot not found on PATH; dlbench report draws its plots with it: install the Debian "
       "package gnuplot-nox (apt-get install gnuplot-nox, or scripts/setup.sh)");

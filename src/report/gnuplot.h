@@ -10,18 +10,6 @@ namespace dlb::report {
 
 // Creates a fresh directory under $TMPDIR (or /tmp) and removes it, with everything in it, on
 // destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 // Throws EnvError when gnuplot is not on PATH.
 void RequireGnuplot();
 

@@ -526,33 +526,34 @@ void Sweeps(const ReportInput& in, const fs::path& tmp, Script& s, PlotSet& set)
 
 PlotSet DrawPlots(const ReportInput& in, const fs::path& plots_dir, bool png) {
   RequireGnuplot();
-  TempDir tmp;
+  TempDir tmp_dir("dlbench-report");
+  const fs::path tmp = tmp_dir.path();
   Script s;
   PlotSet set;
-  Forest(in, tmp.path(), s, set);
-  Throughput(in, tmp.path(), s, set);
-  LatencyBoxes(in, tmp.path(), s, set);
-  Memory(in, tmp.path(), s, set);
-  Heatmap(in, tmp.path(), s, set);
-  Startup(in, tmp.path(), s, set);
-  Sweeps(in, tmp.path(), s, set);
+  Forest(in, tmp, s, set);
+  Throughput(in, tmp, s, set);
+  LatencyBoxes(in, tmp, s, set);
+  Memory(in, tmp, s, set);
+  Heatmap(in, tmp, s, set);
+  Startup(in, tmp, s, set);
+  Sweeps(in, tmp, s, set);
   if (s.outputs.empty()) return set;
   // gnuplot writes into the temporary directory; each plot is then renamed into place whole.
-  const fs::path drawn = tmp.path();
+  const fs::path drawn = tmp;
   WriteFile(
-      tmp.path() / "plots.gp",
+      tmp / "plots.gp",
       WithTerminal(
-          s, tmp.path(), drawn,
+          s, tmp, drawn,
           "set terminal svg size {},{} fixed font 'sans,13' background rgb 'white' noenhanced", 1,
           ".svg"));
-  RunGnuplot(tmp.path(), "plots.gp");
+  RunGnuplot(tmp, "plots.gp");
   if (png) {
     WriteFile(
-        tmp.path() / "plots-png.gp",
-        WithTerminal(s, tmp.path(), drawn,
+        tmp / "plots-png.gp",
+        WithTerminal(s, tmp, drawn,
                      "set terminal pngcairo size {},{} font 'sans,13' noenhanced", 4.0 / 3,
                      ".png"));
-    RunGnuplot(tmp.path(), "plots-png.gp");
+    RunGnuplot(tmp, "plots-png.gp");
   }
   for (size_t i = 0; i < set.plots.size(); ++i) {
     const std::string svg = ReadFile(drawn / (set.plots[i].file + ".svg"));

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
@@ -27,8 +26,6 @@
 namespace dlb::run {
 namespace {
 
-namespace fs = std::filesystem;
-
 // The tail of a server's log kept with its repetition.
 constexpr size_t kServerLogBytes = 256 * 1024;
 
@@ -44,18 +41,6 @@ std::string FreePort() {
     throw EnvError("cannot pick a free port for the server (socket/bind on 127.0.0.1 failed)");
   }
   return std::to_string(ntohs(addr.sin_port));
-}
-
-// Where argv[0] is, as exec would find it; "" when nowhere.
-std::string FindProgram(const std::string& program) {
-  auto executable = [](const fs::path& p) { return ::access(p.c_str(), X_OK) == 0 && !fs::is_directory(p); };
-  if (program.find('/') != std::string::npos) return executable(program) ? program : "";
-  const char* path = std::getenv("PATH");
-  for (const std::string& dir : Split(path != nullptr ? path : "/usr/bin:/bin", ':')) {
-    fs::path p = fs::path(dir.empty() ? "." : dir) / program;
-    if (executable(p)) return p.string();
-  }
-  return "";
 }
 
 // A server's launcher may report what it sees, as a worker's hello does: one line
@@ -144,22 +129,19 @@ RepetitionResult RunServingRepetition(const RepetitionSpec& spec, const WorkerLa
   plan::CommandVariables vars = launch.Variables();
   vars.model = cell.model;
   vars.seed = std::to_string(spec.seed);
+  vars.precision = cell.precision;
+  vars.device = cell.device;
+  vars.batch = std::to_string(cell.batch);
   // A directory of the server's own ({scratch}: the checkpoint it writes), and its log, removed
   // once the repetition has them.
-  std::string scratch_template = (fs::temp_directory_path() / "dlbench-serve-XXXXXX").string();
-  if (::mkdtemp(scratch_template.data()) == nullptr) {
-    Fail(r, "start_failed", "start", fmt::format("cannot create a scratch directory in {}", fs::temp_directory_path().string()));
+  std::optional<TempDir> scratch;
+  try {
+    scratch.emplace("dlbench-serve");
+  } catch (const EnvError& e) {
+    Fail(r, "start_failed", "start", e.what());
     return finish();
   }
-  const std::string scratch = scratch_template;
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{scratch};
-  vars.scratch = scratch;
+  vars.scratch = scratch->path();
   std::optional<serve::ServerProcess> process;
   std::string url;
   try {
@@ -169,8 +151,9 @@ RepetitionResult RunServingRepetition(const RepetitionSpec& spec, const WorkerLa
     if (!entry.command.empty()) {
       std::vector<std::string> command = plan::ExpandCommand(entry, vars);
       // A program that is not on this machine (the serving environment was not installed) makes
-      // the cell unsupported here, not a failure of the server.
-      if (FindProgram(command[0]).empty()) {
+      // the cell unsupported here, not a failure of the server. Behind a launch prefix (a
+      // container, a sandbox) the program is the prefix's to find, and may exist only inside it.
+      if (cell.prefix.empty() && !FindOnPath(command[0])) {
         r.status = RepStatus::kUnsupported;
         r.error_kind = "unsupported";
         r.phase = "start";
@@ -185,7 +168,7 @@ RepetitionResult RunServingRepetition(const RepetitionSpec& spec, const WorkerLa
       serve::ServerLaunch sl;
       sl.argv = r.argv;
       sl.env = env;
-      sl.log_path = scratch + "/server.log";
+      sl.log_path = scratch->path() + "/server.log";
       sl.url = url;
       sl.health = server.health;
       sl.startup_timeout_s = server.startup_timeout_s;
@@ -195,7 +178,7 @@ RepetitionResult RunServingRepetition(const RepetitionSpec& spec, const WorkerLa
     }
   } catch (const EnvError& e) {
     Fail(r, "start_failed", "start", e.what());
-    r.log = serve::FileTail(scratch + "/server.log", kServerLogBytes);
+    r.log = serve::FileTail(scratch->path() + "/server.log", kServerLogBytes);
     return finish();
   }
 
@@ -223,11 +206,17 @@ RepetitionResult RunServingRepetition(const RepetitionSpec& spec, const WorkerLa
   d.spec.output = {output, output};
   d.spec.seed = spec.seed;
   serve::LoadResult load = serve::Drive(ep, serve::MakeSchedule(d.spec), d);
-  const bool died = process && !process->Running();
+  // A server that dies takes its requests with it: when any failed, it gets a moment to be seen
+  // gone before it is stopped.
+  const bool any_failed = std::any_of(load.traces.begin(), load.traces.end(),
+                                      [](const result::RequestTrace& t) { return t.status != "ok"; });
+  std::optional<ExitStatus> died;
+  if (process) died = process->Exited(std::chrono::milliseconds(any_failed ? 500 : 0));
   if (process) process->Stop();
   SetLoadOutcome(r, std::move(load.traces));
   if (died) {
-    Fail(r, "crashed", "measure", fmt::format("server {} exited during the load; its requests are kept", entry.name));
+    Fail(r, "crashed", "measure",
+         fmt::format("server {} exited ({}) during the load; its requests are kept", entry.name, died->Describe()));
   }
   if (process) {
     r.log = serve::FileTail(process->log_path(), kServerLogBytes);

@@ -49,13 +49,17 @@ std::string RequestBody(const Endpoint& ep, const ScheduledRequest& r, uint64_t 
     std::vector<int64_t> ids(static_cast<size_t>(r.input_tokens));
     const auto span = static_cast<uint64_t>(std::max<int64_t>(1, ep.vocab_hi - ep.vocab_lo));
     for (auto& id : ids) id = ep.vocab_lo + static_cast<int64_t>(UniformIndex(rng, span));
+    // The first token follows the request's index, so that no two consecutive requests share a
+    // prefix that a server's prompt cache could reuse.
+    if (!ids.empty()) ids[0] = ep.vocab_lo + static_cast<int64_t>(static_cast<uint64_t>(r.index) % span);
     body["prompt"] = ids;
     if (ep.logprobs) body["logprobs"] = 1;
   } else {
     std::string text;
     for (int64_t i = 0; i < r.input_tokens; ++i) {
       if (i) text += ' ';
-      text += kWords[UniformIndex(rng, std::size(kWords))];
+      // The first word follows the index (no two neighbours in kWords are equal), as above.
+      text += kWords[i == 0 ? static_cast<size_t>(r.index) % std::size(kWords) : UniformIndex(rng, std::size(kWords))];
     }
     if (ep.api == Api::kChat) {
       body["messages"] = nlohmann::json::array({{{"role", "user"}, {"content", text}}});
@@ -88,8 +92,8 @@ struct Transfer {
   }
 };
 
-// libcurl asks for the body once the request's headers are ready, just before its first send on
-// the connection: that moment is the request's sent time, on the client's own clock.
+// libcurl asks for the body once the connection is ready and the request's headers are written:
+// that moment is the request's sent time, on the client's own clock.
 size_t OnRead(char* out, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   if (t->first_read_ns == 0) t->first_read_ns = MonotonicNs();
@@ -97,6 +101,16 @@ size_t OnRead(char* out, size_t size, size_t n, void* user) {
   std::memcpy(out, t->body.data() + t->body_sent, len);
   t->body_sent += len;
   return len;
+}
+
+// libcurl rewinds the body to send the request again on a new connection, when a reused one turned
+// out to be closed; the send time is then the new attempt's.
+int OnSeek(void* user, curl_off_t offset, int origin) {
+  auto* t = static_cast<Transfer*>(user);
+  if (origin != SEEK_SET || offset != 0) return CURL_SEEKFUNC_CANTSEEK;
+  t->body_sent = 0;
+  t->first_read_ns = 0;
+  return CURL_SEEKFUNC_OK;
 }
 
 size_t OnWrite(char* p, size_t size, size_t n, void* user) {
@@ -216,7 +230,7 @@ LoadResult Drive(const Endpoint& ep, const std::vector<ScheduledRequest>& schedu
     t->easy = curl_easy_init();
     t->headers = curl_slist_append(nullptr, "Content-Type: application/json");
     t->headers = curl_slist_append(t->headers, "Accept: text/event-stream");
-    // No "Expect: 100-continue" round trip before a large body (libcurl adds it above 1 KiB).
+    // No "Expect: 100-continue" round trip before a large body (a long context's prompt).
     t->headers = curl_slist_append(t->headers, "Expect:");
     // A request id servers log and some validate as a UUID (llama-cpp-python answers 400 to any
     // other form): a version-4 UUID whose last field is the request's index.
@@ -227,6 +241,8 @@ LoadResult Drive(const Endpoint& ep, const std::vector<ScheduledRequest>& schedu
     curl_easy_setopt(t->easy, CURLOPT_POST, 1L);
     curl_easy_setopt(t->easy, CURLOPT_READFUNCTION, OnRead);
     curl_easy_setopt(t->easy, CURLOPT_READDATA, t.get());
+    curl_easy_setopt(t->easy, CURLOPT_SEEKFUNCTION, OnSeek);
+    curl_easy_setopt(t->easy, CURLOPT_SEEKDATA, t.get());
     curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
     curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, OnWrite);
     curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t.get());

@@ -5,7 +5,7 @@
 // Timing. Every timestamp is CLOCK_MONOTONIC in this process. A chunk's arrival is read when
 // libcurl hands its bytes over; a request's send time is when libcurl first asks for its body, its
 // connection ready and its headers written (libcurl's own pre-transfer figure overstated it by
-// about 25 us on reused connections). A request's transfer is built before it is due. Due times are kept by sleeping in
+// about 25 us on reused connections; a retry on a new connection rewinds the body and the time). A request's transfer is built before it is due. Due times are kept by sleeping in
 // curl_multi_poll until shortly before the next one and spinning the rest, because poll's timeout
 // rounds to a millisecond and an open loop at 1,000 requests/s needs better. Each request carries
 // X-Request-Id: 00000000-0000-4000-8000-<index as 12 hex digits>, for the server's logs.

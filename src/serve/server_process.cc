@@ -56,13 +56,11 @@ void ServerProcess::Stop() {
   proc_.reset();
 }
 
-bool ServerProcess::Running() {
-  if (!proc_) return false;
-  if (proc_->WaitFor(std::chrono::milliseconds(0))) {
-    proc_.reset();
-    return false;
-  }
-  return true;
+std::optional<ExitStatus> ServerProcess::Exited(std::chrono::milliseconds grace) {
+  if (!proc_) return std::nullopt;
+  auto st = proc_->WaitFor(grace);
+  if (st) proc_.reset();
+  return st;
 }
 
 namespace {

@@ -33,8 +33,9 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   void Stop();
-  // Whether it is still running (it may die during the load).
-  bool Running();
+  // How it ended, when it has within `grace` (it may die during the load; a process that has just
+  // closed its sockets on its way out can take a moment to be reaped); nullopt while it runs.
+  std::optional<ExitStatus> Exited(std::chrono::milliseconds grace);
   const std::string& log_path() const { return log_path_; }
   double startup_s() const { return startup_s_; }
 

@@ -1,9 +1,12 @@
 #include "util/fd.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -134,6 +137,20 @@ void WriteFileAtomically(const std::string& path, std::string_view data) {
   AtomicFile file(path);
   file.stream().write(data.data(), static_cast<std::streamsize>(data.size()));
   file.Commit();
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    throw EnvError(fmt::format("cannot create a temporary directory {}: {}", tmpl, std::strerror(errno)));
+  }
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace dlb

@@ -36,6 +36,20 @@ class UniqueFd {
   int fd_;
 };
 
+// A directory of its own under $TMPDIR (or /tmp), PREFIX-XXXXXX, removed with everything in it
+// when this goes away. Throws EnvError when it cannot be made.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 struct Pipe {
   UniqueFd read;
   UniqueFd write;

@@ -42,11 +42,12 @@ ExitStatus FromWaitStatus(int status, const rusage& ru) {
 
 // argv[0] looked up on the controller's PATH as execvp would, but before fork: between fork and
 // exec the child of a threaded process may only make async-signal-safe calls, and execvp is not one.
-std::string FindProgram(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
+// The first executable regular file `name` on PATH; nullopt when there is none, with
+// *first_error ENOENT, or EACCES when one was found but is not executable.
+std::optional<std::string> SearchPath(const std::string& name, int* first_error) {
   const char* path = std::getenv("PATH");
   std::string dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
-  int first_error = ENOENT;
+  *first_error = ENOENT;
   for (size_t start = 0; start <= dirs.size();) {
     size_t end = dirs.find(':', start);
     if (end == std::string::npos) end = dirs.size();
@@ -55,10 +56,17 @@ std::string FindProgram(const std::string& name) {
     struct stat st{};
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
       if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-      first_error = EACCES;
+      *first_error = EACCES;
     }
     start = end + 1;
   }
+  return std::nullopt;
+}
+
+std::string FindProgram(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  int first_error = ENOENT;
+  if (auto found = SearchPath(name, &first_error)) return *found;
   throw EnvError("cannot start " + name + ": " + std::strerror(first_error));
 }
 
@@ -251,6 +259,16 @@ std::optional<ExitStatus> Subprocess::WaitFor(std::chrono::milliseconds timeout)
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+std::optional<std::string> FindOnPath(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    struct stat st{};
+    bool ok = ::stat(name.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(name.c_str(), X_OK) == 0;
+    return ok ? std::optional<std::string>(name) : std::nullopt;
+  }
+  int ignored = 0;
+  return SearchPath(name, &ignored);
 }
 
 std::vector<std::string> CurrentEnvironment() {

@@ -60,6 +60,10 @@ class Subprocess {
   pid_t pid_;  // -1 once reaped
 };
 
+// Where exec would find `name`: itself when it holds a '/', else the first executable regular
+// file of that name on PATH; nullopt when there is none.
+std::optional<std::string> FindOnPath(const std::string& name);
+
 // The controller's own environment as "NAME=value" strings.
 std::vector<std::string> CurrentEnvironment();
 

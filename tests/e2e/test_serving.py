@@ -189,6 +189,15 @@ def test_sweep_finds_the_largest_rate_that_keeps_the_p99(dlbench, tmp_path):
     csv_rows = (dlbench.workdir / "rep" / "sweep.csv").read_text().splitlines()
     assert len(csv_rows) == 3 and csv_rows[2].split(",")[1] == "3000"
     assert (dlbench.workdir / "rep" / "plots" / "sweep-0.svg").stat().st_size > 0
+    # A damaged row is input too: fields of the wrong type are skipped or defaulted, never a crash.
+    con.execute("""UPDATE cells SET config_json = json_set(config_json, '$.options.url', 5,
+                   '$.options.requests', 'many') WHERE variant = 'rate-300'""")
+    con.execute("""UPDATE cells SET config_json = json_set(config_json, '$.options.sweep', json('null'))
+                   WHERE variant = 'rate-3000'""")
+    con.commit()
+    show = dlbench("show", "latest", "--db", "sweep.db")
+    assert show.code == 0, show.err
+    assert "the server" in show.out and "fails" not in show.out, show.out  # 3000 is no longer a sweep cell
 
 
 def test_sweep_with_too_few_requests_for_a_p99_is_undecided(dlbench, tmp_path):

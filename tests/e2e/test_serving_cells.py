@@ -89,7 +89,7 @@ def test_a_server_that_dies_mid_load_fails_its_repetition_and_the_run_goes_on(dl
     assert len(reps) == 2  # the second repetition ran after the first one's server died
     for status, kind, message, rep_id in reps:
         assert (status, kind) == ("failed", "crashed"), message
-        assert "exited during the load" in message
+        assert "server fx exited (exit status 1) during the load" in message
         # what was measured before the death is kept, request by request
         statuses = [s for (s,) in dlbench.query("SELECT status FROM requests WHERE repetition_id = ?", rep_id)]
         assert "ok" in statuses and "truncated" in statuses, statuses
@@ -193,7 +193,9 @@ def test_generation_quick_llama_cpp_server(dlbench: Dlbench) -> None:
     rows = dlbench.query(f"SELECT status, {TOKENS}, token_source FROM requests q WHERE is_warmup = 0")
     assert len(rows) == 3 * 32 and {tuple(x) for x in rows} == {("ok", 16, "logprobs")}
     for (log,) in dlbench.query("SELECT log FROM repetitions"):
-        # llama.cpp's own count of the prompt it evaluated
-        assert "prompt eval time" in log and "/    32 tokens" in log, log[-2000:]
+        # llama.cpp's own count of the prompt it evaluated, for every request: no request reused a
+        # cached prefix of its predecessor's prompt
+        evals = [line for line in log.splitlines() if "prompt eval time" in line]
+        assert len(evals) == 36 and all("/    32 tokens" in line for line in evals), log[-3000:]
     hello = json.loads(dlbench.query("SELECT hello_json FROM repetitions")[0][0])
     assert hello["environment"]["pid_namespace"].startswith("pid:")
