@@ -143,6 +143,20 @@ def test_an_open_loop_load_at_a_rate(dlbench: Dlbench) -> None:
     assert 0.1e9 < dues[0][-1] < 1.5e9
 
 
+def test_behind_a_prefix_the_program_is_the_prefixs_to_find(dlbench: Dlbench) -> None:
+    """A server behind a launch prefix (a container's, a sandbox's) may have its program only inside
+    it: the controller does not call the cell unsupported, it starts the prefix, whose failure is
+    the repetition's."""
+    text = experiment('command = ["/only/in/the/image/server", "{port}"]', batches="[1]")
+    text = text.replace("[matrix]", "[environments.boxed]\nprefix = [\"env\"]\n[matrix]\nenvironment = \"boxed\"")
+    dlbench.write("s.toml", text)
+    r = dlbench("run", "s.toml")
+    assert r.code == 1, r.err + r.out
+    (status, kind, message) = dlbench.query("SELECT status, error_kind, message FROM repetitions")[0]
+    assert (status, kind) == ("failed", "start_failed"), message
+    assert "server fx exited (exit status 127)" in message, message
+
+
 def test_an_existing_server_at_a_url(dlbench: Dlbench, tmp_path) -> None:
     port_file = tmp_path / "port"
     fx = subprocess.Popen([str(FIXTURE), "--port", "0", "--port-file", str(port_file)], stdout=subprocess.DEVNULL)
