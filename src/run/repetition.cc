@@ -65,14 +65,6 @@ result::RequestTrace CallTrace(int64_t index, int64_t prefill_ns, const std::vec
   return t;
 }
 
-// The cell's prompt length (options.prompt_tokens of a generation cell), -1 when it has none.
-int64_t PromptTokens(const plan::Cell& cell) {
-  const auto j = nlohmann::json::parse(cell.options_json, nullptr, /*allow_exceptions=*/false);
-  return j.is_object() && j.contains("prompt_tokens") && j["prompt_tokens"].is_number_integer()
-             ? j["prompt_tokens"].get<int64_t>()
-             : -1;
-}
-
 // Runs the protocol conversation for one repetition and fills in the result as it goes.
 class Session {
  public:
@@ -84,7 +76,7 @@ class Session {
         telemetry_(telemetry),
         r_(r),
         series_(*r.series()),
-        prompt_tokens_(PromptTokens(cell_)),
+        prompt_tokens_(OptionInt(cell_, "prompt_tokens")),
         oom_kills_before_(oom_kills_before) {}
 
   // Returns false once the repetition has ended (failed, unsupported or interrupted).
@@ -451,6 +443,11 @@ std::vector<std::string> WorkerEnvironment(const RepetitionSpec& spec, const Wor
   SetEnv(env, "DLBENCH_ENV_PADDING", std::string(static_cast<size_t>(spec.env_padding_bytes), 'x'));
   r.env_padding_bytes = spec.env_padding_bytes;
   return env;
+}
+
+int64_t OptionInt(const plan::Cell& cell, const char* key) {
+  const auto j = nlohmann::json::parse(cell.options_json, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.contains(key) && j[key].is_number_integer() ? j[key].get<int64_t>() : -1;
 }
 
 std::string CompileCacheDir(const std::string& root, int cell_idx) {

@@ -40,6 +40,9 @@ struct WorkerLaunch {
   }
 };
 
+// An integer option of the cell (options.prompt_tokens of a generation cell), -1 when it has none.
+int64_t OptionInt(const plan::Cell& cell, const char* key);
+
 // ROOT/cell-N: the compile cache directory of one cell of a run.
 std::string CompileCacheDir(const std::string& root, int cell_idx);
 

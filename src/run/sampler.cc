@@ -63,6 +63,18 @@ int64_t BlockSize(double median_ns, int64_t overhead_ns) {
   return std::clamp<int64_t>(static_cast<int64_t>(std::ceil(need / per)), 1, kMaxBlock);
 }
 
+MedianEstimate EstimateMedian(const std::vector<double>& sorted, double confidence) {
+  MedianEstimate m;
+  if (sorted.empty()) return m;
+  m.median = stats::PercentileSorted(sorted, 50);
+  if (auto ci = stats::MedianConfidenceInterval(sorted, confidence); ci && *m.median > 0) {
+    m.rel_ci = std::max(*m.median - ci->lo, ci->hi - *m.median) / *m.median;
+  } else if (ci && *m.median == 0) {
+    m.rel_ci = ci->hi == ci->lo ? 0.0 : INFINITY;
+  }
+  return m;
+}
+
 StopDecision DecideStop(std::span<const int64_t> steady_ns, const plan::SamplingSettings& s,
                         double elapsed_s, int64_t block) {
   StopDecision d;
@@ -73,12 +85,9 @@ StopDecision DecideStop(std::span<const int64_t> steady_ns, const plan::Sampling
   }
   std::vector<double> sorted(steady_ns.begin(), steady_ns.end());
   std::sort(sorted.begin(), sorted.end());
-  d.median_ns = stats::PercentileSorted(sorted, 50);
-  if (auto ci = stats::MedianConfidenceInterval(sorted, s.confidence); ci && *d.median_ns > 0) {
-    d.rel_ci = std::max(*d.median_ns - ci->lo, ci->hi - *d.median_ns) / *d.median_ns;
-  } else if (ci && *d.median_ns == 0) {
-    d.rel_ci = ci->hi == ci->lo ? 0.0 : INFINITY;
-  }
+  const MedianEstimate m = EstimateMedian(sorted, s.confidence);
+  d.median_ns = m.median;
+  d.rel_ci = m.rel_ci;
   double sample_time_s = 0;
   for (int64_t v : steady_ns) sample_time_s += static_cast<double>(v) * 1e-9;
   sample_time_s *= static_cast<double>(block);

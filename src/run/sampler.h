@@ -39,6 +39,14 @@ int64_t BlockSize(double median_ns, int64_t overhead_ns);
 // A cell whose median is within 100 times the harness overhead is flagged.
 bool NearOverhead(double median_ns, int64_t overhead_ns);
 
+// The median of values sorted ascending, and the half-width of its distribution-free confidence
+// interval over the median (rel_ci: 0 for a point interval at a median of 0, infinite for a wider
+// one; absent where there are too few values for an interval). Empty input: neither.
+struct MedianEstimate {
+  std::optional<double> median, rel_ci;
+};
+MedianEstimate EstimateMedian(const std::vector<double>& sorted, double confidence);
+
 struct StopDecision {
   bool stop = false;
   bool converged = false;

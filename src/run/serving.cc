@@ -16,7 +16,7 @@
 #include "serve/metrics.h"
 #include "serve/schedule.h"
 #include "serve/server_process.h"
-#include "stats/descriptive.h"
+#include "run/sampler.h"
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/interrupt.h"
@@ -88,12 +88,9 @@ void SetLoadOutcome(RepetitionResult& r, std::vector<result::RequestTrace> trace
     if (g.calls.wall_ns[i] > 0) e2e.push_back(static_cast<double>(g.calls.wall_ns[i]));
   }
   std::sort(e2e.begin(), e2e.end());
-  if (!e2e.empty()) {
-    g.calls.median_ns = stats::PercentileSorted(e2e, 50);
-    if (auto ci = stats::MedianConfidenceInterval(e2e, 0.95); ci && *g.calls.median_ns > 0) {
-      g.calls.rel_ci = std::max(*g.calls.median_ns - ci->lo, ci->hi - *g.calls.median_ns) / *g.calls.median_ns;
-    }
-  }
+  const MedianEstimate m = EstimateMedian(e2e, 0.95);  // as the sampler states a repetition's median
+  g.calls.median_ns = m.median;
+  g.calls.rel_ci = m.rel_ci;
   g.requests = std::move(traces);
   r.measurement = std::move(g);
   r.status = ok > 0 ? RepStatus::kOk : RepStatus::kFailed;
@@ -200,8 +197,8 @@ RepetitionResult RunServingRepetition(const RepetitionSpec& spec, const WorkerLa
   d.spec.concurrency = cell.batch;
   d.spec.requests = cell.load.requests;
   d.spec.warmup = cell.load.warmup;
-  const auto options = nlohmann::json::parse(cell.options_json);
-  const int64_t prompt = options.value("prompt_tokens", int64_t{128}), output = options.value("new_tokens", int64_t{32});
+  const int64_t prompt = OptionInt(cell, "prompt_tokens"), output = OptionInt(cell, "new_tokens");
+  DLB_CHECK(prompt > 0 && output > 0) << "a server's cell without its lengths: " << cell.options_json;
   d.spec.input = {prompt, prompt};
   d.spec.output = {output, output};
   d.spec.seed = spec.seed;
