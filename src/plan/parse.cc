@@ -79,6 +79,16 @@ class Parser {
     return n->value<std::string>();
   }
 
+  // A string that must be one of allowed, or nullopt when the key is absent.
+  std::optional<std::string> Choice(const toml::table& t, const std::string& key, const std::string& field,
+                                    const std::vector<std::string>& allowed) const {
+    auto v = String(t, key, field);
+    if (v && std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
+      Fail(t.get(key), field, fmt::format("\"{}\"; {}", *v, AllowedValues(*v, allowed)));
+    }
+    return v;
+  }
+
   std::optional<int64_t> Int(const toml::table& t, const std::string& key, const std::string& field,
                              int64_t min, int64_t max) const {
     const toml::node* n = t.get(key);
@@ -892,16 +902,8 @@ void ParseServers(const Parser& p, const toml::table& root, WorkerRegistry& regi
     if (!s.health.starts_with('/')) {
       p.Fail(t.get("health"), prefix + ".health", fmt::format("\"{}\" is not a path; expected one such as /health", s.health));
     }
-    auto choice = [&](const char* key, const std::vector<std::string>& allowed, std::string& out) {
-      if (auto v = p.String(t, key, prefix + "." + key)) {
-        if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
-          p.Fail(t.get(key), prefix + "." + key, fmt::format("\"{}\"; {}", *v, AllowedValues(*v, allowed)));
-        }
-        out = *v;
-      }
-    };
-    choice("api", {"completions", "chat"}, s.api);
-    choice("prompt", {"tokens", "text"}, s.prompt);
+    s.api = p.Choice(t, "api", prefix + ".api", {"completions", "chat"}).value_or(s.api);
+    s.prompt = p.Choice(t, "prompt", prefix + ".prompt", {"tokens", "text"}).value_or(s.prompt);
     if (s.api == "chat" && s.prompt == "tokens" && t.get("prompt") != nullptr) {
       p.Fail(t.get("prompt"), prefix + ".prompt", "chat prompts are text; allowed with api = \"chat\": text");
     }
@@ -956,12 +958,7 @@ void ParseLoad(const Parser& p, const toml::table& root, Experiment& e) {
   l.requests = static_cast<int>(p.Int(*t, "requests", "load.requests", 1, 10'000'000).value_or(l.requests));
   l.warmup = static_cast<int>(p.Int(*t, "warmup", "load.warmup", 0, 10'000'000).value_or(l.warmup));
   l.stall_timeout_s = p.Number(*t, "stall_timeout_s", "load.stall_timeout_s", 0, 86400, true).value_or(l.stall_timeout_s);
-  if (auto arrival = p.String(*t, "arrival", "load.arrival")) {
-    if (std::find(kArrivals.begin(), kArrivals.end(), *arrival) == kArrivals.end()) {
-      p.Fail(t->get("arrival"), "load.arrival", fmt::format("\"{}\"; {}", *arrival, AllowedValues(*arrival, kArrivals)));
-    }
-    l.arrival = *arrival;
-  }
+  l.arrival = p.Choice(*t, "arrival", "load.arrival", kArrivals).value_or(l.arrival);
   if (auto rate = p.Number(*t, "rate", "load.rate", 0, 1e9, true)) {
     if (!l.OpenLoop()) {
       p.Fail(t->get("rate"), "load.rate", fmt::format("a {} load has no rate; allowed with arrival = \"poisson\" or \"gamma\"", l.arrival));
