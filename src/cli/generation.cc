@@ -171,13 +171,13 @@ bool IsSweepCell(const store::CellRow& c) { return !SweepOptions(c).is_null(); }
 
 std::vector<report::SweepFigures> SweepsOf(store::Db& db, int64_t run_id, const std::vector<store::CellRow>& cells) {
   std::vector<report::SweepFigures> out;
-  std::vector<std::pair<double, serve::RateVerdict>> verdicts;
+  std::vector<std::pair<report::SweepRow, serve::RateVerdict>> rates;
   report::SweepFigures sweep;
   serve::Slo slo;
   for (const auto& c : cells) {
     const nlohmann::json o = SweepOptions(c);
     if (o.is_null()) continue;
-    if (sweep.rows.empty()) {
+    if (rates.empty()) {
       const nlohmann::json& limits = o["sweep"];
       slo.ttft_s = Number(limits, "ttft_s");
       slo.tpot_s = Number(limits, "tpot_s");
@@ -198,17 +198,18 @@ std::vector<report::SweepFigures> SweepsOf(store::Db& db, int64_t run_id, const 
       if (traces.empty()) continue;
       const serve::LoadMetrics m = serve::Summarize(traces, slo, true);
       const serve::RateVerdict v = serve::JudgeRate(rate, m, slo);
-      sweep.rows.push_back(SweepRowOf(rate, m, v));
-      verdicts.emplace_back(rate, v);
+      rates.emplace_back(SweepRowOf(rate, m, v), v);
       break;
     }
   }
-  if (sweep.rows.empty() || (!slo.ttft_s && !slo.tpot_s)) return out;
-  std::sort(verdicts.begin(), verdicts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::sort(sweep.rows.begin(), sweep.rows.end(), [](const auto& a, const auto& b) { return a.rate < b.rate; });
-  std::vector<serve::RateVerdict> ordered;
-  for (auto& [rate, v] : verdicts) ordered.push_back(std::move(v));
-  sweep.answer = serve::Answer(ordered).text;
+  if (rates.empty() || (!slo.ttft_s && !slo.tpot_s)) return out;
+  std::sort(rates.begin(), rates.end(), [](const auto& a, const auto& b) { return a.first.rate < b.first.rate; });
+  std::vector<serve::RateVerdict> verdicts;
+  for (auto& [row, v] : rates) {
+    sweep.rows.push_back(std::move(row));
+    verdicts.push_back(std::move(v));
+  }
+  sweep.answer = serve::Answer(verdicts).text;
   out.push_back(std::move(sweep));
   return out;
 }
