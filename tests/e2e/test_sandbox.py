@@ -25,6 +25,35 @@ def bwrap_works() -> str:
                        capture_output=True, text=True)
     return "" if p.returncode == 0 else f"bwrap cannot make a PID namespace here: {p.stderr.strip()}"
 
+
+def run_native_and_sandboxed(dlbench: Dlbench, experiment: str, *compare_args: str) -> tuple[dict, dict]:
+    """Runs an experiment whose environments are native and sandbox (bubblewrap): every repetition
+    is ok, started through the prefix exactly in the sandbox, and reports bubblewrap there and not
+    natively, in PID namespaces the native ones do not share; the environments compare over their 2
+    repetitions each. Returns what each environment saw, {env: {(container, pid namespace)}}, and
+    the comparison."""
+    dlbench.write("s.toml", experiment.replace("BWRAP", str(BWRAP)))
+    r = dlbench("run", "s.toml")
+    assert r.code == 0, r.err + r.out
+    rows = dlbench.query(
+        "SELECT c.environment, r.status, r.hello_json, r.launch_prefix, r.worker_argv FROM repetitions r "
+        "JOIN cells c USING (cell_id) ORDER BY c.environment, r.rep_idx")
+    seen: dict[str, set] = {}
+    for env, status, hello, prefix, argv in rows:
+        assert status == "ok", (env, status)
+        e = json.loads(hello)["environment"]
+        seen.setdefault(env, set()).add((e["container"], e["pid_namespace"]))
+        assert ("bwrap" in prefix) == (env == "sandbox")
+        assert (json.loads(argv)[0] == str(BWRAP)) == (env == "sandbox")
+    assert "bubblewrap" not in {c for c, _ in seen["native"]}  # docker, say, where the tests run in one
+    assert {c for c, _ in seen["sandbox"]} == {"bubblewrap"}
+    assert not {ns for _, ns in seen["native"]} & {ns for _, ns in seen["sandbox"]}
+    c = dlbench("compare", "latest", "--by", "environment", *compare_args, "--json")
+    assert c.code == 0, c.err
+    pair = json.loads(c.out)["comparisons"][0]
+    assert pair["a"]["repetitions"] == 2 and pair["b"]["repetitions"] == 2
+    return seen, pair
+
 EXPERIMENT = """
 [experiment]
 name = "sandbox"
@@ -52,28 +81,9 @@ prefix = ["BWRAP", "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--un
 def test_native_and_bubblewrap_environments(dlbench: Dlbench) -> None:
     if why := bwrap_works():
         pytest.skip(why)
-    dlbench.write("s.toml", EXPERIMENT.replace("BWRAP", str(BWRAP)))
-    r = dlbench("run", "s.toml")
-    assert r.code == 0, r.err + r.out
-    rows = dlbench.query(
-        "SELECT c.environment, r.status, r.hello_json, r.launch_prefix FROM repetitions r "
-        "JOIN cells c USING (cell_id) ORDER BY c.environment, r.rep_idx")
-    seen = {}
-    for env, status, hello, prefix in rows:
-        assert status == "ok", (env, status)
-        e = json.loads(hello)["environment"]
-        seen.setdefault(env, set()).add((e["container"], e["pid_namespace"]))
-        assert ("bwrap" in prefix) == (env == "sandbox")
-    assert "bubblewrap" not in {c for c, _ in seen["native"]}  # docker, say, where the tests run in one
-    assert {c for c, _ in seen["sandbox"]} == {"bubblewrap"}
-    # every sandboxed worker had a PID namespace of its own, none the native workers'
-    native_ns = {ns for _, ns in seen["native"]}
-    sandbox_ns = {ns for _, ns in seen["sandbox"]}
-    assert len(native_ns) == 1 and len(sandbox_ns) == 2 and not native_ns & sandbox_ns
-    c = dlbench("compare", "latest", "--by", "environment", "--json")
-    assert c.code == 0, c.err
-    pair = json.loads(c.out)["comparisons"][0]
-    assert pair["a"]["repetitions"] == 2 and pair["b"]["repetitions"] == 2
+    seen, pair = run_native_and_sandboxed(dlbench, EXPERIMENT)
+    # every sandboxed worker had a PID namespace of its own
+    assert len({ns for _, ns in seen["native"]}) == 1 and len({ns for _, ns in seen["sandbox"]}) == 2
     assert {pair["a"]["key"].split("/")[8], pair["b"]["key"].split("/")[8]} == {"native", "sandbox"}
 
 
@@ -113,22 +123,4 @@ def test_a_server_natively_and_in_bubblewrap(dlbench: Dlbench) -> None:
         pytest.skip(why)
     if not (ROOT / ".venv-serve" / "bin" / "python").exists():
         pytest.fail(".venv-serve is missing: run scripts/test (it installs llama.cpp's server)")
-    dlbench.write("s.toml", SERVER_EXPERIMENT.replace("BWRAP", str(BWRAP)))
-    r = dlbench("run", "s.toml")
-    assert r.code == 0, r.err + r.out
-    rows = dlbench.query(
-        "SELECT c.environment, r.status, r.hello_json, r.worker_argv FROM repetitions r "
-        "JOIN cells c USING (cell_id) ORDER BY c.environment, r.rep_idx")
-    seen = {}
-    for env, status, hello, argv in rows:
-        assert status == "ok", (env, status)
-        e = json.loads(hello)["environment"]
-        seen.setdefault(env, set()).add((e["container"], e["pid_namespace"]))
-        assert (json.loads(argv)[0] == str(BWRAP)) == (env == "sandbox")
-    assert {c for c, _ in seen["sandbox"]} == {"bubblewrap"}
-    assert "bubblewrap" not in {c for c, _ in seen["native"]}
-    assert not {ns for _, ns in seen["native"]} & {ns for _, ns in seen["sandbox"]}
-    c = dlbench("compare", "latest", "--by", "environment", "--metric", "ttft", "--json")
-    assert c.code == 0, c.err
-    pair = json.loads(c.out)["comparisons"][0]
-    assert pair["a"]["repetitions"] == 2 and pair["b"]["repetitions"] == 2
+    run_native_and_sandboxed(dlbench, SERVER_EXPERIMENT, "--metric", "ttft")
