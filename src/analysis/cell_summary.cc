@@ -30,6 +30,7 @@ void SummarizeEnergy(std::span<const RepetitionFacts> reps, std::span<const doub
       any_profile = true;
       if (*r.profile_check != "ok") ++deviations;
     }
+    if (r.replacement) ++s.replaced_repetitions;
     if (r.contaminated) {
       any_contention = true;
       contaminated += *r.contaminated;

@@ -25,6 +25,7 @@ struct RepetitionFacts {
   std::optional<double> energy_per_sample_j, avg_power_w;
   std::optional<std::string> energy_source, throttle_reasons, profile_check;
   std::optional<int64_t> contaminated;
+  bool replacement = false;  // it replaced a contaminated repetition of its cell
   // Training with a dataset: the mean time of the repetition's epochs, and the held-out accuracy
   // after its last epoch.
   std::optional<double> mean_epoch_s, final_accuracy;
@@ -49,6 +50,7 @@ struct CellSummary {
   std::optional<double> energy_per_sample_j, energy_ci_lo_j, energy_ci_hi_j, avg_power_w;
   // Among ok repetitions; nullopt when none carried the information.
   std::optional<int64_t> throttled_repetitions, profile_deviations, contaminated_repetitions;
+  int64_t replaced_repetitions = 0;  // repetitions run to replace contaminated ones
   // Training with a dataset, over the ok repetitions that trained on it: the two columns of a
   // training table, time per epoch (the median of the repetitions' mean epochs) and the accuracy
   // after the last epoch (their mean).

@@ -223,6 +223,44 @@ std::string RepetitionMethodText(const CompareOptions& o, size_t family_size) {
       (1 - o.alpha) * 100, family_size, o.alpha, o.threshold * 100, o.threshold * 100);
 }
 
+std::optional<PairComparison::Outlook> DecideOutlook(std::span<const double> medians_a,
+                                                     std::span<const double> medians_b,
+                                                     const CompareOptions& o, size_t family_size) {
+  if (medians_a.size() < 2 || medians_b.size() < 2) return std::nullopt;
+  if (CheckPositive(medians_a) || CheckPositive(medians_b)) return std::nullopt;
+  std::vector<double> la = Logs(medians_a), lb = Logs(medians_b);
+  const double va = SampleVariance(la), vb = SampleVariance(lb);
+  PairComparison::Outlook out;
+  out.scatter = std::sqrt((va + vb) / 2);
+  const double margin = std::fabs(std::fabs(stats::Mean(lb) - stats::Mean(la)) - std::log1p(o.threshold));
+  if (!(margin > 0)) return out;
+  const double confidence = 1 - o.alpha / static_cast<double>(std::max<size_t>(family_size, 1));
+  if (!(va + vb > 0)) {
+    out.repetitions = 2;
+    return out;
+  }
+  // The half-width falls as n grows; find the first n below the margin by doubling, then bisect.
+  auto decides = [&](int n) {
+    return TQuantile(2.0 * n - 2, confidence) * std::sqrt((va + vb) / n) < margin;
+  };
+  int hi = 2;
+  while (!decides(hi)) {
+    if (hi >= kMaxOutlookRepetitions) return out;
+    hi = std::min(hi * 2, kMaxOutlookRepetitions);
+  }
+  int lo = std::max(2, hi / 2);
+  while (lo < hi) {
+    const int mid = lo + (hi - lo) / 2;
+    if (decides(mid)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  out.repetitions = hi;
+  return out;
+}
+
 double RelativeHalfWidth(const stats::Interval& ci) {
   return std::exp((std::log(ci.hi) - std::log(ci.lo)) / 2) - 1;
 }
@@ -298,6 +336,17 @@ std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
     const Sample& A = samples[ia];
     const Sample& B = samples[ib];
     std::vector<double> a = Flatten(A), b = Flatten(B);
+    if (a.empty() || b.empty()) {
+      // A side whose every repetition was left out (contaminated): no figure, no interval, and
+      // the verdict sentence says why.
+      c.median_a = a.empty() ? NAN : stats::Median(a);
+      c.median_b = b.empty() ? NAN : stats::Median(b);
+      c.ratio = NAN;
+      c.ratio_of_means = NAN;
+      c.notes.push_back("a side has no repetition with values");
+      out.push_back(std::move(c));
+      continue;
+    }
     c.median_a = stats::Median(a);
     c.median_b = stats::Median(b);
     c.ratio = c.median_a != 0 ? c.median_b / c.median_a : NAN;
@@ -369,6 +418,9 @@ std::vector<PairComparison> CompareFamily(const std::vector<Sample>& samples,
     if (c.difference && c.difference->medians_ci) ci = RelativeChange(*c.difference->medians_ci, c.median_a);
     c.kind = Decide(c.p_welch_adjusted, c.p_mwu_adjusted, require_mwu, ci, o);
     c.verdict = VerdictText(c.kind, o);
+    if (grouping == Grouping::kRepetitions && c.kind == VerdictKind::kUndecided) {
+      c.outlook = DecideOutlook(GroupMedians(samples[c.a]), GroupMedians(samples[c.b]), o, out.size());
+    }
   }
   return out;
 }

@@ -60,6 +60,15 @@ struct PairComparison {
   std::optional<int64_t> n_for_power;
   std::optional<double> p_welch_adjusted, p_mwu_adjusted;  // Holm over the family
   VerdictKind kind = VerdictKind::kUndecided;
+  // Over repetitions, for an undecided pair with an interval: what more repetitions could do
+  // (DecideOutlook).
+  struct Outlook {
+    double scatter = 0;  // a repetition's relative scatter: the pooled sd of the log medians
+    // Repetitions per side at which the pair would be decided if its ratio and scatter stay as
+    // they are; nullopt when none up to kMaxOutlookRepetitions would (a ratio on the band's edge).
+    std::optional<int> repetitions;
+  };
+  std::optional<Outlook> outlook;
   std::string verdict;  // VerdictText(kind)
   std::vector<std::string> notes;  // why a test or interval is missing, small-n warnings
 
@@ -129,6 +138,18 @@ struct SteinPlan {
 std::optional<SteinPlan> SteinRepetitions(std::span<const double> stage1_a,
                                           std::span<const double> stage1_b, double target,
                                           double confidence);
+
+// The repetitions per side that would decide a pair at the ratio and scatter its repetitions show:
+// the smallest n at which t(1 - alpha / (2 m), 2n - 2) * sqrt((s_a^2 + s_b^2) / n), the Welch
+// half-width on the log scale with equal sides, is below the distance from the log ratio to the
+// band's edge (|log r| - log(1 + threshold) beyond the band, the other way inside it). alpha / m is
+// Bonferroni's share for a family of m pairs: Holm rejects at least what Bonferroni does, so the
+// estimate errs towards more repetitions. A planning figure, not a promise: the ratio itself moves
+// as repetitions come in. nullopt with fewer than 2 values a side or a value that is not positive.
+inline constexpr int kMaxOutlookRepetitions = 100'000;
+std::optional<PairComparison::Outlook> DecideOutlook(std::span<const double> medians_a,
+                                                     std::span<const double> medians_b,
+                                                     const CompareOptions& options, size_t family_size);
 
 // One paragraph that says how comparisons over repetitions are made and decided, for `compare`
 // and the report alike.

@@ -188,5 +188,38 @@ TEST(RelativeChange, IsTheRatioForPositiveAAndSignOnlyAtZero) {
   EXPECT_EQ(RelativeChange({0, 0}, 0), (stats::Interval{1, 1}));
 }
 
+// The repetitions per side that would decide a pair at its ratio and scatter. Oracle: SciPy 1.x,
+// the smallest n with stats.t.ppf(1 - alpha / m / 2, 2n - 2) * sqrt((va + vb) / n) below
+// |mean log b - mean log a| - log(1.01), va and vb the log medians' variances (ddof=1).
+TEST(DecideOutlook, MatchesTheSearchOverSciPysQuantiles) {
+  const std::vector<double> a = {100, 104, 97, 102, 99}, b = {103, 108, 101, 107, 104};
+  CompareOptions o;
+  auto one = DecideOutlook(a, b, o, 1);
+  ASSERT_TRUE(one && one->repetitions);
+  EXPECT_EQ(*one->repetitions, 8);
+  EXPECT_NEAR(one->scatter, 0.027215153337607337, 1e-12);
+  auto six = DecideOutlook(a, b, o, 6);  // Bonferroni's share of alpha over six pairs
+  EXPECT_EQ(*six->repetitions, 13);
+  const std::vector<double> c = {100, 130, 85, 110}, d = {101, 125, 95, 108};
+  EXPECT_EQ(*DecideOutlook(c, d, o, 1)->repetitions, 4937);
+  EXPECT_FALSE(DecideOutlook(std::vector<double>{100}, b, o, 1));
+  // A ratio exactly on the band's edge: no number of repetitions clears it.
+  const std::vector<double> e = {100, 101, 99}, f = {101, 102.01, 99.99};
+  EXPECT_FALSE(DecideOutlook(e, f, o, 1)->repetitions);
+}
+
+// An undecided pair over repetitions carries its outlook; a decided one does not.
+TEST(CompareFamily, UndecidedPairsCarryTheirOutlook) {
+  std::vector<Sample> s = {{"a", {{100}, {104}, {97}}}, {"b", {{103}, {108}, {101}}},
+                           {"c", {{200}, {201}, {199}}}};
+  auto r = CompareFamily(s, {{0, 1}, {0, 2}}, Grouping::kRepetitions, {});
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].kind, VerdictKind::kUndecided);
+  ASSERT_TRUE(r[0].outlook);
+  EXPECT_TRUE(r[0].outlook->repetitions);
+  EXPECT_EQ(r[1].kind, VerdictKind::kBHigher);
+  EXPECT_FALSE(r[1].outlook);
+}
+
 }  // namespace
 }  // namespace dlb::analysis

@@ -297,23 +297,41 @@ Recommendation Recommend(const std::vector<Candidate>& candidates, Objective obj
                                  {candidates[runner].label, groups(runner)}};
   rec.best_vs_runner_up =
       CompareFamily(samples, {{0, 1}}, Grouping::kRepetitions, o)[0];
-  const auto kind = rec.best_vs_runner_up->kind;
-  if (kind == VerdictKind::kBLower || kind == VerdictKind::kBHigher) {
+  const PairComparison& vs = *rec.best_vs_runner_up;
+  if (vs.kind == VerdictKind::kBLower || vs.kind == VerdictKind::kBHigher) {
     rec.why = "it beats the runner-up significantly";
     return rec;
   }
-  const std::string told = kind == VerdictKind::kEquivalent
-                               ? fmt::format("it is equivalent to the runner-up within ±{:g}%",
-                                             o.threshold * 100)
-                               : "the runner-up is not significantly different";
+  if (vs.kind == VerdictKind::kUndecided) {
+    // Not told apart is not a tie: the cheaper one is preferred only when the two are shown
+    // equivalent. Until then the best measured stays, and the sentence says what would decide it.
+    rec.decided = false;
+    std::string next = "more repetitions of both would decide it";
+    if (!vs.ratio_ci) {
+      next = "an interval needs at least 2 repetitions of each";
+    } else if (vs.outlook && vs.outlook->repetitions) {
+      next = fmt::format("about {} repetitions of each would decide it", *vs.outlook->repetitions);
+    } else if (vs.outlook) {
+      next = fmt::format("their ratio sits so near the ±{:g}% band's edge that no practical number "
+                         "of repetitions would decide it", o.threshold * 100);
+    }
+    rec.why = fmt::format(
+        "it measured best, but the choice is not yet decided: the runner-up is not told apart from "
+        "it{} and not shown equivalent within ±{:g}%; {}",
+        vs.ratio_ci ? fmt::format(" (runner-up/best {:.3f}, 95% CI {:.3f}-{:.3f})", vs.ratio,
+                                  vs.ratio_ci->lo, vs.ratio_ci->hi)
+                    : "",
+        o.threshold * 100, next);
+    return rec;
+  }
   if (std::string because = SimplerBecause(candidates[runner], candidates[best]); !because.empty()) {
     rec.chosen = runner;
-    rec.why = fmt::format("the best by {} is not told apart from it ({}), and {}",
-                          ObjectiveNames()[static_cast<size_t>(objective)],
-                          kind == VerdictKind::kEquivalent ? "equivalent" : "no significant difference",
-                          because);
+    rec.why = fmt::format("the best by {} is equivalent to it within ±{:g}%, and {}",
+                          ObjectiveNames()[static_cast<size_t>(objective)], o.threshold * 100, because);
   } else {
-    rec.why = told + ", and it is not more expensive or complex than the runner-up";
+    rec.why = fmt::format("it is equivalent to the runner-up within ±{:g}%, and it is not more "
+                          "expensive or complex than the runner-up",
+                          o.threshold * 100);
   }
   return rec;
 }

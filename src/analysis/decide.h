@@ -73,9 +73,11 @@ struct Recommendation {
   std::vector<size_t> ranked;  // feasible candidates, best first by the objective's figure
   std::map<size_t, std::string> excluded;  // candidate -> the constraint it fails, or why it has no figure
   std::optional<PairComparison> best_vs_runner_up;  // B = runner-up, A = best
-  // The candidate recommended: the best, unless best and runner-up are not told apart and the
-  // runner-up is cheaper or simpler (SimplerBecause), then the runner-up.
+  // The candidate recommended: the best, unless best and runner-up are shown equivalent (the
+  // interval inside the band) and the runner-up is cheaper or simpler (SimplerBecause), then the
+  // runner-up. An undecided pair is not a tie: the best measured stays, and decided is false.
   std::optional<size_t> chosen;
+  bool decided = true;  // false: best and runner-up are neither told apart nor shown equivalent
   std::string why;  // one sentence
 };
 

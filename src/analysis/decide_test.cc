@@ -82,15 +82,34 @@ TEST(Recommend, BestBeatsRunnerUpSignificantly) {
   EXPECT_EQ(rec.why, "it beats the runner-up significantly");
 }
 
-TEST(Recommend, RunnerUpThatCannotBeToldApartWinsWhenSimpler) {
+// Not told apart is not a tie: with the interval reaching across the band, the best measured stays
+// and the answer says that it is not yet decided and what would decide it.
+TEST(Recommend, UndecidedKeepsTheBestAndSaysWhatWouldDecide) {
+  // 1000/s against about 910/s, each side scattering 10%: no verdict after 3 repetitions each.
   std::vector<Candidate> c = {Make("large", 8, {8.00e6, 8.8e6, 7.2e6}, 2e9),
-                              Make("small", 4, {4.02e6, 4.5e6, 3.6e6}, 1e9)};
+                              Make("small", 4, {4.4e6, 4.84e6, 3.96e6}, 1e9)};
   auto rec = Recommend(c, Objective::kThroughput, {}, {});
   ASSERT_TRUE(rec.chosen && rec.best_vs_runner_up);
   EXPECT_EQ(rec.ranked[0], 0u);
   EXPECT_EQ(rec.best_vs_runner_up->kind, VerdictKind::kUndecided);
+  EXPECT_EQ(*rec.chosen, 0u);
+  EXPECT_FALSE(rec.decided);
+  EXPECT_NE(rec.why.find("the choice is not yet decided"), std::string::npos) << rec.why;
+  EXPECT_NE(rec.why.find("repetitions of each would decide it"), std::string::npos) << rec.why;
+  EXPECT_EQ(rec.why.find("less memory"), std::string::npos) << rec.why;
+}
+
+TEST(Recommend, RunnerUpShownEquivalentWinsWhenSimpler) {
+  // 1000 samples/s each (bs8 at 8 ms, bs4 at 4 ms), scattering 0.05%: equivalent within ±1%.
+  std::vector<Candidate> c = {Make("large", 8, {7.996e6, 8.0e6, 8.004e6, 7.998e6, 8.002e6}, 2e9),
+                              Make("small", 4, {4.0e6, 4.002e6, 3.998e6, 4.001e6, 3.999e6}, 1e9)};
+  auto rec = Recommend(c, Objective::kThroughput, {}, {});
+  ASSERT_TRUE(rec.chosen && rec.best_vs_runner_up);
+  EXPECT_EQ(rec.best_vs_runner_up->kind, VerdictKind::kEquivalent);
+  EXPECT_TRUE(rec.decided);
   EXPECT_EQ(*rec.chosen, 1u);
-  EXPECT_NE(rec.why.find("it needs less memory"), std::string::npos) << rec.why;
+  EXPECT_NE(rec.why.find("equivalent to it within ±1%, and it needs less memory"), std::string::npos)
+      << rec.why;
 }
 
 TEST(Recommend, ConstraintsExcludeWithTheReason) {

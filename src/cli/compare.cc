@@ -40,6 +40,7 @@ struct CompareCliOptions {
   std::string by = "framework";
   std::string metric = "latency";
   bool json_output = false;
+  bool include_contaminated = false;
   analysis::CompareOptions compare;
 };
 
@@ -91,7 +92,11 @@ ExitCode Compare(CompareCliOptions o) {
   auto store = store::Store::OpenExisting(o.db);
   std::vector<int64_t> run_ids;
   for (const auto& spec : o.runs) run_ids.push_back(store::ResolveRun(store.db(), spec));
-  Comparisons cmp = CompareStored(store.db(), run_ids, o.by, o.metric, o.compare);
+  Comparisons cmp = CompareStored(store.db(), {.runs = run_ids,
+                                               .axes = {o.by},
+                                               .metric = o.metric,
+                                               .include_contaminated = o.include_contaminated,
+                                               .options = o.compare});
   o.compare = cmp.options;
   if (cmp.results.empty() && o.metric == "energy") {
     throw UserError(fmt::format("--metric energy: no two cells that differ only in {} both have "
@@ -144,21 +149,24 @@ ExitCode Compare(CompareCliOptions o) {
     const int64_t contaminated_a = a.cell.contaminated_repetitions.value_or(0);
     const int64_t contaminated_b = b.cell.contaminated_repetitions.value_or(0);
     if (contaminated_a + contaminated_b > 0) {
-      notes += fmt::format("{} bs{} {}: CONTAMINATED: {} of A's and {} of B's repetitions ran beside "
-                           "other processes (more than 10% of the worker's CPUs); rerun on a quiet "
-                           "machine before trusting this row\n",
-                           a.cell.model, a.cell.batch,
-                           report::PrecisionLabel(a.cell.precision, a.cell.profile), contaminated_a,
-                           contaminated_b);
+      notes += fmt::format(
+          "{} bs{} {}: {} of A's and {} of B's repetitions were measured beside other processes "
+          "(contaminated); {}\n",
+          a.cell.model, a.cell.batch, report::PrecisionLabel(a.cell.precision, a.cell.profile),
+          contaminated_a, contaminated_b,
+          o.include_contaminated ? "they are INCLUDED in this row (--include-contaminated)"
+                                 : "they are left out of this row; --include-contaminated puts them back");
     }
     auto opt = [](const auto& v) { return v ? ordered_json(*v) : ordered_json(nullptr); };
     jc.push_back({{"a", {{"run", a.run_id}, {"cell", a.cell.cell_idx}, {"key", a.cell.key}, {"host", a.host},
                          {"repetitions", a.sample.groups.size()}, {"median", r.median_a},
                          {"contaminated_repetitions", opt(a.cell.contaminated_repetitions)},
+                         {"contaminated_left_out", a.contaminated},
                          {"cv_between_repetitions", opt(between_a)}, {"cv_within_repetitions", opt(within_a)}}},
                   {"b", {{"run", b.run_id}, {"cell", b.cell.cell_idx}, {"key", b.cell.key}, {"host", b.host},
                          {"repetitions", b.sample.groups.size()}, {"median", r.median_b},
                          {"contaminated_repetitions", opt(b.cell.contaminated_repetitions)},
+                         {"contaminated_left_out", b.contaminated},
                          {"cv_between_repetitions", opt(between_b)}, {"cv_within_repetitions", opt(within_b)}}},
                   {"ratio_b_over_a", r.ratio},
                   {"ratio_ci", r.ratio_ci ? ordered_json::array({r.ratio_ci->lo, r.ratio_ci->hi}) : ordered_json(nullptr)},
@@ -171,12 +179,17 @@ ExitCode Compare(CompareCliOptions o) {
                   {"p_mann_whitney", r.mwu ? ordered_json(r.mwu->p) : nullptr},
                   {"p_mann_whitney_holm", opt(r.p_mwu_adjusted)},
                   {"hedges_g", r.effect ? ordered_json(r.effect->hedges_g) : nullptr},
-                  {"verdict", r.verdict}, {"settings_differ", diff}, {"notes", r.notes}});
+                  {"verdict", r.verdict},
+                  {"undecided_because", analysis::WhyUndecided(r, SubjectOf(cmp, &r - results.data()), o.compare).words},
+                  {"repetitions_per_side_to_decide",
+                   r.outlook && r.outlook->repetitions ? ordered_json(*r.outlook->repetitions) : ordered_json(nullptr)},
+                  {"settings_differ", diff}, {"notes", r.notes}});
   }
   if (o.json_output) {
     ordered_json j = {{"format", "dlbench-compare"}, {"version", 2}, {"runs", o.runs},
                       {"by", o.by}, {"metric", o.metric}, {"alpha", o.compare.alpha},
                       {"threshold", o.compare.threshold},
+                      {"include_contaminated", o.include_contaminated},
                       {"interval", "welch-log"}, {"comparisons", jc}};
     fmt::print("{}\n", j.dump(2, ' ', false, ordered_json::error_handler_t::replace));
     return ExitCode::kDone;
@@ -186,6 +199,7 @@ ExitCode Compare(CompareCliOptions o) {
   fmt::print("{}", t.Render());
   fmt::print("\n{}", TerminalSafe(VerdictSentences(cmp), true));  // the sentences show and run print
   fmt::print("\n{}\n", analysis::RepetitionMethodText(o.compare, results.size()));
+  if (auto busy = ContentionSummary(store.db(), run_ids); !busy.empty()) fmt::print("\n{}\n", busy);
   if (!notes.empty()) fmt::print("\n{}", TerminalSafe(notes, true));  // notes quote stored names
   return ExitCode::kDone;
 }
@@ -205,6 +219,9 @@ void AddCompareCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--threshold", o->compare.threshold, "practical-equivalence band, as a fraction")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--json", o->json_output, "machine-readable output (format dlbench-compare, version 2)");
+  cmd->add_flag("--include-contaminated", o->include_contaminated,
+                "put back the repetitions measured beside busy neighbours (contaminated), and the "
+                "samples of the chunks their estimates left out");
   cmd->callback([o, &result] { result = Compare(*o); });
 }
 

@@ -31,20 +31,14 @@ std::vector<std::vector<result::RequestTrace>> Requests(store::Db& db, const sto
 
 }  // namespace
 
-std::vector<std::vector<double>> GenerationGroups(store::Db& db, const store::CellRow& c,
-                                                  const std::string& metric) {
-  std::vector<std::vector<double>> groups;
-  for (const auto& requests : Requests(db, c)) {
-    std::vector<double> g;
-    for (const auto& t : requests) {
-      if (t.warmup) continue;
-      const serve::RequestMetrics m = serve::MetricsOf(t);
-      const auto& v = metric == "ttft" ? m.ttft_sent_s : m.tpot_s;
-      if (v) g.push_back(*v * 1e9);
-    }
-    if (!g.empty()) groups.push_back(std::move(g));
+std::vector<double> GenerationValues(store::Db& db, int64_t repetition_id, const std::string& metric) {
+  std::vector<double> g;
+  for (const auto& t : store::GetRequests(db, repetition_id)) {
+    const serve::RequestMetrics m = serve::MetricsOf(t);
+    const auto& v = metric == "ttft" ? m.ttft_sent_s : m.tpot_s;
+    if (v) g.push_back(*v * 1e9);
   }
-  return groups;
+  return g;
 }
 
 std::optional<report::GenerationFigures> GenerationFiguresOf(store::Db& db, const store::CellRow& c) {

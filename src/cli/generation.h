@@ -16,11 +16,9 @@
 
 namespace dlb::cli {
 
-// Per repetition of the cell (ok repetitions only), its measured requests' values in ns:
-// "ttft" the time to first token from the send, "tpot" the time per output token after it. A cell
-// without traces (not generation) gives no groups.
-std::vector<std::vector<double>> GenerationGroups(store::Db& db, const store::CellRow& c,
-                                                  const std::string& metric);
+// One repetition's measured requests' values in ns: "ttft" the time to first token from the send,
+// "tpot" the time per output token after it. Empty for a repetition without traces.
+std::vector<double> GenerationValues(store::Db& db, int64_t repetition_id, const std::string& metric);
 
 // The cell's figures pooled over the measured requests of its ok repetitions (see GenerationTable);
 // nullopt for a cell without traces.

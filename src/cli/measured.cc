@@ -25,8 +25,8 @@ std::vector<MeasuredCell> LoadMeasured(const std::vector<std::string>& dbs) {
       for (auto& c : store::GetCells(store.db(), run.run_id)) {
         if (c.status != "ok" && c.status != "partial") continue;
         MeasuredCell m{path, run, c, analysis::DeviceNameFromHello(c.hello_json.value_or("{}"), c.device), {}, {}};
-        for (const auto& g : MetricGroups(store.db(), c, "latency")) m.latency_ns.push_back(stats::Median(g));
-        for (const auto& g : MetricGroups(store.db(), c, "energy")) m.energy_j.push_back(stats::Mean(g));
+        for (const auto& g : MetricGroups(store.db(), c, "latency").groups) m.latency_ns.push_back(stats::Median(g));
+        for (const auto& g : MetricGroups(store.db(), c, "energy").groups) m.energy_j.push_back(stats::Mean(g));
         if (!m.latency_ns.empty()) out.push_back(std::move(m));
       }
     }

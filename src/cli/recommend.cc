@@ -106,6 +106,7 @@ ExitCode RunRecommend(const RecommendOptions& o) {
     j["comparison"] = comparison;
     j["verdict"] = rec.best_vs_runner_up ? ordered_json(rec.best_vs_runner_up->verdict) : ordered_json(nullptr);
     j["why"] = rec.why;
+    j["decided"] = rec.decided;
     j["excluded"] = ordered_json::array();
     for (const auto& [i, why] : rec.excluded) j["excluded"].push_back({{"label", candidates[i].label}, {"why", why}});
     fmt::print("{}\n", j.dump(2, ' ', false, ordered_json::error_handler_t::replace));
@@ -119,8 +120,9 @@ ExitCode RunRecommend(const RecommendOptions& o) {
     out += "no recommendation: " + rec.why + "\n";
   } else {
     const auto& c = candidates[*rec.chosen];
-    out += fmt::format("recommended: {}\n  {}\n  from {}\n  because {}\n", c.label, FigureText(c, objective),
-                       c.provenance, rec.why);
+    out += fmt::format("{}: {}\n  {}\n  from {}\n  because {}\n",
+                       rec.decided ? "recommended" : "recommended, not yet decided", c.label,
+                       FigureText(c, objective), c.provenance, rec.why);
     if (rec.ranked.size() >= 2) {
       const size_t other = *rec.chosen == rec.ranked[0] ? rec.ranked[1] : rec.ranked[0];
       out += fmt::format("{}: {}\n  {}\n  from {}\n", other == rec.ranked[0] ? "best by the objective" : "runner-up",

@@ -45,13 +45,6 @@ struct ReportCliOptions {
   std::vector<std::string> constraints;
 };
 
-struct Side {
-  size_t cell_idx;  // into ReportInput::cells
-  analysis::Sample sample;
-  std::string settings_json = "{}";
-  CellDesign design;
-};
-
 report::LatencyBox Box(std::vector<double> all) {
   std::sort(all.begin(), all.end());
   auto q = [&](double p) { return stats::PercentileSorted(all, p); };
@@ -74,46 +67,29 @@ std::string SettingsNote(const store::CellRow& a, const store::CellRow& b, const
   return diff;
 }
 
-std::vector<report::Finding> Findings(const report::ReportInput& in, const std::vector<Side>& sides,
-                                      const analysis::CompareOptions& options) {
-  std::vector<analysis::Sample> samples;
-  for (const auto& s : sides) samples.push_back(s.sample);
-  std::vector<std::pair<size_t, size_t>> pairs;
-  std::vector<std::string> axis_of;
-  std::vector<int> stage1;
-  std::vector<analysis::CellCoordinates> coordinates;
-  for (const auto& side : sides) {
-    const auto& rc = in.cells[side.cell_idx];
-    coordinates.push_back(CoordinatesOf(rc.run_id, rc.cell));
-  }
-  for (const std::string axis : {"framework", "variant"}) {
-    for (const auto& pair : analysis::PairAlong(coordinates, axis)) {
-      pairs.push_back(pair);
-      axis_of.push_back(axis);
-      stage1.push_back(PairStage1(sides[pair.first].design, sides[pair.second].design, axis));
-    }
-  }
+// The findings: every pair along framework and along variant among the runs' cells, one family
+// (CompareStored, as compare, run and show do).
+std::vector<report::Finding> Findings(const Comparisons& cmp) {
   std::vector<report::Finding> out;
-  if (pairs.empty()) return out;
-  auto results =
-      analysis::CompareFamily(samples, pairs, analysis::Grouping::kRepetitions, options, stage1);
-  for (size_t i = 0; i < results.size(); ++i) {
-    const auto& r = results[i];
-    const auto& a = in.cells[sides[r.a].cell_idx].cell;
-    const auto& b = in.cells[sides[r.b].cell_idx].cell;
-    bool fw = axis_of[i] == "framework";
-    out.push_back({axis_of[i], fw ? a.framework : a.variant, fw ? b.framework : b.variant, a.model,
-                   report::PrecisionLabel(a.precision, a.profile), a.device, a.batch, sides[r.a].sample.groups.size(),
-                   sides[r.b].sample.groups.size(), r.median_a, r.median_b, r.ratio, r.ratio_ci,
-                   r.verdict,
+  for (size_t i = 0; i < cmp.results.size(); ++i) {
+    const auto& r = cmp.results[i];
+    const ComparedCell& sa = cmp.cells[r.a];
+    const ComparedCell& sb = cmp.cells[r.b];
+    const auto& a = sa.cell;
+    const auto& b = sb.cell;
+    const analysis::VerdictSubject subject = SubjectOf(cmp, i);
+    out.push_back({cmp.axis[i], subject.name_a, subject.name_b, a.model,
+                   report::PrecisionLabel(a.precision, a.profile), a.device, a.batch,
+                   sa.sample.groups.size(), sb.sample.groups.size(), r.median_a, r.median_b, r.ratio,
+                   r.ratio_ci, r.verdict,
                    r.kind == analysis::VerdictKind::kBLower || r.kind == analysis::VerdictKind::kBHigher,
-                   SettingsNote(a, b, sides[r.a].settings_json, sides[r.b].settings_json)});
+                   SettingsNote(a, b, sa.settings_json, sb.settings_json)});
     report::Finding& f = out.back();
     f.kind = r.kind;
-    f.reason = analysis::UndecidedReason(r, options);
-    f.sentence = analysis::VerdictSentence(
-        r, {fmt::format("{} bs{} {}", a.model, a.batch, f.precision), f.a, f.b, f.reps_a, f.reps_b},
-        options);
+    const analysis::Undecided why = analysis::WhyUndecided(r, subject, cmp.options);
+    f.reason = why.words;
+    f.cause = why.cause;
+    f.sentence = analysis::VerdictSentence(r, subject, cmp.options);
   }
   return out;
 }
@@ -144,13 +120,22 @@ ExitCode Report(const ReportCliOptions& o) {
   auto store = store::Store::OpenExisting(o.db);
   report::ReportInput in;
   in.command = Join(CommandLine(), " ");
-  std::vector<Side> sides;
   std::set<std::string> seen_frameworks;
-  std::set<int64_t> seen_runs;
-  int64_t n_samples = 0;
+  std::vector<int64_t> run_ids;
   for (const auto& spec : o.runs) {
     int64_t run_id = store::ResolveRun(store.db(), spec);
-    if (!seen_runs.insert(run_id).second) continue;
+    if (std::find(run_ids.begin(), run_ids.end(), run_id) == run_ids.end()) run_ids.push_back(run_id);
+  }
+  CompareQuery q;
+  q.runs = run_ids;
+  q.axes = {"framework", "variant"};
+  q.options = o.compare;
+  const Comparisons cmp = CompareStored(store.db(), q);
+  // Each compared cell's kept samples, by (run, cell): the latency boxes read them.
+  std::map<std::pair<int64_t, int64_t>, const ComparedCell*> compared;
+  for (const auto& c : cmp.cells) compared[{c.run_id, c.cell.cell_idx}] = &c;
+  int64_t n_samples = 0;
+  for (int64_t run_id : run_ids) {
     in.runs.push_back(store::GetRun(store.db(), run_id));
     for (auto& v : store::GetValidations(store.db(), run_id))
       in.validations.push_back(std::move(v));
@@ -159,12 +144,8 @@ ExitCode Report(const ReportCliOptions& o) {
     for (auto& c : run_cells) {
       report::ReportCell rc{run_id, std::move(c), {}, {}, {}, {}, {}, {}};
       std::vector<double> warm_compiles;
-      Side side{in.cells.size(), {rc.cell.key, {}}, "{}", {}};
-      std::vector<double> pooled;
       bool ok_cell = rc.cell.status == "ok" || rc.cell.status == "partial";
-      auto reps = store::GetRepetitions(store.db(), rc.cell.cell_id);
-      side.design = DesignOf(in.runs.back(), reps);
-      for (auto& r : reps) {
+      for (auto& r : store::GetRepetitions(store.db(), rc.cell.cell_id)) {
         if (r.status != "ok") {
           r.log.clear();
           rc.failed_reps.push_back(std::move(r));
@@ -191,28 +172,31 @@ ExitCode Report(const ReportCliOptions& o) {
           }
           in.versions.emplace_back(rc.cell.framework, Join(kv, ", "));
         }
-        if (!ok_cell) continue;
-        if (r.settings_json && side.sample.groups.empty()) side.settings_json = *r.settings_json;
-        std::vector<double> g = store::GetSteadyWallNs(store.db(), r.repetition_id);
-        n_samples += static_cast<int64_t>(g.size());
-        if (g.empty()) continue;
-        if (rc.cell.batch == 1) pooled.insert(pooled.end(), g.begin(), g.end());
-        side.sample.groups.push_back(std::move(g));
       }
-      if (!pooled.empty()) rc.box = Box(std::move(pooled));
+      // The run id a compared cell carries is its logical run's (a sweep's first shard).
+      const int64_t logical = store::LogicalRun(store.db(), run_id).front();
+      if (auto it = compared.find({logical, rc.cell.cell_idx}); ok_cell && it != compared.end()) {
+        std::vector<double> pooled;
+        for (const auto& g : it->second->sample.groups) {
+          n_samples += static_cast<int64_t>(g.size());
+          if (rc.cell.batch == 1) pooled.insert(pooled.end(), g.begin(), g.end());
+        }
+        if (!pooled.empty()) rc.box = Box(std::move(pooled));
+      }
       if (!warm_compiles.empty()) rc.compile_warm_s = stats::Median(warm_compiles);
       if (ok_cell) rc.generation = GenerationFiguresOf(store.db(), rc.cell);
       in.cells.push_back(std::move(rc));
-      // A sweep's cells are rates of one load, each run once: not a pair to compare.
-      if (!side.sample.groups.empty() && !IsSweepCell(in.cells.back().cell)) sides.push_back(std::move(side));
     }
   }
-  in.findings = Findings(in, sides, o.compare);
-  in.findings_method = analysis::RepetitionMethodText(o.compare, in.findings.size());
+  in.findings = Findings(cmp);
+  in.contention = ContentionSummary(store.db(), run_ids);
+  in.findings_method = analysis::RepetitionMethodText(cmp.options, in.findings.size());
   in.threshold = o.compare.threshold;
   if (!o.objective.empty()) {
     std::vector<MeasuredCell> measured = LoadMeasured({o.db});
-    std::erase_if(measured, [&](const MeasuredCell& m) { return !seen_runs.count(m.run.run_id); });
+    std::erase_if(measured, [&](const MeasuredCell& m) {
+      return std::find(run_ids.begin(), run_ids.end(), m.run.run_id) == run_ids.end();
+    });
     in.recommendation = RecommendSentences(measured, o.objective, o.constraints, o.compare);
   }
   auto written = report::WriteReport(in, options);

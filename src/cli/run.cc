@@ -66,10 +66,15 @@ run::History LoadHistory(const std::string& db, const std::string& host, const p
 
 // The run's answer first: each comparison along the experiment's axis, decided or not.
 std::string VerdictBlock(store::Db& db, int64_t run_id, const std::string& by) {
-  Comparisons c = CompareStored(db, {run_id}, by, "latency", {});
-  if (c.results.empty()) return "";
-  return fmt::format("verdicts by {}, over repetitions (dlbench compare {} --by {} has the details):\n{}\n",
-                     by, run_id, by, VerdictSentences(c));
+  CompareQuery q;
+  q.runs = {run_id};
+  q.axes = {by};
+  Comparisons c = CompareStored(db, q);
+  std::string busy = ContentionSummary(db, {run_id});
+  if (!busy.empty()) busy += "\n\n";
+  if (c.results.empty()) return busy;
+  return fmt::format("verdicts by {}, over repetitions (dlbench compare {} --by {} has the details):\n{}\n{}",
+                     by, run_id, by, VerdictSentences(c), busy);
 }
 
 std::string EstimateText(const run::RunEstimate& e, size_t cells) {

@@ -96,12 +96,28 @@ void ShowCell(store::Db& db, const store::CellRow& c, int log_lines) {
                          " (NVML, the worker's processes)"
                    : std::string());
     if (r.profile_check) Print("    profile check: {}\n", *r.profile_check);
+    if (r.quiet_gate) {
+      Print("    quiet gate: {} after {}\n", *r.quiet_gate, FormatDuration(r.quiet_wait_s.value_or(0)));
+    }
     if (r.other_cpu_frac) {
+      const double threshold = r.contention_threshold.value_or(0.10) * 100;
       Print("    neighbours while timed: other processes {:.1f}% of the worker's CPUs, steal {:.1f}%, "
-            "load average {}{}\n",
+            "load average {}{}{}\n",
             *r.other_cpu_frac * 100, r.steal_frac.value_or(0) * 100,
             r.load_avg_1m ? fmt::format("{:.2f}", *r.load_avg_1m) : "-",
-            r.contaminated.value_or(0) ? "; CONTAMINATED (above 10%)" : "");
+            r.excluded_chunks.value_or(0) > 0
+                ? fmt::format("; {} chunks above {:g}% left out of the estimate", *r.excluded_chunks, threshold)
+                : "",
+            r.contaminated.value_or(0)
+                ? fmt::format("; CONTAMINATED ({}), left out of the verdicts",
+                              r.contention_policy.value_or("record") == "exclude"
+                                  ? "too few clean samples"
+                                  : fmt::format("above {:g}%", threshold))
+                : "");
+    }
+    if (r.replaces_rep_idx) Print("    replaces repetition {}, which was contaminated\n", *r.replaces_rep_idx);
+    if (r.minor_faults_per_call) {
+      Print("    minor page faults per call: {:.1f}\n", *r.minor_faults_per_call);
     }
     for (const auto& e : store::GetTrainingEpochs(db, r.repetition_id)) {
       Print("    {} epoch {}: {}, mean loss {:.4g}, held-out accuracy {:.1f}%\n",
@@ -162,10 +178,14 @@ ExitCode Show(const ShowOptions& o) {
                                                 run.shard_index, run.shard_count, TerminalSafe(run.sweep_id)),
         run.merged_from ? "; merged from " + TerminalSafe(*run.merged_from) : "");
   Print("host facts: {}\ncommand: {}\n\n", run.host_json, run.command_line);
-  Comparisons verdicts = CompareStored(store.db(), {run_id}, run.compare_by, "latency", {});
+  CompareQuery q;
+  q.runs = {run_id};
+  q.axes = {run.compare_by};
+  Comparisons verdicts = CompareStored(store.db(), q);
   if (!verdicts.results.empty()) {
     Print("verdicts by {}, over repetitions:\n{}\n", run.compare_by, VerdictSentences(verdicts));
   }
+  if (auto busy = ContentionSummary(store.db(), {run_id}); !busy.empty()) Print("{}\n\n", busy);
   Print("{}", report::CellTable(cells));
   if (auto d = report::DatasetTable(cells); !d.empty()) Print("\n{}", d);
   if (auto g = GenerationTable(store.db(), cells); !g.empty()) Print("\n{}", g);
@@ -178,9 +198,12 @@ ExitCode Show(const ShowOptions& o) {
   }
   for (const auto& c : cells) {
     if (c.contaminated_repetitions.value_or(0) > 0) {
-      Print("\ncell {} {}: {} of {} repetitions CONTAMINATED (other processes took more than 10% of "
-            "the worker's CPUs while it was timed; --cell {} has the figures)\n",
+      Print("\ncell {} {}: {} of {} repetitions CONTAMINATED (measured beside other processes; left "
+            "out of the verdicts{}; --cell {} has the figures)\n",
             c.cell_idx, TerminalSafe(c.key), *c.contaminated_repetitions, c.repetitions_ok,
+            c.replaced_repetitions.value_or(0) > 0
+                ? fmt::format(", {} replaced", *c.replaced_repetitions)
+                : "",
             c.cell_idx);
     }
     const std::string never = report::NeverRan(c);

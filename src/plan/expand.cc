@@ -209,6 +209,7 @@ Plan Expand(const Experiment& e, const std::vector<Filter>& filters) {
                       }
                       c.sampling = variant ? variant->sampling : e.sampling;
                       c.energy = e.energy;
+                      c.contention = e.contention;
                       c.telemetry_interval_s = e.telemetry_interval_s;
                       c.timeout_s = e.timeout_s;
                       bool keep = std::all_of(filters.begin(), filters.end(), [&](const Filter& f) {

@@ -41,6 +41,24 @@ struct EnergySettings {
   bool operator==(const EnergySettings&) const = default;
 };
 
+// [contention]: what a repetition does about other processes on its CPUs (docs/measurement.md,
+// "Noisy neighbours"). With `exclude` (the default), a chunk measured while others took more than
+// `threshold` of the worker's CPUs is left out of the repetition's estimate, and sampling goes on,
+// within the time cap, until the clean samples meet the floors; a repetition that cannot is
+// contaminated and is replaced at the end of its round, at most `replacements` times per cell;
+// and before each repetition the quiet gate waits until the worker's CPUs have been quiet for
+// `quiet_window_s`, at most `quiet_timeout_s`. With `record`, each chunk and repetition is
+// measured and flagged, and nothing else changes.
+struct ContentionSettings {
+  std::string policy = "exclude";  // exclude | record
+  double threshold = 0.10;         // in (0, 1)
+  int replacements = 2;            // per cell, >= 1
+  double quiet_window_s = 0.25;    // > 0
+  double quiet_timeout_s = 30;     // > 0
+  bool Excludes() const { return policy == "exclude"; }
+  bool operator==(const ContentionSettings&) const = default;
+};
+
 // The generation workload's lengths, sent to every generation cell (options.prompt_tokens and
 // options.new_tokens): each measured call generates new_tokens tokens after a prompt of
 // prompt_tokens, for each of the cell's `batch` sequences (docs/protocol.md, "Generation").
@@ -143,6 +161,7 @@ struct Experiment {
   double gpu_temperature_timeout_s = 300;    // then start anyway, recorded as "timeout"
   double telemetry_interval_s = 0.1;         // the telemetry thread's period; 0 turns it off
   EnergySettings energy;
+  ContentionSettings contention;
   Matrix matrix;
   SamplingSettings sampling;
   std::string options_json = "{}";
@@ -181,6 +200,7 @@ struct Cell {
   LoadSettings load;
   SamplingSettings sampling;
   EnergySettings energy;
+  ContentionSettings contention;
   double telemetry_interval_s = 0.1;
   double timeout_s = 600;
 

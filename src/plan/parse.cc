@@ -224,7 +224,9 @@ bool Lists(const std::vector<std::string>& list, const std::string& s) {
 const std::vector<std::string> kTopKeys = {"experiment", "matrix",       "sampling", "energy",
                                            "options",    "training",     "generation",
                                            "variants",   "environments", "workers",  "slurm",
-                                           "servers",    "load"};
+                                           "servers",    "load",         "contention"};
+const std::vector<std::string> kContentionKeys = {"policy", "threshold", "replacements",
+                                                  "quiet_window_s", "quiet_timeout_s"};
 const std::vector<std::string> kGenerationKeys = {"prompt_tokens", "new_tokens"};
 // A bound on lengths that no decoder here reaches (llama-* have 2,048 positions): the workers
 // refuse a prompt and output longer than their model's positions, naming both.
@@ -547,6 +549,27 @@ void ParseEnergy(const Parser& p, const toml::table& root, Experiment& e) {
   if (auto v = p.Number(*t, "cpu_window_s", "energy.cpu_window_s", 0, 3600, true)) {
     e.energy.cpu_window_s = *v;
   }
+}
+
+void ParseContention(const Parser& p, const toml::table& root, Experiment& e) {
+  const toml::table* t = p.Table(root, "contention", "contention");
+  if (t == nullptr) return;
+  p.CheckKeys(*t, "contention", kContentionKeys);
+  ContentionSettings& c = e.contention;
+  c.policy = p.Choice(*t, "policy", "contention.policy", {"exclude", "record"}).value_or(c.policy);
+  if (auto v = p.Number(*t, "threshold", "contention.threshold", 0, 1, true)) {
+    if (*v >= 1) {
+      p.Fail(t->get("threshold"), "contention.threshold",
+             fmt::format("{} is out of range; allowed: numbers > 0 and < 1", *v));
+    }
+    c.threshold = *v;
+  }
+  c.replacements = static_cast<int>(
+      p.Int(*t, "replacements", "contention.replacements", 1, 1000).value_or(c.replacements));
+  c.quiet_window_s =
+      p.Number(*t, "quiet_window_s", "contention.quiet_window_s", 0, 3600, true).value_or(c.quiet_window_s);
+  c.quiet_timeout_s = p.Number(*t, "quiet_timeout_s", "contention.quiet_timeout_s", 0, 86400, true)
+                          .value_or(c.quiet_timeout_s);
 }
 
 // Option keys must be accepted by every framework they will be sent to.
@@ -1001,6 +1024,7 @@ Experiment ParseExperiment(const std::string& text, const std::string& path,
   p.CheckKeys(root, "", kTopKeys);
   ParseExperimentTable(p, root, e);
   ParseEnergy(p, root, e);
+  ParseContention(p, root, e);
   if (const toml::table* s = p.Table(root, "sampling", "sampling")) {
     e.sampling = ParseSampling(p, *s, "sampling", e.sampling);
   }

@@ -66,22 +66,24 @@ std::optional<double> LoadAverage1m() {
   }
 }
 
-std::optional<uint64_t> ProcessTicks(const std::string& pid, pid_t* pgrp = nullptr) {
+std::optional<ProcessStat> ReadProcessStat(const std::string& pid) {
   auto text = ReadFile("/proc/" + pid + "/stat");
   if (!text) return std::nullopt;
-  return ParseProcessTicks(*text, pgrp);
+  return ParseProcessStat(*text);
 }
 
-// CPU ticks of every process in a process group: the worker and whatever it started (compile
-// workers), found by scanning /proc.
-uint64_t GroupTicks(pid_t pgid) {
-  uint64_t sum = 0;
+// CPU ticks and minor faults of every process in a process group: the worker and whatever it
+// started (compile workers), found by scanning /proc.
+ProcessStat GroupStat(pid_t pgid) {
+  ProcessStat sum;
   DIR* d = ::opendir("/proc");
-  if (d == nullptr) return 0;
+  if (d == nullptr) return sum;
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    pid_t pgrp = -1;
-    if (auto t = ProcessTicks(e->d_name, &pgrp); t && pgrp == pgid) sum += *t;
+    if (auto t = ReadProcessStat(e->d_name); t && t->pgrp == pgid) {
+      sum.ticks += t->ticks;
+      sum.minor_faults += t->minor_faults;
+    }
   }
   ::closedir(d);
   return sum;
@@ -125,21 +127,19 @@ std::vector<CpuTicks> ParseProcStat(std::string_view text) {
   return out;
 }
 
-std::optional<uint64_t> ParseProcessTicks(std::string_view line, pid_t* pgrp) {
+std::optional<ProcessStat> ParseProcessStat(std::string_view line) {
   size_t close = line.rfind(')');
   if (close == std::string_view::npos) return std::nullopt;
   auto f = Fields(line.substr(close + 1));
-  // After ")": state(3) ppid(4) pgrp(5) ... utime(14) stime(15): indices 0, 1, 2, ..., 11, 12.
+  // After ")": state(3) ppid(4) pgrp(5) ... minflt(10) ... utime(14) stime(15): indices 0, 1, 2,
+  // ..., 7, ..., 11, 12.
   if (f.size() < 13) return std::nullopt;
+  auto pgrp = Number<pid_t>(f[2]);
+  auto minflt = Number<uint64_t>(f[7]);
   auto utime = Number<uint64_t>(f[11]);
   auto stime = Number<uint64_t>(f[12]);
-  if (!utime || !stime) return std::nullopt;
-  if (pgrp != nullptr) {
-    auto g = Number<pid_t>(f[2]);
-    if (!g) return std::nullopt;
-    *pgrp = *g;
-  }
-  return *utime + *stime;
+  if (!pgrp || !minflt || !utime || !stime) return std::nullopt;
+  return ProcessStat{*pgrp, *minflt, *utime + *stime};
 }
 
 std::vector<int> ParseCpuList(std::string_view text) {
@@ -157,21 +157,64 @@ std::vector<int> ParseCpuList(std::string_view text) {
   return out;
 }
 
-std::optional<ContentionMeter::Snapshot> ContentionMeter::Take() const {
+bool AboveThreshold(double fraction, double capacity_ticks, int cpus, double threshold) {
+  if (!(capacity_ticks > 0)) return false;
+  const double resolution = static_cast<double>(cpus + 2) / capacity_ticks;
+  return fraction - resolution > threshold;
+}
+
+std::optional<Contention> ContentionBetween(const ProcSnapshot& a, const ProcSnapshot& b,
+                                            const std::vector<int>& cpus, bool count_self,
+                                            double ticks_per_s, double threshold) {
+  const double wall_s = static_cast<double>(b.wall_ns - a.wall_ns) * 1e-9;
+  if (!(wall_s > 0) || !(ticks_per_s > 0)) return std::nullopt;
+  uint64_t busy = 0, steal = 0;
+  int n = 0;
+  std::vector<int> read;
+  auto find = [](const std::vector<CpuTicks>& v, int c) {
+    return std::find_if(v.begin(), v.end(), [c](const CpuTicks& t) { return t.cpu == c; });
+  };
+  for (int c : cpus) {
+    auto x = find(a.cpus, c), y = find(b.cpus, c);
+    if (x == a.cpus.end() || y == b.cpus.end()) continue;
+    busy += y->busy - std::min(y->busy, x->busy);
+    steal += y->steal - std::min(y->steal, x->steal);
+    ++n;
+    read.push_back(c);
+  }
+  if (n == 0) return std::nullopt;
+  double ours = static_cast<double>(b.group_ticks - std::min(b.group_ticks, a.group_ticks));
+  if (count_self) ours += static_cast<double>(b.self_ticks - std::min(b.self_ticks, a.self_ticks));
+  Contention r;
+  r.cpus = n;
+  r.cpu_list = std::move(read);
+  r.capacity_ticks = wall_s * ticks_per_s * n;
+  r.other_cpu_frac = std::clamp((static_cast<double>(busy) - ours) / r.capacity_ticks, 0.0, 1.0);
+  r.steal_frac = std::clamp(static_cast<double>(steal) / r.capacity_ticks, 0.0, 1.0);
+  r.minor_faults = b.group_minor_faults - std::min(b.group_minor_faults, a.group_minor_faults);
+  r.contaminated = AboveThreshold(r.other_cpu_frac, r.capacity_ticks, n, threshold) ||
+                   AboveThreshold(r.steal_frac, r.capacity_ticks, n, threshold);
+  return r;
+}
+
+std::optional<ProcSnapshot> ContentionMeter::Take() const {
   auto stat = ReadFile("/proc/stat");
-  auto self = ProcessTicks("self");
+  auto self = ReadProcessStat("self");
   if (!stat || !self) return std::nullopt;
-  Snapshot s;
+  ProcSnapshot s;
   s.wall_ns = NowNs();
   s.cpus = ParseProcStat(*stat);
-  s.group_ticks = GroupTicks(pgid_);
-  s.self_ticks = *self;
+  const ProcessStat group = GroupStat(pgid_);
+  s.group_ticks = group.ticks;
+  s.group_minor_faults = group.minor_faults;
+  s.self_ticks = self->ticks;
   if (s.cpus.empty()) return std::nullopt;
   return s;
 }
 
-void ContentionMeter::Begin(pid_t worker_pgid) {
+void ContentionMeter::Begin(pid_t worker_pgid, double threshold) {
   pgid_ = worker_pgid;
+  threshold_ = threshold;
   allowed_ = AffinityOf(worker_pgid);
   std::vector<int> mine = AffinityOf(0);
   self_on_worker_cpus_ = std::any_of(mine.begin(), mine.end(), [&](int c) {
@@ -179,7 +222,18 @@ void ContentionMeter::Begin(pid_t worker_pgid) {
   });
   load_ = LoadAverage1m();
   begin_ = allowed_.empty() ? std::nullopt : Take();
+  last_ = begin_;
   result_.reset();
+}
+
+std::optional<Contention> ContentionMeter::Mark() {
+  if (!last_) return std::nullopt;
+  auto now = Take();
+  if (!now) return std::nullopt;
+  const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  auto r = ContentionBetween(*last_, *now, allowed_, self_on_worker_cpus_, hz, threshold_);
+  last_ = std::move(now);
+  return r;
 }
 
 void ContentionMeter::End() {
@@ -187,52 +241,40 @@ void ContentionMeter::End() {
   auto end = Take();
   if (!end) return;
   const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  const double wall_s = static_cast<double>(end->wall_ns - begin_->wall_ns) * 1e-9;
-  if (!(wall_s > 0) || !(hz > 0)) return;
-  uint64_t busy = 0, steal = 0;
-  int cpus = 0;
-  for (int c : allowed_) {
-    auto find = [c](const std::vector<CpuTicks>& v) {
-      return std::find_if(v.begin(), v.end(), [c](const CpuTicks& t) { return t.cpu == c; });
-    };
-    auto a = find(begin_->cpus), b = find(end->cpus);
-    if (a == begin_->cpus.end() || b == end->cpus.end()) continue;
-    busy += b->busy - a->busy;
-    steal += b->steal - a->steal;
-    ++cpus;
+  result_ = ContentionBetween(*begin_, *end, allowed_, self_on_worker_cpus_, hz, threshold_);
+  if (result_) result_->load_avg_1m = load_;
+}
+
+std::optional<Contention> SampleCpus(const std::vector<int>& cpus, double seconds, double threshold) {
+  auto snapshot = []() -> std::optional<ProcSnapshot> {
+    auto stat = ReadFile("/proc/stat");
+    auto self = ReadProcessStat("self");
+    if (!stat || !self) return std::nullopt;
+    ProcSnapshot s{ParseProcStat(*stat), 0, self->ticks, NowNs(), 0};
+    if (s.cpus.empty()) return std::nullopt;
+    return s;
+  };
+  auto a = snapshot();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  auto b = snapshot();
+  if (!a || !b) return std::nullopt;
+  std::vector<int> watched = cpus;
+  if (watched.empty()) {
+    for (const auto& t : a->cpus) watched.push_back(t.cpu);
   }
-  if (cpus == 0) return;
-  double ours = static_cast<double>(end->group_ticks - std::min(end->group_ticks, begin_->group_ticks));
-  if (self_on_worker_cpus_) ours += static_cast<double>(end->self_ticks - begin_->self_ticks);
-  const double capacity = wall_s * hz * cpus;
-  Contention r;
-  r.cpus = cpus;
-  r.other_cpu_frac = std::clamp((static_cast<double>(busy) - ours) / capacity, 0.0, 1.0);
-  r.steal_frac = std::clamp(static_cast<double>(steal) / capacity, 0.0, 1.0);
-  r.load_avg_1m = load_;
-  r.contaminated = r.other_cpu_frac > kContaminationThreshold || r.steal_frac > kContaminationThreshold;
-  result_ = r;
+  const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  auto r = ContentionBetween(*a, *b, watched, /*count_self=*/true, hz, threshold);
+  if (r) r->load_avg_1m = LoadAverage1m();
+  return r;
 }
 
 std::optional<BusyMachine> SampleMachineBusy(double seconds) {
-  auto a = ReadFile("/proc/stat");
-  auto self_a = ProcessTicks("self");
-  int64_t t0 = NowNs();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  auto b = ReadFile("/proc/stat");
-  auto self_b = ProcessTicks("self");
-  int64_t t1 = NowNs();
-  if (!a || !b || !self_a || !self_b) return std::nullopt;
-  auto ca = ParseProcStat(*a), cb = ParseProcStat(*b);
-  if (ca.empty() || ca.size() != cb.size()) return std::nullopt;
-  uint64_t busy = 0;
-  for (size_t i = 0; i < ca.size(); ++i) busy += (cb[i].busy + cb[i].steal) - (ca[i].busy + ca[i].steal);
-  const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  const double capacity = static_cast<double>(t1 - t0) * 1e-9 * hz * static_cast<double>(ca.size());
+  auto c = SampleCpus({}, seconds);
+  if (!c) return std::nullopt;
   BusyMachine m;
-  m.cpus = static_cast<int>(ca.size());
-  m.busy_frac = std::clamp((static_cast<double>(busy) - static_cast<double>(*self_b - *self_a)) / capacity, 0.0, 1.0);
-  m.load_avg_1m = LoadAverage1m().value_or(0);
+  m.cpus = c->cpus;
+  m.busy_frac = std::min(1.0, c->other_cpu_frac + c->steal_frac);
+  m.load_avg_1m = c->load_avg_1m.value_or(0);
   return m;
 }
 

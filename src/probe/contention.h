@@ -26,10 +26,14 @@ struct CpuTicks {
 // The per-CPU lines of a /proc/stat text (not the aggregate "cpu" line).
 std::vector<CpuTicks> ParseProcStat(std::string_view text);
 
-// utime + stime of a /proc/PID/stat line (fields 14 and 15, counted after the ")" that ends the
-// command name, which may itself hold spaces and parentheses); nullopt when malformed. With
-// `pgrp`, also its process group (field 5).
-std::optional<uint64_t> ParseProcessTicks(std::string_view stat_line, pid_t* pgrp = nullptr);
+// What the controller reads of a /proc/PID/stat line (fields counted after the ")" that ends the
+// command name, which may itself hold spaces and parentheses); nullopt when malformed.
+struct ProcessStat {
+  pid_t pgrp = -1;            // field 5
+  uint64_t minor_faults = 0;  // field 10: page faults served without I/O (a fresh page, say)
+  uint64_t ticks = 0;         // utime + stime, fields 14 and 15
+};
+std::optional<ProcessStat> ParseProcessStat(std::string_view stat_line);
 
 // A CPU list as in /proc/PID/status Cpus_allowed_list or sysfs: "0-3,8,10-11".
 std::vector<int> ParseCpuList(std::string_view text);
@@ -40,36 +44,72 @@ struct Contention {
   double steal_frac = 0;      // stolen time / (wall time x CPUs)
   std::optional<double> load_avg_1m;  // at the window's start
   int cpus = 0;
-  bool contaminated = false;  // either fraction above kContaminationThreshold
+  std::vector<int> cpu_list;  // the CPUs read
+  double capacity_ticks = 0;  // wall time x CPUs in clock ticks: a fraction's resolution is 1 / this
+  bool contaminated = false;  // either fraction above the threshold (AboveThreshold)
+  // Not a neighbour's doing but read from the same snapshots: the minor page faults the worker's
+  // process group took in the window. A call that maps fresh memory each time (glibc returning a
+  // large buffer to the kernel after every call) shows thousands per call.
+  uint64_t minor_faults = 0;
 };
 
-// A repetition is contaminated when neighbours or the hypervisor took more than this share of the
-// worker's CPUs while it was timed. A quiet machine shows well under 1%.
+// The contamination rule, the one rule for a chunk, a whole repetition and the quiet gate: a
+// fraction is above the threshold only when it stays above after taking off what the counters'
+// resolution can add. /proc/stat counts whole clock ticks (USER_HZ, 100 a second) per CPU, and a
+// process's CPU time is read in whole ticks too, so each of the `cpus` per-CPU counters and the two
+// process counters subtracted from them (the worker's group and the controller) may be off by one
+// tick: over a 0.25-s chunk on 2 CPUs (50 ticks) that is up to 8%, over a 5-s repetition 0.4%.
+bool AboveThreshold(double fraction, double capacity_ticks, int cpus, double threshold);
+
+// The default threshold: a quiet machine shows well under 1%.
 inline constexpr double kContaminationThreshold = 0.10;
 
-// Snapshots at the edges of a timed window. Begin reads the worker's CPUs (its affinity) and every
-// counter; End reads them again. Anything unreadable leaves Result() empty, never an error.
+// What the contention arithmetic reads at one instant: every CPU's ticks, the CPU time of the
+// worker's process group and of this controller, and the time.
+struct ProcSnapshot {
+  std::vector<CpuTicks> cpus;
+  uint64_t group_ticks = 0, self_ticks = 0;
+  int64_t wall_ns = 0;
+  uint64_t group_minor_faults = 0;
+};
+
+// The others' share of `cpus` between two snapshots: busy ticks on those CPUs minus the group's
+// ticks and, when the controller shares those CPUs, its own. nullopt when no CPU of the list is in
+// both snapshots or no time passed. Pure arithmetic: tested without /proc.
+std::optional<Contention> ContentionBetween(const ProcSnapshot& a, const ProcSnapshot& b,
+                                            const std::vector<int>& cpus, bool count_self,
+                                            double ticks_per_s, double threshold);
+
+// Snapshots of the worker's CPUs (its affinity when Begin ran): Begin at the start of the timed
+// phases, Mark at each chunk's end (the share since the previous Mark or Begin), End at the end
+// of the timed phases (the share over the whole). Each read costs the controller a /proc scan
+// (the worker's group may hold several processes), between the worker's chunks, never inside
+// one. Anything unreadable gives nullopt, never an error.
 class ContentionMeter {
  public:
-  void Begin(pid_t worker_pgid);
+  void Begin(pid_t worker_pgid, double threshold = kContaminationThreshold);
+  std::optional<Contention> Mark();
   void End();
   std::optional<Contention> Result() const { return result_; }
+  const std::vector<int>& cpus() const { return allowed_; }
 
  private:
-  struct Snapshot {
-    std::vector<CpuTicks> cpus;
-    uint64_t group_ticks = 0, self_ticks = 0;
-    int64_t wall_ns = 0;
-  };
-  std::optional<Snapshot> Take() const;
+  std::optional<ProcSnapshot> Take() const;
 
   pid_t pgid_ = -1;
+  double threshold_ = kContaminationThreshold;
   std::vector<int> allowed_;
   bool self_on_worker_cpus_ = false;
   std::optional<double> load_;
-  std::optional<Snapshot> begin_;
+  std::optional<ProcSnapshot> begin_, last_;
   std::optional<Contention> result_;
 };
+
+// The others' share of `cpus` (every CPU when empty) over the next `seconds`, this process's own
+// time taken off: what the quiet gate reads before a repetition, when no worker runs. Sleeps for
+// `seconds`; nullopt when /proc cannot be read.
+std::optional<Contention> SampleCpus(const std::vector<int>& cpus, double seconds,
+                                     double threshold = kContaminationThreshold);
 
 // The machine over `seconds` before a run: busy share of all CPUs not spent by this process, and
 // the 1-minute load average. For the "the machine is busy" warning of run and doctor.

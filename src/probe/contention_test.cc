@@ -25,22 +25,52 @@ TEST(ProcStat, PerCpuBusyStealAndTotal) {
   EXPECT_TRUE(ParseProcStat("cpu0 1 2\n").empty());  // too few fields: unknown, not zero
 }
 
-TEST(ProcPidStat, TicksAfterACommandNameWithSpacesAndParentheses) {
-  pid_t pgrp = 0;
+TEST(ProcPidStat, FieldsAfterACommandNameWithSpacesAndParentheses) {
   // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-  auto t = ParseProcessTicks("4242 (py (worker) x) S 1 4242 4242 0 -1 4194560 10 0 0 0 1234 56 0 0",
-                             &pgrp);
+  auto t = ParseProcessStat("4242 (py (worker) x) S 1 4242 4242 0 -1 4194560 10 0 0 0 1234 56 0 0");
   ASSERT_TRUE(t);
-  EXPECT_EQ(*t, 1234u + 56);
-  EXPECT_EQ(pgrp, 4242);
-  EXPECT_FALSE(ParseProcessTicks("4242 (short) S 1 2"));
-  EXPECT_FALSE(ParseProcessTicks("no parenthesis"));
+  EXPECT_EQ(t->ticks, 1234u + 56);
+  EXPECT_EQ(t->pgrp, 4242);
+  EXPECT_EQ(t->minor_faults, 10u);
+  EXPECT_FALSE(ParseProcessStat("4242 (short) S 1 2"));
+  EXPECT_FALSE(ParseProcessStat("no parenthesis"));
 }
 
 TEST(CpuList, RangesAndSingles) {
   EXPECT_EQ(ParseCpuList("0-3,8,10-11\n"), (std::vector<int>{0, 1, 2, 3, 8, 10, 11}));
   EXPECT_EQ(ParseCpuList("5"), (std::vector<int>{5}));
   EXPECT_TRUE(ParseCpuList("3-1").empty());
+}
+
+// Two snapshots 1 s apart at 100 ticks/s on CPUs 0 and 1 (200 ticks of capacity): busy 150
+// ticks, of which the worker's group took 100 and the controller 10, so others took 40 = 20%.
+TEST(ContentionBetween, OthersAreBusyMinusTheWorkersAndTheControllersTicks) {
+  ProcSnapshot a{{{0, 1000, 5, 0}, {1, 2000, 0, 0}, {2, 0, 0, 0}}, 500, 70, 0, 1000};
+  ProcSnapshot b{{{0, 1080, 7, 0}, {1, 2070, 0, 0}, {2, 90, 0, 0}}, 600, 80, 1'000'000'000, 4000};
+  auto c = ContentionBetween(a, b, {0, 1}, /*count_self=*/true, 100, 0.10);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->cpus, 2);
+  EXPECT_EQ(c->cpu_list, (std::vector<int>{0, 1}));
+  EXPECT_DOUBLE_EQ(c->capacity_ticks, 200);
+  EXPECT_DOUBLE_EQ(c->other_cpu_frac, (150.0 - 100 - 10) / 200);
+  EXPECT_DOUBLE_EQ(c->steal_frac, 2.0 / 200);
+  EXPECT_EQ(c->minor_faults, 3000u);
+  EXPECT_TRUE(c->contaminated);  // 20% less the resolution (4 ticks = 2%) is above 10%
+  // CPU 2's ticks are another CPU's: not the worker's neighbours.
+  auto without_self = ContentionBetween(a, b, {0, 1}, /*count_self=*/false, 100, 0.10);
+  EXPECT_DOUBLE_EQ(without_self->other_cpu_frac, 50.0 / 200);
+  EXPECT_FALSE(ContentionBetween(a, a, {0, 1}, true, 100, 0.1));  // no time passed
+  EXPECT_FALSE(ContentionBetween(a, b, {7}, true, 100, 0.1));     // no such CPU
+}
+
+// The counters move in whole ticks: over a short chunk a few ticks are noise, not a neighbour.
+TEST(AboveThreshold, TakesOffTheCountersResolution) {
+  // 0.25 s on 2 CPUs = 50 ticks: resolution (2 + 2) / 50 = 8%.
+  EXPECT_FALSE(AboveThreshold(0.16, 50, 2, 0.10));
+  EXPECT_TRUE(AboveThreshold(0.19, 50, 2, 0.10));
+  // 5 s on 2 CPUs = 1000 ticks: 0.4%.
+  EXPECT_TRUE(AboveThreshold(0.105, 1000, 2, 0.10));
+  EXPECT_FALSE(AboveThreshold(0.5, 0, 2, 0.10));  // nothing measured
 }
 
 TEST(ContentionMeter, ReadsThisMachineWithoutError) {

@@ -383,6 +383,7 @@ std::vector<AnswerList> AnswerLists(const Headline& h) {
 std::string AnswerHtml(const Headline& h, const Plot* lead) {
   std::string s = "<section id=\"answer\"><h2>The answer</h2><div class=\"lead\"><div class=\"lead-text\">\n";
   for (const auto& c : h.compared) s += "<p>" + HtmlEscape(c) + "</p>\n";
+  if (!h.contention.empty()) s += "<p class=\"rec\"><b>Busy machine.</b> " + HtmlEscape(h.contention) + "</p>\n";
   if (!h.recommendation.empty()) {
     s += "<p class=\"rec\"><b>Recommendation.</b> ";
     for (const auto& r : h.recommendation) s += HtmlEscape(r) + " ";
@@ -412,6 +413,7 @@ std::string AnswerHtml(const Headline& h, const Plot* lead) {
 std::string AnswerMd(const Headline& h, const Plot* lead) {
   std::string s = "## The answer\n\n";
   for (const auto& c : h.compared) s += MarkdownEscape(c) + "\n\n";
+  if (!h.contention.empty()) s += "**Busy machine.** " + MarkdownEscape(h.contention) + "\n\n";
   if (!h.recommendation.empty()) {
     std::vector<std::string> r;
     for (const auto& x : h.recommendation) r.push_back(MarkdownEscape(x));

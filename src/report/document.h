@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "analysis/compare.h"
+#include "analysis/verdict.h"
 #include "stats/bootstrap.h"
 #include "store/query.h"
 
@@ -82,7 +83,8 @@ struct Finding {
   std::string settings_note;  // "layout NCHW vs NHWC; ..." or empty
   analysis::VerdictKind kind = analysis::VerdictKind::kUndecided;
   std::string sentence{};  // analysis::VerdictSentence: what compare, show and run print
-  std::string reason{};    // analysis::UndecidedReason; empty when decided
+  std::string reason{};    // analysis::WhyUndecided's words; empty when decided
+  analysis::UndecidedCause cause = analysis::UndecidedCause::kNone;
 };
 
 struct ReportInput {
@@ -98,6 +100,7 @@ struct ReportInput {
   // `report --objective`: the recommendation's sentences (analysis/recommend.h); empty without one.
   std::vector<std::string> recommendation;
   std::vector<SweepFigures> sweeps;  // stored rate sweeps among the runs
+  std::string contention;  // what busy neighbours did to the runs (ContentionSummary); empty when quiet
 };
 
 struct ReportOptions {

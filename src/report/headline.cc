@@ -137,15 +137,18 @@ Headline BuildHeadline(const ReportInput& in, size_t max_per_list) {
   fill(equivalent, h.equivalent, h.more_equivalent);
   fill(undecided, h.undecided, h.more_undecided);
   if (!undecided.empty()) {
-    std::map<std::string, size_t> reasons;
-    for (const Finding* f : undecided) ++reasons[f->reason];
+    std::map<analysis::UndecidedCause, size_t> causes;
+    for (const Finding* f : undecided) ++causes[f->cause];
     std::vector<std::string> parts;
-    for (const auto& [reason, n] : reasons) parts.push_back(fmt::format("{} because {}", n, reason));
+    for (const auto& [cause, n] : causes) {
+      parts.push_back(fmt::format("{} because {}", n, analysis::UndecidedCauseText(cause)));
+    }
     h.undecided_why = fmt::format("{} of {} comparisons were not decided: {}.", undecided.size(),
                                   in.findings.size(), Join(parts, "; "));
   }
   h.best = Best(in);
   h.recommendation = in.recommendation;
+  h.contention = in.contention;
   return h;
 }
 

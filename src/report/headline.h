@@ -16,6 +16,7 @@ struct Headline {
   std::vector<std::string> compared;  // what was measured: per run, the cells and their axes
   std::vector<std::string> won, equivalent, undecided;  // verdict sentences, largest factor first
   std::string undecided_why;          // "2 of 6 comparisons were not decided: ..." or empty
+  std::string contention;             // ReportInput::contention: the machine was busy, and what it did
   std::vector<std::string> best;      // the highest throughput per model, with its CI
   std::vector<std::string> recommendation;  // ReportInput::recommendation
   size_t shown_per_list = 0;          // each list holds at most this many; `more` counts the rest

@@ -27,12 +27,12 @@ ReportCell Cell(const std::string& framework, int64_t batch, double p50_ns) {
 }
 
 Finding MakeFinding(double ratio, analysis::VerdictKind kind, const std::string& sentence,
-                    const std::string& reason = "") {
+                    analysis::UndecidedCause cause = analysis::UndecidedCause::kNone) {
   Finding f;
   f.ratio = ratio;
   f.kind = kind;
   f.sentence = sentence;
-  f.reason = reason;
+  f.cause = cause;
   return f;
 }
 
@@ -48,8 +48,8 @@ ReportInput Input() {
   using K = analysis::VerdictKind;
   in.findings = {MakeFinding(0.9, K::kBLower, "small win"), MakeFinding(0.5, K::kBLower, "big win"),
                  MakeFinding(1.001, K::kEquivalent, "same"),
-                 MakeFinding(1.03, K::kUndecided, "open", "too wide"),
-                 MakeFinding(1.2, K::kUndecided, "open 2", "too wide")};
+                 MakeFinding(1.03, K::kUndecided, "open", analysis::UndecidedCause::kScatter),
+                 MakeFinding(1.2, K::kUndecided, "open 2", analysis::UndecidedCause::kNeedsMore)};
   return in;
 }
 
@@ -67,7 +67,9 @@ TEST(Headline, SortsVerdictsLargestEffectFirstAndSaysWhyTheRestAreOpen) {
   EXPECT_EQ(h.won, (std::vector<std::string>{"big win", "small win"}));
   EXPECT_EQ(h.equivalent, (std::vector<std::string>{"same"}));
   EXPECT_EQ(h.undecided, (std::vector<std::string>{"open 2", "open"}));
-  EXPECT_EQ(h.undecided_why, "2 of 5 comparisons were not decided: 2 because too wide.");
+  EXPECT_EQ(h.undecided_why,
+            "2 of 5 comparisons were not decided: 1 because a few more repetitions would decide "
+            "them; 1 because the repetitions scatter too much here for a finer answer than a bound.");
 }
 
 TEST(Headline, CountsWhatDoesNotFitInAList) {

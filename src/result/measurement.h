@@ -18,12 +18,27 @@
 
 namespace dlb::result {
 
+// One request for samples (or for the pipelined window) as the controller saw it: the phase, the
+// time from request to reply, and the other processes' share of the worker's CPUs meanwhile
+// (probe/contention.h; absent where /proc could not be read). A chunk above the threshold is
+// contaminated; under the contention policy `exclude` a contaminated measure chunk is excluded:
+// its samples are stored but left out of the repetition's estimate.
+struct SampleChunk {
+  std::string phase;  // warmup, measure or window
+  int64_t wall_ns = 0;
+  std::optional<double> other_cpu_frac, steal_frac;
+  std::optional<int64_t> minor_faults;  // the worker's process group's, in the chunk
+  bool contaminated = false;
+  bool excluded = false;
+};
+
 // The adaptive sampler's output: per-iteration times in arrival order, the first warmup_count of
 // them warm-up, then the steady state; plus the pipelined window. An iteration is one call of the
 // model (inference) or one optimizer step (training).
 struct TimedSeries {
   std::vector<int64_t> wall_ns;
-  std::vector<int32_t> chunk_idx;  // one per sample
+  std::vector<int32_t> chunk_idx;  // one per sample, an index into chunks
+  std::vector<SampleChunk> chunks;  // every request, in order; the window's last
   int64_t warmup_count = 0;
   int64_t block_iterations = 1;  // steady samples are block means over this many iterations
   bool near_overhead = false;    // median within 100x of the harness overhead (flagged)
@@ -32,8 +47,14 @@ struct TimedSeries {
   std::string stop_reason;
   std::optional<double> median_ns, rel_ci;
   std::optional<int64_t> window_ns, window_iterations;
+  // Minor page faults of the worker per measured iteration, over the kept measure chunks: about 0
+  // when the call reuses its memory, thousands when it maps fresh pages each time.
+  std::optional<double> minor_faults_per_call;
 
   int64_t steady_count() const { return static_cast<int64_t>(wall_ns.size()) - warmup_count; }
+  // The steady samples the estimate uses: those of chunks not excluded, in order.
+  std::vector<int64_t> SteadyKept() const;
+  int ExcludedChunks() const;
 };
 
 struct InferenceMeasurement {

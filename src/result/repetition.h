@@ -47,6 +47,13 @@ struct RepetitionResult {
   std::string gate_status;
   std::optional<int> gpu_temperature_c;  // at the start of the repetition, when read
   double gate_wait_s = 0;
+  // The quiet gate before this repetition (run/gate.h): "quiet", "timeout" (the CPUs never became
+  // quiet: started anyway and said so), "unavailable" (/proc unreadable), or empty when no gate
+  // applied (policy record); and how long it waited.
+  std::string quiet_gate;
+  double quiet_wait_s = 0;
+  // Set when this repetition replaces a contaminated one of its cell: that one's rep_idx.
+  std::optional<int> replaces_rep_idx;
 
   std::vector<std::string> argv;  // the whole command line: prefix + worker
   std::vector<std::string> prefix;
@@ -79,8 +86,13 @@ struct RepetitionResult {
   TelemetrySummary telemetry_summary;
 
   // Other processes on the worker's CPUs from the start of warm-up to the end of the pipelined
-  // window (probe/contention.h); empty where /proc could not be read.
+  // window (probe/contention.h); empty where /proc could not be read. Its `contaminated` is the
+  // repetition's verdict under the cell's policy: under `exclude`, whether the repetition could not
+  // gather enough clean samples (its chunks are judged one by one, TimedSeries::chunks); under
+  // `record`, whether the whole window was above the threshold.
   std::optional<probe::Contention> contention;
+  std::string contention_policy;  // the cell's: exclude or record
+  double contention_threshold = probe::kContaminationThreshold;
 
   // Where the time went, for the controller-overhead figure (selftest --bench).
   double wall_s = 0;          // spawn to reaped

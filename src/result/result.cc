@@ -1,5 +1,7 @@
 #include <type_traits>
 
+#include <algorithm>
+
 #include "result/energy.h"
 #include "result/measurement.h"
 #include "result/repetition.h"
@@ -42,6 +44,23 @@ TimedSeries* SeriesOf(Measurement& m) {
         if constexpr (std::is_same_v<T, GenerationMeasurement>) return &p.calls;
       },
       m);
+}
+
+std::vector<int64_t> TimedSeries::SteadyKept() const {
+  std::vector<int64_t> out;
+  out.reserve(wall_ns.size() - static_cast<size_t>(std::max<int64_t>(0, warmup_count)));
+  for (size_t i = static_cast<size_t>(warmup_count); i < wall_ns.size(); ++i) {
+    if (i < chunk_idx.size()) {
+      const auto c = static_cast<size_t>(chunk_idx[i]);
+      if (c < chunks.size() && chunks[c].excluded) continue;
+    }
+    out.push_back(wall_ns[i]);
+  }
+  return out;
+}
+
+int TimedSeries::ExcludedChunks() const {
+  return static_cast<int>(std::count_if(chunks.begin(), chunks.end(), [](const SampleChunk& c) { return c.excluded; }));
 }
 
 const TimedSeries* SeriesOf(const Measurement& m) { return SeriesOf(const_cast<Measurement&>(m)); }

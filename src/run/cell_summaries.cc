@@ -30,6 +30,7 @@ analysis::RepetitionFacts FactsOf(const result::RepetitionResult& r) {
   f.throttle_reasons = r.telemetry_summary.throttle_reasons;
   f.profile_check = opt_text(r.profile_check);
   if (r.contention) f.contaminated = r.contention->contaminated ? 1 : 0;
+  f.replacement = r.replaces_rep_idx.has_value();
   if (const auto* training = std::get_if<result::TrainingMeasurement>(&r.measurement);
       training != nullptr && !training->epochs.empty()) {
     double sum_ns = 0;
@@ -45,15 +46,16 @@ analysis::CellSummary CellSummaries::Add(const plan::Cell& cell, const result::R
   c.facts.push_back(FactsOf(r));
   const result::TimedSeries* s = r.series();
   if (r.status == result::RepStatus::kOk && s != nullptr) {
-    for (size_t i = static_cast<size_t>(s->warmup_count); i < s->wall_ns.size(); ++i) {
-      c.steady_wall_ns.push_back(static_cast<double>(s->wall_ns[i]));
-    }
+    const bool contaminated = r.contention && r.contention->contaminated;
+    auto& pool = contaminated ? c.contaminated_wall_ns : c.clean_wall_ns;
+    for (int64_t v : s->SteadyKept()) pool.push_back(static_cast<double>(v));
   }
   if (r.status == result::RepStatus::kOk && r.telemetry_summary.energy_per_sample_j &&
       analysis::CountWithEnergy(c.facts) == 1) {
     c.first_energy_windows_j = JoulesPerSample(r.energy_windows, cell.batch);
   }
-  return analysis::SummarizeCell(c.facts, c.steady_wall_ns, cell.batch, c.first_energy_windows_j);
+  return analysis::SummarizeCell(c.facts, c.clean_wall_ns.empty() ? c.contaminated_wall_ns : c.clean_wall_ns,
+                                 cell.batch, c.first_energy_windows_j);
 }
 
 }  // namespace dlb::run

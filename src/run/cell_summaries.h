@@ -26,7 +26,10 @@ class CellSummaries {
  private:
   struct Cell {
     std::vector<analysis::RepetitionFacts> facts;
-    std::vector<double> steady_wall_ns;  // the ok repetitions' steady samples, pooled
+    // The ok repetitions' kept steady samples (TimedSeries::SteadyKept), pooled: the clean
+    // repetitions' apart from the contaminated ones', which the summary reads only when a cell
+    // has no clean repetition (the verdicts leave contaminated repetitions out the same way).
+    std::vector<double> clean_wall_ns, contaminated_wall_ns;
     std::vector<double> first_energy_windows_j;  // joules per input sample, first ok repetition with energy
   };
   std::map<int, Cell> cells_;  // by cell_idx

@@ -1,5 +1,6 @@
 #include "run/gate.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "probe/nvml.h"
@@ -36,6 +37,32 @@ GateOutcome WaitForTemperature(const std::function<std::optional<int>()>& read, 
   }
   g.status = "passed";
   return g;
+}
+
+QuietOutcome WaitForQuiet(const std::function<std::optional<probe::Contention>()>& read, double window_s,
+                          double timeout_s, const std::function<bool()>& interrupted) {
+  QuietOutcome q;
+  while (true) {
+    auto c = read();
+    q.waited_s += window_s;
+    if (!c) {
+      q.status = "unavailable";
+      return q;
+    }
+    q.last_share = std::max(c->other_cpu_frac, c->steal_frac);
+    if (!c->contaminated) {
+      q.status = "quiet";
+      return q;
+    }
+    if (interrupted()) {
+      q.status = "interrupted";
+      return q;
+    }
+    if (q.waited_s >= timeout_s) {
+      q.status = "timeout";
+      return q;
+    }
+  }
 }
 
 std::optional<int> CudaIndex(const std::string& device) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "plan/experiment.h"
+#include "probe/contention.h"
 
 namespace dlb::run {
 
@@ -23,6 +24,20 @@ struct GateOutcome {
 GateOutcome WaitForTemperature(const std::function<std::optional<int>()>& read, int max_c,
                                double timeout_s, double poll_s,
                                const std::function<bool(double)>& sleep);
+
+// The quiet gate, the noisy-neighbour twin of the temperature gate: before a repetition, wait
+// until other processes have stayed at or under the contention threshold on the worker's CPUs for
+// one whole window, reading window after window, for at most timeout_s of windows. read() samples
+// one window (it takes the window's time itself, so the time spent is counted in windows) and
+// returns the share, judged (probe::Contention::contaminated), or nullopt when /proc cannot be
+// read; interrupted() is checked after each window.
+struct QuietOutcome {
+  std::string status;  // "quiet", "timeout" (never quiet: the repetition starts anyway), "unavailable", "interrupted"
+  double waited_s = 0;                 // the windows read, the passing one included
+  std::optional<double> last_share;    // others' share of the CPUs in the last window
+};
+QuietOutcome WaitForQuiet(const std::function<std::optional<probe::Contention>()>& read, double window_s,
+                          double timeout_s, const std::function<bool()>& interrupted);
 
 // The NVML index for a device string: "cuda" -> 0, "cuda:N" -> N, anything else nullopt.
 std::optional<int> CudaIndex(const std::string& device);

@@ -62,5 +62,31 @@ TEST(TemperatureGate, CudaIndex) {
   EXPECT_EQ(CudaIndex("cuda:x"), std::nullopt);
 }
 
+// The quiet gate reads window after window until one is quiet, and gives up at its timeout.
+TEST(WaitForQuiet, PassesOnTheFirstQuietWindowAndTimesOut) {
+  auto reader = [](std::vector<double> shares) {
+    return [shares, i = size_t{0}]() mutable -> std::optional<probe::Contention> {
+      probe::Contention c;
+      c.other_cpu_frac = shares[std::min(i++, shares.size() - 1)];
+      c.capacity_ticks = 100;
+      c.cpus = 2;
+      c.contaminated = probe::AboveThreshold(c.other_cpu_frac, 100, 2, 0.10);
+      return c;
+    };
+  };
+  auto never = [] { return false; };
+  QuietOutcome q = WaitForQuiet(reader({0.5, 0.4, 0.01}), 0.5, 30, never);
+  EXPECT_EQ(q.status, "quiet");
+  EXPECT_DOUBLE_EQ(q.waited_s, 1.5);
+  EXPECT_DOUBLE_EQ(*q.last_share, 0.01);
+  q = WaitForQuiet(reader({0.6}), 0.5, 2, never);
+  EXPECT_EQ(q.status, "timeout");
+  EXPECT_DOUBLE_EQ(q.waited_s, 2.0);
+  q = WaitForQuiet([]() -> std::optional<probe::Contention> { return std::nullopt; }, 0.5, 2, never);
+  EXPECT_EQ(q.status, "unavailable");
+  q = WaitForQuiet(reader({0.6}), 0.5, 30, [] { return true; });
+  EXPECT_EQ(q.status, "interrupted");
+}
+
 }  // namespace
 }  // namespace dlb::run

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <variant>
 
@@ -40,7 +41,8 @@ bool IsRelevantVariable(std::string_view name) {
   static const char* kPrefixes[] = {"OMP_",   "MKL_",    "OPENBLAS_", "XLA_",    "JAX_",
                                     "TF_",    "CUDA_",   "NVIDIA_",   "TORCH",   "PYTORCH_",
                                     "KMP_",   "GOMP_",   "CUBLAS_",   "CUDNN_",  "NCCL_",
-                                    "TRITON_", "LD_PRELOAD", "LD_LIBRARY_PATH"};
+                                    "TRITON_", "LD_PRELOAD", "LD_LIBRARY_PATH", "GLIBC_TUNABLES",
+                                    "MALLOC_"};
   return std::any_of(std::begin(kPrefixes), std::end(kPrefixes),
                      [&](const char* p) { return StartsWith(name, p); });
 }
@@ -82,11 +84,17 @@ class Session {
   // Returns false once the repetition has ended (failed, unsupported or interrupted).
   bool Run() {
     if (!(Hello() && Load())) return false;
-    probe::ContentionMeter neighbours;
-    neighbours.Begin(client_.process().pid());
+    r_.contention_policy = cell_.contention.policy;
+    r_.contention_threshold = cell_.contention.threshold;
+    neighbours_.Begin(client_.process().pid(), cell_.contention.threshold);
     bool timed = Warmup() && Measure() && Window();
-    neighbours.End();
-    r_.contention = neighbours.Result();
+    neighbours_.End();
+    r_.contention = neighbours_.Result();
+    if (kept_iterations_ > 0 && r_.contention) {
+      series_.minor_faults_per_call =
+          static_cast<double>(kept_.minor_faults) / static_cast<double>(kept_iterations_);
+    }
+    if (r_.contention && cell_.contention.Excludes()) r_.contention->contaminated = KeptContaminated();
     return timed && Energy() && Fit();
   }
 
@@ -210,20 +218,62 @@ class Session {
     return true;
   }
 
+  // The chunk that just ended (a reply to a measure request sent at `sent`): its time and the
+  // neighbours' share of the worker's CPUs since the previous chunk ended, judged by the cell's
+  // threshold. Under the policy `exclude` a contaminated measure chunk is excluded from the
+  // estimate; the share of the kept ones is summed for the repetition's verdict. Returns whether
+  // the chunk was contaminated.
+  bool RecordChunk(const std::string& phase, Clock::time_point sent, int64_t n_iterations = 0) {
+    result::SampleChunk c;
+    c.phase = phase;
+    c.wall_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - sent).count();
+    if (auto share = neighbours_.Mark()) {
+      c.other_cpu_frac = share->other_cpu_frac;
+      c.steal_frac = share->steal_frac;
+      c.minor_faults = static_cast<int64_t>(share->minor_faults);
+      c.contaminated = share->contaminated;
+      c.excluded = c.contaminated && cell_.contention.Excludes() && phase == "measure";
+      if (phase == "measure" && !c.excluded) {
+        kept_.capacity_ticks += share->capacity_ticks;
+        kept_other_ticks_ += share->other_cpu_frac * share->capacity_ticks;
+        kept_steal_ticks_ += share->steal_frac * share->capacity_ticks;
+        kept_.cpus = share->cpus;
+        kept_.minor_faults += share->minor_faults;
+        kept_iterations_ += n_iterations;
+      }
+    }
+    series_.chunks.push_back(std::move(c));
+    ++chunk_;
+    return series_.chunks.back().contaminated;
+  }
+
+  // Under `exclude`: the repetition is contaminated when its kept samples did not reach the floors
+  // because chunks were excluded (lacked_clean_), or when the kept chunks together were above the
+  // threshold (a neighbour too light to flag a short chunk, but there throughout).
+  bool KeptContaminated() const {
+    if (lacked_clean_) return true;
+    if (!(kept_.capacity_ticks > 0)) return false;
+    const double t = cell_.contention.threshold;
+    return probe::AboveThreshold(kept_other_ticks_ / kept_.capacity_ticks, kept_.capacity_ticks, kept_.cpus, t) ||
+           probe::AboveThreshold(kept_steal_ticks_ / kept_.capacity_ticks, kept_.capacity_ticks, kept_.cpus, t);
+  }
+
   // Asks for n synced samples (each a block of block_ iterations) and appends them as
   // per-iteration times; false if the repetition ended.
   bool Chunk(const char* phase, int64_t n) {
     double expected_s = estimate_ns_ * 1e-9 * static_cast<double>(n * block_);
     auto timeout = Millis(cell_.timeout_s + 2 * expected_s);
+    const auto sent = Clock::now();
     auto reply = client_.Measure({n, Sync::kEach, block_}, timeout);
     if (!reply) return Ended(phase, reply.error(), timeout);
+    const int32_t chunk = chunk_;
+    RecordChunk(phase, sent, n * block_);
     Note(*reply);
     if (block_ > 1) {
       for (auto& v : reply->wall_ns) v = (v + block_ / 2) / block_;
     }
     series_.wall_ns.insert(series_.wall_ns.end(), reply->wall_ns.begin(), reply->wall_ns.end());
-    series_.chunk_idx.insert(series_.chunk_idx.end(), reply->wall_ns.size(), chunk_);
-    ++chunk_;
+    series_.chunk_idx.insert(series_.chunk_idx.end(), reply->wall_ns.size(), chunk);
     if (auto* g = std::get_if<result::GenerationMeasurement>(&r_.measurement)) {
       // One trace per call, aligned with the samples (generation never blocks: Calibrate).
       for (size_t i = 0; i < reply->prefill_ns.size(); ++i) {
@@ -283,15 +333,28 @@ class Session {
     Calibrate();
     auto t0 = Clock::now();
     while (true) {
-      auto steady = std::span<const int64_t>(series_.wall_ns).subspan(static_cast<size_t>(series_.warmup_count));
-      auto n = static_cast<int64_t>(steady.size());
+      const int64_t n = series_.steady_count();
       if (n > 0) {
-        StopDecision d = DecideStop(steady, s, SecondsSince(t0), block_);
+        const std::vector<int64_t> kept = series_.SteadyKept();
+        StopDecision d = DecideStop(kept, s, SecondsSince(t0), block_, n);
         series_.median_ns = d.median_ns;
         series_.rel_ci = d.rel_ci;
         if (d.stop) {
           series_.converged = d.converged;
           series_.stop_reason = d.reason;
+          // Contaminated when the exclusions cost the floors: every steady sample would have met
+          // them, the kept ones do not (a cap that no sample could reach is not a neighbour's doing).
+          lacked_clean_ = !d.floors_met && series_.ExcludedChunks() > 0 &&
+                          FloorsMet(std::span<const int64_t>(series_.wall_ns).subspan(
+                                        static_cast<size_t>(series_.warmup_count)),
+                                    s, block_);
+          if (!series_.median_ns) {
+            // Every chunk was excluded: the median of all of them sizes the window and the energy
+            // phase, and the repetition is contaminated (KeptContaminated).
+            std::vector<double> all(series_.wall_ns.begin() + series_.warmup_count, series_.wall_ns.end());
+            std::sort(all.begin(), all.end());
+            series_.median_ns = EstimateMedian(all, s.confidence).median;
+          }
           return true;
         }
       }
@@ -307,11 +370,18 @@ class Session {
     double want = std::ceil(s.window_min_time_s * 1e9 / *series_.median_ns);
     auto n = static_cast<int64_t>(std::clamp(want, 2.0, 1e6));
     telemetry_.SetPhase("window");
-    auto reply = Pipelined("window", n);
-    if (!reply) return false;
-    series_.window_ns = reply->window_ns;
-    series_.window_iterations = reply->iterations;
-    return true;
+    // A window measured beside a neighbour is measured again, twice at most, under `exclude`.
+    constexpr int kWindowAttempts = 3;
+    for (int attempt = 1;; ++attempt) {
+      const auto sent = Clock::now();
+      auto reply = Pipelined("window", n);
+      if (!reply) return false;
+      const bool contaminated = RecordChunk("window", sent);
+      series_.window_ns = reply->window_ns;
+      series_.window_iterations = reply->iterations;
+      if (!contaminated || !cell_.contention.Excludes() || attempt == kWindowAttempts) return true;
+      series_.chunks.back().excluded = true;
+    }
   }
 
   // n calls back to back, synced once (measure with sync `window`); nullopt if the repetition ended.
@@ -397,6 +467,11 @@ class Session {
   };
   std::vector<EnergyEdges> energy_edges_;
   Clock::time_point start_ = Clock::now();
+  probe::ContentionMeter neighbours_;
+  bool lacked_clean_ = false;          // excluded chunks left the kept samples below the floors
+  probe::Contention kept_;             // capacity and CPUs of the kept measure chunks
+  double kept_other_ticks_ = 0, kept_steal_ticks_ = 0;
+  int64_t kept_iterations_ = 0;        // iterations timed in the kept measure chunks
   double estimate_ns_ = 0;
   int32_t chunk_ = 0;
   int64_t block_ = 1;
@@ -475,6 +550,7 @@ std::vector<std::string> WorkerBaseEnvironment(const WorkerLaunch& launch) {
     if (StartsWith(e, "PYTHONPATH=") && e.size() > 11) pythonpath += ":" + e.substr(11);
   }
   SetEnv(env, "PYTHONPATH", pythonpath);
+  if (std::getenv("GLIBC_TUNABLES") == nullptr) SetEnv(env, "GLIBC_TUNABLES", kSteadyMalloc);
   return env;
 }
 

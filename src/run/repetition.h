@@ -62,8 +62,22 @@ struct RepetitionSpec {
 // for the built-in ones). The name must be in launch.workers (the plan checked it).
 std::vector<std::string> WorkerCommand(const WorkerLaunch& launch, const std::string& worker);
 
-// The controller's environment with the worker package first on PYTHONPATH.
+// The controller's environment with the worker package first on PYTHONPATH, and glibc's malloc
+// thresholds fixed (kSteadyMalloc) unless the controller's environment sets GLIBC_TUNABLES.
 std::vector<std::string> WorkerBaseEnvironment(const WorkerLaunch& launch);
+
+// glibc's malloc raises its mmap threshold (and its trim threshold with it, to twice that) when a
+// block above the threshold is freed, up to 32 MiB (glibc 2.36, malloc/malloc.c, "mmap_threshold"
+// and M_MMAP_THRESHOLD in mallopt(3)). Whether a process has been through such a free is an accident
+// of its history, and it decides whether a call that allocates tens of MB reuses its heap or maps
+// fresh pages every time: measured on the 2-core development VM (2026-12), jax's ResNet-18 at batch
+// 1 on the CPU took 5,800 minor page faults and 34-44 ms a call in a fresh process, 0 faults and
+// 26-30 ms after the same process had run another model's init, and 0 faults and 26-30 ms fresh
+// with these thresholds (docs/findings.md). Every worker gets glibc's own ceiling, the state a
+// long-running process reaches, so a cell's result does not depend on what ran before it in its
+// process. A cell's env may set GLIBC_TUNABLES = "" to measure glibc's fresh-process default.
+inline constexpr const char* kSteadyMalloc =
+    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864";
 
 // The process's environment: the base one, the cell's variables, the compile caches and the
 // repetition's padding; the ones that matter are recorded in r.env.

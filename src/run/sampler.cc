@@ -75,35 +75,38 @@ MedianEstimate EstimateMedian(const std::vector<double>& sorted, double confiden
   return m;
 }
 
-StopDecision DecideStop(std::span<const int64_t> steady_ns, const plan::SamplingSettings& s,
-                        double elapsed_s, int64_t block) {
-  StopDecision d;
-  const auto n = static_cast<int64_t>(steady_ns.size());
-  if (n == 0) {
-    d.reason = "no samples";
-    return d;
-  }
-  std::vector<double> sorted(steady_ns.begin(), steady_ns.end());
-  std::sort(sorted.begin(), sorted.end());
-  const MedianEstimate m = EstimateMedian(sorted, s.confidence);
-  d.median_ns = m.median;
-  d.rel_ci = m.rel_ci;
+bool FloorsMet(std::span<const int64_t> samples, const plan::SamplingSettings& s, int64_t block) {
+  const auto n = static_cast<int64_t>(samples.size());
   double sample_time_s = 0;
-  for (int64_t v : steady_ns) sample_time_s += static_cast<double>(v) * 1e-9;
+  for (int64_t v : samples) sample_time_s += static_cast<double>(v) * 1e-9;
   sample_time_s *= static_cast<double>(block);
+  return n > 0 && n >= s.min_iterations && sample_time_s >= s.min_time_s;
+}
 
-  bool floors_met = n >= s.min_iterations && sample_time_s >= s.min_time_s;
-  if (floors_met && d.rel_ci && *d.rel_ci <= s.target_rel_ci) {
+StopDecision DecideStop(std::span<const int64_t> kept_ns, const plan::SamplingSettings& s,
+                        double elapsed_s, int64_t block, int64_t steady_total) {
+  StopDecision d;
+  const auto n = static_cast<int64_t>(kept_ns.size());
+  const int64_t total = std::max(n, steady_total);
+  if (n > 0) {
+    std::vector<double> sorted(kept_ns.begin(), kept_ns.end());
+    std::sort(sorted.begin(), sorted.end());
+    const MedianEstimate m = EstimateMedian(sorted, s.confidence);
+    d.median_ns = m.median;
+    d.rel_ci = m.rel_ci;
+  }
+  d.floors_met = FloorsMet(kept_ns, s, block);
+  if (d.floors_met && d.rel_ci && *d.rel_ci <= s.target_rel_ci) {
     d.stop = d.converged = true;
     d.reason = "converged";
-  } else if (n >= s.max_iterations) {
+  } else if (total >= s.max_iterations) {
     d.stop = true;
     d.reason = "max_iterations";
   } else if (elapsed_s >= s.max_time_s) {
     d.stop = true;
     d.reason = "max_time";
   } else {
-    d.reason = floors_met ? "ci too wide" : "below floors";
+    d.reason = n == 0 ? "no samples" : d.floors_met ? "ci too wide" : "below floors";
   }
   return d;
 }

@@ -50,16 +50,24 @@ MedianEstimate EstimateMedian(const std::vector<double>& sorted, double confiden
 struct StopDecision {
   bool stop = false;
   bool converged = false;
+  bool floors_met = false;      // the kept samples reach min_iterations and min_time_s
   std::string reason;           // "converged", "max_iterations", "max_time", or why not yet
   std::optional<double> median_ns;
   std::optional<double> rel_ci;  // half-width of the median's CI over the median
 };
 
+// The floors (methodology rule 7): at least min_iterations samples and min_time_s of summed sample
+// time, each sample standing for `block` iterations.
+bool FloorsMet(std::span<const int64_t> samples, const plan::SamplingSettings& s, int64_t block = 1);
+
 // Floors first (min_iterations and min_time_s of summed sample time), then stop once the
 // distribution-free CI of the median is within target_rel_ci; caps end it as not converged.
-// elapsed_s is the wall time since the measurement phase began; each sample stands for `block`
-// iterations (BlockSize), which the time floor counts.
-StopDecision DecideStop(std::span<const int64_t> steady_ns, const plan::SamplingSettings& s,
-                        double elapsed_s, int64_t block = 1);
+// kept_ns: the steady samples the estimate uses (those of excluded chunks left out: the floors
+// count clean samples only, so a neighbour's chunks make the repetition sample longer, within its
+// caps); steady_total: every steady sample, kept or not, which max_iterations counts (-1: as many
+// as kept). elapsed_s is the wall time since the measurement phase began; each sample stands for
+// `block` iterations (BlockSize), which the time floor counts.
+StopDecision DecideStop(std::span<const int64_t> kept_ns, const plan::SamplingSettings& s,
+                        double elapsed_s, int64_t block = 1, int64_t steady_total = -1);
 
 }  // namespace dlb::run

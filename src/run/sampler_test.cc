@@ -3,6 +3,8 @@
 // and marks capped repetitions as not converged (methodology rules 4 and 7).
 #include "run/sampler.h"
 
+#include "result/measurement.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -109,6 +111,46 @@ TEST(Stop, NoisySignalRunsToTheCap) {
   auto s = Settings();
   s.max_iterations = 40;
   EXPECT_EQ(DecideStop(v, s, 0.1).reason, "max_iterations");
+}
+
+// The chunk-exclusion rule: the floors count the kept (clean) samples only, so a repetition whose
+// chunks were excluded samples on; the caps count every sample and the time, so it cannot sample
+// for ever, and a stop at a cap says whether the kept samples reached the floors.
+TEST(Stop, FloorsCountKeptSamplesAndCapsCountEverySample) {
+  auto s = Settings();
+  s.min_iterations = 20;
+  s.min_time_s = 0;
+  std::vector<int64_t> kept(15, 1000);
+  auto d = DecideStop(kept, s, 0.1, 1, /*steady_total=*/60);
+  EXPECT_FALSE(d.stop);
+  EXPECT_FALSE(d.floors_met);
+  EXPECT_EQ(d.reason, "below floors");
+  d = DecideStop(kept, s, 101, 1, 60);  // the time cap
+  EXPECT_TRUE(d.stop);
+  EXPECT_FALSE(d.converged);
+  EXPECT_FALSE(d.floors_met);
+  s.max_iterations = 60;
+  EXPECT_EQ(DecideStop(kept, s, 0.1, 1, 60).reason, "max_iterations");
+  std::vector<int64_t> none;
+  d = DecideStop(none, Settings(), 0.1, 1, 40);  // every chunk excluded so far
+  EXPECT_FALSE(d.stop);
+  EXPECT_EQ(d.reason, "no samples");
+  EXPECT_FALSE(d.median_ns);
+  EXPECT_EQ(DecideStop(none, Settings(), 101, 1, 40).reason, "max_time");
+}
+
+// The samples of excluded chunks stay in the series (and the database) but not in the estimate.
+TEST(TimedSeries, SteadyKeptLeavesOutExcludedChunks) {
+  result::TimedSeries t;
+  t.wall_ns = {9, 9, 10, 11, 50, 60, 12, 13};
+  t.chunk_idx = {0, 0, 1, 1, 2, 2, 3, 3};
+  t.warmup_count = 2;
+  t.chunks.resize(4);
+  t.chunks[2].contaminated = t.chunks[2].excluded = true;
+  EXPECT_EQ(t.SteadyKept(), (std::vector<int64_t>{10, 11, 12, 13}));
+  EXPECT_EQ(t.ExcludedChunks(), 1);
+  t.chunks[0].excluded = true;  // a warm-up chunk is never in the steady samples anyway
+  EXPECT_EQ(t.SteadyKept(), (std::vector<int64_t>{10, 11, 12, 13}));
 }
 
 }  // namespace

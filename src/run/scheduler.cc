@@ -35,14 +35,22 @@ class Runner {
         progress_(progress),
         unsupported_(plan.cells.size(), false),
         reps_run_(plan.cells.size(), 0),
+        next_rep_idx_(plan.cells.size(), plan.experiment.repetitions),
+        replacements_(plan.cells.size(), 0),
         medians_(plan.cells.size()),
+        worker_cpus_(plan.cells.size()),
         padding_rng_(e_.seed ^ 0x9e3779b97f4a7c15ULL) {}
 
   RunTotals Run() {
+    std::optional<int> round;
     for (const plan::Task& task : plan_.tasks) {
+      const std::optional<int> key = RoundOf(task);
+      if (round && key != round && !RunReplacements()) break;
+      round = key;
       if (task.order_idx >= 0) next_process_index_ = task.order_idx;
       if (!RunTask(task.cell_idx, task.rep_idx, "")) break;
     }
+    if (!totals_.interrupted) RunReplacements();
     if (!totals_.interrupted && e_.target_ratio_ci && e_.max_repetitions > e_.repetitions) {
       RunToPrecision();
     }
@@ -51,6 +59,33 @@ class Runner {
   }
 
  private:
+  // The first stage's rounds, after which contaminated repetitions are replaced: the repetitions of
+  // one index (interleaved), one cell's (sequential), the whole stage (shuffled: nullopt).
+  std::optional<int> RoundOf(const plan::Task& task) const {
+    switch (e_.order) {
+      case plan::Order::kInterleaved: return task.rep_idx;
+      case plan::Order::kSequential: return task.cell_idx;
+      case plan::Order::kShuffled: break;
+    }
+    return std::nullopt;
+  }
+
+  // Runs the replacements queued during the round that just ended, and those of the replacements
+  // themselves while the cells have replacements left; false when the run was interrupted.
+  bool RunReplacements() {
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      const auto [cell, replaced] = pending_[i];
+      progress_.Extend(1);
+      std::string why = fmt::format("replaces repetition {}, measured beside a busy neighbour", replaced + 1);
+      if (!RunTask(static_cast<int>(cell), next_rep_idx_[cell], why, replaced)) {
+        pending_.clear();
+        return false;
+      }
+    }
+    pending_.clear();
+    return true;
+  }
+
   // Stein's two-stage design: the minimum is the first stage. From its scatter, each comparison
   // gets the number of repetitions per side that brings its interval within the target
   // (analysis::SteinRepetitions), capped at the maximum; a cell takes the largest its comparisons
@@ -97,7 +132,8 @@ class Runner {
     while (!totals_.interrupted) {
       std::vector<size_t> round;
       for (size_t cell = 0; cell < plan_.cells.size(); ++cell) {
-        if (!unsupported_[cell] && reps_run_[cell] < wanted[cell]) round.push_back(cell);
+        // Replacements do not count: they stand in for contaminated repetitions.
+        if (!unsupported_[cell] && reps_run_[cell] - replacements_[cell] < wanted[cell]) round.push_back(cell);
       }
       if (round.empty()) break;
       if (!RoundFits(round.size())) {
@@ -114,11 +150,32 @@ class Runner {
       if (e_.order == plan::Order::kShuffled) Shuffle(round, shuffle_rng);
       progress_.Extend(static_cast<int>(round.size()));
       for (size_t cell : round) {
-        std::string why = fmt::format("{}: repetition {} of {}", reason[cell], reps_run_[cell] + 1,
-                                      wanted[cell]);
-        if (!RunTask(static_cast<int>(cell), reps_run_[cell], why)) return;
+        std::string why = fmt::format("{}: repetition {} of {}", reason[cell],
+                                      reps_run_[cell] - replacements_[cell] + 1, wanted[cell]);
+        if (!RunTask(static_cast<int>(cell), next_rep_idx_[cell], why)) return;
+      }
+      if (!RunReplacements()) return;
+    }
+  }
+
+  // The quiet gate before a repetition of `cell`, on the CPUs its last worker was allowed (the
+  // controller's own before its first): warns once per run when it times out.
+  QuietOutcome QuietGate(const plan::Cell& cell, size_t ci) {
+    const plan::ContentionSettings& k = cell.contention;
+    QuietOutcome q = WaitForQuiet(
+        [&] { return probe::SampleCpus(worker_cpus_[ci], k.quiet_window_s, k.threshold); },
+        k.quiet_window_s, k.quiet_timeout_s, [] { return Interrupted(); });
+    if (q.status == "timeout") {
+      ++totals_.quiet_gate_timeouts;
+      if (!quiet_warned_) {
+        progress_.Note(fmt::format(
+            "dlbench: warning: the worker's CPUs did not become quiet within {} before {} (other "
+            "processes took {:.0f}% of them); it starts anyway, and each repetition records its gate",
+            FormatDuration(k.quiet_timeout_s), cell.Label(), q.last_share.value_or(0) * 100));
+        quiet_warned_ = true;
       }
     }
+    return q;
   }
 
   // Whether `n` more repetitions, at the mean duration of those so far, end within the budget.
@@ -129,8 +186,10 @@ class Runner {
     return elapsed + mean * static_cast<double>(n) + limits_.reserve_s <= *limits_.budget_s;
   }
 
-  // Runs one repetition; false when the run was interrupted.
-  bool RunTask(int cell_idx, int rep_idx, const std::string& reason) {
+  // Runs one repetition (`replaces`: the contaminated repetition it stands in for); false when the
+  // run was interrupted.
+  bool RunTask(int cell_idx, int rep_idx, const std::string& reason,
+               std::optional<int> replaces = std::nullopt) {
     const auto ci = static_cast<size_t>(cell_idx);
     const plan::Cell& cell = plan_.cells[ci];
     int padding = static_cast<int>(UniformIndex(padding_rng_, 4096));
@@ -163,6 +222,14 @@ class Runner {
         gate_warned_ = true;
       }
     }
+    QuietOutcome quiet;
+    if (cell.contention.Excludes()) {
+      quiet = QuietGate(cell, ci);
+      if (quiet.status == "interrupted") {
+        totals_.interrupted = true;
+        return false;
+      }
+    }
     const int planned = std::max(e_.repetitions, rep_idx + 1);
     progress_.Start(cell.Label(), rep_idx, planned, reason);
     RepetitionSpec spec{&cell, rep_idx, next_process_index_, e_.seed, padding};
@@ -170,6 +237,13 @@ class Runner {
     r.gate_status = gate.status;
     r.gpu_temperature_c = gate.end_c;
     r.gate_wait_s = gate.waited_s;
+    r.quiet_gate = quiet.status;
+    r.quiet_wait_s = quiet.waited_s;
+    r.replaces_rep_idx = replaces;
+    if (replaces) {
+      ++replacements_[ci];
+      ++totals_.repetitions_replaced;
+    }
     ++order_idx_;
     ++next_process_index_;
     if (r.status == RepStatus::kInterrupted) {
@@ -178,11 +252,18 @@ class Runner {
     }
     sink_.OnRepetition(cell, r, summaries_.Add(cell, r));
     ++reps_run_[ci];
+    next_rep_idx_[ci] = std::max(next_rep_idx_[ci], rep_idx + 1);
     progress_.Finish(cell.Label(), planned, r);
+    if (r.contention && !r.contention->cpu_list.empty()) worker_cpus_[ci] = r.contention->cpu_list;
     switch (r.status) {
       case RepStatus::kOk:
         ++totals_.repetitions_ok;
-        if (r.series() && r.series()->median_ns) medians_[ci].push_back(*r.series()->median_ns);
+        if (r.contention && r.contention->contaminated) {
+          ++totals_.repetitions_contaminated;
+          Contaminated(cell, ci, r);
+        } else if (r.series() && r.series()->median_ns) {
+          medians_[ci].push_back(*r.series()->median_ns);  // the precision target's first stage: clean only
+        }
         break;
       case RepStatus::kUnsupported:
         ++totals_.repetitions_unsupported;
@@ -191,6 +272,31 @@ class Runner {
       default: ++totals_.repetitions_failed; break;
     }
     return true;
+  }
+
+  // A contaminated repetition: queued for replacement at the end of its round while its cell has
+  // replacements left, and said either way.
+  void Contaminated(const plan::Cell& cell, size_t ci, const RepetitionResult& r) {
+    const bool replace = cell.contention.Excludes() &&
+                         CountQueued(ci) + replacements_[ci] < cell.contention.replacements;
+    if (replace) pending_.push_back({ci, r.rep_idx});
+    const int excluded = r.series() ? r.series()->ExcludedChunks() : 0;
+    progress_.Note(fmt::format(
+        "dlbench: {} rep {}: contaminated (other processes took {:.0f}% of its CPUs while it was "
+        "timed{}); {}",
+        cell.Label(), r.rep_idx + 1, r.contention->other_cpu_frac * 100,
+        excluded > 0 ? fmt::format(", {} chunks beside them left out, too few clean samples left", excluded)
+                     : "",
+        replace ? "replaced at the end of its round, and left out of the verdicts"
+        : cell.contention.Excludes()
+            ? fmt::format("its cell has used its {} replacement(s); left out of the verdicts",
+                          cell.contention.replacements)
+            : "recorded (policy record), and left out of the verdicts"));
+  }
+
+  int CountQueued(size_t ci) const {
+    return static_cast<int>(std::count_if(pending_.begin(), pending_.end(),
+                                          [&](const auto& p) { return p.first == ci; }));
   }
 
   using Clock = std::chrono::steady_clock;
@@ -204,12 +310,20 @@ class Runner {
   RunTotals totals_;
   std::vector<bool> unsupported_;
   std::vector<int> reps_run_;                 // stored repetitions per cell, whatever their status
+  // Per cell: the rep_idx the next repetition beyond the plan's takes. The plan numbers the first
+  // stage 0..repetitions-1 whatever the order, so a replacement run in the middle of it starts
+  // after them.
+  std::vector<int> next_rep_idx_;
+  std::vector<int> replacements_;             // per cell: those run to replace contaminated ones
+  std::vector<std::pair<size_t, int>> pending_;  // (cell, contaminated rep_idx) to replace this round
   CellSummaries summaries_;
-  std::vector<std::vector<double>> medians_;  // per cell: each ok repetition's median
+  std::vector<std::vector<double>> medians_;  // per cell: each clean ok repetition's median
+  std::vector<std::vector<int>> worker_cpus_;  // per cell: its last worker's CPUs (the quiet gate's)
   Rng padding_rng_;
   int order_idx_ = 0;           // repetitions started by this run
   int next_process_index_ = 0;  // the next one's place in the run's order (Task::order_idx)
   bool gate_warned_ = false;
+  bool quiet_warned_ = false;
 };
 
 }  // namespace

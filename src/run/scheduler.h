@@ -1,6 +1,10 @@
 // Runs a plan's tasks in order, one fresh worker process per repetition, with cooldown between
 // them, and hands every result to the sink as soon as it exists, so a killed run keeps everything
-// finished before the kill. A cell whose worker says "unsupported" is not tried again.
+// finished before the kill. A cell whose worker says "unsupported" is not tried again. Under the
+// contention policy `exclude`, each repetition waits for the quiet gate first, and a contaminated
+// one is replaced at the end of its round (interleaved order: the repetitions of one index;
+// sequential: the cell's repetitions; shuffled: the first stage; a precision round), at most
+// `replacements` times per cell; it stays stored, flagged, and out of the verdicts.
 #pragma once
 
 #include <functional>
@@ -31,6 +35,11 @@ struct RunTotals {
   // Comparisons still wider than the precision target when the run stopped adding repetitions
   // because its time budget had no room for another round.
   int imprecise_at_budget = 0;
+  // Noisy neighbours (plan::ContentionSettings): ok repetitions that were contaminated, the
+  // repetitions run to replace them, and the quiet gates that timed out.
+  int repetitions_contaminated = 0;
+  int repetitions_replaced = 0;
+  int quiet_gate_timeouts = 0;
 };
 
 struct RunLimits {

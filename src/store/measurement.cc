@@ -21,6 +21,23 @@ void InsertSeries(Db& db, int64_t repetition_id, const result::TimedSeries& t) {
     s.Step();
     s.Reset();
   }
+  Stmt c = db.Prepare(
+      "INSERT INTO chunks (repetition_id, chunk_idx, phase, wall_ns, other_cpu_frac, steal_frac, "
+      "minor_faults, contaminated, excluded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  for (size_t i = 0; i < t.chunks.size(); ++i) {
+    const result::SampleChunk& k = t.chunks[i];
+    c.Bind(1, repetition_id);
+    c.Bind(2, static_cast<int64_t>(i));
+    c.Bind(3, k.phase);
+    c.Bind(4, k.wall_ns);
+    c.Bind(5, k.other_cpu_frac);
+    c.Bind(6, k.steal_frac);
+    c.Bind(7, k.minor_faults);
+    c.Bind(8, static_cast<int64_t>(k.contaminated));
+    c.Bind(9, static_cast<int64_t>(k.excluded));
+    c.Step();
+    c.Reset();
+  }
 }
 
 // A repetition's request traces and their chunks (the tables requests and token_chunks).

@@ -119,6 +119,7 @@ constexpr Column<CellRow> kCellTable[] = {
     {"throttled_repetitions", &CellRow::throttled_repetitions, kUpdate},
     {"profile_deviations", &CellRow::profile_deviations, kUpdate},
     {"contaminated_repetitions", &CellRow::contaminated_repetitions, kUpdate},
+    {"replaced_repetitions", &CellRow::replaced_repetitions, kUpdate},
     {"epoch_s", &CellRow::epoch_s, kUpdate},
     {"accuracy", &CellRow::accuracy, kUpdate},
     {"hello_json", &CellRow::hello_json, kNever,
@@ -194,6 +195,13 @@ constexpr Column<RepetitionRow> kRepetitionTable[] = {
     {"steal_frac", &RepetitionRow::steal_frac},
     {"load_avg_1m", &RepetitionRow::load_avg_1m},
     {"contaminated", &RepetitionRow::contaminated},
+    {"contention_policy", &RepetitionRow::contention_policy},
+    {"contention_threshold", &RepetitionRow::contention_threshold},
+    {"excluded_chunks", &RepetitionRow::excluded_chunks},
+    {"quiet_gate", &RepetitionRow::quiet_gate},
+    {"quiet_wait_s", &RepetitionRow::quiet_wait_s},
+    {"replaces_rep_idx", &RepetitionRow::replaces_rep_idx},
+    {"minor_faults_per_call", &RepetitionRow::minor_faults_per_call},
 };
 
 const std::span<const Column<RunRow>> kRunColumns = kRunTable;
@@ -497,14 +505,45 @@ std::vector<SampleRow> GetSamples(Db& db, int64_t repetition_id) {
   return out;
 }
 
-std::vector<double> GetSteadyWallNs(Db& db, int64_t repetition_id) {
+std::vector<double> GetSteadyWallNs(Db& db, int64_t repetition_id, bool with_excluded) {
   Stmt s = db.Prepare(
-      "SELECT wall_ns FROM samples WHERE repetition_id = ? AND is_warmup = 0 AND wall_ns > 0 "
-      "ORDER BY iter_idx");
+      with_excluded
+          ? "SELECT wall_ns FROM samples WHERE repetition_id = ?1 AND is_warmup = 0 AND wall_ns > 0 "
+            "ORDER BY iter_idx"
+          : "SELECT wall_ns FROM samples WHERE repetition_id = ?1 AND is_warmup = 0 AND wall_ns > 0 "
+            "AND chunk_idx NOT IN (SELECT chunk_idx FROM chunks WHERE repetition_id = ?1 AND excluded) "
+            "ORDER BY iter_idx");
   s.Bind(1, repetition_id);
   std::vector<double> out;
   while (s.Step()) out.push_back(static_cast<double>(s.Int(0)));
   return out;
+}
+
+std::vector<ChunkRow> GetChunks(Db& db, int64_t repetition_id) {
+  Stmt s = db.Prepare(
+      "SELECT chunk_idx, phase, wall_ns, other_cpu_frac, steal_frac, minor_faults, contaminated, excluded "
+      "FROM chunks WHERE repetition_id = ? ORDER BY chunk_idx");
+  s.Bind(1, repetition_id);
+  std::vector<ChunkRow> out;
+  while (s.Step()) {
+    out.push_back({s.Int(0), s.Text(1), s.Int(2), s.OptDouble(3), s.OptDouble(4), s.OptInt(5), s.Int(6),
+                   s.Int(7)});
+  }
+  return out;
+}
+
+BusyTime GetRunBusyTime(Db& db, int64_t run_id) {
+  Stmt s = db.Prepare(
+      "SELECT COALESCE(SUM(k.wall_ns), 0), COALESCE(SUM(CASE WHEN k.contaminated THEN k.wall_ns END), 0) "
+      "FROM chunks k JOIN repetitions r USING (repetition_id) JOIN cells c USING (cell_id) "
+      "WHERE c.run_id = ? AND k.phase != 'window'");
+  s.Bind(1, run_id);
+  BusyTime b;
+  if (s.Step()) {
+    b.chunk_s = static_cast<double>(s.Int(0)) * 1e-9;
+    b.contaminated_s = static_cast<double>(s.Int(1)) * 1e-9;
+  }
+  return b;
 }
 
 }  // namespace dlb::store

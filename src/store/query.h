@@ -62,6 +62,7 @@ struct CellRow {
   std::optional<double> energy_per_sample_j, energy_ci_lo_j, energy_ci_hi_j, avg_power_w;
   std::optional<int64_t> throttled_repetitions, profile_deviations;
   std::optional<int64_t> contaminated_repetitions;  // ok repetitions beside busy neighbours
+  std::optional<int64_t> replaced_repetitions;      // schema 9: repetitions run to replace them
   // Training with a dataset (schema 7): its name, the epochs per repetition, time per epoch and
   // accuracy after the last epoch (CellSummary's epoch_s and accuracy).
   std::optional<std::string> dataset;
@@ -101,6 +102,15 @@ struct RepetitionRow {
   // Noisy neighbours while it was timed (probe/contention.h); NULL where unknown.
   std::optional<double> other_cpu_frac, steal_frac, load_avg_1m;
   std::optional<int64_t> contaminated;
+  // Schema 9: the contention policy and threshold it ran under, its excluded chunks, the quiet
+  // gate before it, and the contaminated repetition it replaces; NULL in older rows.
+  std::optional<std::string> contention_policy;
+  std::optional<double> contention_threshold;
+  std::optional<int64_t> excluded_chunks;
+  std::optional<std::string> quiet_gate;
+  std::optional<double> quiet_wait_s;
+  std::optional<int64_t> replaces_rep_idx;
+  std::optional<double> minor_faults_per_call;
 };
 
 struct TelemetryRow {
@@ -119,6 +129,15 @@ struct EnergyWindowRow {
   std::optional<int64_t> max_temperature_c;
   std::optional<double> sm_clock_mhz, mem_clock_mhz;
   int64_t clock_event_reasons = 0;
+};
+
+struct ChunkRow {
+  int64_t chunk_idx = 0;
+  std::string phase;
+  int64_t wall_ns = 0;
+  std::optional<double> other_cpu_frac, steal_frac;
+  std::optional<int64_t> minor_faults;
+  int64_t contaminated = 0, excluded = 0;
 };
 
 struct SampleRow {
@@ -174,6 +193,16 @@ std::vector<result::EpochResult> GetTrainingEpochs(Db& db, int64_t repetition_id
 // Joules per input sample of each energy window of a repetition (energy / (iterations * batch)).
 std::vector<double> GetEnergyPerSample(Db& db, int64_t repetition_id, int64_t batch);
 // One repetition's steady-state samples (warm-up excluded), in order: what every comparison uses.
-std::vector<double> GetSteadyWallNs(Db& db, int64_t repetition_id);
+// The samples of its excluded chunks (measured beside a neighbour, policy `exclude`) are left out,
+// as the run's estimate left them out, unless `with_excluded`.
+std::vector<double> GetSteadyWallNs(Db& db, int64_t repetition_id, bool with_excluded = false);
+// A repetition's chunks in order (schema 9; none for older rows).
+std::vector<ChunkRow> GetChunks(Db& db, int64_t repetition_id);
+// The measured time of a run's ok repetitions' warm-up and measure chunks, and the part of it in
+// chunks above their threshold: how much of the run the worker's CPUs were busy with others.
+struct BusyTime {
+  double chunk_s = 0, contaminated_s = 0;
+};
+BusyTime GetRunBusyTime(Db& db, int64_t run_id);
 
 }  // namespace dlb::store

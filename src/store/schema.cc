@@ -283,6 +283,32 @@ CREATE TABLE token_chunks (
   PRIMARY KEY (repetition_id, request_idx, chunk_idx)
 );
 )sql",
+    // 8 -> 9: contention per chunk and what the run did about it (docs/measurement.md, "Noisy
+    // neighbours"). One row per request for samples or for the pipelined window, with the other
+    // processes' share of the worker's CPUs while it ran; `excluded` chunks' samples stay in
+    // `samples` but are left out of the repetition's estimate and of every figure read from it.
+    R"sql(
+CREATE TABLE chunks (
+  repetition_id  INTEGER NOT NULL REFERENCES repetitions(repetition_id) ON DELETE CASCADE,
+  chunk_idx      INTEGER NOT NULL,  -- samples.chunk_idx; the window's chunk has no samples
+  phase          TEXT NOT NULL,     -- warmup, measure or window
+  wall_ns        INTEGER NOT NULL,  -- the controller's request to the worker's reply
+  other_cpu_frac REAL,              -- NULL: /proc unreadable
+  steal_frac     REAL,
+  minor_faults   INTEGER,           -- the worker's process group's page faults in the chunk
+  contaminated   INTEGER NOT NULL,  -- above the repetition's contention_threshold
+  excluded       INTEGER NOT NULL,  -- left out of the estimate (policy exclude)
+  PRIMARY KEY (repetition_id, chunk_idx)
+);
+ALTER TABLE repetitions ADD COLUMN contention_policy TEXT;     -- exclude or record; NULL before schema 9
+ALTER TABLE repetitions ADD COLUMN contention_threshold REAL;  -- NULL: 0.10
+ALTER TABLE repetitions ADD COLUMN excluded_chunks INTEGER;
+ALTER TABLE repetitions ADD COLUMN quiet_gate TEXT;            -- quiet, timeout, unavailable; NULL: no gate
+ALTER TABLE repetitions ADD COLUMN quiet_wait_s REAL;
+ALTER TABLE repetitions ADD COLUMN replaces_rep_idx INTEGER;   -- the contaminated repetition it replaces
+ALTER TABLE repetitions ADD COLUMN minor_faults_per_call REAL; -- kept measure chunks' faults per iteration
+ALTER TABLE cells ADD COLUMN replaced_repetitions INTEGER;     -- repetitions run to replace contaminated ones
+)sql",
 };
 
 }  // namespace

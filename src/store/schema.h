@@ -7,12 +7,13 @@
 
 namespace dlb::store {
 
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 // The tables that hold one repetition's rows (keyed by repetition_id), besides repetitions itself:
 // what a merge copies and what deleting a repetition removes.
-inline constexpr const char* kRepetitionTables[] = {"samples",         "telemetry", "energy_windows",
-                                                    "training_epochs", "requests",  "token_chunks"};
+inline constexpr const char* kRepetitionTables[] = {"samples",  "chunks",       "telemetry",
+                                                    "energy_windows", "training_epochs",
+                                                    "requests", "token_chunks"};
 
 int SchemaVersion(Db& db);
 

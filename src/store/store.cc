@@ -242,6 +242,7 @@ CellRow SummarisedCell(const analysis::CellSummary& c) {
   row.throttled_repetitions = c.throttled_repetitions;
   row.profile_deviations = c.profile_deviations;
   row.contaminated_repetitions = c.contaminated_repetitions;
+  row.replaced_repetitions = c.replaced_repetitions;
   row.epoch_s = c.epoch_s;
   row.accuracy = c.accuracy;
   return row;
@@ -287,6 +288,7 @@ RepetitionRow StoredRepetition(int64_t cell_id, const result::RepetitionResult& 
   row.rel_ci = s.rel_ci;
   row.window_ns = s.window_ns;
   row.window_iterations = s.window_iterations;
+  row.minor_faults_per_call = s.minor_faults_per_call;
   row.block_iterations = s.block_iterations;
   row.near_overhead = s.near_overhead;
   row.peak_rss_bytes = r.peak_rss_bytes;
@@ -312,6 +314,14 @@ RepetitionRow StoredRepetition(int64_t cell_id, const result::RepetitionResult& 
     row.load_avg_1m = n->load_avg_1m;
     row.contaminated = n->contaminated;
   }
+  row.contention_policy = opt_text(r.contention_policy);
+  if (!r.contention_policy.empty()) {
+    row.contention_threshold = r.contention_threshold;
+    row.excluded_chunks = s.ExcludedChunks();
+  }
+  row.quiet_gate = opt_text(r.quiet_gate);
+  if (!r.quiet_gate.empty()) row.quiet_wait_s = r.quiet_wait_s;
+  if (r.replaces_rep_idx) row.replaces_rep_idx = *r.replaces_rep_idx;
   return row;
 }
 

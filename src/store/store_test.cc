@@ -841,13 +841,20 @@ TEST_F(StoreTest, EveryFieldOfARepetitionAndASummaryIsStored) {
   r.telemetry_summary = {.energy_per_sample_j = 0.3, .avg_power_w = 70, .max_temperature_c = 71,
                          .throttle_reasons = "thermal", .peak_device_bytes_nvml = 80};
   r.contention = probe::Contention{.other_cpu_frac = 0.01, .steal_frac = 0.02, .load_avg_1m = 0.5,
-                                   .cpus = 2, .contaminated = false};
+                                   .cpus = 2, .cpu_list = {0, 1}, .capacity_ticks = 400,
+                                   .contaminated = false};
+  r.contention_policy = "exclude";
+  r.contention_threshold = 0.2;
+  r.quiet_gate = "quiet";
+  r.quiet_wait_s = 0.5;
+  r.replaces_rep_idx = 0;
   result::TimedSeries& t = *r.series();
   t.warmup_settled = t.converged = t.near_overhead = true;
   t.stop_reason = "target_rel_ci";
   t.median_ns = 6.5;
   t.rel_ci = 0.01;
   t.block_iterations = 4;
+  t.minor_faults_per_call = 0.5;
 
   analysis::CellSummary c;
   c.status = "ok";
@@ -890,6 +897,10 @@ TEST_F(StoreTest, EveryFieldOfARepetitionAndASummaryIsStored) {
   EXPECT_EQ(got.stop_reason, "target_rel_ci");
   EXPECT_EQ(got.energy_source, "rapl-package");
   EXPECT_EQ(got.contaminated, 0);
+  EXPECT_EQ(got.contention_policy, "exclude");
+  EXPECT_EQ(got.contention_threshold, 0.2);
+  EXPECT_EQ(got.quiet_gate, "quiet");
+  EXPECT_EQ(got.replaces_rep_idx, 0);
 }
 
 }  // namespace

@@ -84,6 +84,14 @@ def test_constant(start_worker) -> None:
     assert all(ns >= 2 * MS for ns in measure_each(worker, 10))
 
 
+def test_cpu_clock_spins_for_cpu_time(start_worker) -> None:
+    # On the cpu clock a call lasts at least its latency of this thread's CPU time, so a neighbour
+    # on its CPU stretches it; alone it lasts about as long as on the wall clock.
+    worker = loaded(start_worker, {"latency": {"distribution": "constant", "value_ns": 2 * MS, "clock": "cpu"}})
+    wall_ns = measure_each(worker, 10)
+    assert all(ns >= 2 * MS for ns in wall_ns)
+
+
 def test_zero_work_model_is_cheap(start_worker) -> None:
     worker = loaded(start_worker, {})
     wall_ns = measure_each(worker, 1000)
@@ -300,6 +308,7 @@ def test_unknown_model_is_unsupported(start_worker) -> None:
         ({"faults": {"error": "load", "kind": "exploded"}}, ["exploded", "out_of_memory"]),
         ({"faults": {"exit": "load"}}, ["code"]),
         ({"faults": {"hang": "load", "crash": "load"}}, ["hang", "crash"]),
+        ({"latency": {"distribution": "constant", "value_ns": 1, "clock": "sundial"}}, ["sundial", "cpu"]),
     ],
 )
 def test_bad_options_are_bad_requests(options: dict[str, Any], named: list[str]) -> None:

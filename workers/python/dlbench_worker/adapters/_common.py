@@ -5,6 +5,7 @@ Imports no framework. The error texts follow docs/protocol.md's kinds: what the 
 """
 
 import os
+import platform
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,17 @@ def observed_threads() -> int | None:
 
 def allowed_cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def allocator_settings() -> dict[str, str]:
+    """The C library and the malloc tunables this process started with: glibc's thresholds decide
+    whether a call that allocates tens of MB reuses its heap or maps fresh pages every time, and
+    the controller fixes them unless told otherwise (docs/settings.md, "The allocator")."""
+    name, version = platform.libc_ver()
+    return {
+        "libc": f"{name} {version}".strip() or "unknown",
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES", ""),
+    }
 
 
 def env_settings(names: tuple[str, ...]) -> dict[str, str]:

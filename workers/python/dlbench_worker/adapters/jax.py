@@ -68,6 +68,7 @@ from dlbench_worker.adapters import (
 from dlbench_worker.adapters._base import Adapter, cpu_name
 from dlbench_worker.adapters._common import (
     DeviceSpec,
+    allocator_settings,
     bad_option,
     check_model,
     check_option_names,
@@ -396,6 +397,7 @@ class JaxAdapter(Adapter):
             "xla_gpu_autotune_level": _autotune_level(xla_flags, on_gpu),
             "preallocate_set_by_worker": PREALLOCATE_SET_BY_WORKER,
             **env_settings(_MEMORY_ENV),
+            **allocator_settings(),
             "observed_threads": observed_threads(),
         }
         if on_gpu:

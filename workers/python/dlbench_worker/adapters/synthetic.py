@@ -126,7 +126,7 @@ def make_draw(latency: dict[str, Any], seed: int, process_index: int | None = No
     if name not in DISTRIBUTIONS:
         raise _bad(f"options.latency.distribution is {name!r}; allowed: {_names(DISTRIBUTIONS)}")
     where = f"options.latency ({name})"
-    _check_keys(where, latency, ("distribution", *DISTRIBUTIONS[name], "between_sigma"))
+    _check_keys(where, latency, ("distribution", *DISTRIBUTIONS[name], "between_sigma", "clock"))
     rng = random.Random(seed)
     draw = _DRAW_MAKERS[name](where, latency, rng)
     if "between_sigma" not in latency:
@@ -134,6 +134,19 @@ def make_draw(latency: dict[str, Any], seed: int, process_index: int | None = No
     sigma = _number(where, latency, "between_sigma", high=1.0)
     factor = math.exp(random.Random(f"{seed}/{process_index or 0}").gauss(0.0, sigma))
     return lambda: round(draw() * factor)
+
+
+CLOCKS = {"wall": perf_counter_ns, "cpu": time.thread_time_ns}
+
+
+def spin_clock(latency: dict[str, Any]) -> Callable[[], int]:
+    """The clock a draw is spun on: `wall` (the default) ends each call at its latency whatever
+    else runs; `cpu` spins until this thread has run for the latency, so a neighbour on the same
+    CPU stretches the call as it stretches real work (the contention tests and benchmark)."""
+    clock = latency.get("clock", "wall") if isinstance(latency, dict) else "wall"
+    if clock not in CLOCKS:
+        raise _bad(f"options.latency.clock is {clock!r}; allowed: {_names(CLOCKS)}")
+    return CLOCKS[clock]
 
 
 def _constant(where: str, p: dict[str, Any], rng: random.Random) -> Draw:
@@ -289,6 +302,7 @@ class SyntheticAdapter(Adapter):
 
     def __init__(self) -> None:
         self._draw: Draw = itertools.repeat(0).__next__
+        self._clock: Callable[[], int] = perf_counter_ns
         self._generation: SyntheticGeneration | None = None
 
     def generation(self) -> Adapter:
@@ -310,6 +324,7 @@ class SyntheticAdapter(Adapter):
         load_optimizer(req)  # required for training, refused for inference
         latency = options.get("latency", DEFAULT_LATENCY)
         draw = make_draw(latency, req.seed, req.process_index)
+        clock = spin_clock(latency)
         fault = parse_faults(options.get("faults", {}))
         self._check_unsupported(options)
         if fault.stdout_noise:
@@ -325,6 +340,7 @@ class SyntheticAdapter(Adapter):
         first_call_s = time.perf_counter() - t0
         sync_overhead_ns = self.measure_sync_overhead_ns(out)
         self._draw = fault.wrap(draw, self.reply_fd) if fault.stage == "measure" else draw
+        self._clock = clock
         return {
             "parameters": 0,
             "flops_per_sample": 0,
@@ -368,8 +384,9 @@ class SyntheticAdapter(Adapter):
     def step(self) -> int:
         ns = self._draw()
         if ns > 0:
-            deadline = perf_counter_ns() + ns
-            while perf_counter_ns() < deadline:
+            clock = self._clock
+            deadline = clock() + ns
+            while clock() < deadline:
                 pass
         return ns
 

@@ -51,6 +51,7 @@ from dlbench_worker.adapters import (
 from dlbench_worker.adapters._base import Adapter, cpu_name
 from dlbench_worker.adapters._common import (
     DeviceSpec,
+    allocator_settings,
     allowed_cpu_count,
     bad_option,
     check_model,
@@ -444,6 +445,7 @@ class TorchAdapter(Adapter):
             "workload": "inference",
             **compile_settings(options.compile),
             **env_settings(_THREAD_ENV),
+            **allocator_settings(),
         }
         if self._device.type == "cuda":
             settings["cuda_max_memory_reserved_bytes"] = int(
