@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <numeric>
@@ -18,6 +19,7 @@
 #include "cli/generation.h"
 #include "plan/expand.h"
 #include "plan/parse.h"
+#include "probe/contention.h"
 #include "run/capabilities.h"
 #include "run/cell_summaries.h"
 #include "run/protocol.h"
@@ -152,6 +154,33 @@ latency = {{ distribution = "constant", value_ns = 1000000 }}
   fmt::print("  (worker start-up, not counted: median {:.0f} ms)\n", med(sink.start_s) * 1e3);
 }
 
+// 2b. The neighbour reads a chunk costs the controller: /proc/stat, a scan of /proc for the worker's
+// process group, and the controller's own /proc/self/stat (probe::ContentionMeter::Mark). They run
+// between the worker's chunks, so they add to a repetition's wall time, never to a sample.
+void BenchContention() {
+  probe::ContentionMeter meter;
+  meter.Begin(::getpgrp());
+  std::vector<double> ns;
+  for (int i = 0; i < 200; ++i) {
+    auto t0 = Clock::now();
+    auto c = meter.Mark();
+    ns.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count());
+    if (!c) {
+      fmt::print("neighbour reads per chunk: /proc unreadable here\n");
+      return;
+    }
+  }
+  std::sort(ns.begin(), ns.end());
+  size_t processes = 0;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    processes += !name.empty() && std::isdigit(static_cast<unsigned char>(name[0]));
+  }
+  fmt::print("neighbour reads per chunk (controller only, between chunks; {} processes in /proc): "
+             "median {:.0f} us, p99 {:.0f} us\n",
+             processes, ns[ns.size() / 2] / 1e3, ns[ns.size() * 99 / 100] / 1e3);
+}
+
 // 3. Store ingest of raw samples.
 void BenchStore(const LaunchChoice& launch, const std::string& dir, int64_t samples) {
   auto store = store::Store::Open(dir + "/ingest.db");
@@ -250,6 +279,7 @@ ExitCode Selftest(const SelftestOptions& o) {
   BenchHarness(launch, o.samples);
   fmt::print("\n");
   BenchController(launch, dir, o.cells);
+  BenchContention();
   fmt::print("\n");
   BenchStore(launch, dir, o.samples);
   BenchReport(dir);

@@ -557,12 +557,13 @@ void ParseContention(const Parser& p, const toml::table& root, Experiment& e) {
   p.CheckKeys(*t, "contention", kContentionKeys);
   ContentionSettings& c = e.contention;
   c.policy = p.Choice(*t, "policy", "contention.policy", {"exclude", "record"}).value_or(c.policy);
-  if (auto v = p.Number(*t, "threshold", "contention.threshold", 0, 1, true)) {
-    if (*v >= 1) {
-      p.Fail(t->get("threshold"), "contention.threshold",
-             fmt::format("{} is out of range; allowed: numbers > 0 and < 1", *v));
+  if (const toml::node* n = t->get("threshold")) {
+    if (!n->is_number()) p.Fail(n, "contention.threshold", "expected a number");
+    const double v = *n->value<double>();
+    if (!(v > 0 && v < 1)) {
+      p.Fail(n, "contention.threshold", fmt::format("{} is out of range; allowed: numbers > 0 and < 1", v));
     }
-    c.threshold = *v;
+    c.threshold = v;
   }
   c.replacements = static_cast<int>(
       p.Int(*t, "replacements", "contention.replacements", 1, 1000).value_or(c.replacements));

@@ -9,7 +9,9 @@
 #include <charconv>
 #include <fstream>
 #include <sstream>
+#include <cstdlib>
 #include <thread>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -73,14 +75,23 @@ std::optional<ProcessStat> ReadProcessStat(const std::string& pid) {
 }
 
 // CPU ticks and minor faults of every process in a process group: the worker and whatever it
-// started (compile workers), found by scanning /proc.
-ProcessStat GroupStat(pid_t pgid) {
+// started (compile workers), found by scanning /proc. `others` holds the pids already seen outside
+// the group, whose stat files are not read again: a scan then costs a directory listing and the
+// group's own files, not one read per process on the machine (a pid reused by a new member of the
+// group within one repetition would be missed).
+ProcessStat GroupStat(pid_t pgid, std::unordered_set<pid_t>& others) {
   ProcessStat sum;
   DIR* d = ::opendir("/proc");
   if (d == nullptr) return sum;
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    if (auto t = ReadProcessStat(e->d_name); t && t->pgrp == pgid) {
+    const pid_t pid = static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10));
+    if (others.count(pid)) continue;
+    if (auto t = ReadProcessStat(e->d_name)) {
+      if (t->pgrp != pgid) {
+        others.insert(pid);
+        continue;
+      }
       sum.ticks += t->ticks;
       sum.minor_faults += t->minor_faults;
     }
@@ -197,14 +208,14 @@ std::optional<Contention> ContentionBetween(const ProcSnapshot& a, const ProcSna
   return r;
 }
 
-std::optional<ProcSnapshot> ContentionMeter::Take() const {
+std::optional<ProcSnapshot> ContentionMeter::Take() {
   auto stat = ReadFile("/proc/stat");
   auto self = ReadProcessStat("self");
   if (!stat || !self) return std::nullopt;
   ProcSnapshot s;
   s.wall_ns = NowNs();
   s.cpus = ParseProcStat(*stat);
-  const ProcessStat group = GroupStat(pgid_);
+  const ProcessStat group = GroupStat(pgid_, others_);
   s.group_ticks = group.ticks;
   s.group_minor_faults = group.minor_faults;
   s.self_ticks = self->ticks;
@@ -215,6 +226,7 @@ std::optional<ProcSnapshot> ContentionMeter::Take() const {
 void ContentionMeter::Begin(pid_t worker_pgid, double threshold) {
   pgid_ = worker_pgid;
   threshold_ = threshold;
+  others_.clear();
   allowed_ = AffinityOf(worker_pgid);
   std::vector<int> mine = AffinityOf(0);
   self_on_worker_cpus_ = std::any_of(mine.begin(), mine.end(), [&](int c) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace dlb::probe {
@@ -94,11 +95,12 @@ class ContentionMeter {
   const std::vector<int>& cpus() const { return allowed_; }
 
  private:
-  std::optional<ProcSnapshot> Take() const;
+  std::optional<ProcSnapshot> Take();
 
   pid_t pgid_ = -1;
   double threshold_ = kContaminationThreshold;
   std::vector<int> allowed_;
+  std::unordered_set<pid_t> others_;  // pids seen outside the worker's group (GroupStat)
   bool self_on_worker_cpus_ = false;
   std::optional<double> load_;
   std::optional<ProcSnapshot> begin_, last_;

@@ -51,6 +51,31 @@ CASES = {
         'bad.toml:2: experiment.name: the name "x\\x00y" holds the control character \\x00; allowed: '
         "printable characters",
     ),
+    # [contention]: a threshold is a fraction in (0, 1); limits are positive; the policy is named.
+    "contention_threshold_zero": (
+        HEAD + 'model = "resnet18"\n[contention]\nthreshold = 0\n',
+        "bad.toml:7: contention.threshold: 0 is out of range; allowed: numbers > 0 and < 1",
+    ),
+    "contention_threshold_one": (
+        HEAD + 'model = "resnet18"\n[contention]\nthreshold = 1.0\n',
+        "bad.toml:7: contention.threshold: 1 is out of range; allowed: numbers > 0 and < 1",
+    ),
+    "contention_replacements_zero": (
+        HEAD + 'model = "resnet18"\n[contention]\nreplacements = 0\n',
+        "bad.toml:7: contention.replacements: 0 is out of range; allowed: integers from 1 to 1000",
+    ),
+    "contention_gate_timeout_negative": (
+        HEAD + 'model = "resnet18"\n[contention]\nquiet_timeout_s = -5\n',
+        "bad.toml:7: contention.quiet_timeout_s: -5 is out of range; allowed: numbers > 0 and <= 86400",
+    ),
+    "contention_gate_window_zero": (
+        HEAD + 'model = "resnet18"\n[contention]\nquiet_window_s = 0\n',
+        "bad.toml:7: contention.quiet_window_s: 0 is out of range; allowed: numbers > 0 and <= 3600",
+    ),
+    "contention_policy": (
+        HEAD + 'model = "resnet18"\n[contention]\npolicy = "ignore"\n',
+        'bad.toml:7: contention.policy: "ignore"; allowed: exclude, record',
+    ),
 }
 
 
