@@ -177,7 +177,7 @@ def main() -> int:
           f"{100 * args.busy:g}% of the time in random spells (mean 1.5 s), between-repetition sigma "
           f"{args.between_sigma}, repetitions min {args.min} max {args.max}, target ±{100 * args.target:g}%; "
           f"{time.monotonic() - t0:.0f} s with {args.jobs} jobs")
-    print(f"{'experiment':<12} {'policy':<34} {'false verdicts':<26} {'decided, right way':<26} "
+    print(f"{'experiment':<12} {'policy':<34} {'false verdicts':<33} {'decided, right way':<33} "
           f"{'run time':<18} {'neighbour on'}")
     for ratio, policy in configs:
         rs = results[(ratio, policy)]
@@ -189,7 +189,7 @@ def main() -> int:
         label = "A/A" if ratio == 1 else f"A/B {ratio:g}x"
         false_col = rate(claimed, n) if ratio == 1 else "-"
         right_col = rate(right, n) if ratio != 1 else "-"
-        print(f"{label:<12} {what:<34} {false_col:<26} {right_col:<26} "
+        print(f"{label:<12} {what:<34} {false_col:<33} {right_col:<33} "
               f"median {secs[len(secs) // 2]:.1f} s{'':<4} {100 * on:.0f}%")
     return 0
 

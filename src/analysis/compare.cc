@@ -261,6 +261,19 @@ std::optional<PairComparison::Outlook> DecideOutlook(std::span<const double> med
   return out;
 }
 
+bool FirstStageWhole(std::span<const StageRepetition> reps, int64_t stage1) {
+  std::vector<int64_t> members;
+  int64_t clean = 0;
+  for (const auto& r : reps) {
+    const bool in = r.rep_idx < stage1 ||
+                    (r.replaces && std::find(members.begin(), members.end(), *r.replaces) != members.end());
+    if (!in) continue;
+    members.push_back(r.rep_idx);
+    clean += r.clean_ok;
+  }
+  return clean == stage1;
+}
+
 double RelativeHalfWidth(const stats::Interval& ci) {
   return std::exp((std::log(ci.hi) - std::log(ci.lo)) / 2) - 1;
 }

@@ -151,6 +151,17 @@ std::optional<PairComparison::Outlook> DecideOutlook(std::span<const double> med
                                                      std::span<const double> medians_b,
                                                      const CompareOptions& options, size_t family_size);
 
+// A cell's repetitions as the two-stage design's bookkeeping reads them, in rep_idx order.
+struct StageRepetition {
+  int64_t rep_idx = 0;
+  std::optional<int64_t> replaces;  // the contaminated repetition it replaced
+  bool clean_ok = false;            // ok and not contaminated
+};
+// Whether the first stage of `stage1` repetitions is whole: the planned repetitions 0..stage1-1
+// and those that replaced a contaminated one of them (run before any precision round, so they come
+// first among the clean ones in rep_idx order) hold exactly stage1 clean ok repetitions.
+bool FirstStageWhole(std::span<const StageRepetition> reps, int64_t stage1);
+
 // One paragraph that says how comparisons over repetitions are made and decided, for `compare`
 // and the report alike.
 std::string RepetitionMethodText(const CompareOptions& options, size_t family_size);

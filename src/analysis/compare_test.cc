@@ -208,6 +208,18 @@ TEST(DecideOutlook, MatchesTheSearchOverSciPysQuantiles) {
   EXPECT_FALSE(DecideOutlook(e, f, o, 1)->repetitions);
 }
 
+// The replacement bookkeeping of the two-stage design: a contaminated first-stage repetition does
+// not count, its replacement (and a replacement's replacement) does; a precision round's does not.
+TEST(FirstStageWhole, CountsCleanPlannedRepetitionsAndTheirReplacements) {
+  using R = StageRepetition;
+  std::vector<R> plain = {{0, {}, true}, {1, {}, true}, {2, {}, true}, {3, {}, true}};
+  EXPECT_TRUE(FirstStageWhole(plain, 3));
+  std::vector<R> replaced = {{0, {}, true}, {1, {}, false}, {2, {}, true}, {3, 1, false}, {4, 3, true}};
+  EXPECT_TRUE(FirstStageWhole(replaced, 3));
+  std::vector<R> short_of_one = {{0, {}, true}, {1, {}, false}, {2, {}, true}, {3, {}, true}};
+  EXPECT_FALSE(FirstStageWhole(short_of_one, 3));  // rep 3 is a precision round's, not a replacement
+}
+
 // An undecided pair over repetitions carries its outlook; a decided one does not.
 TEST(CompareFamily, UndecidedPairsCarryTheirOutlook) {
   std::vector<Sample> s = {{"a", {{100}, {104}, {97}}}, {"b", {{103}, {108}, {101}}},

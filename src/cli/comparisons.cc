@@ -2,7 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <set>
+#include <algorithm>
+#include <cmath>
 
 #include "analysis/verdict.h"
 #include "cli/common.h"
@@ -48,17 +49,11 @@ MetricValues MetricGroups(store::Db& db, const store::CellRow& c, const std::str
 CellDesign DesignOf(const store::RunRow& run, const std::vector<store::RepetitionRow>& reps) {
   CellDesign d{run.run_id, 0, run.compare_by};
   if (!run.target_ratio_ci || run.repetitions < 2) return d;
-  // The first stage: the planned repetitions, and those that replaced a contaminated one of them
-  // (run before any precision round, so they are the first clean ones in rep_idx order).
-  std::set<int64_t> stage1;
-  int ok_in_stage1 = 0;
+  std::vector<analysis::StageRepetition> stage;
   for (const auto& r : reps) {  // in rep_idx order
-    const bool in = r.rep_idx < run.repetitions || (r.replaces_rep_idx && stage1.count(*r.replaces_rep_idx));
-    if (!in) continue;
-    stage1.insert(r.rep_idx);
-    if (r.status == "ok" && !r.contaminated.value_or(0)) ++ok_in_stage1;
+    stage.push_back({r.rep_idx, r.replaces_rep_idx, r.status == "ok" && !r.contaminated.value_or(0)});
   }
-  if (ok_in_stage1 == run.repetitions) d.stage1 = static_cast<int>(run.repetitions);
+  if (analysis::FirstStageWhole(stage, run.repetitions)) d.stage1 = static_cast<int>(run.repetitions);
   return d;
 }
 
@@ -167,6 +162,13 @@ std::string ContentionSummary(store::Db& db, const std::vector<int64_t>& run_ids
     }
   }
   if (contaminated == 0 && gate_timeouts == 0 && busy.contaminated_s <= 0) return "";
+  const double share = busy.chunk_s > 0 ? busy.contaminated_s / busy.chunk_s : 0;
+  if (contaminated == 0 && gate_timeouts == 0 && share < kBusyShare) {
+    return fmt::format("Other processes briefly took the workers' CPUs (during {:.0f}% of the "
+                       "measured time); the chunks measured then were left out of their "
+                       "repetitions' estimates.",
+                       std::max(1.0, std::round(100 * share)));
+  }
   std::vector<std::string> parts;
   if (busy.chunk_s > 0) {
     parts.push_back(fmt::format("other processes took more than the threshold of the workers' CPUs "

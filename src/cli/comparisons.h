@@ -102,7 +102,9 @@ std::string VerdictSentences(const Comparisons& c);
 // What other processes did to the runs, in a few sentences for the run's summary, show and the
 // report's opening: the share of the measured time the workers' CPUs were busy with others, the
 // contaminated repetitions (replaced, or left out of the verdicts), the quiet gates that timed
-// out, and what to do. Empty for a quiet run.
+// out, and what to do. Empty for a quiet run; one short sentence when others were there for less
+// than kBusyShare of the time and cost no repetition.
+inline constexpr double kBusyShare = 0.05;
 std::string ContentionSummary(store::Db& db, const std::vector<int64_t>& run_ids);
 
 // "faster" for latency and throughput, "lower" for memory and energy.

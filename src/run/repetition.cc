@@ -247,9 +247,9 @@ class Session {
     return series_.chunks.back().contaminated;
   }
 
-  // Under `exclude`: the repetition is contaminated when its kept samples did not reach the floors
-  // because chunks were excluded (lacked_clean_), or when the kept chunks together were above the
-  // threshold (a neighbour too light to flag a short chunk, but there throughout).
+  // Under `exclude`: the repetition is contaminated when it lacked clean samples (LacksCleanSamples), or
+  // when the kept chunks together were above the threshold (a neighbour too light to flag a short
+  // chunk, but there throughout).
   bool KeptContaminated() const {
     if (lacked_clean_) return true;
     if (!(kept_.capacity_ticks > 0)) return false;
@@ -342,12 +342,10 @@ class Session {
         if (d.stop) {
           series_.converged = d.converged;
           series_.stop_reason = d.reason;
-          // Contaminated when the exclusions cost the floors: every steady sample would have met
-          // them, the kept ones do not (a cap that no sample could reach is not a neighbour's doing).
-          lacked_clean_ = !d.floors_met && series_.ExcludedChunks() > 0 &&
-                          FloorsMet(std::span<const int64_t>(series_.wall_ns).subspan(
-                                        static_cast<size_t>(series_.warmup_count)),
-                                    s, block_);
+          lacked_clean_ = LacksCleanSamples(
+              series_.ExcludedChunks(), kept,
+              std::span<const int64_t>(series_.wall_ns).subspan(static_cast<size_t>(series_.warmup_count)),
+              s, block_);
           if (!series_.median_ns) {
             // Every chunk was excluded: the median of all of them sizes the window and the energy
             // phase, and the repetition is contaminated (KeptContaminated).

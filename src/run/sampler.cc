@@ -83,6 +83,14 @@ bool FloorsMet(std::span<const int64_t> samples, const plan::SamplingSettings& s
   return n > 0 && n >= s.min_iterations && sample_time_s >= s.min_time_s;
 }
 
+bool LacksCleanSamples(int excluded_chunks, std::span<const int64_t> kept, std::span<const int64_t> all,
+                       const plan::SamplingSettings& s, int64_t block) {
+  if (excluded_chunks == 0) return false;
+  if (kept.empty()) return true;
+  if (FloorsMet(kept, s, block)) return false;
+  return FloorsMet(all, s, block) || 2 * kept.size() < all.size();
+}
+
 StopDecision DecideStop(std::span<const int64_t> kept_ns, const plan::SamplingSettings& s,
                         double elapsed_s, int64_t block, int64_t steady_total) {
   StopDecision d;

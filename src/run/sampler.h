@@ -60,6 +60,14 @@ struct StopDecision {
 // time, each sample standing for `block` iterations.
 bool FloorsMet(std::span<const int64_t> samples, const plan::SamplingSettings& s, int64_t block = 1);
 
+// Whether excluded chunks left a stopped repetition without enough clean samples (it is then
+// contaminated): none kept at all, or the kept ones miss the floors because of the exclusions,
+// that is every steady sample would have met them, or at least half of the samples were left out.
+// A slow cell whose cap no sample could reach keeps a clean estimate from what it has when a few
+// chunks go. kept: the steady samples of chunks not excluded; all: every steady sample.
+bool LacksCleanSamples(int excluded_chunks, std::span<const int64_t> kept, std::span<const int64_t> all,
+                       const plan::SamplingSettings& s, int64_t block = 1);
+
 // Floors first (min_iterations and min_time_s of summed sample time), then stop once the
 // distribution-free CI of the median is within target_rel_ci; caps end it as not converged.
 // kept_ns: the steady samples the estimate uses (those of excluded chunks left out: the floors

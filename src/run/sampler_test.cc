@@ -139,6 +139,21 @@ TEST(Stop, FloorsCountKeptSamplesAndCapsCountEverySample) {
   EXPECT_EQ(DecideStop(none, Settings(), 101, 1, 40).reason, "max_time");
 }
 
+// A repetition is contaminated when the exclusions, not the caps, cost it its clean samples.
+TEST(LacksCleanSamples, OnlyWhenTheExclusionsCostTheFloors) {
+  auto s = Settings();
+  s.min_iterations = 10;
+  s.min_time_s = 0;
+  std::vector<int64_t> twelve(12, 1000), eight(8, 1000), five(5, 1000), two(2, 1000), none;
+  EXPECT_FALSE(LacksCleanSamples(0, eight, twelve, s));  // nothing excluded: the caps' doing
+  EXPECT_TRUE(LacksCleanSamples(2, eight, twelve, s));   // all would have met the floors
+  EXPECT_FALSE(LacksCleanSamples(2, twelve, std::vector<int64_t>(16, 1000), s));  // kept meet them
+  // A slow cell: 5 samples fit in its cap, the floors were out of reach anyway.
+  EXPECT_FALSE(LacksCleanSamples(1, std::vector<int64_t>(4, 1000), five, s));
+  EXPECT_TRUE(LacksCleanSamples(3, two, five, s));   // but not with most of them gone
+  EXPECT_TRUE(LacksCleanSamples(5, none, five, s));  // nor with none kept
+}
+
 // The samples of excluded chunks stay in the series (and the database) but not in the estimate.
 TEST(TimedSeries, SteadyKeptLeavesOutExcludedChunks) {
   result::TimedSeries t;

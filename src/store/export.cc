@@ -53,7 +53,8 @@ constexpr CsvColumn kCsvColumns[] = {
     {"flops_per_sample"}, {"load_s"}, {"compile_s"}, {"first_call_s"}, {"peak_rss_bytes"},
     {"peak_device_bytes"}, {"message"}, {"profile"}, {"energy_source"}, {"energy_per_sample_j"},
     {"energy_ci_lo_j"}, {"energy_ci_hi_j"}, {"avg_power_w"}, {"throttled_repetitions"},
-    {"dataset"}, {"epochs"}, {"epoch_s"}, {"accuracy"}};
+    {"dataset"}, {"epochs"}, {"epoch_s"}, {"accuracy"}, {"contaminated_repetitions"},
+    {"replaced_repetitions"}};
 
 // A cell's value in one column: text as a CSV field, a number as CsvOpt writes it, NULL empty.
 std::string CsvValue(const CellRow& c, const Member<CellRow>& member) {
@@ -157,7 +158,9 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
                     {"per_sample_j", Opt(c.energy_per_sample_j)},
                     {"ci_j", {Opt(c.energy_ci_lo_j), Opt(c.energy_ci_hi_j)}},
                     {"avg_power_w", Opt(c.avg_power_w)},
-                    {"throttled_repetitions", Opt(c.throttled_repetitions)}}}};
+                    {"throttled_repetitions", Opt(c.throttled_repetitions)}}},
+        {"contaminated_repetitions", Opt(c.contaminated_repetitions)},
+        {"replaced_repetitions", Opt(c.replaced_repetitions)}};
     if (c.dataset) {
       cj["dataset"] = {{"name", *c.dataset}, {"epochs", Opt(c.epochs)},
                        {"epoch_s", Opt(c.epoch_s)}, {"accuracy", Opt(c.accuracy)}};
@@ -195,6 +198,17 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
           {"energy", {{"source", Opt(r.energy_source)}, {"note", Opt(r.energy_note)},
                       {"per_sample_j", Opt(r.energy_per_sample_j)},
                       {"avg_power_w", Opt(r.avg_power_w)}}},
+          {"contention", {{"policy", Opt(r.contention_policy)},
+                          {"threshold", Opt(r.contention_threshold)},
+                          {"other_cpu_frac", Opt(r.other_cpu_frac)},
+                          {"steal_frac", Opt(r.steal_frac)},
+                          {"load_avg_1m", Opt(r.load_avg_1m)},
+                          {"contaminated", r.contaminated ? ordered_json(*r.contaminated != 0) : ordered_json(nullptr)},
+                          {"excluded_chunks", Opt(r.excluded_chunks)},
+                          {"quiet_gate", Opt(r.quiet_gate)},
+                          {"quiet_wait_s", Opt(r.quiet_wait_s)},
+                          {"replaces_rep_idx", Opt(r.replaces_rep_idx)},
+                          {"minor_faults_per_call", Opt(r.minor_faults_per_call)}}},
           {"log", r.log}};
       ordered_json windows = ordered_json::array();
       for (const EnergyWindowRow& w : GetEnergyWindows(db, r.repetition_id)) {
@@ -237,6 +251,14 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
           warm += s.is_warmup;
         }
         rj["samples"] = {{"warmup_count", warm}, {"chunk_idx", chunk}, {"wall_ns", wall}};
+        ordered_json chunks = ordered_json::array();
+        for (const ChunkRow& k : GetChunks(db, r.repetition_id)) {
+          chunks.push_back({{"chunk_idx", k.chunk_idx}, {"phase", k.phase}, {"wall_ns", k.wall_ns},
+                            {"other_cpu_frac", Opt(k.other_cpu_frac)}, {"steal_frac", Opt(k.steal_frac)},
+                            {"minor_faults", Opt(k.minor_faults)}, {"contaminated", k.contaminated != 0},
+                            {"excluded", k.excluded != 0}});
+        }
+        rj["chunks"] = std::move(chunks);
         if (c.workload == "generation") {
           rj["requests"] = RequestsJson(GetRequests(db, r.repetition_id, /*with_warmup=*/true));
         }

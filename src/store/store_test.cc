@@ -254,7 +254,7 @@ TEST_F(StoreTest, StoresADatasetsEpochsAndTheCellsFigures) {
   EXPECT_FALSE(j["cells"][0].contains("dataset"));
   std::ostringstream csv;
   ExportCsv(s.db(), run, csv);
-  EXPECT_NE(csv.str().find(",accuracy\n"), std::string::npos);
+  EXPECT_NE(csv.str().find(",accuracy,contaminated_repetitions,replaced_repetitions\n"), std::string::npos);
   EXPECT_NE(csv.str().find(",digits,2,2,0.75"), std::string::npos) << csv.str();
 }
 
