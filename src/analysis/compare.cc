@@ -240,8 +240,10 @@ std::optional<PairComparison::Outlook> DecideOutlook(std::span<const double> med
     return out;
   }
   // The half-width falls as n grows; find the first n below the margin by doubling, then bisect.
+  // Welch-Satterthwaite's df for n a side: (n - 1)(va + vb)^2 / (va^2 + vb^2).
+  const double df_per_n = (va + vb) * (va + vb) / (va * va + vb * vb);
   auto decides = [&](int n) {
-    return TQuantile(2.0 * n - 2, confidence) * std::sqrt((va + vb) / n) < margin;
+    return TQuantile((n - 1) * df_per_n, confidence) * std::sqrt((va + vb) / n) < margin;
   };
   int hi = 2;
   while (!decides(hi)) {
@@ -257,7 +259,9 @@ std::optional<PairComparison::Outlook> DecideOutlook(std::span<const double> med
       lo = mid + 1;
     }
   }
-  out.repetitions = hi;
+  // The pair is undecided with what it has, so the answer is more than that, whatever the
+  // approximation (equal sides, Bonferroni for Holm) says.
+  out.repetitions = std::max(hi, static_cast<int>(std::max(la.size(), lb.size())) + 1);
   return out;
 }
 

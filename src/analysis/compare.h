@@ -140,12 +140,14 @@ std::optional<SteinPlan> SteinRepetitions(std::span<const double> stage1_a,
                                           double confidence);
 
 // The repetitions per side that would decide a pair at the ratio and scatter its repetitions show:
-// the smallest n at which t(1 - alpha / (2 m), 2n - 2) * sqrt((s_a^2 + s_b^2) / n), the Welch
-// half-width on the log scale with equal sides, is below the distance from the log ratio to the
+// the smallest n at which t(1 - alpha / (2 m), df) * sqrt((s_a^2 + s_b^2) / n), the Welch
+// half-width on the log scale with equal sides and df their Welch-Satterthwaite degrees of
+// freedom (n - 1)(s_a^2 + s_b^2)^2 / (s_a^4 + s_b^4), is below the distance from the log ratio to the
 // band's edge (|log r| - log(1 + threshold) beyond the band, the other way inside it). alpha / m is
 // Bonferroni's share for a family of m pairs: Holm rejects at least what Bonferroni does, so the
-// estimate errs towards more repetitions. A planning figure, not a promise: the ratio itself moves
-// as repetitions come in. nullopt with fewer than 2 values a side or a value that is not positive.
+// estimate errs towards more repetitions. Never fewer than one more than the larger side has (the
+// pair is undecided with those). A planning figure, not a promise: the ratio itself moves as
+// repetitions come in. nullopt with fewer than 2 values a side or a value that is not positive.
 inline constexpr int kMaxOutlookRepetitions = 100'000;
 std::optional<PairComparison::Outlook> DecideOutlook(std::span<const double> medians_a,
                                                      std::span<const double> medians_b,

@@ -146,6 +146,7 @@ std::string VerdictSentences(const Comparisons& c) {
 std::string ContentionSummary(store::Db& db, const std::vector<int64_t>& run_ids) {
   store::BusyTime busy;
   int64_t contaminated = 0, replaced = 0, gate_timeouts = 0, repetitions = 0;
+  double threshold = 0;  // the largest the runs used
   for (int64_t run_id : run_ids) {
     for (int64_t part : store::LogicalRun(db, run_id)) {
       const store::BusyTime b = store::GetRunBusyTime(db, part);
@@ -157,6 +158,7 @@ std::string ContentionSummary(store::Db& db, const std::vector<int64_t>& run_ids
           if (r.status == "ok" && r.contaminated.value_or(0)) ++contaminated;
           if (r.replaces_rep_idx) ++replaced;
           if (r.quiet_gate.value_or("") == "timeout") ++gate_timeouts;
+          threshold = std::max(threshold, r.contention_threshold.value_or(0.10));
         }
       }
     }
@@ -171,9 +173,9 @@ std::string ContentionSummary(store::Db& db, const std::vector<int64_t>& run_ids
   }
   std::vector<std::string> parts;
   if (busy.chunk_s > 0) {
-    parts.push_back(fmt::format("other processes took more than the threshold of the workers' CPUs "
-                                "during {:.0f}% of the measured time",
-                                100 * busy.contaminated_s / busy.chunk_s));
+    parts.push_back(fmt::format("other processes took more than {:g}% of the workers' CPUs during "
+                                "{:.0f}% of the measured time",
+                                100 * threshold, 100 * busy.contaminated_s / busy.chunk_s));
   }
   if (contaminated > 0) {
     parts.push_back(fmt::format(

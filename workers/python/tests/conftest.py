@@ -27,3 +27,15 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[[str], WorkerProcess]]:
     yield start
     for worker in started:
         worker.kill()
+
+
+# The quick tier (scripts/test) runs the per-model tests on the small models; these, whose weights
+# take seconds to build and convert on 2 cores, only in the full tier (scripts/test --full).
+SLOW_MODELS = {"resnet50", "vit_b_16", "efficientnet_b0", "llama-125m", "llama-1b"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec and any(isinstance(v, str) and v in SLOW_MODELS for v in callspec.params.values()):
+            item.add_marker(pytest.mark.slow)
