@@ -12,8 +12,9 @@ twice, with the same seeds:
 - without it: `policy = "record"` and `compare --include-contaminated`, what dlbench did before.
 
 It prints, for each: the false-verdict rate on A/A (two identical cells; nominal 5%), the share of
-a true difference (`--ratio`, default 1.10) that is decided in the right direction, and the
-run time, so the policy's extra time can be read off.
+a true difference (`--ratio`, default 1.10) that is decided in the right direction, the median
+interval half-width and repetitions, and the run time, so the policy's extra time can be read off.
+`--hogs N` runs N busy loops at once during a spell (one halves the worker's share of its CPU).
 
 A benchmark, not a test: `scripts/bench-contention [--experiments N] [--busy 0.3] [--jobs J]`.
 Each job takes one CPU (its cells and its neighbour), so --jobs is at most the CPU count.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import shutil
@@ -74,11 +76,13 @@ policy = "{policy}"
 
 
 class Neighbour(threading.Thread):
-    """A busy loop on `cpu` that is on for about `busy` of the time, in seeded random spells."""
+    """`hogs` busy loops on `cpu`, on for about `busy` of the time, in seeded random spells. One
+    hog halves the worker's share of its CPU; three leave it a quarter, as a neighbour that makes a
+    multi-threaded framework wait at its barriers does."""
 
-    def __init__(self, cpu: int, busy: float, seed: int, mean_on_s: float = 1.5) -> None:
+    def __init__(self, cpu: int, busy: float, seed: int, hogs: int = 1, mean_on_s: float = 1.5) -> None:
         super().__init__(daemon=True)
-        self.cpu, self.busy = cpu, busy
+        self.cpu, self.busy, self.hogs = cpu, busy, hogs
         self.rng = random.Random(seed)
         self.mean_on_s = mean_on_s
         self.stop = threading.Event()
@@ -89,11 +93,13 @@ class Neighbour(threading.Thread):
             return
         mean_off_s = self.mean_on_s * (1 - self.busy) / self.busy
         while not self.stop.wait(self.rng.expovariate(1 / mean_off_s)):
-            hog = subprocess.Popen(["taskset", "-c", str(self.cpu), sys.executable, "-c", "while True: pass"])
+            hogs = [subprocess.Popen(["taskset", "-c", str(self.cpu), sys.executable, "-c", "while True: pass"])
+                    for _ in range(self.hogs)]
             t0 = time.monotonic()
             self.stop.wait(self.rng.expovariate(1 / self.mean_on_s))
-            hog.kill()
-            hog.wait()
+            for hog in hogs:
+                hog.kill()
+                hog.wait()
             self.on_s += time.monotonic() - t0
 
 
@@ -104,7 +110,7 @@ def one(seed: int, ratio: float, policy: str, args: argparse.Namespace, workdir:
     toml.write_text(EXPERIMENT.format(seed=seed, min=args.min, max=args.max, target=args.target,
                                       between=args.between_sigma, b_ns=round(1_000_000 * ratio),
                                       policy=policy, cpu=cpu))
-    neighbour = Neighbour(cpu, args.busy, seed * 7919 + (ratio != 1))
+    neighbour = Neighbour(cpu, args.busy, seed * 7919 + (ratio != 1), args.hogs)
     t0 = time.monotonic()
     neighbour.start()
     try:
@@ -123,14 +129,17 @@ def one(seed: int, ratio: float, policy: str, args: argparse.Namespace, workdir:
     if cmp.returncode != 0:
         raise RuntimeError(f"{name}: dlbench compare failed: {cmp.stderr}")
     c = json.loads(cmp.stdout)["comparisons"][0]
+    ci = c["ratio_ci"]
     return {"verdict": c["verdict"], "seconds": seconds, "busy_s": neighbour.on_s,
-            "reps": (c["a"]["repetitions"], c["b"]["repetitions"])}
+            "reps": c["a"]["repetitions"] + c["b"]["repetitions"],
+            "width": math.sqrt(ci[1] / ci[0]) - 1 if ci else math.inf}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--experiments", type=int, default=30, help="per configuration (4 of them)")
     ap.add_argument("--busy", type=float, default=0.3, help="the neighbour's share of the run")
+    ap.add_argument("--hogs", type=int, default=1, help="busy loops the neighbour runs at once")
     ap.add_argument("--ratio", type=float, default=1.10, help="B/A of the A/B experiments")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--min", type=int, default=3)
@@ -173,24 +182,29 @@ def main() -> int:
                       file=sys.stderr, flush=True)
     n = args.experiments
     print(f"noisy-neighbour benchmark: {n} seeded experiments per row (seeds {seeds.start}-{seeds.stop - 1}), "
-          f"synthetic worker on the CPU clock, two cells pinned to one CPU with a neighbour busy about "
-          f"{100 * args.busy:g}% of the time in random spells (mean 1.5 s), between-repetition sigma "
+          f"synthetic worker on the CPU clock, two cells pinned to one CPU with a neighbour of {args.hogs} "
+          f"busy loop(s) on about {100 * args.busy:g}% of the time in random spells (mean 1.5 s), between-repetition sigma "
           f"{args.between_sigma}, repetitions min {args.min} max {args.max}, target ±{100 * args.target:g}%; "
           f"{time.monotonic() - t0:.0f} s with {args.jobs} jobs")
     print(f"{'experiment':<12} {'policy':<34} {'false verdicts':<33} {'decided, right way':<33} "
-          f"{'run time':<18} {'neighbour on'}")
+          f"{'interval ±':<11} {'reps':<6} {'run time':<18} {'neighbour on'}")
     for ratio, policy in configs:
         rs = results[(ratio, policy)]
         claimed = sum(r["verdict"] in ("B faster", "B slower") for r in rs)
         right = sum(r["verdict"] == "B slower" for r in rs)
         secs = sorted(r["seconds"] for r in rs)
+        widths = sorted(r["width"] for r in rs)
+        reps = sorted(r["reps"] for r in rs)
         on = sum(r["busy_s"] for r in rs) / sum(r["seconds"] for r in rs)
         what = "exclude (default)" if policy == "exclude" else "record + --include-contaminated"
         label = "A/A" if ratio == 1 else f"A/B {ratio:g}x"
         false_col = rate(claimed, n) if ratio == 1 else "-"
         right_col = rate(right, n) if ratio != 1 else "-"
         print(f"{label:<12} {what:<34} {false_col:<33} {right_col:<33} "
+              f"{100 * widths[len(widths) // 2]:<10.1f}% {reps[len(reps) // 2]:<6} "
               f"median {secs[len(secs) // 2]:.1f} s{'':<4} {100 * on:.0f}%")
+    print("interval ±: median half-width of the B/A interval (sqrt(hi/lo) - 1); reps: median "
+          "repetitions compared, both sides")
     return 0
 
 

@@ -7,11 +7,14 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
+
 from conftest import ROOT, Dlbench
 
 MODELS = ["resnet18", "resnet50", "vit_b_16", "mobilenet_v3_small", "efficientnet_b0"]
 
 
+@pytest.mark.slow  # five models, both frameworks: minutes; the quick tier trains resnet18 below
 def test_every_model_trains_alike_in_fp32(dlbench: Dlbench) -> None:
     r = dlbench("validate", "--workload", "training", "--inputs", "2", "--json", timeout=1800)
     assert r.code == 0, r.out[-4000:] + r.err[-2000:]
