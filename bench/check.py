@@ -8,11 +8,11 @@ on top of the machine's own noise. `dlbench check` then gates the rerun and the 
 the baseline. Identical reruns must pass (at least 95%); the slow runs should be caught as often as
 the power the design promises:
 
-  promised power = P(d > max(t * se, log(1 + threshold))),  d ~ N(log(1 + slowdown), se),
+  promised power = P(d - t * se > log(1 + threshold)),  d ~ N(log(1 + slowdown), se),
   se = sigma * sqrt(2 / n),  t = t(0.975, 2n - 2)
 
-which is the gate's rule (Welch's p below alpha and the ratio beyond the threshold) with a known
-sigma (docs/fleet.md derives it). It is printed for the sigma the worker was given and for the
+which is the gate's rule (Welch's p below alpha and the whole interval beyond the threshold, the
+rule compare decides by) with a known sigma (docs/fleet.md derives it). It is printed for the sigma the worker was given and for the
 sigma the baseline runs actually had, which includes the machine.
 
 A benchmark, not a test: it prints figures. `scripts/bench-check [--trials N] [--jobs J]`.
@@ -109,7 +109,7 @@ def trial(k: int, args: argparse.Namespace, tmp: Path, binary: Path) -> dict:
 def promised_power(sigma: float, n: int, slowdown: float, threshold: float) -> float:
     se = sigma * math.sqrt(2 / n)
     t = stats.t.ppf(1 - ALPHA / 2, 2 * n - 2)
-    return float(stats.norm.sf((max(t * se, math.log1p(threshold)) - math.log1p(slowdown)) / se))
+    return float(stats.norm.sf((math.log1p(threshold) + t * se - math.log1p(slowdown)) / se))
 
 
 def main() -> int:
@@ -119,7 +119,7 @@ def main() -> int:
     ap.add_argument("--repetitions", type=int, default=5)
     ap.add_argument("--between-sigma", type=float, default=0.02)
     ap.add_argument("--slowdown", type=float, default=0.05)
-    ap.add_argument("--threshold", type=float, default=0.02)
+    ap.add_argument("--threshold", type=float, default=0.01)
     ap.add_argument("--median-ns", type=float, default=100000)
     ap.add_argument("--first-seed", type=int, default=1)
     args = ap.parse_args()

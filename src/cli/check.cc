@@ -1,9 +1,10 @@
 // dlbench check --baseline RUN|DB --candidate RUN|DB: a regression gate for CI. Cells with the same
 // key on both sides are compared over repetitions, exactly as `compare` does (Welch on the logs of
-// the per-repetition medians, Holm across the cells: analysis::CompareFamily). A cell regresses only
-// when the difference is statistically significant (Holm-adjusted p < alpha) AND practically so
-// (the candidate/baseline ratio beyond the threshold): a tiny but real slowdown passes, and so does
-// a large one the repetitions cannot tell from noise. Exit 0 pass, 1 regression, 2 bad input.
+// the per-repetition medians, Holm across the cells: analysis::CompareFamily) and decided by the
+// same rule (analysis::Decide). A cell regresses only when the difference is statistically
+// significant (Holm-adjusted p < alpha) AND its whole interval lies beyond the threshold: a tiny but
+// real slowdown passes, and so does a large one the repetitions cannot pin down. Exit 0 pass, 1
+// regression, 2 bad input.
 #include <filesystem>
 #include <map>
 
@@ -167,28 +168,37 @@ ExitCode Check(const CheckOptions& o) {
   options.lower_is_better = o.metric != "throughput";
   auto results = analysis::CompareFamily(samples, pairs, analysis::Grouping::kRepetitions, options);
 
+  // One rule with compare: analysis::Decide. A regression is a pair whose whole interval lies
+  // beyond the band the wrong way, with the Holm-adjusted p below alpha: the verdict compare gives
+  // the same pair ("B slower" for latency) under the same --alpha and --threshold.
   std::vector<Row> rows;
   int regressions = 0, decided = 0;
+  const std::string band = fmt::format("±{:g}%", threshold * 100);
   for (const auto& r : results) {
     Row row{&base.cells[r.a], &cand.cells[r.b - base.cells.size()], r, Outcome::kPass, ""};
-    const bool higher = r.ratio > 1 + threshold, lower = r.ratio < 1 / (1 + threshold);
-    const bool worse = options.lower_is_better ? higher : lower;
-    const bool better = options.lower_is_better ? lower : higher;
-    if (!r.p_welch_adjusted) {
+    const bool worse = r.kind == (options.lower_is_better ? analysis::VerdictKind::kBHigher
+                                                          : analysis::VerdictKind::kBLower);
+    const bool better = r.kind == (options.lower_is_better ? analysis::VerdictKind::kBLower
+                                                           : analysis::VerdictKind::kBHigher);
+    if (!r.p_welch_adjusted || !r.ratio_ci) {
       row.outcome = Outcome::kUndecided;
       row.why = r.notes.empty() ? "no test" : r.notes.front();
     } else {
       ++decided;
-      const bool significant = *r.p_welch_adjusted < o.alpha;
-      if (significant && worse) {
+      if (worse) {
         row.outcome = Outcome::kRegression;
         ++regressions;
-      } else if (significant && better) {
+        row.why = fmt::format("interval beyond {}", band);
+      } else if (better) {
         row.outcome = Outcome::kImprovement;
+        row.why = fmt::format("interval beyond {}", band);
+      } else if (r.kind == analysis::VerdictKind::kEquivalent) {
+        row.why = fmt::format("equivalent: interval inside {}", band);
+      } else if (*r.p_welch_adjusted >= o.alpha) {
+        row.why = "not significant";
+      } else {
+        row.why = fmt::format("significant, but the interval reaches inside {}", band);
       }
-      row.why = !significant ? "not significant"
-                : worse || better ? fmt::format("beyond ±{:g}%", threshold * 100)
-                                  : fmt::format("significant but within ±{:g}%", threshold * 100);
     }
     rows.push_back(std::move(row));
   }
@@ -201,7 +211,8 @@ ExitCode Check(const CheckOptions& o) {
   const std::string method = fmt::format(
       "Each repetition is one observation (its median); candidate/baseline is the ratio of the "
       "geometric means with the {:g}% Welch interval on the log scale. A regression needs Welch's "
-      "p, Holm-adjusted over the {} cell(s), below {:g} and the ratio beyond {:g}% the wrong way.",
+      "p, Holm-adjusted over the {} cell(s), below {:g} and the whole interval beyond {:g}% the "
+      "wrong way: compare's rule, so compare gives the same pair the same verdict.",
       (1 - o.alpha) * 100, rows.size(), o.alpha, threshold * 100);
   const std::string host_note =
       cross_host ? fmt::format("baseline ran on {}, candidate on {}: the ratios include the "
@@ -225,7 +236,7 @@ ExitCode Check(const CheckOptions& o) {
                     {"p_welch_holm", r.p_welch_adjusted ? ordered_json(*r.p_welch_adjusted) : ordered_json(nullptr)},
                     {"repetitions_per_side_for_80pct_power",
                      r.n_for_power ? ordered_json(*r.n_for_power) : ordered_json(nullptr)},
-                    {"outcome", OutcomeName(row.outcome)}, {"why", row.why}});
+                    {"verdict", r.verdict}, {"outcome", OutcomeName(row.outcome)}, {"why", row.why}});
     }
     ordered_json j = {{"format", "dlbench-check"}, {"version", 1},
                       {"baseline", {{"file", base.file}, {"run", base.run_id}, {"host", base.host}}},

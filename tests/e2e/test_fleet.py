@@ -22,9 +22,10 @@ options = {{ latency = {{ distribution = "constant", value_ns = {slower}, betwee
 """
 
 
-def experiment(name: str, base: int = 200000, slower: int = 260000, sigma: float = 0.3, seed: int = 7) -> str:
+def experiment(name: str, base: int = 200000, slower: int = 260000, sigma: float = 0.3, seed: int = 7,
+               batches: str = "[1, 2]") -> str:
     text = synthetic_experiment(
-        name=name, batches="[1, 2]", repetitions=3, options="",
+        name=name, batches=batches, repetitions=3, options="",
         extra=VARIANTS.format(base=base, slower=slower, sigma=sigma))
     return text.replace("[experiment]\n", f'[experiment]\nseed = {seed}\ncompare_by = "variant"\norder = "shuffled"\n', 1)
 
@@ -123,3 +124,37 @@ def test_check_passes_a_rerun_and_fails_a_slowdown(dlbench: Dlbench) -> None:
         assert r.code == 2 and words in r.err, r.err
     r = dlbench("check", "--baseline", "nothing.db", "--candidate", "slow.db")
     assert r.code == 2 and "--baseline nothing.db" in r.err
+
+
+def test_check_and_compare_give_one_pair_one_verdict(dlbench: Dlbench) -> None:
+    """check decides by compare's rule: a regression is exactly compare's "B slower" under the same
+    threshold. A 4.2% slowdown with 1% scatter, gated at 3% with 3 repetitions a side, is placed to
+    have its point ratio beyond the threshold, significant, and its interval reaching inside the
+    threshold (each of four batch sizes lands there about 4 times in 5): not a regression (the point
+    rule called it one), while a 30% slowdown is one in both commands."""
+    dlbench.write("base.toml", experiment("gate", sigma=0.01, seed=1, batches="[1, 2, 4, 8]"))
+    dlbench.write("cand.toml", experiment("gate", base=208400, slower=338000, sigma=0.01, seed=2,
+                                          batches="[1, 2, 4, 8]"))
+    for name in ("base", "cand"):
+        assert dlbench("run", f"{name}.toml", "-q", "--db", "one.db").code == 0
+    chk = dlbench("check", "--baseline", "1", "--candidate", "2", "--db", "one.db", "--threshold", "3%",
+                  "--format", "json")
+    assert chk.code == 1, chk.out + chk.err
+    cmp = dlbench("compare", "1", "2", "--by", "run", "--threshold", "0.03", "--json", "--db", "one.db")
+    assert cmp.code == 0, cmp.err
+    verdicts = {c["a"]["key"]: c["verdict"] for c in json.loads(cmp.out)["comparisons"]}
+    cells = json.loads(chk.out)["cells"]
+    assert len(cells) == 8 and set(verdicts) == {c["key"] for c in cells}
+    expected = {"REGRESSION": "B slower", "improvement": "B faster"}
+    for c in cells:
+        assert c["verdict"] == verdicts[c["key"]], (c, verdicts)
+        if c["outcome"] in expected:
+            assert verdicts[c["key"]] == expected[c["outcome"]], (c, verdicts)
+        else:
+            assert verdicts[c["key"]] not in expected.values(), (c, verdicts)
+        if "/slower/" in c["key"]:
+            assert c["outcome"] == "REGRESSION" and c["ratio_ci"][0] > 1.03, c
+    # The case the rules part on: the ratio beyond 3%, the interval not.
+    between = [c for c in cells if c["ratio"] > 1.03 and c["ratio_ci"][0] < 1.03]
+    assert between and all(c["outcome"] == "pass" for c in between), cells
+    assert all("interval reaches inside" in c["why"] or c["why"] == "not significant" for c in between), between

@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import Dlbench
 
 SAMPLING = """
@@ -28,6 +30,7 @@ window_min_time_s = 0.1
 """
 
 
+@pytest.mark.slow  # two minutes on 2 cores
 def test_profiles_take_effect_in_both_workers_and_deviations_are_flagged(dlbench: Dlbench) -> None:
     dlbench.write("p.toml", """
         [experiment]
@@ -193,6 +196,7 @@ def test_compare_energy_without_energy_says_why(dlbench: Dlbench) -> None:
     assert "--metric energy: no two cells" in cmp.err and "RAPL" in cmp.err
 
 
+@pytest.mark.slow  # both frameworks probed
 def test_doctor_probe_measures_the_cpu_through_both_frameworks(dlbench: Dlbench) -> None:
     r = dlbench("doctor", "--probe", "--probe-seconds", "0.5", "--json")
     assert r.code == 0, r.err

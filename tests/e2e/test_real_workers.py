@@ -11,6 +11,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from conftest import BIN, ROOT, Dlbench
 
 TINY = """
@@ -31,6 +33,7 @@ window_min_time_s = 0.2
 """
 
 
+@pytest.mark.slow  # test_validate and the generation tests run both real workers in the quick tier
 def test_torch_and_jax_on_a_tiny_matrix(dlbench: Dlbench) -> None:
     dlbench.write("tiny.toml", TINY)
     r = dlbench("run", "tiny.toml")
@@ -76,6 +79,7 @@ window_min_time_s = 0.1
 """
 
 
+@pytest.mark.slow  # two minutes on 2 cores
 def test_predict_a_held_out_batch_of_a_real_cpu_run(dlbench: Dlbench, tmp_path: Path) -> None:
     dlbench.write("batches.toml", BATCHES)
     r = dlbench("run", "batches.toml", "-q")

@@ -45,6 +45,7 @@ window_min_time_s = 0
 """
 
 
+@pytest.mark.slow  # a minute and a half on 2 cores
 def test_a_dataset_gives_time_per_epoch_and_accuracy(dlbench: Dlbench) -> None:
     dlbench.write("digits.toml", EXPERIMENT)
     r = dlbench("run", "digits.toml", timeout=1200)

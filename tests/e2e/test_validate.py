@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import Dlbench
 
 
@@ -49,6 +51,7 @@ def test_bad_arguments(dlbench: Dlbench) -> None:
     assert r.code == 2 and "--weights nope.safetensors: no such file" in r.err
 
 
+@pytest.mark.slow  # test_resnet18_agrees_across_frameworks validates in the quick tier
 def test_validate_recorded_with_a_run(dlbench: Dlbench) -> None:
     dlbench.write("v.toml", """
 [experiment]

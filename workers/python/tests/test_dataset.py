@@ -114,6 +114,7 @@ def test_fit_requests_are_checked() -> None:
         decode_request('{"op": "fit", "epochs": 1}')
 
 
+@pytest.mark.slow  # a minute on 2 cores; the e2e dataset test and the split test cover the rest
 @pytest.mark.parametrize("framework", ADAPTERS)
 def test_fit_trains_from_the_loads_weights_and_scores_the_held_out_split(framework: str) -> None:
     adapter = ADAPTERS[framework].create()

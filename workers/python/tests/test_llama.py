@@ -125,6 +125,7 @@ def test_torch_greedy_decoding_with_cache_equals_without(torch_model, tokens) ->
     assert np.array_equal(got, expected)
 
 
+@pytest.mark.slow  # torch.compile of the decoder: 30-45 s on 2 cores
 def test_torch_compile_engine_generates_what_eager_does(torch_model, tokens) -> None:
     """torch.compile's prefill and decode graphs produce the eager engine's greedy tokens, and the
     decode step compiles once for every position (the position is a tensor, the cache static)."""
