@@ -144,7 +144,10 @@ def test_recommend_best_runner_up_and_constraints(runs: Dlbench) -> None:
     assert " bs4 " not in capped["chosen"]["label"] and " bs8 " not in capped["chosen"]["label"]
     assert any("fails batch <= 2" == e["why"] for e in capped["excluded"])
     latency = runs("recommend", "dlbench.db", "--objective", "latency")
-    assert latency.code == 0 and "recommended: synthetic synthetic bs1" in latency.out
+    # bs1's variants lie within a few percent of each other: told apart or not (then said so),
+    # the best measured is the one recommended.
+    assert latency.code == 0 and re.search(r"^recommended(, not yet decided)?: synthetic synthetic bs1 ",
+                                            latency.out, re.M), latency.out
     for args, message in [
         (["--constraint", "p98 < 20ms"], "field \"p98\": allowed: p50, p90, p99"),
         (["--constraint", "memory < 16"], "unit \"\" for memory: allowed: B, KiB"),

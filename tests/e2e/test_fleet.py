@@ -12,6 +12,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from conftest import Dlbench, synthetic_experiment
 
 VARIANTS = """
@@ -39,6 +41,7 @@ REPS = ("SELECT c.cell_key, c.cell_idx, r.rep_idx, r.order_idx, r.median_ns FROM
         "JOIN cells c USING (cell_id) ORDER BY c.cell_key, r.rep_idx")
 
 
+@pytest.mark.slow  # shards and merge run in the quick tier through test_slurm
 def test_shards_merge_into_the_single_run(dlbench: Dlbench) -> None:
     dlbench.write("sweep.toml", experiment("sweep"))
     assert dlbench("run", "sweep.toml", "-q", "--db", "local.db").code == 0
@@ -91,6 +94,7 @@ def test_bad_shard_and_merge_input(dlbench: Dlbench) -> None:
     assert r.code == 2 and "missing.db" in r.err
 
 
+@pytest.mark.slow  # check runs in the quick tier through test_check_and_compare_give_one_pair_one_verdict
 def test_check_passes_a_rerun_and_fails_a_slowdown(dlbench: Dlbench) -> None:
     dlbench.write("base.toml", experiment("base", sigma=0.01, seed=1))
     dlbench.write("same.toml", experiment("same", sigma=0.01, seed=2))

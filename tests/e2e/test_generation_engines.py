@@ -12,7 +12,8 @@ from conftest import ROOT, Dlbench
 QUICK = str(ROOT / "experiments" / "generation-quick.toml")
 
 
-@pytest.mark.parametrize("engine", ["torch", "jax"])
+# The quick tier runs jax here; torch generates in the quick tier through test_generation_validate.
+@pytest.mark.parametrize("engine", [pytest.param("torch", marks=pytest.mark.slow), "jax"])
 def test_generation_quick_per_engine(dlbench: Dlbench, engine: str) -> None:
     r = dlbench("run", QUICK, "--filter", f"framework={engine}", "--filter", "batch=1")
     assert r.code == 0, r.err + r.out

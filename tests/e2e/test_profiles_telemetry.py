@@ -84,6 +84,7 @@ def test_profiles_take_effect_in_both_workers_and_deviations_are_flagged(dlbench
     assert "framework-default" in eff and "achieved TFLOP/s" in eff
 
 
+@pytest.mark.slow  # 25 s on 2 cores
 def test_telemetry_series_follows_the_worker_rss(dlbench: Dlbench) -> None:
     dlbench.write("t.toml", """
         [experiment]

@@ -48,6 +48,7 @@ def test_bad_training_arguments(dlbench: Dlbench) -> None:
     assert r.code == 2 and "--optimizer adam: allowed: sgd, adamw" in r.err
 
 
+@pytest.mark.slow  # 45 s on 2 cores; the workers' training tests run in the quick tier
 def test_quick_training_experiment_runs_stores_and_reports(dlbench: Dlbench) -> None:
     text = (ROOT / "experiments" / "training-quick.toml").read_text()
     # The shipped file, made smaller: 2 repetitions and shorter sampling.
