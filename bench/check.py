@@ -32,6 +32,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from queue import Queue
 
 from scipy import stats
 
@@ -64,11 +65,14 @@ windows = 0
 """
 
 
-def run(binary: Path, workdir: Path, name: str, seed: int, median: float, args: argparse.Namespace) -> Path:
+def run(binary: Path, workdir: Path, name: str, seed: int, median: float, args: argparse.Namespace,
+        cpu: int) -> Path:
     toml, db = workdir / f"{name}.toml", workdir / f"{name}.db"
     toml.write_text(EXPERIMENT.format(seed=seed, reps=args.repetitions, median=round(median),
                                       sigma=args.between_sigma))
-    r = subprocess.run([binary, "run", toml, "--db", db, "-q", "--compile-cache", "none"],
+    # Each job on a CPU of its own: unbound, two jobs' workers would each see the other take half
+    # of their CPUs, and the contention policy would rightly leave every repetition out.
+    r = subprocess.run(["taskset", "-c", str(cpu), binary, "run", toml, "--db", db, "-q", "--compile-cache", "none"],
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"{name}: dlbench run failed ({r.returncode}): {r.stderr}")
@@ -92,13 +96,21 @@ def log_sd(db: Path) -> float:
     return float(stats.tstd([math.log(m) for m in medians]))
 
 
-def trial(k: int, args: argparse.Namespace, tmp: Path, binary: Path) -> dict:
+def trial(k: int, args: argparse.Namespace, tmp: Path, binary: Path, cpus: Queue[int]) -> dict:
+    cpu = cpus.get()
+    try:
+        return trial_on(k, args, tmp, binary, cpu)
+    finally:
+        cpus.put(cpu)
+
+
+def trial_on(k: int, args: argparse.Namespace, tmp: Path, binary: Path, cpu: int) -> dict:
     workdir = tmp / f"t{k}"
     workdir.mkdir()
     seed = 3 * (args.first_seed + k)
-    base = run(binary, workdir, "base", seed, args.median_ns, args)
-    same = run(binary, workdir, "same", seed + 1, args.median_ns, args)
-    slow = run(binary, workdir, "slow", seed + 2, args.median_ns * (1 + args.slowdown), args)
+    base = run(binary, workdir, "base", seed, args.median_ns, args, cpu)
+    same = run(binary, workdir, "same", seed + 1, args.median_ns, args, cpu)
+    slow = run(binary, workdir, "slow", seed + 2, args.median_ns * (1 + args.slowdown), args, cpu)
     a, b = check(binary, base, same, args.threshold), check(binary, base, slow, args.threshold)
     sd = log_sd(base)
     shutil.rmtree(workdir)
@@ -123,6 +135,10 @@ def main() -> int:
     ap.add_argument("--median-ns", type=float, default=100000)
     ap.add_argument("--first-seed", type=int, default=1)
     args = ap.parse_args()
+    if not 1 <= args.jobs <= (os.cpu_count() or 1):
+        print(f"bench-check: --jobs {args.jobs}: each job takes a CPU of its own; allowed: 1 to "
+              f"{os.cpu_count() or 1}", file=sys.stderr)
+        return 2
     if not BIN.exists():
         print(f"bench-check: {BIN} is not built", file=sys.stderr)
         return 3
@@ -131,7 +147,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dlbench-check-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
         binary = Path(tmp) / "dlbench"  # a copy: a rebuild during the benchmark cannot touch it
         shutil.copy2(BIN, binary)
-        for i, r in enumerate(pool.map(lambda k: trial(k, args, Path(tmp), binary), range(args.trials)), 1):
+        cpus: Queue[int] = Queue()
+        for cpu in range(args.jobs):
+            cpus.put(cpu)
+        for i, r in enumerate(pool.map(lambda k: trial(k, args, Path(tmp), binary, cpus), range(args.trials)), 1):
             results.append(r)
             if i % 10 == 0 or i == args.trials:
                 elapsed = time.monotonic() - t0
