@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import Dlbench, synthetic_experiment
 
 CACHE_VARS = ("JAX_COMPILATION_CACHE_DIR", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")
@@ -59,6 +61,7 @@ def test_a_variant_that_sets_a_cache_variable_wins(dlbench: Dlbench) -> None:
     assert env["TORCHINDUCTOR_CACHE_DIR"].endswith("/cell-0/inductor")
 
 
+@pytest.mark.slow  # 20-30 s on 2 cores; the cache tests above run the same path with the synthetic worker
 def test_a_real_jax_worker_fills_its_cells_cache(dlbench: Dlbench) -> None:
     dlbench.write("jax.toml", """
         [experiment]
