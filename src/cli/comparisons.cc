@@ -8,6 +8,7 @@
 #include "analysis/verdict.h"
 #include "cli/common.h"
 #include "cli/generation.h"
+#include "probe/contention.h"
 #include "report/summary.h"
 #include "util/strings.h"
 
@@ -158,7 +159,7 @@ std::string ContentionSummary(store::Db& db, const std::vector<int64_t>& run_ids
           if (r.status == "ok" && r.contaminated.value_or(0)) ++contaminated;
           if (r.replaces_rep_idx) ++replaced;
           if (r.quiet_gate.value_or("") == "timeout") ++gate_timeouts;
-          threshold = std::max(threshold, r.contention_threshold.value_or(0.10));
+          threshold = std::max(threshold, r.contention_threshold.value_or(probe::kContaminationThreshold));
         }
       }
     }
