@@ -32,15 +32,10 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[[str], WorkerProcess]]:
 # The quick tier (scripts/test) runs the per-model tests on the small models; these, whose weights
 # take seconds to build and convert on 2 cores, only in the full tier (scripts/test --full).
 SLOW_MODELS = {"resnet50", "vit_b_16", "efficientnet_b0", "llama-125m", "llama-1b"}
-# Parameters of the torch-against-jax training equivalence past its first (sgd in fp32): each
-# trains both workers for seconds, and the quick tier keeps one of them.
-SLOW_PARAMS = {"adamw", "bf16"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
-        values = [v for v in callspec.params.values() if isinstance(v, str)] if callspec else []
-        slow_param = item.originalname == "test_both_workers_train_resnet18_alike" and SLOW_PARAMS & set(values)
-        if any(v in SLOW_MODELS for v in values) or slow_param:
+        if callspec and any(isinstance(v, str) and v in SLOW_MODELS for v in callspec.params.values()):
             item.add_marker(pytest.mark.slow)

@@ -448,8 +448,15 @@ def _relative_distance(a: dict, b: dict, start: dict, keys: list[str]) -> float:
     return float(np.sqrt(difference / moved))
 
 
-@pytest.mark.parametrize("precision", TRAINING_TOLERANCES)
-@pytest.mark.parametrize("optimizer", EQUIVALENCE_OPTIMIZERS)
+def _first_quick(names) -> list:
+    """The first name as it is, the others marked slow: each case trains both workers for seconds,
+    and the quick tier (scripts/test) keeps sgd in fp32."""
+    first, *rest = names
+    return [first, *(pytest.param(n, marks=pytest.mark.slow) for n in rest)]
+
+
+@pytest.mark.parametrize("precision", _first_quick(TRAINING_TOLERANCES))
+@pytest.mark.parametrize("optimizer", _first_quick(EQUIVALENCE_OPTIMIZERS))
 def test_both_workers_train_resnet18_alike(
     resnet18_files: tuple[Path, Path], optimizer: str, precision: str, tmp_path: Path
 ) -> None:
