@@ -12,8 +12,9 @@ the power the design promises:
   se = sigma * sqrt(2 / n),  t = t(0.975, 2n - 2)
 
 which is the gate's rule (Welch's p below alpha and the whole interval beyond the threshold, the
-rule compare decides by) with a known sigma (docs/fleet.md derives it). It is printed for the sigma the worker was given and for the
-sigma the baseline runs actually had, which includes the machine.
+rule compare decides by) with a known sigma (docs/fleet.md derives it). It is printed for the
+sigma the worker was given and for the sigma the baseline runs actually had, which includes the
+machine. Each job runs pinned to a CPU of its own (cpus.py).
 
 A benchmark, not a test: it prints figures. `scripts/bench-check [--trials N] [--jobs J]`.
 """
@@ -32,10 +33,10 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from queue import Queue
 
 from scipy import stats
 
+from cpus import CpuPool, jobs_error
 from rates import rate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,10 +71,8 @@ def run(binary: Path, workdir: Path, name: str, seed: int, median: float, args: 
     toml, db = workdir / f"{name}.toml", workdir / f"{name}.db"
     toml.write_text(EXPERIMENT.format(seed=seed, reps=args.repetitions, median=round(median),
                                       sigma=args.between_sigma))
-    # Each job on a CPU of its own: unbound, two jobs' workers would each see the other take half
-    # of their CPUs, and the contention policy would rightly leave every repetition out.
-    r = subprocess.run(["taskset", "-c", str(cpu), binary, "run", toml, "--db", db, "-q", "--compile-cache", "none"],
-                       capture_output=True, text=True)
+    r = subprocess.run(["taskset", "-c", str(cpu), binary, "run", toml, "--db", db, "-q",
+                        "--compile-cache", "none"], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"{name}: dlbench run failed ({r.returncode}): {r.stderr}")
     return db
@@ -96,15 +95,7 @@ def log_sd(db: Path) -> float:
     return float(stats.tstd([math.log(m) for m in medians]))
 
 
-def trial(k: int, args: argparse.Namespace, tmp: Path, binary: Path, cpus: Queue[int]) -> dict:
-    cpu = cpus.get()
-    try:
-        return trial_on(k, args, tmp, binary, cpu)
-    finally:
-        cpus.put(cpu)
-
-
-def trial_on(k: int, args: argparse.Namespace, tmp: Path, binary: Path, cpu: int) -> dict:
+def trial(k: int, args: argparse.Namespace, tmp: Path, binary: Path, cpu: int) -> dict:
     workdir = tmp / f"t{k}"
     workdir.mkdir()
     seed = 3 * (args.first_seed + k)
@@ -135,9 +126,8 @@ def main() -> int:
     ap.add_argument("--median-ns", type=float, default=100000)
     ap.add_argument("--first-seed", type=int, default=1)
     args = ap.parse_args()
-    if not 1 <= args.jobs <= (os.cpu_count() or 1):
-        print(f"bench-check: --jobs {args.jobs}: each job takes a CPU of its own; allowed: 1 to "
-              f"{os.cpu_count() or 1}", file=sys.stderr)
+    if error := jobs_error(args.jobs):
+        print(f"bench-check: {error}", file=sys.stderr)
         return 2
     if not BIN.exists():
         print(f"bench-check: {BIN} is not built", file=sys.stderr)
@@ -147,10 +137,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dlbench-check-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
         binary = Path(tmp) / "dlbench"  # a copy: a rebuild during the benchmark cannot touch it
         shutil.copy2(BIN, binary)
-        cpus: Queue[int] = Queue()
-        for cpu in range(args.jobs):
-            cpus.put(cpu)
-        for i, r in enumerate(pool.map(lambda k: trial(k, args, Path(tmp), binary, cpus), range(args.trials)), 1):
+        cpus = CpuPool(args.jobs)
+
+        def pinned_trial(k: int) -> dict:
+            with cpus.take() as cpu:
+                return trial(k, args, Path(tmp), binary, cpu)
+
+        for i, r in enumerate(pool.map(pinned_trial, range(args.trials)), 1):
             results.append(r)
             if i % 10 == 0 or i == args.trials:
                 elapsed = time.monotonic() - t0

@@ -35,8 +35,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from queue import Queue
 
+from cpus import CpuPool, jobs_error
 from rates import rate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,15 +151,13 @@ def main() -> int:
     if not BIN.exists():
         print(f"bench-contention: {BIN} is not built", file=sys.stderr)
         return 3
-    if args.jobs > (os.cpu_count() or 1):
-        print("bench-contention: --jobs is at most the CPU count (each job has a CPU)", file=sys.stderr)
+    if error := jobs_error(args.jobs):
+        print(f"bench-contention: {error}", file=sys.stderr)
         return 2
     configs = [(ratio, policy) for ratio in (1.0, args.ratio) for policy in ("exclude", "record")]
     seeds = range(args.first_seed, args.first_seed + args.experiments)
     work = [(seed, ratio, policy) for seed in seeds for ratio, policy in configs]
-    cpus: Queue[int] = Queue()
-    for cpu in range(args.jobs):
-        cpus.put(cpu)
+    cpus = CpuPool(args.jobs)
     results: dict[tuple[float, str], list[dict]] = {c: [] for c in configs}
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dlbench-contention-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
@@ -168,11 +166,8 @@ def main() -> int:
 
         def task(item: tuple[int, float, str]) -> tuple[float, str, dict]:
             seed, ratio, policy = item
-            cpu = cpus.get()
-            try:
+            with cpus.take() as cpu:
                 return ratio, policy, one(seed, ratio, policy, args, Path(tmp), binary, cpu)
-            finally:
-                cpus.put(cpu)
 
         for i, (ratio, policy, r) in enumerate(pool.map(task, work), 1):
             results[(ratio, policy)].append(r)
@@ -201,7 +196,7 @@ def main() -> int:
         false_col = rate(claimed, n) if ratio == 1 else "-"
         right_col = rate(right, n) if ratio != 1 else "-"
         print(f"{label:<12} {what:<34} {false_col:<33} {right_col:<33} "
-              f"{100 * widths[len(widths) // 2]:<10.1f}% {reps[len(reps) // 2]:<6} "
+              f"{f'{100 * widths[len(widths) // 2]:.1f}%':<11} {reps[len(reps) // 2]:<6} "
               f"median {secs[len(secs) // 2]:.1f} s{'':<4} {100 * on:.0f}%")
     print("interval ±: median half-width of the B/A interval (sqrt(hi/lo) - 1); reps: median "
           "repetitions compared, both sides")
