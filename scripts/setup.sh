@@ -7,7 +7,9 @@
 #              DLBENCH_SKIP_APT=1 skips step 1 (a machine without root that already has the packages);
 #              DLBENCH_SETUP_TESTS=1 (set by scripts/test) also installs what only the tests need:
 #              Slurm and munge, for the one-node cluster of tests/e2e/test_slurm.py, and
-#              .venv-serve, llama.cpp's server (llama-cpp-python) for the serving tests.
+#              .venv-serve, llama.cpp's server (llama-cpp-python) for the serving tests;
+#              DLBENCH_SETUP_FUZZ=1 (set by scripts/fuzz) also installs clang 19 with libFuzzer and
+#              .venv-fuzz (atheris, for the worker's protocol harness).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +30,9 @@ APT_PACKAGES=(
 # bubblewrap is the sandbox the container-environment test runs a worker in.
 TEST_APT_PACKAGES=(slurmctld slurmd slurm-client munge bubblewrap)
 if [[ "${DLBENCH_SETUP_TESTS:-0}" == 1 ]]; then APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}"); fi
+# Only for scripts/fuzz (122 MB): Debian 12's default clang 14 cannot compile <expected>.
+FUZZ_APT_PACKAGES=(clang-19 libclang-rt-19-dev)
+if [[ "${DLBENCH_SETUP_FUZZ:-0}" == 1 ]]; then APT_PACKAGES+=("${FUZZ_APT_PACKAGES[@]}"); fi
 
 install_apt() {
   [[ "${DLBENCH_SKIP_APT:-0}" == 1 ]] && return
@@ -102,6 +107,22 @@ install_serve_venv() {
   log ".venv-serve ready in $((SECONDS - t0)) s"
 }
 
+# The fuzzer of the Python worker's request reader, apart from .venv: it needs nothing else.
+install_fuzz_venv() {
+  [[ "${DLBENCH_SETUP_FUZZ:-0}" == 1 ]] || return 0
+  local req="tests/fuzz/requirements.txt"
+  local stamp=".venv-fuzz/.dlbench-requirements"
+  if [[ -x .venv-fuzz/bin/python ]] && [[ -f "$stamp" ]] && cmp -s "$req" "$stamp"; then
+    return
+  fi
+  local py
+  py=$(find_python)
+  log "creating .venv-fuzz (atheris)"
+  [[ -x .venv-fuzz/bin/python ]] || "$py" -m venv .venv-fuzz
+  .venv-fuzz/bin/python -m pip install -q --progress-bar off -r "$req"
+  cp "$req" "$stamp"
+}
+
 build() {
   if [[ ! -f build/build.ninja ]]; then
     log "configuring build/"
@@ -115,4 +136,5 @@ build() {
 install_apt
 install_venv
 install_serve_venv
+install_fuzz_venv
 build

@@ -14,6 +14,7 @@
 #include "cli/common.h"
 #include "report/table.h"
 #include "stats/descriptive.h"
+#include "stats/number_file.h"
 #include "stats/shapiro.h"
 #include "util/error.h"
 #include "util/fd.h"
@@ -32,51 +33,8 @@ struct StatsOptions {
   analysis::CompareOptions compare;
 };
 
-// Numbers separated by whitespace or commas; '#' starts a comment. Every problem is one line. One
-// pass over the file held in memory, no copy per token: a million numbers take a fraction of a
-// second.
 std::vector<double> ReadNumbers(const std::string& path) {
-  const std::string text = ReadFileOrThrow(path, kMaxStatsFileBytes);
-  auto separator = [](char c) { return c == ' ' || c == ',' || c == '\t' || c == '\r' || c == '\n'; };
-  std::vector<double> v;
-  int line_no = 1;
-  for (size_t i = 0; i < text.size();) {
-    const char c = text[i];
-    if (c == '\n') ++line_no;
-    if (separator(c)) {
-      ++i;
-      continue;
-    }
-    if (c == '#') {
-      i = text.find('\n', i);
-      if (i == std::string::npos) break;
-      continue;
-    }
-    size_t end = i;
-    while (end < text.size() && !separator(text[end]) && text[end] != '#') ++end;
-    const std::string_view token(text.data() + i, end - i);
-    char* parsed_to = nullptr;
-    const double x = std::strtod(text.data() + i, &parsed_to);  // stops at a separator or the NUL
-    if (parsed_to != text.data() + end) {
-      throw UserError(fmt::format("{}:{}: \"{}\" is not a number", path, line_no,
-                                  TerminalSafe(token.substr(0, 40))));
-    }
-    if (!std::isfinite(x)) {
-      throw UserError(fmt::format("{}:{}: \"{}\" is not a finite number", path, line_no, token));
-    }
-    if (v.size() == kMaxStatsValues) {
-      throw UserError(fmt::format("{}: more than {} numbers, the limit per file", path, kMaxStatsValues));
-    }
-    v.push_back(x);
-    i = end;
-  }
-  if (v.empty()) throw UserError(fmt::format("{}: no numbers", path));
-  if (v.size() == 1) throw UserError(fmt::format("{}: 1 value; statistics need at least 2", path));
-  if (std::all_of(v.begin(), v.end(), [&](double x) { return x == v[0]; })) {
-    throw UserError(fmt::format("{}: all {} values are equal ({}); zero variance, no test applies",
-                                path, v.size(), v[0]));
-  }
-  return v;
+  return stats::ParseNumberFile(ReadFileOrThrow(path, kMaxStatsFileBytes), path);
 }
 
 // Progress on stderr for long work: one line per stage, with the time since the start. Shown when

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dlb {
@@ -26,5 +27,9 @@ void WriteSafetensors(const std::string& path, const std::map<std::string, F32Te
 // Throws UserError naming the path and the problem (not a safetensors file, a dtype other than
 // F32, offsets outside the file).
 std::map<std::string, F32Tensor> ReadSafetensors(const std::string& path, Metadata* metadata = nullptr);
+// The same for bytes already in memory; path is used only in messages. Every malformed input, of
+// any length or content, is a UserError (tests/fuzz/safetensors.cc holds it to that).
+std::map<std::string, F32Tensor> ParseSafetensors(std::string_view bytes, const std::string& path,
+                                                  Metadata* metadata = nullptr);
 
 }  // namespace dlb
