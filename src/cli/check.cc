@@ -63,7 +63,8 @@ double ParseThreshold(const std::string& text) {
   return v;
 }
 
-// SPEC is a database file (its latest run) or a run in --db ("3", "latest").
+// SPEC is a database file (its latest run) or a run in --db ("3", "latest"). Cells are loaded as
+// compare loads them (LoadRunCells).
 Side LoadSide(const std::string& flag, const std::string& spec, const std::string& db,
               const std::string& metric) {
   std::error_code ec;
@@ -83,12 +84,8 @@ Side LoadSide(const std::string& flag, const std::string& spec, const std::strin
       } else if (side.host.find(run.host) == std::string::npos) {
         side.host += "+" + run.host;
       }
-      for (const auto& c : store::GetCells(store.db(), part)) {
-        if (c.status != "ok" && c.status != "partial") continue;
-        ComparedCell s = LoadComparedCell(store.db(), run, c, metric);
-        if (!s.sample.groups.empty()) side.cells.push_back(std::move(s));
-      }
     }
+    side.cells = LoadRunCells(store.db(), first, metric);
   } catch (const UserError& e) {
     throw UserError(fmt::format("{} {}: {}", flag, spec, e.what()));
   }
@@ -128,10 +125,7 @@ ExitCode Check(const CheckOptions& o) {
   if (std::find(formats.begin(), formats.end(), o.format) == formats.end()) {
     throw UserError(fmt::format("--format {}: {}", o.format, AllowedValues(o.format, formats)));
   }
-  const auto& metrics = ComparisonMetrics();
-  if (std::find(metrics.begin(), metrics.end(), o.metric) == metrics.end()) {
-    throw UserError(fmt::format("--metric {}: {}", o.metric, AllowedValues(o.metric, metrics)));
-  }
+  FindComparisonMetric(o.metric);
   Side base = LoadSide("--baseline", o.baseline, o.db, o.metric);
   Side cand = LoadSide("--candidate", o.candidate, o.db, o.metric);
   if (base.file == cand.file && base.run_id == cand.run_id) {
@@ -139,34 +133,38 @@ ExitCode Check(const CheckOptions& o) {
                                 base.file));
   }
 
-  // Pairs by cell key; the Holm family is every pair.
-  std::map<std::string, size_t> base_by_key;
-  for (size_t i = 0; i < base.cells.size(); ++i) base_by_key[base.cells[i].cell.key] = i;
-  std::vector<analysis::Sample> samples;
-  for (const auto& c : base.cells) samples.push_back(c.sample);
-  for (const auto& c : cand.cells) samples.push_back(c.sample);
-  std::vector<std::pair<size_t, size_t>> pairs;
-  std::vector<std::string> unmatched;
-  for (size_t j = 0; j < cand.cells.size(); ++j) {
-    auto it = base_by_key.find(cand.cells[j].cell.key);
-    if (it == base_by_key.end()) {
-      unmatched.push_back(cand.cells[j].cell.key + " (not in the baseline)");
-      continue;
+  // The two sides paired along "run" (cells that agree on every other axis), compared as one Holm
+  // family: CompareCells, which compare uses too. The baseline's cells come first, so each pair's
+  // A is the baseline. The sides may come from two files with the same run ids, so the pairing
+  // sees them as runs 0 and 1.
+  std::vector<ComparedCell> cells;
+  std::vector<analysis::CellCoordinates> coordinates;
+  const size_t n_base = base.cells.size();
+  for (const Side* side : {&base, &cand}) {
+    for (const ComparedCell& c : side->cells) {
+      coordinates.push_back(CoordinatesOf(side == &base ? 0 : 1, c.cell));
+      cells.push_back(c);
     }
-    pairs.push_back({it->second, base.cells.size() + j});
-    base_by_key.erase(it);
   }
-  for (const auto& [key, i] : base_by_key) unmatched.push_back(key + " (not in the candidate)");
-  if (pairs.empty()) {
+  CompareQuery q{.runs = {}, .axes = {"run"}, .metric = o.metric, .include_contaminated = false, .options = {}};
+  q.options.alpha = o.alpha;
+  q.options.threshold = threshold;
+  const Comparisons cmp = CompareCells(std::move(cells), coordinates, q);
+  const analysis::CompareOptions& options = cmp.options;
+  const auto& results = cmp.results;
+  std::vector<bool> paired(cmp.cells.size(), false);
+  for (const auto& r : results) paired[r.a] = paired[r.b] = true;
+  std::vector<std::string> unmatched;
+  for (size_t i = 0; i < cmp.cells.size(); ++i) {
+    if (!paired[i]) {
+      unmatched.push_back(cmp.cells[i].cell.key + (i < n_base ? " (not in the candidate)" : " (not in the baseline)"));
+    }
+  }
+  if (results.empty()) {
     throw UserError(fmt::format("no successful cell of the candidate (run {} in {}) has a key that a "
                                 "successful cell of the baseline (run {} in {}) has; nothing to check",
                                 cand.run_id, cand.file, base.run_id, base.file));
   }
-  analysis::CompareOptions options;
-  options.alpha = o.alpha;
-  options.threshold = threshold;
-  options.lower_is_better = o.metric != "throughput";
-  auto results = analysis::CompareFamily(samples, pairs, analysis::Grouping::kRepetitions, options);
 
   // One rule with compare: analysis::Decide. A regression is a pair whose whole interval lies
   // beyond the band the wrong way, with the Holm-adjusted p below alpha: the verdict compare gives
@@ -175,7 +173,7 @@ ExitCode Check(const CheckOptions& o) {
   int regressions = 0, decided = 0;
   const std::string band = fmt::format("±{:g}%", threshold * 100);
   for (const auto& r : results) {
-    Row row{&base.cells[r.a], &cand.cells[r.b - base.cells.size()], r, Outcome::kPass, ""};
+    Row row{&cmp.cells[r.a], &cmp.cells[r.b], r, Outcome::kPass, ""};
     const bool worse = r.kind == (options.lower_is_better ? analysis::VerdictKind::kBHigher
                                                           : analysis::VerdictKind::kBLower);
     const bool better = r.kind == (options.lower_is_better ? analysis::VerdictKind::kBLower
@@ -308,7 +306,7 @@ void AddCheckCommand(CLI::App& app, ExitCode& result) {
       ->capture_default_str();
   cmd->add_option("--alpha", o->alpha, "significance level, Holm-adjusted across the cells")
       ->capture_default_str()->check(CLI::Range(1e-6, 0.5));
-  cmd->add_option("--metric", o->metric, "latency, throughput, memory, energy, ttft, tpot")->capture_default_str();
+  cmd->add_option("--metric", o->metric, ComparisonMetricsHelp())->capture_default_str();
   cmd->add_option("--format", o->format, "text, markdown (for a pull-request comment) or json")
       ->capture_default_str();
   cmd->callback([o, &result] { result = Check(*o); });

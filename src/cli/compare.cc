@@ -80,10 +80,7 @@ ExitCode Compare(CompareCliOptions o) {
   if (std::find(axes.begin(), axes.end(), o.by) == axes.end()) {
     throw UserError(fmt::format("--by {}: {}", o.by, AllowedValues(o.by, axes)));
   }
-  const auto& metrics = ComparisonMetrics();
-  if (std::find(metrics.begin(), metrics.end(), o.metric) == metrics.end()) {
-    throw UserError(fmt::format("--metric {}: {}", o.metric, AllowedValues(o.metric, metrics)));
-  }
+  FindComparisonMetric(o.metric);
   if (o.runs.size() > 2) throw UserError("give one run, or two to compare runs");
   if (o.by == "run" && o.runs.size() != 2) throw UserError("--by run: give two runs (RUN RUN2)");
   if (o.runs.size() == 2 && o.by != "run") {
@@ -213,7 +210,7 @@ void AddCompareCommand(CLI::App& app, ExitCode& result) {
   cmd->add_option("--db", o->db, "SQLite database")->capture_default_str();
   cmd->add_option("--by", o->by, "axis that differs: framework, precision, variant, environment, layout, batch, profile, run")
       ->capture_default_str();
-  cmd->add_option("--metric", o->metric, "latency, throughput, memory, energy (J per sample over energy windows), ttft or tpot (generation: time to first token, time per output token, per request)")
+  cmd->add_option("--metric", o->metric, ComparisonMetricsHelp())
       ->capture_default_str();
   cmd->add_option("--alpha", o->compare.alpha, "significance level")->capture_default_str()->check(CLI::Range(1e-6, 0.5));
   cmd->add_option("--threshold", o->compare.threshold, "practical-equivalence band, as a fraction")

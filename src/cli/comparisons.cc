@@ -10,18 +10,82 @@
 #include "cli/generation.h"
 #include "probe/contention.h"
 #include "report/summary.h"
+#include "util/error.h"
 #include "util/strings.h"
 
 namespace dlb::cli {
 
+namespace {
+
+std::vector<double> SteadyNs(store::Db& db, const store::CellRow&, const store::RepetitionRow& r,
+                             bool include_contaminated) {
+  return store::GetSteadyWallNs(db, r.repetition_id, include_contaminated);
+}
+
+std::vector<double> SamplesPerSecond(store::Db& db, const store::CellRow& c, const store::RepetitionRow& r,
+                                     bool include_contaminated) {
+  std::vector<double> v = store::GetSteadyWallNs(db, r.repetition_id, include_contaminated);
+  for (double& x : v) x = static_cast<double>(c.batch) * 1e9 / x;
+  return v;
+}
+
+std::vector<double> PeakRss(store::Db&, const store::CellRow&, const store::RepetitionRow& r, bool) {
+  if (!r.peak_rss_bytes) return {};
+  return {static_cast<double>(*r.peak_rss_bytes)};
+}
+
+std::vector<double> JoulesPerSample(store::Db& db, const store::CellRow& c, const store::RepetitionRow& r,
+                                    bool) {
+  return store::GetEnergyPerSample(db, r.repetition_id, c.batch);
+}
+
+std::vector<double> Ttft(store::Db& db, const store::CellRow&, const store::RepetitionRow& r, bool) {
+  return GenerationValues(db, r.repetition_id, "ttft");
+}
+
+std::vector<double> Tpot(store::Db& db, const store::CellRow&, const store::RepetitionRow& r, bool) {
+  return GenerationValues(db, r.repetition_id, "tpot");
+}
+
+}  // namespace
+
+const std::vector<ComparisonMetric>& ComparisonMetricTable() {
+  static const std::vector<ComparisonMetric> table = {
+      {"latency", "ns per iteration of the steady phase", MetricUnit::kNs, true, SteadyNs},
+      {"throughput", "samples/s of the steady phase", MetricUnit::kPerSecond, false, SamplesPerSecond},
+      {"memory", "peak RSS per repetition", MetricUnit::kBytes, true, PeakRss},
+      {"energy", "J per sample over energy windows", MetricUnit::kJoules, true, JoulesPerSample},
+      {"ttft", "generation: time to first token, per request", MetricUnit::kNs, true, Ttft},
+      {"tpot", "generation: time per output token, per request", MetricUnit::kNs, true, Tpot},
+  };
+  return table;
+}
+
+const ComparisonMetric& FindComparisonMetric(const std::string& name, const std::string& flag) {
+  for (const ComparisonMetric& m : ComparisonMetricTable()) {
+    if (m.name == name) return m;
+  }
+  throw UserError(fmt::format("{} {}: {}", flag, name, AllowedValues(name, ComparisonMetrics())));
+}
+
 const std::vector<std::string>& ComparisonMetrics() {
-  static const std::vector<std::string> metrics = {"latency", "throughput", "memory", "energy", "ttft",
-                                                   "tpot"};
-  return metrics;
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const ComparisonMetric& m : ComparisonMetricTable()) v.emplace_back(m.name);
+    return v;
+  }();
+  return names;
+}
+
+std::string ComparisonMetricsHelp() {
+  std::vector<std::string> parts;
+  for (const ComparisonMetric& m : ComparisonMetricTable()) parts.push_back(fmt::format("{} ({})", m.name, m.help));
+  return Join(parts, ", ");
 }
 
 MetricValues MetricGroups(store::Db& db, const store::CellRow& c, const std::string& metric,
                           bool include_contaminated) {
+  const ComparisonMetric& m = FindComparisonMetric(metric);
   MetricValues out;
   for (const auto& r : store::GetRepetitions(db, c.cell_id)) {
     if (r.status != "ok") continue;
@@ -29,19 +93,7 @@ MetricValues MetricGroups(store::Db& db, const store::CellRow& c, const std::str
       ++out.contaminated;
       continue;
     }
-    std::vector<double> g;
-    if (metric == "ttft" || metric == "tpot") {
-      g = GenerationValues(db, r.repetition_id, metric);
-    } else if (metric == "memory") {
-      if (r.peak_rss_bytes) g = {static_cast<double>(*r.peak_rss_bytes)};
-    } else if (metric == "energy") {
-      g = store::GetEnergyPerSample(db, r.repetition_id, c.batch);
-    } else {
-      g = store::GetSteadyWallNs(db, r.repetition_id, include_contaminated);
-      if (metric == "throughput") {
-        for (double& v : g) v = static_cast<double>(c.batch) * 1e9 / v;
-      }
-    }
+    std::vector<double> g = m.values(db, c, r, include_contaminated);
     if (!g.empty()) out.groups.push_back(std::move(g));
   }
   return out;
@@ -73,34 +125,37 @@ ComparedCell LoadComparedCell(store::Db& db, const store::RunRow& run, const sto
   return s;
 }
 
-Comparisons CompareStored(store::Db& db, const CompareQuery& q) {
+std::vector<ComparedCell> LoadRunCells(store::Db& db, int64_t run_id, const std::string& metric,
+                                       bool include_contaminated) {
+  std::vector<ComparedCell> out;
+  const std::vector<int64_t> parts = store::LogicalRun(db, run_id);
+  for (int64_t part : parts) {
+    store::RunRow run = store::GetRun(db, part);
+    for (const auto& c : store::GetCells(db, part)) {
+      if (c.status != "ok" && c.status != "partial") continue;
+      // A sweep's cells are rates of one load, each run once: not a pair to compare.
+      if (IsSweepCell(c)) continue;
+      ComparedCell s = LoadComparedCell(db, run, c, metric, include_contaminated);
+      if (s.sample.groups.empty() && s.contaminated == 0) continue;
+      s.run_id = s.design.run_id = parts.front();
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+Comparisons CompareCells(std::vector<ComparedCell> cells,
+                         const std::vector<analysis::CellCoordinates>& coordinates, const CompareQuery& q) {
+  DLB_CHECK(cells.size() == coordinates.size());
   Comparisons out;
   out.by = Join(q.axes, "+");
   out.metric = q.metric;
   out.options = q.options;
-  out.options.lower_is_better = q.metric != "throughput";
+  out.options.lower_is_better = MetricLowerIsBetter(q.metric);
   out.include_contaminated = q.include_contaminated;
-  for (int64_t run_id : q.runs) {
-    const std::vector<int64_t> parts = store::LogicalRun(db, run_id);
-    for (int64_t part : parts) {
-      store::RunRow run = store::GetRun(db, part);
-      for (const auto& c : store::GetCells(db, part)) {
-        if (c.status != "ok" && c.status != "partial") continue;
-        // A sweep's cells are rates of one load, each run once: not a pair to compare.
-        if (IsSweepCell(c)) continue;
-        ComparedCell s = LoadComparedCell(db, run, c, q.metric, q.include_contaminated);
-        if (s.sample.groups.empty() && s.contaminated == 0) continue;
-        s.run_id = s.design.run_id = parts.front();
-        out.cells.push_back(std::move(s));
-      }
-    }
-  }
-  std::vector<analysis::CellCoordinates> coordinates;
+  out.cells = std::move(cells);
   std::vector<analysis::Sample> samples;
-  for (const auto& s : out.cells) {
-    coordinates.push_back(CoordinatesOf(s.run_id, s.cell));
-    samples.push_back(s.sample);
-  }
+  for (const auto& s : out.cells) samples.push_back(s.sample);
   std::vector<std::pair<size_t, size_t>> pairs;
   std::vector<int> stage1;
   for (const auto& axis : q.axes) {
@@ -117,6 +172,18 @@ Comparisons CompareStored(store::Db& db, const CompareQuery& q) {
         analysis::CompareFamily(samples, pairs, analysis::Grouping::kRepetitions, out.options, stage1);
   }
   return out;
+}
+
+Comparisons CompareStored(store::Db& db, const CompareQuery& q) {
+  std::vector<ComparedCell> cells;
+  for (int64_t run_id : q.runs) {
+    for (ComparedCell& s : LoadRunCells(db, run_id, q.metric, q.include_contaminated)) {
+      cells.push_back(std::move(s));
+    }
+  }
+  std::vector<analysis::CellCoordinates> coordinates;
+  for (const auto& s : cells) coordinates.push_back(CoordinatesOf(s.run_id, s.cell));
+  return CompareCells(std::move(cells), coordinates, q);
 }
 
 analysis::VerdictSubject SubjectOf(const Comparisons& c, size_t i) {
@@ -202,17 +269,21 @@ std::string ContentionSummary(store::Db& db, const std::vector<int64_t>& run_ids
 }
 
 std::string BetterWord(const std::string& metric) {
-  return IsTimeMetric(metric) || metric == "throughput" ? "faster" : "lower";
+  const MetricUnit u = FindComparisonMetric(metric).unit;
+  return u == MetricUnit::kNs || u == MetricUnit::kPerSecond ? "faster" : "lower";
 }
 
-bool IsTimeMetric(const std::string& metric) {
-  return metric == "latency" || metric == "ttft" || metric == "tpot";
-}
+bool IsTimeMetric(const std::string& metric) { return FindComparisonMetric(metric).unit == MetricUnit::kNs; }
+
+bool MetricLowerIsBetter(const std::string& metric) { return FindComparisonMetric(metric).lower_is_better; }
 
 std::string MetricValueText(double v, const std::string& metric) {
-  if (IsTimeMetric(metric)) return FormatNs(v);
-  if (metric == "memory") return FormatBytes(v);
-  if (metric == "energy") return fmt::format("{:.4g} J", v);
+  switch (FindComparisonMetric(metric).unit) {
+    case MetricUnit::kNs: return FormatNs(v);
+    case MetricUnit::kBytes: return FormatBytes(v);
+    case MetricUnit::kJoules: return fmt::format("{:.4g} J", v);
+    case MetricUnit::kPerSecond: break;
+  }
   return fmt::format("{:.4g}/s", v);
 }
 

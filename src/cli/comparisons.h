@@ -5,22 +5,41 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analysis/compare.h"
+#include "analysis/pairing.h"
 #include "analysis/verdict.h"
 #include "store/db.h"
 #include "store/query.h"
 
 namespace dlb::cli {
 
-// latency (ns per iteration, lower is better), throughput (samples/s), memory (peak RSS bytes per
-// repetition), energy (joules per sample, one value per energy window), and for generation cells
-// ttft and tpot (ns per measured request, from the stored traces: cli/generation.h).
+// The figures compare and check compare cells on: one row each, and every property of a metric
+// (its values, unit, direction, wording) is read from its row. A repetition gives a group of values.
+enum class MetricUnit { kNs, kPerSecond, kBytes, kJoules };
+struct ComparisonMetric {
+  std::string_view name;
+  std::string_view help;  // what --metric's help says of it
+  MetricUnit unit;
+  bool lower_is_better;
+  // One ok repetition's values; contaminated chunks' samples are included only when asked.
+  std::vector<double> (*values)(store::Db& db, const store::CellRow& cell, const store::RepetitionRow& rep,
+                                bool include_contaminated);
+};
+const std::vector<ComparisonMetric>& ComparisonMetricTable();
+// The row of `name`; a UserError naming `flag` and the allowed names otherwise.
+const ComparisonMetric& FindComparisonMetric(const std::string& name, const std::string& flag = "--metric");
+// The names, in table order, and the help line of --metric listing them.
 const std::vector<std::string>& ComparisonMetrics();
+std::string ComparisonMetricsHelp();
 
 // latency, ttft and tpot: values in ns, shown as durations, lower is better.
 bool IsTimeMetric(const std::string& metric);
+
+// Every metric but throughput is better lower.
+bool MetricLowerIsBetter(const std::string& metric);
 
 // A metric's value as compare and check print it: a duration, bytes, joules or a rate.
 std::string MetricValueText(double v, const std::string& metric);
@@ -82,6 +101,18 @@ struct MetricValues {
 };
 MetricValues MetricGroups(store::Db& db, const store::CellRow& c, const std::string& metric,
                           bool include_contaminated = false);
+
+// The ok cells of a logical run (store::LogicalRun) with their values of a metric; a sweep's rate
+// cells are left out, and so are cells with neither values nor contaminated repetitions. Each
+// cell's run_id is the logical run's first part.
+std::vector<ComparedCell> LoadRunCells(store::Db& db, int64_t run_id, const std::string& metric,
+                                       bool include_contaminated = false);
+
+// The pairs along the query's axes among `cells` (at `coordinates`, one per cell), compared over
+// repetitions as one Holm family (q.runs is not read). CompareStored is this over the cells of its
+// runs; check is this over two runs that may come from two database files, paired along "run".
+Comparisons CompareCells(std::vector<ComparedCell> cells,
+                         const std::vector<analysis::CellCoordinates>& coordinates, const CompareQuery& q);
 
 // Every pair along the query's axes among the ok cells of its runs, compared over repetitions; the
 // Holm family is the whole table. Each run stands for its logical run (store::LogicalRun): the
