@@ -11,6 +11,7 @@
 #include "cli/comparisons.h"
 #include "cli/generation.h"
 #include "report/summary.h"
+#include "store/export.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -116,8 +117,12 @@ void ShowCell(store::Db& db, const store::CellRow& c, int log_lines) {
                 : "");
     }
     if (r.replaces_rep_idx) Print("    replaces repetition {}, which was contaminated\n", *r.replaces_rep_idx);
-    if (r.minor_faults_per_call) {
-      Print("    minor page faults per call: {:.1f}\n", *r.minor_faults_per_call);
+    // Every figure whose registry row has a label (store/query.cc), without code of its own here.
+    for (const auto& column : store::kRepetitionColumns) {
+      if (column.out.label.empty()) continue;
+      if (auto v = store::NumericValue(r, column)) {
+        Print("    {}: {}\n", column.out.label, store::FigureText(*v, column.out.unit));
+      }
     }
     for (const auto& e : store::GetTrainingEpochs(db, r.repetition_id)) {
       Print("    {} epoch {}: {}, mean loss {:.4g}, held-out accuracy {:.1f}%\n",

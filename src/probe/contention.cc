@@ -100,6 +100,58 @@ ProcessStat GroupStat(pid_t pgid, std::unordered_set<pid_t>& others) {
   return sum;
 }
 
+}  // namespace
+
+std::optional<ContextSwitches> ParseContextSwitches(std::string_view status) {
+  std::optional<uint64_t> voluntary, involuntary;
+  while (!status.empty()) {
+    const size_t nl = status.find('\n');
+    const std::string_view line = status.substr(0, nl);
+    status.remove_prefix(nl == std::string_view::npos ? status.size() : nl + 1);
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    const std::string_view key = line.substr(0, colon);
+    if (key != "voluntary_ctxt_switches" && key != "nonvoluntary_ctxt_switches") continue;
+    const auto f = Fields(line.substr(colon + 1));
+    if (f.size() != 1) return std::nullopt;
+    auto v = Number<uint64_t>(f[0]);
+    if (!v) return std::nullopt;
+    (key == "voluntary_ctxt_switches" ? voluntary : involuntary) = *v;
+  }
+  if (!voluntary || !involuntary) return std::nullopt;
+  return ContextSwitches{*voluntary, *involuntary};
+}
+
+std::optional<ContextSwitches> GroupContextSwitches(pid_t pgid) {
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return std::nullopt;
+  ContextSwitches sum;
+  bool found = false;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    auto stat = ReadProcessStat(e->d_name);
+    if (!stat || stat->pgrp != pgid) continue;
+    const std::string tasks = fmt::format("/proc/{}/task", e->d_name);
+    DIR* t = ::opendir(tasks.c_str());
+    if (t == nullptr) continue;
+    while (dirent* te = ::readdir(t)) {
+      if (te->d_name[0] < '0' || te->d_name[0] > '9') continue;
+      auto text = ReadFile(fmt::format("{}/{}/status", tasks, te->d_name));
+      if (auto c = text ? ParseContextSwitches(*text) : std::nullopt) {
+        sum.voluntary += c->voluntary;
+        sum.involuntary += c->involuntary;
+        found = true;
+      }
+    }
+    ::closedir(t);
+  }
+  ::closedir(d);
+  if (!found) return std::nullopt;
+  return sum;
+}
+
+namespace {
+
 std::vector<int> AffinityOf(pid_t pid) {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -233,6 +285,7 @@ void ContentionMeter::Begin(pid_t worker_pgid, double threshold) {
     return std::find(allowed_.begin(), allowed_.end(), c) != allowed_.end();
   });
   load_ = LoadAverage1m();
+  switches_at_begin_ = GroupContextSwitches(worker_pgid);
   begin_ = allowed_.empty() ? std::nullopt : Take();
   last_ = begin_;
   result_.reset();
@@ -254,7 +307,14 @@ void ContentionMeter::End() {
   if (!end) return;
   const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
   result_ = ContentionBetween(*begin_, *end, allowed_, self_on_worker_cpus_, hz, threshold_);
-  if (result_) result_->load_avg_1m = load_;
+  if (!result_) return;
+  result_->load_avg_1m = load_;
+  const auto switches = GroupContextSwitches(pgid_);
+  if (switches && switches_at_begin_ && switches->voluntary >= switches_at_begin_->voluntary &&
+      switches->involuntary >= switches_at_begin_->involuntary) {
+    result_->voluntary_switches = static_cast<int64_t>(switches->voluntary - switches_at_begin_->voluntary);
+    result_->involuntary_switches = static_cast<int64_t>(switches->involuntary - switches_at_begin_->involuntary);
+  }
 }
 
 std::optional<Contention> SampleCpus(const std::vector<int>& cpus, double seconds, double threshold) {

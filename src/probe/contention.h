@@ -52,7 +52,24 @@ struct Contention {
   // process group took in the window. A call that maps fresh memory each time (glibc returning a
   // large buffer to the kernel after every call) shows thousands per call.
   uint64_t minor_faults = 0;
+  // Set by ContentionMeter::End only: the context switches of the worker's threads over the timed
+  // phases (GroupContextSwitches at Begin and at End); nullopt when unreadable, or when threads
+  // that ended in between took more counts with them than the others added.
+  std::optional<int64_t> voluntary_switches = {}, involuntary_switches = {};
 };
+
+// Context switches of a thread: voluntary (it blocked: I/O, a lock, a sleep) and involuntary (the
+// scheduler took the CPU away: another runnable thread, or the end of its time slice). A worker
+// that is preempted thousands of times per second is sharing its CPUs.
+struct ContextSwitches {
+  uint64_t voluntary = 0, involuntary = 0;
+};
+// The voluntary_ctxt_switches and nonvoluntary_ctxt_switches lines of a /proc/PID/task/TID/status
+// text; nullopt when either is missing.
+std::optional<ContextSwitches> ParseContextSwitches(std::string_view status);
+// Their sum over every thread of every process in the process group; nullopt when /proc cannot
+// be read or no thread of the group is found.
+std::optional<ContextSwitches> GroupContextSwitches(pid_t pgid);
 
 // The contamination rule, the one rule for a chunk, a whole repetition and the quiet gate: a
 // fraction is above the threshold only when it stays above after taking off what the counters'
@@ -104,6 +121,7 @@ class ContentionMeter {
   bool self_on_worker_cpus_ = false;
   std::optional<double> load_;
   std::optional<ProcSnapshot> begin_, last_;
+  std::optional<ContextSwitches> switches_at_begin_;
   std::optional<Contention> result_;
 };
 

@@ -89,6 +89,36 @@ TEST(ContentionMeter, ReadsThisMachineWithoutError) {
   EXPECT_GT(r->cpus, 0);
 }
 
+TEST(ContextSwitches, ParsesBothCountersOfAStatusText) {
+  const std::string status =
+      "Name:\tpython3\nState:\tS (sleeping)\nvoluntary_ctxt_switches:\t1234\n"
+      "nonvoluntary_ctxt_switches:\t56\n";
+  auto c = ParseContextSwitches(status);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->voluntary, 1234u);
+  EXPECT_EQ(c->involuntary, 56u);
+  EXPECT_FALSE(ParseContextSwitches("voluntary_ctxt_switches:\t1\n"));  // one of the two is missing
+  EXPECT_FALSE(ParseContextSwitches("voluntary_ctxt_switches:\tx\nnonvoluntary_ctxt_switches:\t1\n"));
+}
+
+// This test's own process group: its threads block (the sleep) and so switch voluntarily; the meter
+// reports the switches over its window.
+TEST(ContextSwitches, CountsTheGroupsThreadsOverTheMetersWindow) {
+  auto before = GroupContextSwitches(::getpgrp());
+  ASSERT_TRUE(before);
+  ContentionMeter m;
+  m.Begin(::getpgrp());
+  for (int i = 0; i < 5; ++i) ::usleep(2000);
+  m.End();
+  auto after = GroupContextSwitches(::getpgrp());
+  ASSERT_TRUE(after);
+  EXPECT_GE(after->voluntary, before->voluntary + 5);
+  auto r = m.Result();
+  ASSERT_TRUE(r && r->voluntary_switches && r->involuntary_switches);
+  EXPECT_GE(*r->voluntary_switches, 5);
+  EXPECT_FALSE(GroupContextSwitches(-12345));  // no such group
+}
+
 TEST(BusyMachine, WarnsAboveOneFifthOfTheCpus) {
   EXPECT_EQ(BusyMachineWarning({0.05, 3.0, 2}, 0.5), "");  // the load average alone does not warn
   std::string w = BusyMachineWarning({0.73, 1.9, 2}, 0.5);

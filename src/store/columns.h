@@ -1,8 +1,10 @@
-// A stored row described once: each column names its SQL column (or, read only, an expression) and
-// the member of the row struct it fills. The SELECT list and the reading loop, and the column
-// lists, placeholders and binds of the statements that write the row, are generated from one such
-// table (query.h declares them), so a column is read and written by name: a figure is added in one
-// line, and a column the schema lacks fails the statement instead of shifting every later one.
+// A stored row described once: each column names its SQL column (or, read only, an expression),
+// the member of the row struct it fills, and how the figure leaves the database. The SELECT list
+// and the reading loop, the column lists, placeholders and binds of the statements that write the
+// row, the JSON and CSV exports and the figure lines of `show` are all generated from one such
+// table (query.h declares them), so a column is read, written, exported and shown by name: a figure
+// is added in one line, and a column the schema lacks fails the statement instead of shifting every
+// later one.
 #pragma once
 
 #include <cstdint>
@@ -29,12 +31,45 @@ enum class Written {
             // values of its own (runs: the experiment's)
 };
 
+// What a value is, for the exports and for `show`.
+enum class Unit {
+  kPlain,     // a number or text as stored
+  kNs,        // shown as a duration
+  kSeconds,   // shown as a duration
+  kBytes,     // shown as KiB, MiB, ...
+  kFraction,  // shown as a percentage
+  kBool,      // stored 0/1: true/false in JSON
+  kJson,      // JSON text: exported parsed, as a value of its own
+};
+
+// Whether lower or higher is better: what a reader, or a later comparison, takes for "improved".
+enum class Better { kNeither, kLower, kHigher };
+
+// How a column leaves the database (store/export.cc, cli/show.cc).
+struct Export {
+  // Where the JSON export puts it in the row's object: "name", "group.name", or "group.name[i]"
+  // for the i-th element of an array; empty: a key or internal value, not exported (and then
+  // kInternal below says so, so that no figure is left out by forgetting it).
+  std::string_view json = {};
+  Unit unit = Unit::kPlain;
+  Better better = Better::kNeither;
+  // `show` prints "label: value" on a line of its own for it; empty: show words it itself, or not.
+  std::string_view label = {};
+  // Repetition figures: the cell's CSV and JSON export carry its median over the cell's ok
+  // repetitions as the cell figure "<name>_median".
+  bool cell_median = false;
+  // The cell's CSV has a column of it (cells only; JSON text never).
+  bool csv = false;
+};
+inline constexpr Export kInternal = {};
+
 template <typename Row>
 struct Column {
   std::string_view name;  // the column; for an expression, what it is
   Member<Row> member;
   Written written = Written::kInsert;
   std::string_view expr = {};  // read instead of the column (a subquery); never written
+  Export out = kInternal;
 };
 
 namespace columns_detail {

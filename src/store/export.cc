@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stats/descriptive.h"
 #include "store/query.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -39,22 +40,59 @@ std::string CsvOpt(const std::optional<T>& v) {
   }
 }
 
-// The CSV's columns, in the order and under the names of its header: each is a column of
-// kCellColumns (query.h), which says where its value is; `mode` is exported as `workload`.
-struct CsvColumn {
-  std::string_view header, column = header;
-};
-constexpr CsvColumn kCsvColumns[] = {
-    {"run_id"}, {"cell_idx"}, {"framework"}, {"model"}, {"batch"}, {"precision"}, {"device"},
-    {"workload", "mode"}, {"layout"}, {"variant"}, {"environment"}, {"status"},
-    {"repetitions_ok"}, {"repetitions_run"}, {"n_samples"}, {"mean_ns"}, {"std_ns"}, {"min_ns"},
-    {"p50_ns"}, {"p90_ns"}, {"p95_ns"}, {"p99_ns"}, {"max_ns"}, {"median_ci_lo_ns"},
-    {"median_ci_hi_ns"}, {"throughput_sps"}, {"window_throughput_sps"}, {"parameters"},
-    {"flops_per_sample"}, {"load_s"}, {"compile_s"}, {"first_call_s"}, {"peak_rss_bytes"},
-    {"peak_device_bytes"}, {"message"}, {"profile"}, {"energy_source"}, {"energy_per_sample_j"},
-    {"energy_ci_lo_j"}, {"energy_ci_hi_j"}, {"avg_power_w"}, {"throttled_repetitions"},
-    {"dataset"}, {"epochs"}, {"epoch_s"}, {"accuracy"}, {"contaminated_repetitions"},
-    {"replaced_repetitions"}};
+// One column's value as JSON, as its unit says: JSON text parsed (kept as text when it does not
+// parse), 0/1 as false/true, NULL as null.
+template <typename Row>
+ordered_json JsonValue(const Row& row, const Column<Row>& c) {
+  return std::visit(
+      [&](auto m) -> ordered_json {
+        const auto& v = row.*m;
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::optional<std::string>> || std::is_same_v<T, std::string>) {
+          const std::optional<std::string> text(v);
+          if (!text) return nullptr;
+          if (c.out.unit != Unit::kJson) return *text;
+          if (text->empty()) return nullptr;
+          ordered_json parsed = ordered_json::parse(*text, nullptr, false);
+          return parsed.is_discarded() ? ordered_json(*text) : parsed;
+        } else if constexpr (std::is_same_v<T, std::optional<int64_t>> || std::is_same_v<T, std::optional<double>>) {
+          if (!v) return nullptr;
+          if (c.out.unit == Unit::kBool) return *v != 0;
+          return *v;
+        } else {
+          if (c.out.unit == Unit::kBool) return v != 0;
+          return v;
+        }
+      },
+      c.member);
+}
+
+// Puts v at path in obj: "name", "group.name" or "group.name[i]" (an array, grown with nulls).
+void Place(ordered_json& obj, std::string_view path, ordered_json v) {
+  ordered_json* at = &obj;
+  for (size_t dot; (dot = path.find('.')) != std::string_view::npos; path.remove_prefix(dot + 1)) {
+    at = &(*at)[std::string(path.substr(0, dot))];
+  }
+  if (const size_t bracket = path.find('['); bracket != std::string_view::npos) {
+    ordered_json& array = (*at)[std::string(path.substr(0, bracket))];
+    if (!array.is_array()) array = ordered_json::array();
+    const size_t i = std::stoul(std::string(path.substr(bracket + 1)));
+    while (array.size() <= i) array.push_back(nullptr);
+    array[i] = std::move(v);
+    return;
+  }
+  (*at)[std::string(path)] = std::move(v);
+}
+
+// A row as the JSON object its table's exports describe.
+template <typename Row>
+ordered_json RowJson(const Row& row, std::span<const Column<Row>> columns) {
+  ordered_json out = ordered_json::object();
+  for (const Column<Row>& c : columns) {
+    if (!c.out.json.empty()) Place(out, c.out.json, JsonValue(row, c));
+  }
+  return out;
+}
 
 // A cell's value in one column: text as a CSV field, a number as CsvOpt writes it, NULL empty.
 std::string CsvValue(const CellRow& c, const Member<CellRow>& member) {
@@ -78,21 +116,85 @@ std::string CsvValue(const CellRow& c, const Member<CellRow>& member) {
 
 }  // namespace
 
-void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
-  static const std::vector<const Column<CellRow>*> columns = [] {
-    std::vector<const Column<CellRow>*> out;
-    for (const CsvColumn& csv : kCsvColumns) {
-      auto it = std::find_if(kCellColumns.begin(), kCellColumns.end(),
-                             [&](const Column<CellRow>& c) { return c.name == csv.column; });
-      DLB_CHECK(it != kCellColumns.end()) << "the CSV's column " << csv.column << " is not a cell's";
-      out.push_back(&*it);
+std::optional<double> NumericValue(const RepetitionRow& row, const Column<RepetitionRow>& c) {
+  return std::visit(
+      [&](auto m) -> std::optional<double> {
+        const auto& v = row.*m;
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::optional<int64_t>> || std::is_same_v<T, std::optional<double>>) {
+          return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
+        } else if constexpr (std::is_arithmetic_v<T>) {
+          return static_cast<double>(v);
+        } else {
+          return std::nullopt;
+        }
+      },
+      c.member);
+}
+
+std::vector<const Column<RepetitionRow>*> CellMedianColumns() {
+  std::vector<const Column<RepetitionRow>*> out;
+  for (const auto& c : kRepetitionColumns) {
+    if (c.out.cell_median) out.push_back(&c);
+  }
+  return out;
+}
+
+std::vector<std::optional<double>> CellMedians(const std::vector<RepetitionRow>& reps) {
+  std::vector<std::optional<double>> out;
+  for (const Column<RepetitionRow>* c : CellMedianColumns()) {
+    std::vector<double> values;
+    for (const RepetitionRow& r : reps) {
+      if (r.status != "ok") continue;
+      if (auto v = NumericValue(r, *c)) values.push_back(*v);
     }
-    return out;
-  }();
-  for (size_t i = 0; i < std::size(kCsvColumns); ++i) out << (i ? "," : "") << kCsvColumns[i].header;
+    out.push_back(values.empty() ? std::nullopt : std::optional<double>(stats::Median(values)));
+  }
+  return out;
+}
+
+std::string FigureText(double v, Unit unit) {
+  switch (unit) {
+    case Unit::kNs: return FormatNs(v);
+    case Unit::kSeconds: return FormatDuration(v);
+    case Unit::kBytes: return FormatBytes(v);
+    case Unit::kFraction: return fmt::format("{:.1f}%", v * 100);
+    case Unit::kBool: return v != 0 ? "yes" : "no";
+    case Unit::kPlain:
+    case Unit::kJson: break;
+  }
+  return fmt::format("{:.4g}", v);
+}
+
+namespace {
+
+std::string CsvHeader(const Column<CellRow>& c) {
+  // A top-level JSON name is the figure's exported name (mode is "workload"); else the column's.
+  const std::string_view json = c.out.json;
+  return std::string(!json.empty() && json.find_first_of(".[") == std::string_view::npos ? json : c.name);
+}
+
+}  // namespace
+
+
+void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
+  const auto medians = CellMedianColumns();
+  bool first = true;
+  for (const auto& c : kCellColumns) {
+    if (!c.out.csv) continue;
+    out << (first ? "" : ",") << CsvHeader(c);
+    first = false;
+  }
+  for (const auto* c : medians) out << "," << c->name << "_median";
   out << "\n";
-  for (const CellRow& c : GetCells(db, run_id)) {
-    for (size_t i = 0; i < columns.size(); ++i) out << (i ? "," : "") << CsvValue(c, columns[i]->member);
+  for (const CellRow& row : GetCells(db, run_id)) {
+    first = true;
+    for (const auto& c : kCellColumns) {
+      if (!c.out.csv) continue;
+      out << (first ? "" : ",") << CsvValue(row, c.member);
+      first = false;
+    }
+    for (const auto& m : CellMedians(GetRepetitions(db, row.cell_id))) out << "," << CsvOpt(m);
     out << "\n";
   }
 }
@@ -134,82 +236,16 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
               {"experiment_toml", run.experiment_toml}};
   ordered_json cells = ordered_json::array();
   for (const CellRow& c : GetCells(db, run_id)) {
-    ordered_json cj = {
-        {"cell_idx", c.cell_idx}, {"key", c.key}, {"framework", c.framework},
-        {"model", c.model}, {"batch", c.batch}, {"precision", c.precision},
-        {"device", c.device}, {"workload", c.workload}, {"layout", c.layout}, {"variant", c.variant},
-        {"environment", c.environment}, {"config", ordered_json::parse(c.config_json)},
-        {"status", c.status}, {"message", Opt(c.message)},
-        {"repetitions_ok", c.repetitions_ok}, {"repetitions_run", c.repetitions_run},
-        {"latency_ns", {{"n", Opt(c.n_samples)}, {"mean", Opt(c.mean_ns)}, {"std", Opt(c.std_ns)},
-                        {"min", Opt(c.min_ns)}, {"p50", Opt(c.p50_ns)}, {"p90", Opt(c.p90_ns)},
-                        {"p95", Opt(c.p95_ns)}, {"p99", Opt(c.p99_ns)}, {"max", Opt(c.max_ns)},
-                        {"median_ci", {Opt(c.median_ci_lo_ns), Opt(c.median_ci_hi_ns)}},
-                        {"median_ci_coverage", Opt(c.median_ci_coverage)}}},
-        {"throughput_sps", Opt(c.throughput_sps)},
-        {"window_throughput_sps", Opt(c.window_throughput_sps)},
-        {"parameters", Opt(c.parameters)}, {"flops_per_sample", Opt(c.flops_per_sample)},
-        {"load_s", Opt(c.load_s)}, {"compile_s", Opt(c.compile_s)},
-        {"first_call_s", Opt(c.first_call_s)}, {"peak_rss_bytes", Opt(c.peak_rss_bytes)},
-        {"peak_device_bytes", Opt(c.peak_device_bytes)},
-        {"profile", c.profile},
-        {"profile_deviations", Opt(c.profile_deviations)},
-        {"energy", {{"source", Opt(c.energy_source)},
-                    {"per_sample_j", Opt(c.energy_per_sample_j)},
-                    {"ci_j", {Opt(c.energy_ci_lo_j), Opt(c.energy_ci_hi_j)}},
-                    {"avg_power_w", Opt(c.avg_power_w)},
-                    {"throttled_repetitions", Opt(c.throttled_repetitions)}}},
-        {"contaminated_repetitions", Opt(c.contaminated_repetitions)},
-        {"replaced_repetitions", Opt(c.replaced_repetitions)}};
-    if (c.dataset) {
-      cj["dataset"] = {{"name", *c.dataset}, {"epochs", Opt(c.epochs)},
-                       {"epoch_s", Opt(c.epoch_s)}, {"accuracy", Opt(c.accuracy)}};
+    ordered_json cj = RowJson(c, kCellColumns);
+    const std::vector<RepetitionRow> rep_rows = GetRepetitions(db, c.cell_id);
+    const auto medians = CellMedianColumns();
+    const auto median_values = CellMedians(rep_rows);
+    for (size_t i = 0; i < medians.size(); ++i) {
+      cj["repetition_medians"][std::string(medians[i]->name)] = Opt(median_values[i]);
     }
     ordered_json reps = ordered_json::array();
-    for (const RepetitionRow& r : GetRepetitions(db, c.cell_id)) {
-      ordered_json rj = {
-          {"rep_idx", r.rep_idx}, {"order_idx", r.order_idx}, {"status", r.status},
-          {"error_kind", Opt(r.error_kind)}, {"message", Opt(r.message)},
-          {"phase", Opt(r.phase)}, {"exit_code", Opt(r.exit_code)},
-          {"term_signal", Opt(r.term_signal)}, {"started_at", r.started_at},
-          {"finished_at", r.finished_at}, {"worker_argv", ordered_json::parse(r.worker_argv)},
-          {"launch_prefix", ordered_json::parse(r.launch_prefix)},
-          {"env", ordered_json::parse(r.env_json)}, {"env_padding_bytes", r.env_padding_bytes},
-          {"hello", ParsedOrNull(r.hello_json)}, {"settings", ParsedOrNull(r.settings_json)},
-          {"parameters", Opt(r.parameters)}, {"flops_per_sample", Opt(r.flops_per_sample)},
-          {"load_s", Opt(r.load_s)}, {"compile_s", Opt(r.compile_s)},
-          {"first_call_s", Opt(r.first_call_s)}, {"sync_overhead_ns", Opt(r.sync_overhead_ns)},
-          {"timer_overhead_ns", Opt(r.timer_overhead_ns)},
-          {"warmup_iterations", r.warmup_iterations}, {"warmup_settled", r.warmup_settled != 0},
-          {"n_samples", r.n_samples}, {"converged", r.converged != 0},
-          {"stop_reason", Opt(r.stop_reason)}, {"median_ns", Opt(r.median_ns)},
-          {"rel_ci", Opt(r.rel_ci)}, {"window_ns", Opt(r.window_ns)},
-          {"window_iterations", Opt(r.window_iterations)},
-          {"peak_rss_bytes", Opt(r.peak_rss_bytes)},
-          {"peak_device_bytes", Opt(r.peak_device_bytes)},
-          {"block_iterations", r.block_iterations}, {"near_overhead", r.near_overhead != 0},
-          {"gate", {{"status", Opt(r.gate_status)}, {"gpu_temperature_c", Opt(r.gpu_temperature_c)},
-                    {"waited_s", r.gate_wait_s}}},
-          {"profile_check", Opt(r.profile_check)},
-          {"telemetry", {{"gpu", Opt(r.gpu_telemetry)}, {"cpu", Opt(r.cpu_telemetry)},
-                         {"max_temperature_c", Opt(r.max_temperature_c)},
-                         {"throttle_reasons", Opt(r.throttle_reasons)},
-                         {"peak_device_bytes_nvml", Opt(r.peak_device_bytes_nvml)}}},
-          {"energy", {{"source", Opt(r.energy_source)}, {"note", Opt(r.energy_note)},
-                      {"per_sample_j", Opt(r.energy_per_sample_j)},
-                      {"avg_power_w", Opt(r.avg_power_w)}}},
-          {"contention", {{"policy", Opt(r.contention_policy)},
-                          {"threshold", Opt(r.contention_threshold)},
-                          {"other_cpu_frac", Opt(r.other_cpu_frac)},
-                          {"steal_frac", Opt(r.steal_frac)},
-                          {"load_avg_1m", Opt(r.load_avg_1m)},
-                          {"contaminated", r.contaminated ? ordered_json(*r.contaminated != 0) : ordered_json(nullptr)},
-                          {"excluded_chunks", Opt(r.excluded_chunks)},
-                          {"quiet_gate", Opt(r.quiet_gate)},
-                          {"quiet_wait_s", Opt(r.quiet_wait_s)},
-                          {"replaces_rep_idx", Opt(r.replaces_rep_idx)},
-                          {"minor_faults_per_call", Opt(r.minor_faults_per_call)}}},
-          {"log", r.log}};
+    for (const RepetitionRow& r : rep_rows) {
+      ordered_json rj = RowJson(r, kRepetitionColumns);
       ordered_json windows = ordered_json::array();
       for (const EnergyWindowRow& w : GetEnergyWindows(db, r.repetition_id)) {
         windows.push_back({{"duration_ns", w.duration_ns}, {"iterations", w.iterations},
@@ -259,9 +295,9 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
                             {"excluded", k.excluded != 0}});
         }
         rj["chunks"] = std::move(chunks);
-        if (c.workload == "generation") {
-          rj["requests"] = RequestsJson(GetRequests(db, r.repetition_id, /*with_warmup=*/true));
-        }
+        // Every repetition that has request traces: generation cells, and load --db's serving cells.
+        const std::vector<result::RequestTrace> requests = GetRequests(db, r.repetition_id, /*with_warmup=*/true);
+        if (!requests.empty()) rj["requests"] = RequestsJson(requests);
       }
       reps.push_back(std::move(rj));
     }

@@ -111,6 +111,7 @@ struct RepetitionRow {
   std::optional<double> quiet_wait_s;
   std::optional<int64_t> replaces_rep_idx;
   std::optional<double> minor_faults_per_call;
+  std::optional<int64_t> voluntary_switches, involuntary_switches;  // schema 10
 };
 
 struct TelemetryRow {

@@ -309,6 +309,11 @@ ALTER TABLE repetitions ADD COLUMN replaces_rep_idx INTEGER;   -- the contaminat
 ALTER TABLE repetitions ADD COLUMN minor_faults_per_call REAL; -- kept measure chunks' faults per iteration
 ALTER TABLE cells ADD COLUMN replaced_repetitions INTEGER;     -- repetitions run to replace contaminated ones
 )sql",
+    // 9 -> 10: the worker's context switches over the timed phases (probe/contention.h).
+    R"sql(
+ALTER TABLE repetitions ADD COLUMN voluntary_switches INTEGER;    -- NULL: unreadable
+ALTER TABLE repetitions ADD COLUMN involuntary_switches INTEGER;
+)sql",
 };
 
 }  // namespace

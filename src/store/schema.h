@@ -7,7 +7,7 @@
 
 namespace dlb::store {
 
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 // The tables that hold one repetition's rows (keyed by repetition_id), besides repetitions itself:
 // what a merge copies and what deleting a repetition removes.

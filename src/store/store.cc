@@ -313,6 +313,8 @@ RepetitionRow StoredRepetition(int64_t cell_id, const result::RepetitionResult& 
     row.steal_frac = n->steal_frac;
     row.load_avg_1m = n->load_avg_1m;
     row.contaminated = n->contaminated;
+    row.voluntary_switches = n->voluntary_switches;
+    row.involuntary_switches = n->involuntary_switches;
   }
   row.contention_policy = opt_text(r.contention_policy);
   if (!r.contention_policy.empty()) {

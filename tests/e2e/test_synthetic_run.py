@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -63,18 +64,27 @@ def test_list_show_export(dlbench: Dlbench) -> None:
     r = dlbench("show", "1", "--cell", "1")
     assert r.code == 0
     assert "settings read back:" in r.out and "command:" in r.out
+    # A registry figure with a label is shown without display code of its own: the context switches
+    # of the worker's threads while timed (the synthetic worker sleeps between requests, so it
+    # switches voluntarily).
+    assert re.search(r"voluntary context switches while timed: [1-9]", r.out), r.out
+    assert "involuntary context switches while timed: " in r.out
     r = dlbench("export", "1", "--format", "csv")
     assert r.code == 0
     rows = list(csv.DictReader(io.StringIO(r.out)))
     assert [row["batch"] for row in rows] == ["1", "2"]
     assert all(row["status"] == "ok" for row in rows)
     assert float(rows[1]["throughput_sps"]) > float(rows[0]["throughput_sps"])  # batch 2 vs 1
+    assert int(rows[0]["voluntary_switches_median"]) > 0 and rows[0]["involuntary_switches_median"] != ""
+    assert rows[0]["median_ci_coverage"] != "" and rows[0]["profile_deviations"] == ""
     r = dlbench("export", "1", "--format", "json", "--samples", "-o", "out.json")
     assert r.code == 0
     data = json.loads((dlbench.workdir / "out.json").read_text())
     assert data["format"] == "dlbench-run"
     rep = data["cells"][0]["repetitions"][0]
     assert len(rep["samples"]["wall_ns"]) == rep["n_samples"] + rep["warmup_iterations"]
+    assert rep["contention"]["voluntary_switches"] > 0 and rep["contention"]["involuntary_switches"] >= 0
+    assert data["cells"][0]["repetition_medians"]["voluntary_switches"] == rep["contention"]["voluntary_switches"]
 
 
 def test_progress_redraws_one_line_on_a_terminal(dlbench: Dlbench) -> None:
