@@ -23,7 +23,7 @@ std::expected<json, WorkerFailure> ParseReply(std::string_view line) {
   json j;
   try {
     j = json::parse(line);
-  } catch (const json::parse_error&) {
+  } catch (const json::exception&) {  // parse_error, or out_of_range for a number like 1e9999
     throw ProtocolError(fmt::format("reply is not JSON: \"{}\"", Excerpt(line)));
   }
   if (!j.is_object()) {
@@ -311,7 +311,7 @@ plan::WorkerCapabilities DecodeCapabilities(std::string_view line) {
   json j;
   try {
     j = json::parse(line);
-  } catch (const json::parse_error&) {
+  } catch (const json::exception&) {  // parse_error, or out_of_range for a number like 1e9999
     throw ProtocolError(fmt::format("capabilities are not JSON: \"{}\"", Excerpt(line)));
   }
   if (!j.is_object()) {
