@@ -204,6 +204,9 @@ constexpr Column<RepetitionRow> kRepetitionTable[] = {
     {"minor_faults_per_call", &RepetitionRow::minor_faults_per_call, kInsert, {}, {.json = "contention.minor_faults_per_call", .better = Better::kLower, .label = "minor page faults per call", .cell_median = true}},
     {"voluntary_switches", &RepetitionRow::voluntary_switches, kInsert, {}, {.json = "contention.voluntary_switches", .label = "voluntary context switches while timed", .cell_median = true}},
     {"involuntary_switches", &RepetitionRow::involuntary_switches, kInsert, {}, {.json = "contention.involuntary_switches", .better = Better::kLower, .label = "involuntary context switches while timed", .cell_median = true}},
+    {"ttft_p50_ns", &RepetitionRow::ttft_p50_ns, kInsert, {}, {.json = "generation.ttft_p50_ns", .unit = Unit::kNs, .better = Better::kLower, .label = "TTFT p50 (measured requests, from the request sent)", .cell_median = true}},
+    {"tpot_p50_ns", &RepetitionRow::tpot_p50_ns, kInsert, {}, {.json = "generation.tpot_p50_ns", .unit = Unit::kNs, .better = Better::kLower, .label = "TPOT p50 (measured requests)", .cell_median = true}},
+    {"itl_p50_ns", &RepetitionRow::itl_p50_ns, kInsert, {}, {.json = "generation.itl_p50_ns", .unit = Unit::kNs, .better = Better::kLower, .label = "ITL p50 (every gap between tokens)", .cell_median = true}},
 };
 
 const std::span<const Column<RunRow>> kRunColumns = kRunTable;

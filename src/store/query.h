@@ -112,6 +112,7 @@ struct RepetitionRow {
   std::optional<int64_t> replaces_rep_idx;
   std::optional<double> minor_faults_per_call;
   std::optional<int64_t> voluntary_switches, involuntary_switches;  // schema 10
+  std::optional<double> ttft_p50_ns, tpot_p50_ns, itl_p50_ns;        // schema 10: generation
 };
 
 struct TelemetryRow {

@@ -309,10 +309,14 @@ ALTER TABLE repetitions ADD COLUMN replaces_rep_idx INTEGER;   -- the contaminat
 ALTER TABLE repetitions ADD COLUMN minor_faults_per_call REAL; -- kept measure chunks' faults per iteration
 ALTER TABLE cells ADD COLUMN replaced_repetitions INTEGER;     -- repetitions run to replace contaminated ones
 )sql",
-    // 9 -> 10: the worker's context switches over the timed phases (probe/contention.h).
+    // 9 -> 10: the worker's context switches over the timed phases (probe/contention.h), and a
+    // generation repetition's latency medians, computed from its request traces when written.
     R"sql(
 ALTER TABLE repetitions ADD COLUMN voluntary_switches INTEGER;    -- NULL: unreadable
 ALTER TABLE repetitions ADD COLUMN involuntary_switches INTEGER;
+ALTER TABLE repetitions ADD COLUMN ttft_p50_ns REAL;  -- median over the measured requests; NULL: none
+ALTER TABLE repetitions ADD COLUMN tpot_p50_ns REAL;
+ALTER TABLE repetitions ADD COLUMN itl_p50_ns REAL;   -- median of every inter-token gap
 )sql",
 };
 

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "serve/metrics.h"
+#include "stats/descriptive.h"
 #include "store/measurement.h"
 #include "store/query.h"
 #include "store/schema.h"
@@ -315,6 +317,20 @@ RepetitionRow StoredRepetition(int64_t cell_id, const result::RepetitionResult& 
     row.contaminated = n->contaminated;
     row.voluntary_switches = n->voluntary_switches;
     row.involuntary_switches = n->involuntary_switches;
+  }
+  if (const auto* g = std::get_if<result::GenerationMeasurement>(&r.measurement)) {
+    // The medians over the measured requests, computed once here from the traces stored beside them.
+    std::vector<double> ttft, tpot, itl;
+    for (const result::RequestTrace& t : g->requests) {
+      if (t.warmup) continue;
+      const serve::RequestMetrics m = serve::MetricsOf(t);
+      if (m.ttft_sent_s) ttft.push_back(*m.ttft_sent_s * 1e9);
+      if (m.tpot_s) tpot.push_back(*m.tpot_s * 1e9);
+      for (double v : serve::InterTokenLatencies(t)) itl.push_back(v * 1e9);
+    }
+    if (!ttft.empty()) row.ttft_p50_ns = stats::Median(ttft);
+    if (!tpot.empty()) row.tpot_p50_ns = stats::Median(tpot);
+    if (!itl.empty()) row.itl_p50_ns = stats::Median(itl);
   }
   row.contention_policy = opt_text(r.contention_policy);
   if (!r.contention_policy.empty()) {

@@ -254,6 +254,15 @@ def test_stored_loads_compare_over_repetitions(dlbench):
     assert 2.0 < cmp["ratio_b_over_a"] < 4.0 and cmp["verdict"] == "B slower", cmp
     show = dlbench("show", "2", "--db", "l.db")
     assert show.code == 0 and "generation (ms)" in show.out
+    # Export writes the traces of every repetition that has them, a stored load's included.
+    e = dlbench("export", "2", "--db", "l.db", "--format", "json", "--samples")
+    assert e.code == 0, e.err
+    reps = json.loads(e.out)["cells"][0]["repetitions"]
+    assert [sum(not q["warmup"] for q in rep["requests"]) for rep in reps] == [30, 30, 30]
+    # TTFT and TPOT are registry figures, computed when the load was stored: exported and shown.
+    assert all(2.5e6 < rep["generation"]["ttft_p50_ns"] < 6e6 for rep in reps), reps[0]["generation"]
+    cell = dlbench("show", "2", "--db", "l.db", "--cell", "0")
+    assert cell.code == 0 and cell.out.count("TTFT p50 (measured requests, from the request sent): ") == 3
 
 
 def test_stored_load_input_errors(dlbench):
