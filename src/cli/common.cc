@@ -39,8 +39,7 @@ std::string ExecutableDir() {
 std::string DlbenchVersion() { return DLBENCH_VERSION; }
 
 analysis::CellCoordinates CoordinatesOf(int64_t run_id, const store::CellRow& c) {
-  return {run_id, {c.framework, c.model, std::to_string(c.batch), c.precision, c.device,
-                   c.workload, c.layout, c.variant, c.environment, c.profile}};
+  return {run_id, store::AxisValuesOf(c)};
 }
 
 namespace {

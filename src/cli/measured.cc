@@ -80,14 +80,7 @@ std::string CombinationKey(const MeasuredCell& m, const std::vector<std::string>
 }
 
 std::string Label(const MeasuredCell& m) {
-  const auto& c = m.cell;
-  std::string s = fmt::format("{} {} bs{} {} {}", c.framework, c.model, c.batch,
-                              report::PrecisionLabel(c.precision, c.profile), c.device);
-  if (c.workload != "inference") s += " " + c.workload;
-  if (c.layout != "default") s += " " + c.layout;
-  if (c.variant != "default") s += " [" + c.variant + "]";
-  if (c.environment != "native") s += " @" + c.environment;
-  return s + " on " + m.run.host;
+  return report::CellName(m.cell) + " on " + m.run.host;
 }
 
 std::string Provenance(const MeasuredCell& m) {

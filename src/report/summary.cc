@@ -7,7 +7,9 @@
 #include <map>
 #include <tuple>
 
+#include "plan/axes.h"
 #include "report/table.h"
+#include "store/query.h"
 #include "stats/descriptive.h"
 #include "util/strings.h"
 
@@ -31,14 +33,7 @@ std::string Seconds(const std::optional<double>& v) {
 
 }  // namespace
 
-std::string CellName(const store::CellRow& c) {
-  std::string s = fmt::format("{} {} bs{} {} {}", c.framework, c.model, c.batch, c.precision, c.device);
-  if (!c.profile.empty()) s += " {" + c.profile + "}";
-  if (c.layout != "default") s += " " + c.layout;
-  if (c.variant != "default") s += " [" + c.variant + "]";
-  if (c.environment != "native") s += " @" + c.environment;
-  return s;
-}
+std::string CellName(const store::CellRow& c) { return plan::CellLabel(store::AxisValuesOf(c)); }
 
 std::string PrecisionLabel(const std::string& precision, const std::string& profile) {
   return profile.empty() ? precision : precision + " {" + profile + "}";

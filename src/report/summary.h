@@ -12,8 +12,10 @@ namespace dlb::report {
 
 std::string CellTable(const std::vector<store::CellRow>& cells);
 
-// "torch resnet50 bs8 fp32 cpu", then the profile, layout, variant and environment where not the
-// defaults: the first column of every per-cell table.
+// "torch resnet50 bs8 fp32 cpu", then the profile, workload, layout, variant and environment where
+// not the defaults: plan::CellLabel, the name the run's progress line gives the same cell, and the
+// first column of every per-cell table (an inference and a training cell of one configuration get
+// rows of their own).
 std::string CellName(const store::CellRow& c);
 
 // "fp32", or "fp32 {fp32-strict}" when a numeric profile set the precision: the precision column of

@@ -265,6 +265,11 @@ RunRow ReadRun(const Stmt& s) {
 
 }  // namespace
 
+plan::AxisValues AxisValuesOf(const CellRow& c) {
+  return {c.framework, c.model, std::to_string(c.batch), c.precision, c.device,
+          c.workload, c.layout, c.variant, c.environment, c.profile};
+}
+
 std::vector<RunRow> ListRuns(Db& db) {
   static const std::string sql =
       fmt::format("SELECT {} FROM runs r ORDER BY r.run_id", SelectList(kRunColumns));

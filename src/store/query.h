@@ -13,6 +13,7 @@
 
 #include "result/request_trace.h"
 #include "store/columns.h"
+#include "plan/axes.h"
 #include "store/db.h"
 
 namespace dlb::store {
@@ -72,6 +73,10 @@ struct CellRow {
   std::optional<std::string> hello_json, settings_json;
   std::optional<std::string> energy_note;  // why there is no energy figure (first ok repetition)
 };
+
+// A stored cell's position on the matrix's axes (plan/axes.h): its key, its label and its pairing
+// come from these, as a planned cell's do.
+plan::AxisValues AxisValuesOf(const CellRow& c);
 
 struct RepetitionRow {
   int64_t repetition_id = 0, cell_id = 0, rep_idx = 0, order_idx = 0;
