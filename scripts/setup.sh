@@ -88,39 +88,35 @@ install_venv() {
   log ".venv ready in $((SECONDS - t0)) s"
 }
 
-# The serving tests' real server, apart from .venv because its pins are its own.
-install_serve_venv() {
-  [[ "${DLBENCH_SETUP_TESTS:-0}" == 1 ]] || return 0
-  local req="workers/serve/requirements.txt"
-  local stamp=".venv-serve/.dlbench-requirements"
-  if [[ -x .venv-serve/bin/python ]] && [[ -f "$stamp" ]] && cmp -s "$req" "$stamp"; then
+# side_venv DIR REQUIREMENTS WHAT: a virtual environment of its own, apart from .venv, for a
+# component whose pins are its own; made again when its requirements file changes.
+side_venv() {
+  local dir=$1 req=$2 what=$3
+  local stamp="$dir/.dlbench-requirements"
+  if [[ -x "$dir/bin/python" ]] && [[ -f "$stamp" ]] && cmp -s "$req" "$stamp"; then
     return
   fi
   local py
   py=$(find_python)
-  log "creating .venv-serve (llama.cpp's server, compiled by pip: a few minutes)"
+  log "creating $dir ($what)"
   local t0=$SECONDS
-  [[ -x .venv-serve/bin/python ]] || "$py" -m venv .venv-serve
-  .venv-serve/bin/python -m pip install -q --progress-bar off --upgrade pip >/dev/null
-  CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) .venv-serve/bin/python -m pip install -q --progress-bar off -r "$req"
+  [[ -x "$dir/bin/python" ]] || "$py" -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --progress-bar off --upgrade pip >/dev/null
+  CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$dir/bin/python" -m pip install -q --progress-bar off -r "$req"
   cp "$req" "$stamp"
-  log ".venv-serve ready in $((SECONDS - t0)) s"
+  log "$dir ready in $((SECONDS - t0)) s"
 }
 
-# The fuzzer of the Python worker's request reader, apart from .venv: it needs nothing else.
+# The serving tests' real server: llama.cpp's, compiled by pip.
+install_serve_venv() {
+  [[ "${DLBENCH_SETUP_TESTS:-0}" == 1 ]] || return 0
+  side_venv .venv-serve workers/serve/requirements.txt "llama.cpp's server, compiled by pip: a few minutes"
+}
+
+# The fuzzer of the Python worker's request reader (scripts/fuzz): atheris, and nothing else.
 install_fuzz_venv() {
   [[ "${DLBENCH_SETUP_FUZZ:-0}" == 1 ]] || return 0
-  local req="tests/fuzz/requirements.txt"
-  local stamp=".venv-fuzz/.dlbench-requirements"
-  if [[ -x .venv-fuzz/bin/python ]] && [[ -f "$stamp" ]] && cmp -s "$req" "$stamp"; then
-    return
-  fi
-  local py
-  py=$(find_python)
-  log "creating .venv-fuzz (atheris)"
-  [[ -x .venv-fuzz/bin/python ]] || "$py" -m venv .venv-fuzz
-  .venv-fuzz/bin/python -m pip install -q --progress-bar off -r "$req"
-  cp "$req" "$stamp"
+  side_venv .venv-fuzz tests/fuzz/requirements.txt "atheris"
 }
 
 build() {
