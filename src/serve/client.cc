@@ -123,7 +123,15 @@ size_t OnWrite(char* p, size_t size, size_t n, void* user) {
     if (t->error_body.size() < 200) t->error_body.append(p, std::min<size_t>(len, 200));
     return len;
   }
-  for (const std::string& data : t->parser.Feed({p, len})) {
+  std::vector<std::string> events = t->parser.Feed({p, len});
+  if (t->parser.Overflowed()) {
+    // A line or event past the bound: the request fails as malformed, and returning less than
+    // len makes libcurl end this transfer (CURLE_WRITE_ERROR) while the others go on.
+    t->malformed = fmt::format("an event longer than {} bytes (the bound of one server-sent event)",
+                               kMaxSseEventBytes);
+    return 0;
+  }
+  for (const std::string& data : events) {
     std::string err;
     std::optional<StreamEvent> ev = ParseStreamEvent(data, &err);
     if (!ev) {
@@ -185,6 +193,9 @@ void Finish(Transfer& t, CURLcode rc, int64_t now) {
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING: return fail("truncated", curl_easy_strerror(rc));
+    case CURLE_WRITE_ERROR:  // OnWrite refused the stream
+      if (!t.malformed.empty()) return fail("malformed", t.malformed);
+      return fail("transport", curl_easy_strerror(rc));
     default: return fail("transport", curl_easy_strerror(rc));
   }
   if (code != 200) return fail(fmt::format("http_{}", code), t.error_body);

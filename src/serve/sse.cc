@@ -6,6 +6,7 @@ namespace dlb::serve {
 
 std::vector<std::string> SseParser::Feed(std::string_view bytes) {
   std::vector<std::string> out;
+  if (overflowed_) return out;
   for (char c : bytes) {
     if (c == '\n' && last_was_cr_) {  // the \n of a \r\n pair: the line already ended at \r
       last_was_cr_ = false;
@@ -17,6 +18,13 @@ std::vector<std::string> SseParser::Feed(std::string_view bytes) {
       line_.clear();
     } else {
       line_.push_back(c);
+      if (line_.size() + data_.size() > max_event_bytes_) {
+        overflowed_ = true;
+        std::string().swap(line_);  // give the memory back, not only the length
+        std::string().swap(data_);
+        has_data_ = false;
+        return out;
+      }
     }
   }
   return out;

@@ -1,7 +1,9 @@
 // Server-sent events (the WHATWG "text/event-stream" format) read incrementally, and the OpenAI
 // streaming chunks they carry. Bytes arrive in pieces of any size: an event may be split across
-// reads, or many events may come in one; nothing here limits the length of a line, so a long
-// context's first event (tens of thousands of tokens echoed back) does not overflow a buffer.
+// reads, or many events may come in one. An event is bounded (kMaxSseEventBytes), far above any
+// real server's: a long context's first event, tens of thousands of tokens echoed back, is a few
+// hundred KB. A stream past the bound is refused rather than buffered, so a server that never ends
+// a line costs at most that much memory per stream in flight.
 #pragma once
 
 #include <cstdint>
@@ -12,14 +14,21 @@
 
 namespace dlb::serve {
 
+// The most bytes one event may hold, its data lines and the line being read together: 16 MiB.
+inline constexpr size_t kMaxSseEventBytes = size_t{16} << 20;
+
 class SseParser {
  public:
+  explicit SseParser(size_t max_event_bytes = kMaxSseEventBytes) : max_event_bytes_(max_event_bytes) {}
   // Feeds bytes; returns the data of each event completed by them ("data:" lines joined by "\n").
   // Comments (":"), "event:", "id:" and "retry:" lines are read and ignored.
   std::vector<std::string> Feed(std::string_view bytes);
   // True when bytes are buffered that no blank line has ended yet: a stream that stops here was
   // cut in the middle of an event.
   bool Pending() const { return !line_.empty() || has_data_; }
+  // True once an event grew past the bound: what it had buffered is dropped, and every later byte
+  // is ignored; the stream is malformed.
+  bool Overflowed() const { return overflowed_; }
 
  private:
   void Line(std::string_view line, std::vector<std::string>& out);
@@ -27,6 +36,8 @@ class SseParser {
   std::string data_;
   bool has_data_ = false;
   bool last_was_cr_ = false;
+  bool overflowed_ = false;
+  size_t max_event_bytes_;
 };
 
 // What one streamed event of /v1/completions or /v1/chat/completions holds for the benchmark.

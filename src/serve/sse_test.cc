@@ -20,6 +20,21 @@ TEST(SseParser, EventsSplitAnywhereAndLineEndingsOfEveryKind) {
   }
 }
 
+// A server that never ends a line, or sends one enormous event, meets the bound: the parser drops
+// what it holds and ignores the rest, so its memory stays at the bound however long the stream.
+TEST(SseParser, AnEventPastTheBoundIsRefusedAndItsMemoryGivenBack) {
+  SseParser p(1000);
+  EXPECT_EQ(p.Feed("data: " + std::string(500, 'a') + "\n\n").size(), 1u);  // under the bound: whole
+  EXPECT_TRUE(p.Feed("data: " + std::string(600, 'b') + "\ndata: " + std::string(600, 'c')).empty());
+  EXPECT_TRUE(p.Overflowed());
+  EXPECT_FALSE(p.Pending());  // nothing kept
+  EXPECT_TRUE(p.Feed("\n\ndata: ok\n\n").empty());  // and nothing more read
+  SseParser endless(kMaxSseEventBytes);
+  const std::string mib(size_t{1} << 20, 'x');
+  for (int i = 0; i < 17 && !endless.Overflowed(); ++i) EXPECT_TRUE(endless.Feed(mib).empty());
+  EXPECT_TRUE(endless.Overflowed());
+}
+
 TEST(SseParser, AnEventLongerThanAnyBufferArrivesWhole) {
   std::string big(300000, 'x');
   SseParser p;

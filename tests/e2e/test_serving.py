@@ -9,6 +9,7 @@ import json
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -285,3 +286,60 @@ def test_a_long_context_and_a_large_event_are_read_whole(dlbench, tmp_path):
     reqs = json.loads((dlbench.workdir / "long.json").read_text())["requests"]
     assert [(q["status"], q["input_tokens"], q["output_tokens"], len(q["chunks"])) for q in reqs] == \
         [("ok", 60000, 60000, 1)] * 2
+
+
+ENDLESS_LINE_SERVER = r'''
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        block = b"x" * (1 << 20)
+        try:
+            self.wfile.write(b"data: ")
+            for _ in range(200):  # 200 MB, and never a newline
+                self.wfile.write(block)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+s.serve_forever()
+'''
+
+
+def test_a_line_that_never_ends_fails_its_request_and_memory_stays_bounded(dlbench, tmp_path):
+    """A server that streams a data line without a newline: the request fails as malformed once the
+    event passes the bound (16 MiB), the controller's memory stays near that bound, and the load
+    goes on to its next request."""
+    port = free_port()
+    (tmp_path / "endless.py").write_text(ENDLESS_LINE_SERVER)
+    server = subprocess.Popen([sys.executable, str(tmp_path / "endless.py"), str(port)])
+    try:
+        for _ in range(200):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                break
+            time.sleep(0.05)
+        proc = subprocess.Popen([str(BIN), "load", f"http://127.0.0.1:{port}", "--arrival", "closed",
+                                 "--requests", "2", "--input", "4", "--output", "4", "--timeout", "60",
+                                 "--json", "endless.json", "-q"],
+                                cwd=dlbench.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        peak_kb = 0
+        while proc.poll() is None:
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak_kb = max(peak_kb, int(line.split()[1]))
+            time.sleep(0.05)
+        out, err = proc.communicate()
+    finally:
+        server.kill()
+        server.wait()
+    assert proc.returncode == 1, err + out
+    reqs = json.loads((dlbench.workdir / "endless.json").read_text())["requests"]
+    measured = [q for q in reqs if not q["warmup"]]
+    assert [q["status"] for q in measured] == ["malformed"] * len(measured) and measured, reqs
+    assert "an event longer than 16777216 bytes" in measured[0]["error"]
+    assert peak_kb < 200 * 1024, f"peak RSS {peak_kb} KiB"  # the stream was 200 MB
