@@ -332,14 +332,16 @@ void Migrate(Db& db) { MigrateTo(db, kSchemaVersion); }
 
 void MigrateTo(Db& db, int target) {
   static_assert(static_cast<int>(std::size(kMigrations)) == kSchemaVersion);
-  DLB_CHECK(target >= 0 && target <= kSchemaVersion) << "no schema version " << target;
   int version = SchemaVersion(db);
+  // Before the check of the target: a reader asks for the file's own version, and a newer file is
+  // a refusal naming both versions, not an internal error.
   if (version > kSchemaVersion) {
     throw EnvError(fmt::format(
         "database {} has schema version {}, newer than this dlbench understands ({}); use a newer "
         "dlbench",
         db.path(), version, kSchemaVersion));
   }
+  DLB_CHECK(target >= 0 && target <= kSchemaVersion) << "no schema version " << target;
   while (version < target) {
     Transaction txn(db);
     db.Exec(kMigrations[version]);

@@ -94,6 +94,22 @@ def test_read_commands_change_nothing_not_even_a_dead_run(results: Dlbench, tmp_
         assert con.execute("SELECT status FROM runs").fetchall() == [("running",)]
 
 
+def test_a_database_from_a_newer_dlbench_is_refused_by_every_command(results: Dlbench, tmp_path: Path) -> None:
+    db = tmp_path / "newer.db"
+    shutil.copy(results.db, db)
+    with sqlite3.connect(db) as con:
+        con.execute("PRAGMA user_version = 99")
+    before = digest(db)
+    want = f"database {db} has schema version 99, newer than this dlbench understands"
+    commands = [[a.format(out=str(tmp_path / "out")) for a in args] + ["--db", str(db)] for args in READ_COMMANDS]
+    commands += [["check", "--baseline", str(db), "--candidate", str(results.db)], ["db", str(db)],
+                 ["recommend", str(db)], ["merge", str(tmp_path / "merged.db"), str(db)]]
+    for args in commands:
+        r = results(*args)
+        assert r.code == 3 and r.err.count("\n") == 1 and want in r.err, (args, r.code, r.err)
+    assert digest(db) == before
+
+
 def test_read_commands_leave_nothing_beside_the_database(results: Dlbench, tmp_path: Path) -> None:
     # The run left its file in rollback mode and nothing beside it; a file left in WAL mode (by an
     # older dlbench) is read as immutable. Neither gains a -wal or -shm from a command that reads.
