@@ -122,15 +122,25 @@ std::optional<ContextSwitches> ParseContextSwitches(std::string_view status) {
   return ContextSwitches{*voluntary, *involuntary};
 }
 
-std::optional<ContextSwitches> GroupContextSwitches(pid_t pgid) {
+namespace {
+
+// GroupContextSwitches with the meter's cache of pids outside the group (GroupStat): a read costs
+// the group's own files and a directory listing, not a stat file per process on the machine.
+std::optional<ContextSwitches> GroupContextSwitches(pid_t pgid, std::unordered_set<pid_t>& others) {
   DIR* d = ::opendir("/proc");
   if (d == nullptr) return std::nullopt;
   ContextSwitches sum;
   bool found = false;
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    const pid_t pid = static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10));
+    if (others.count(pid)) continue;
     auto stat = ReadProcessStat(e->d_name);
-    if (!stat || stat->pgrp != pgid) continue;
+    if (!stat) continue;
+    if (stat->pgrp != pgid) {
+      others.insert(pid);
+      continue;
+    }
     const std::string tasks = fmt::format("/proc/{}/task", e->d_name);
     DIR* t = ::opendir(tasks.c_str());
     if (t == nullptr) continue;
@@ -148,6 +158,13 @@ std::optional<ContextSwitches> GroupContextSwitches(pid_t pgid) {
   ::closedir(d);
   if (!found) return std::nullopt;
   return sum;
+}
+
+}  // namespace
+
+std::optional<ContextSwitches> GroupContextSwitches(pid_t pgid) {
+  std::unordered_set<pid_t> others;
+  return GroupContextSwitches(pgid, others);
 }
 
 namespace {
@@ -285,8 +302,8 @@ void ContentionMeter::Begin(pid_t worker_pgid, double threshold) {
     return std::find(allowed_.begin(), allowed_.end(), c) != allowed_.end();
   });
   load_ = LoadAverage1m();
-  switches_at_begin_ = GroupContextSwitches(worker_pgid);
-  begin_ = allowed_.empty() ? std::nullopt : Take();
+  begin_ = allowed_.empty() ? std::nullopt : Take();  // fills others_, which the next read skips
+  switches_at_begin_ = GroupContextSwitches(worker_pgid, others_);
   last_ = begin_;
   result_.reset();
 }
@@ -309,7 +326,7 @@ void ContentionMeter::End() {
   result_ = ContentionBetween(*begin_, *end, allowed_, self_on_worker_cpus_, hz, threshold_);
   if (!result_) return;
   result_->load_avg_1m = load_;
-  const auto switches = GroupContextSwitches(pgid_);
+  const auto switches = GroupContextSwitches(pgid_, others_);
   if (switches && switches_at_begin_ && switches->voluntary >= switches_at_begin_->voluntary &&
       switches->involuntary >= switches_at_begin_->involuntary) {
     result_->voluntary_switches = static_cast<int64_t>(switches->voluntary - switches_at_begin_->voluntary);
