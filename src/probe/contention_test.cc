@@ -1,5 +1,7 @@
 #include "probe/contention.h"
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -101,21 +103,31 @@ TEST(ContextSwitches, ParsesBothCountersOfAStatusText) {
   EXPECT_FALSE(ParseContextSwitches("voluntary_ctxt_switches:\tx\nnonvoluntary_ctxt_switches:\t1\n"));
 }
 
-// This test's own process group: its threads block (the sleep) and so switch voluntarily; the meter
-// reports the switches over its window.
+// A child in a process group of its own (as a worker is) that sleeps in a loop, so it switches
+// voluntarily: the meter reports the switches over its window. The test's own group would not do:
+// under ctest -j it holds other tests' processes, which end in between and take their counts along.
 TEST(ContextSwitches, CountsTheGroupsThreadsOverTheMetersWindow) {
-  auto before = GroupContextSwitches(::getpgrp());
-  ASSERT_TRUE(before);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::setpgid(0, 0);
+    for (;;) ::usleep(1000);
+  }
+  ::setpgid(child, child);  // whichever of the two runs first
+  ::usleep(20000);
+  auto before = GroupContextSwitches(child);
   ContentionMeter m;
-  m.Begin(::getpgrp());
-  for (int i = 0; i < 5; ++i) ::usleep(2000);
+  m.Begin(child);
+  ::usleep(50000);
   m.End();
-  auto after = GroupContextSwitches(::getpgrp());
-  ASSERT_TRUE(after);
-  EXPECT_GE(after->voluntary, before->voluntary + 5);
+  auto after = GroupContextSwitches(child);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_TRUE(before && after);
+  EXPECT_GE(after->voluntary, before->voluntary + 10);
   auto r = m.Result();
   ASSERT_TRUE(r && r->voluntary_switches && r->involuntary_switches);
-  EXPECT_GE(*r->voluntary_switches, 5);
+  EXPECT_GE(*r->voluntary_switches, 10);
   EXPECT_FALSE(GroupContextSwitches(-12345));  // no such group
 }
 
