@@ -74,15 +74,15 @@ std::optional<ProcessStat> ReadProcessStat(const std::string& pid) {
   return ParseProcessStat(*text);
 }
 
-// CPU ticks and minor faults of every process in a process group: the worker and whatever it
+// Calls member(pid, stat) for every process of a process group: the worker and whatever it
 // started (compile workers), found by scanning /proc. `others` holds the pids already seen outside
 // the group, whose stat files are not read again: a scan then costs a directory listing and the
 // group's own files, not one read per process on the machine (a pid reused by a new member of the
-// group within one repetition would be missed).
-ProcessStat GroupStat(pid_t pgid, std::unordered_set<pid_t>& others) {
-  ProcessStat sum;
+// group within one repetition would be missed). Returns false when /proc cannot be listed.
+template <typename Member>
+bool ForEachGroupProcess(pid_t pgid, std::unordered_set<pid_t>& others, Member&& member) {
   DIR* d = ::opendir("/proc");
-  if (d == nullptr) return sum;
+  if (d == nullptr) return false;
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     const pid_t pid = static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10));
@@ -92,11 +92,20 @@ ProcessStat GroupStat(pid_t pgid, std::unordered_set<pid_t>& others) {
         others.insert(pid);
         continue;
       }
-      sum.ticks += t->ticks;
-      sum.minor_faults += t->minor_faults;
+      member(e->d_name, *t);
     }
   }
   ::closedir(d);
+  return true;
+}
+
+// CPU ticks and minor faults of every process in a process group.
+ProcessStat GroupStat(pid_t pgid, std::unordered_set<pid_t>& others) {
+  ProcessStat sum;
+  ForEachGroupProcess(pgid, others, [&](const char*, const ProcessStat& t) {
+    sum.ticks += t.ticks;
+    sum.minor_faults += t.minor_faults;
+  });
   return sum;
 }
 
@@ -124,26 +133,14 @@ std::optional<ContextSwitches> ParseContextSwitches(std::string_view status) {
 
 namespace {
 
-// GroupContextSwitches with the meter's cache of pids outside the group (GroupStat): a read costs
-// the group's own files and a directory listing, not a stat file per process on the machine.
+// GroupContextSwitches with the meter's cache of pids outside the group (ForEachGroupProcess).
 std::optional<ContextSwitches> GroupContextSwitches(pid_t pgid, std::unordered_set<pid_t>& others) {
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr) return std::nullopt;
   ContextSwitches sum;
   bool found = false;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    const pid_t pid = static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10));
-    if (others.count(pid)) continue;
-    auto stat = ReadProcessStat(e->d_name);
-    if (!stat) continue;
-    if (stat->pgrp != pgid) {
-      others.insert(pid);
-      continue;
-    }
-    const std::string tasks = fmt::format("/proc/{}/task", e->d_name);
+  ForEachGroupProcess(pgid, others, [&](const char* pid, const ProcessStat&) {
+    const std::string tasks = fmt::format("/proc/{}/task", pid);
     DIR* t = ::opendir(tasks.c_str());
-    if (t == nullptr) continue;
+    if (t == nullptr) return;
     while (dirent* te = ::readdir(t)) {
       if (te->d_name[0] < '0' || te->d_name[0] > '9') continue;
       auto text = ReadFile(fmt::format("{}/{}/status", tasks, te->d_name));
@@ -154,8 +151,7 @@ std::optional<ContextSwitches> GroupContextSwitches(pid_t pgid, std::unordered_s
       }
     }
     ::closedir(t);
-  }
-  ::closedir(d);
+  });
   if (!found) return std::nullopt;
   return sum;
 }

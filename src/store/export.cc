@@ -25,9 +25,12 @@ ordered_json Opt(const std::optional<T>& v) {
   return v ? ordered_json(*v) : ordered_json(nullptr);
 }
 
+// Stored JSON text as a value of its own: null when absent or empty, the text itself when it does
+// not parse (rather than nlohmann's "discarded" value).
 ordered_json ParsedOrNull(const std::optional<std::string>& s) {
   if (!s || s->empty()) return nullptr;
-  return ordered_json::parse(*s, nullptr, false);
+  ordered_json parsed = ordered_json::parse(*s, nullptr, false);
+  return parsed.is_discarded() ? ordered_json(*s) : parsed;
 }
 
 template <typename T>
@@ -50,11 +53,8 @@ ordered_json JsonValue(const Row& row, const Column<Row>& c) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::optional<std::string>> || std::is_same_v<T, std::string>) {
           const std::optional<std::string> text(v);
-          if (!text) return nullptr;
-          if (c.out.unit != Unit::kJson) return *text;
-          if (text->empty()) return nullptr;
-          ordered_json parsed = ordered_json::parse(*text, nullptr, false);
-          return parsed.is_discarded() ? ordered_json(*text) : parsed;
+          if (c.out.unit == Unit::kJson) return ParsedOrNull(text);
+          return text ? ordered_json(*text) : ordered_json(nullptr);
         } else if constexpr (std::is_same_v<T, std::optional<int64_t>> || std::is_same_v<T, std::optional<double>>) {
           if (!v) return nullptr;
           if (c.out.unit == Unit::kBool) return *v != 0;
@@ -132,12 +132,15 @@ std::optional<double> NumericValue(const RepetitionRow& row, const Column<Repeti
       c.member);
 }
 
-std::vector<const Column<RepetitionRow>*> CellMedianColumns() {
-  std::vector<const Column<RepetitionRow>*> out;
-  for (const auto& c : kRepetitionColumns) {
-    if (c.out.cell_median) out.push_back(&c);
-  }
-  return out;
+const std::vector<const Column<RepetitionRow>*>& CellMedianColumns() {
+  static const std::vector<const Column<RepetitionRow>*> columns = [] {
+    std::vector<const Column<RepetitionRow>*> out;
+    for (const auto& c : kRepetitionColumns) {
+      if (c.out.cell_median) out.push_back(&c);
+    }
+    return out;
+  }();
+  return columns;
 }
 
 std::vector<std::optional<double>> CellMedians(const std::vector<RepetitionRow>& reps) {
@@ -176,9 +179,8 @@ std::string CsvHeader(const Column<CellRow>& c) {
 
 }  // namespace
 
-
 void ExportCsv(Db& db, int64_t run_id, std::ostream& out) {
-  const auto medians = CellMedianColumns();
+  const auto& medians = CellMedianColumns();
   bool first = true;
   for (const auto& c : kCellColumns) {
     if (!c.out.csv) continue;
@@ -238,7 +240,7 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out) {
   for (const CellRow& c : GetCells(db, run_id)) {
     ordered_json cj = RowJson(c, kCellColumns);
     const std::vector<RepetitionRow> rep_rows = GetRepetitions(db, c.cell_id);
-    const auto medians = CellMedianColumns();
+    const auto& medians = CellMedianColumns();
     const auto median_values = CellMedians(rep_rows);
     for (size_t i = 0; i < medians.size(); ++i) {
       cj["repetition_medians"][std::string(medians[i]->name)] = Opt(median_values[i]);

@@ -28,7 +28,7 @@ void ExportJson(Db& db, int64_t run_id, bool with_samples, std::ostream& out);
 std::optional<double> NumericValue(const RepetitionRow& row, const Column<RepetitionRow>& c);
 // The repetition figures whose median over a cell's ok repetitions is a cell figure, exported as
 // "<name>_median" (CSV) and under "repetition_medians" (JSON), and those medians for one cell.
-std::vector<const Column<RepetitionRow>*> CellMedianColumns();
+const std::vector<const Column<RepetitionRow>*>& CellMedianColumns();
 std::vector<std::optional<double>> CellMedians(const std::vector<RepetitionRow>& reps);
 // A figure as `show` prints it, by its unit: "12.3 ms", "3.2%", "812.3 MiB", "4.5".
 std::string FigureText(double v, Unit unit);
